@@ -1,0 +1,337 @@
+//! musique's configuration: the typed schema, its defaults, and where files live.
+//!
+//! The daemon runs with no config file at all; [`Config::default`] is the
+//! embedded default, and [`DEFAULT_CONFIG_TOML`] is the same thing as a
+//! commented TOML file (`musiqued --print-default-config`).
+//!
+//! Paths follow the XDG base directories:
+//! config in `$XDG_CONFIG_HOME/musique/config.toml`,
+//! data (store and index) in `$XDG_DATA_HOME/musique`,
+//! socket in `$XDG_RUNTIME_DIR/musique/musiqued.sock`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The commented default configuration, exactly what [`Config::default`] holds.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../musique.toml");
+
+/// Environment variable naming the daemon socket, honoured by musiquectl.
+pub const SOCKET_ENV: &str = "MUSIQUE_SOCKET";
+
+/// File name of the daemon socket inside its directory.
+pub const SOCKET_FILE_NAME: &str = "musiqued.sock";
+
+/// Everything that can go wrong reading a config file.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema.
+    #[error("invalid config file {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, naming the key and line.
+        message: String,
+    },
+    /// A value is well-typed but not allowed.
+    #[error("invalid config file {path}: key `{key}`: {message}")]
+    Value {
+        /// The file.
+        path: PathBuf,
+        /// The dotted key, for example `import.min_play_ms`.
+        key: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where data and the socket live.
+    pub paths: PathsConfig,
+    /// Rules for file imports.
+    pub import: ImportConfig,
+    /// How artist credits are split.
+    pub credits: CreditsConfig,
+    /// The search index.
+    pub index: IndexConfig,
+    /// The redb store.
+    pub store: StoreConfig,
+    /// The JSON-RPC socket server.
+    pub rpc: RpcConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[paths]`: overrides for the XDG defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PathsConfig {
+    /// Directory for the store and the index.
+    pub data_dir: Option<PathBuf>,
+    /// Path of the JSON-RPC socket.
+    pub socket: Option<PathBuf>,
+}
+
+/// `[import]`: which records of an export become listens.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportConfig {
+    /// Plays shorter than this many milliseconds are skipped.
+    pub min_play_ms: u64,
+    /// Keep Spotify plays made in a private (incognito) session.
+    pub include_incognito: bool,
+}
+
+impl Default for ImportConfig {
+    fn default() -> ImportConfig {
+        ImportConfig { min_play_ms: 30_000, include_incognito: false }
+    }
+}
+
+/// `[credits]`: how an artist credit is split into primary and featured artists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CreditsConfig {
+    /// Extra separators that split a credit into several artists, for example `"&"`.
+    pub separators: Vec<String>,
+}
+
+/// `[index]`: the tantivy search index.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    /// How often pending index changes are committed, in milliseconds.
+    pub commit_interval_ms: u64,
+}
+
+impl Default for IndexConfig {
+    fn default() -> IndexConfig {
+        IndexConfig { commit_interval_ms: 1_000 }
+    }
+}
+
+/// `[store]`: the redb database.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Page cache size in MiB.
+    pub cache_mb: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> StoreConfig {
+        StoreConfig { cache_mb: 64 }
+    }
+}
+
+/// `[rpc]`: the JSON-RPC socket server.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RpcConfig {
+    /// Largest request body accepted, in bytes.
+    pub max_request_bytes: u32,
+    /// Most simultaneous connections.
+    pub max_connections: u32,
+}
+
+impl Default for RpcConfig {
+    fn default() -> RpcConfig {
+        RpcConfig { max_request_bytes: 16 * 1024 * 1024, max_connections: 256 }
+    }
+}
+
+/// `[log]`: logging.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter such as `info` or `musique_daemon=debug`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig { level: "info".to_owned() }
+    }
+}
+
+impl Config {
+    /// Parses config text; `path` only names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
+        let config: Config = toml::from_str(text)
+            .map_err(|err| Error::Invalid { path: path.to_owned(), message: err.to_string() })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| Error::Read { path: path.to_owned(), source })?;
+        Config::parse(&text, path)
+    }
+
+    /// Reads the config file if there is one: `explicit` when given (it must
+    /// exist), else the default location (which may be absent).
+    pub fn load_or_default(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), Error> {
+        if let Some(path) = explicit {
+            return Ok((Config::load(path)?, Some(path.to_owned())));
+        }
+        match default_config_path() {
+            Some(path) if path.exists() => Ok((Config::load(&path)?, Some(path))),
+            _ => Ok((Config::default(), None)),
+        }
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), Error> {
+        let bad = |key: &'static str, message: &str| {
+            Err(Error::Value { path: path.to_owned(), key, message: message.to_owned() })
+        };
+        if self.import.min_play_ms > 24 * 3600 * 1000 {
+            return bad("import.min_play_ms", "must be at most one day (86400000)");
+        }
+        if self.credits.separators.iter().any(|sep| sep.trim().is_empty()) {
+            return bad("credits.separators", "a separator must contain a non-space character");
+        }
+        if !(10..=3_600_000).contains(&self.index.commit_interval_ms) {
+            return bad("index.commit_interval_ms", "must be between 10 and 3600000");
+        }
+        if !(4..=65_536).contains(&self.store.cache_mb) {
+            return bad("store.cache_mb", "must be between 4 and 65536");
+        }
+        if self.rpc.max_request_bytes < 1024 {
+            return bad("rpc.max_request_bytes", "must be at least 1024");
+        }
+        if self.rpc.max_connections == 0 {
+            return bad("rpc.max_connections", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The data directory: the config's, else `$XDG_DATA_HOME/musique`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.paths.data_dir.clone().unwrap_or_else(default_data_dir)
+    }
+
+    /// The socket path: the config's, else [`default_socket_path`].
+    pub fn socket_path(&self) -> PathBuf {
+        self.paths.socket.clone().unwrap_or_else(default_socket_path)
+    }
+}
+
+/// `$XDG_CONFIG_HOME/musique/config.toml`, when a home directory is known.
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|dirs| dirs.config_dir().join("musique").join("config.toml"))
+}
+
+/// `$XDG_DATA_HOME/musique`, falling back to `./musique-data` with no home directory.
+pub fn default_data_dir() -> PathBuf {
+    directories::BaseDirs::new()
+        .map(|dirs| dirs.data_dir().join("musique"))
+        .unwrap_or_else(|| PathBuf::from("musique-data"))
+}
+
+/// `$XDG_RUNTIME_DIR/musique/musiqued.sock`, or `$TMPDIR/musique-<uid>/musiqued.sock`
+/// where there is no runtime directory (macOS, some containers).
+pub fn default_socket_path() -> PathBuf {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute() && dir.is_dir());
+    match runtime {
+        Some(dir) => dir.join("musique").join(SOCKET_FILE_NAME),
+        None => {
+            // SAFETY: getuid has no preconditions and cannot fail.
+            let uid = unsafe { libc::getuid() };
+            std::env::temp_dir().join(format!("musique-{uid}")).join(SOCKET_FILE_NAME)
+        }
+    }
+}
+
+/// The socket musiquectl should use: `--socket`, else `$MUSIQUE_SOCKET`, else the config's,
+/// else the default.
+pub fn client_socket_path(explicit: Option<&Path>) -> PathBuf {
+    if let Some(path) = explicit {
+        return path.to_owned();
+    }
+    if let Some(path) = std::env::var_os(SOCKET_ENV).filter(|value| !value.is_empty()) {
+        return PathBuf::from(path);
+    }
+    match Config::load_or_default(None) {
+        Ok((config, _)) => config.socket_path(),
+        Err(_) => default_socket_path(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, Error> {
+        Config::parse(text, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn embedded_default_matches_default() {
+        assert_eq!(parse(DEFAULT_CONFIG_TOML).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn empty_file_is_default() {
+        assert_eq!(parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn values_are_read() {
+        let config = parse(
+            "[import]\nmin_play_ms = 1000\ninclude_incognito = true\n[credits]\nseparators = [\"&\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.import.min_play_ms, 1000);
+        assert!(config.import.include_incognito);
+        assert_eq!(config.credits.separators, vec!["&".to_owned()]);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = parse("[import]\nmin_play = 3\n").unwrap_err().to_string();
+        assert!(err.contains("min_play"), "{err}");
+        assert!(err.contains("test.toml"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let err = parse("[import]\nmin_play_ms = \"long\"\n").unwrap_err().to_string();
+        assert!(err.contains("min_play_ms"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_is_named() {
+        let err = parse("[index]\ncommit_interval_ms = 1\n").unwrap_err().to_string();
+        assert!(err.contains("index.commit_interval_ms"), "{err}");
+        let err = parse("[credits]\nseparators = [\" \"]\n").unwrap_err().to_string();
+        assert!(err.contains("credits.separators"), "{err}");
+    }
+
+    #[test]
+    fn explicit_missing_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.toml");
+        let err = Config::load_or_default(Some(&missing)).unwrap_err().to_string();
+        assert!(err.contains("nope.toml"), "{err}");
+    }
+
+    #[test]
+    fn explicit_socket_wins() {
+        assert_eq!(client_socket_path(Some(Path::new("/x/y.sock"))), PathBuf::from("/x/y.sock"));
+    }
+}

@@ -1,0 +1,511 @@
+//! musique's JSON-RPC surface, shared by `musiqued` (server) and `musiquectl` (client).
+//!
+//! One trait, [`MusiqueApi`], lists every method; `jsonrpsee` generates
+//! `MusiqueApiServer` (implemented by the daemon) and `MusiqueApiClient`
+//! (used by musiquectl, the tests and the benchmark). Parameters are named
+//! (`{"limit": 5}`); positional arrays in declaration order also work.
+//!
+//! The wire types here are their own types: the daemon converts its domain
+//! types into them at the edge. `docs/rpc.md` documents every method.
+//!
+//! # Layout
+//! - [`MusiqueApi`]: the methods.
+//! - wire types: [`Hello`], [`Status`], [`Listen`], [`SearchHit`], [`TopList`], [`ImportRun`], [`Event`], …
+//! - [`client`]: connecting to the daemon socket.
+//! - [`error_code`]: the JSON-RPC error codes the daemon uses.
+
+use std::collections::BTreeMap;
+
+use jsonrpsee::core::{RpcResult, SubscriptionResult};
+use jsonrpsee::proc_macros::rpc;
+use serde::{Deserialize, Serialize};
+
+pub mod client;
+
+/// The first API version.
+pub const INITIAL: u32 = 1;
+/// The API version this crate speaks.
+pub const CURRENT_API_VERSION: u32 = INITIAL;
+
+/// Features a daemon may announce in [`Hello::features`].
+pub mod feature {
+    /// `imports.*` for export files.
+    pub const IMPORTS: &str = "imports";
+    /// `search` over artists, albums and tracks.
+    pub const SEARCH: &str = "search";
+    /// `stats.top`.
+    pub const STATS: &str = "stats";
+    /// `events.subscribe`.
+    pub const EVENTS: &str = "events";
+}
+
+/// JSON-RPC error codes returned by the daemon, beyond the standard ones.
+pub mod error_code {
+    /// The parameters were malformed or not allowed (JSON-RPC's own code).
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// An internal failure; details are in the daemon log.
+    pub const INTERNAL: i32 = -32603;
+    /// The thing asked for does not exist.
+    pub const NOT_FOUND: i32 = -32004;
+}
+
+/// Every method of the daemon. Since [`INITIAL`] unless marked otherwise.
+#[rpc(server, client)]
+pub trait MusiqueApi {
+    /// The API version, the daemon version and its features. Call it first.
+    #[method(name = "daemon.hello")]
+    async fn hello(&self) -> RpcResult<Hello>;
+
+    /// Counts, sizes, index lag, uptime and the state of each component.
+    #[method(name = "daemon.status")]
+    async fn status(&self) -> RpcResult<Status>;
+
+    /// Listens newest first, optionally within `[from, to)`, `limit` at a time;
+    /// pass the returned `next_cursor` to get the next page.
+    #[method(name = "listens.list", param_kind = map)]
+    async fn listens_list(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<ListensPage>;
+
+    /// Records one listen (`listen`) or a batch (`listens`); says which were new
+    /// and which were already known.
+    #[method(name = "listens.add", param_kind = map)]
+    async fn listens_add(
+        &self,
+        listen: Option<NewListen>,
+        listens: Option<Vec<NewListen>>,
+    ) -> RpcResult<AddReport>;
+
+    /// Full-text search over artists, albums and tracks, tolerant of typos and
+    /// accents; the last word also matches as a prefix.
+    #[method(name = "search", param_kind = map)]
+    async fn search(
+        &self,
+        query: String,
+        kinds: Option<Vec<EntityKind>>,
+        limit: Option<u32>,
+    ) -> RpcResult<SearchResults>;
+
+    /// The most played artists, albums or tracks over a period
+    /// (`day`, `week`, `month`, `year`, `all`) or a `from`..`to` range.
+    #[method(name = "stats.top", param_kind = map)]
+    async fn stats_top(
+        &self,
+        kind: EntityKind,
+        period: Option<Period>,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        limit: Option<u32>,
+    ) -> RpcResult<TopList>;
+
+    /// Starts importing an export file, folder or zip; resumes an interrupted
+    /// import of the same files.
+    #[method(name = "imports.start", param_kind = map)]
+    async fn imports_start(
+        &self,
+        kind: ImportKind,
+        path: String,
+        options: Option<ImportOptions>,
+    ) -> RpcResult<ImportRun>;
+
+    /// One import run.
+    #[method(name = "imports.status", param_kind = map)]
+    async fn imports_status(&self, id: u64) -> RpcResult<ImportRun>;
+
+    /// Import runs, newest first.
+    #[method(name = "imports.list", param_kind = map)]
+    async fn imports_list(&self, limit: Option<u32>) -> RpcResult<Vec<ImportRun>>;
+
+    /// Rebuilds the search index from the store and waits until it is done.
+    #[method(name = "index.rebuild")]
+    async fn index_rebuild(&self) -> RpcResult<IndexReport>;
+
+    /// A stream of [`Event`]s: import progress and listens as they are recorded.
+    #[subscription(name = "events.subscribe", unsubscribe = "events.unsubscribe", item = Event)]
+    async fn events_subscribe(&self) -> SubscriptionResult;
+}
+
+/// Answer to `daemon.hello`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The API version the daemon speaks.
+    pub api_version: u32,
+    /// The daemon's package version.
+    pub daemon_version: String,
+    /// Optional features the daemon offers (see [`feature`]).
+    pub features: Vec<String>,
+}
+
+/// Answer to `daemon.status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// The API version the daemon speaks.
+    pub api_version: u32,
+    /// The daemon's package version.
+    pub daemon_version: String,
+    /// Seconds since the daemon started.
+    pub uptime_s: u64,
+    /// How many of each thing the store holds.
+    pub counts: Counts,
+    /// Size of the store file in bytes.
+    pub store_bytes: u64,
+    /// Size of the search index in bytes.
+    pub index_bytes: u64,
+    /// Store changes not yet searchable (0 when the index is caught up).
+    pub index_lag: u64,
+    /// The data directory.
+    pub data_dir: String,
+    /// The long-lived parts of the daemon and their state.
+    pub components: Vec<ComponentStatus>,
+}
+
+/// Entity counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Distinct artists.
+    pub artists: u64,
+    /// Distinct albums.
+    pub albums: u64,
+    /// Distinct tracks.
+    pub tracks: u64,
+    /// Listens.
+    pub listens: u64,
+}
+
+/// The state of one component of the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentStatus {
+    /// Its name, for example `store` or `indexer`.
+    pub name: String,
+    /// `running`, `idle` or `failed`.
+    pub state: String,
+    /// More about the state, such as the last error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A point in time given by a caller: unix seconds, or text in RFC 3339
+/// (`2024-05-23T06:49:10Z`) or as a UTC date (`2024-05-23`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TimeArg {
+    /// Unix seconds.
+    Unix(i64),
+    /// RFC 3339 or `YYYY-MM-DD`.
+    Text(String),
+}
+
+/// One listen as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listen {
+    /// Stable id of the listen (its start second and track).
+    pub id: String,
+    /// When the play started, unix seconds (UTC).
+    pub listened_at: i64,
+    /// How long it played, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// The primary artist.
+    pub artist: String,
+    /// Featured artists, split off the credit or the title.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub featured: Vec<String>,
+    /// The track title as first seen.
+    pub track: String,
+    /// The album, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub album: Option<String>,
+    /// Where the listen came from (`spotify`, `lastfm`, `listenbrainz`, `rpc`, …).
+    pub sources: Vec<String>,
+}
+
+/// A page of listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListensPage {
+    /// The listens, newest first.
+    pub listens: Vec<Listen>,
+    /// Pass this as `cursor` to get the next (older) page; absent at the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A listen to record through `listens.add`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewListen {
+    /// The artist credit as the source gives it (`"A feat. B"` is split).
+    pub artist: String,
+    /// The track title.
+    pub track: String,
+    /// The album, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub album: Option<String>,
+    /// When the play started.
+    pub listened_at: TimeArg,
+    /// How long it played.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// The source's name; `rpc` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// Answer to `listens.add`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddReport {
+    /// How many listens were new.
+    pub added: u64,
+    /// How many were already known.
+    pub duplicates: u64,
+    /// One entry per listen sent, in order.
+    pub results: Vec<AddResult>,
+}
+
+/// What happened to one listen sent to `listens.add`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddResult {
+    /// The listen's id.
+    pub id: String,
+    /// `added` or `duplicate`.
+    pub status: AddStatus,
+}
+
+/// Whether a listen was new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddStatus {
+    /// Stored now.
+    Added,
+    /// Already stored (same start second and track).
+    Duplicate,
+}
+
+/// The kinds of things musique knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    /// An artist.
+    Artist,
+    /// An album (release).
+    Album,
+    /// A track (recording).
+    Track,
+}
+
+impl EntityKind {
+    /// The plural word used by the CLI and in docs.
+    pub fn plural(self) -> &'static str {
+        match self {
+            EntityKind::Artist => "artists",
+            EntityKind::Album => "albums",
+            EntityKind::Track => "tracks",
+        }
+    }
+}
+
+/// Search results, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    /// The hits.
+    pub hits: Vec<SearchHit>,
+}
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// What it is.
+    pub kind: EntityKind,
+    /// Its id within its kind.
+    pub id: u64,
+    /// Its display name (artist name, album or track title).
+    pub name: String,
+    /// The artist, for albums and tracks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    /// Relevance; higher is better.
+    pub score: f32,
+}
+
+/// A named period for `stats.top`, in whole UTC days ending today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    /// Today.
+    Day,
+    /// The last 7 days.
+    Week,
+    /// The last 30 days.
+    Month,
+    /// The last 365 days.
+    Year,
+    /// Everything.
+    All,
+}
+
+/// Answer to `stats.top`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopList {
+    /// What was counted.
+    pub kind: EntityKind,
+    /// Start of the period (unix seconds), absent for all time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    /// End of the period (unix seconds, exclusive), absent for all time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+    /// Most played first; ties by name.
+    pub entries: Vec<TopEntry>,
+}
+
+/// One row of a top list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopEntry {
+    /// 1-based rank.
+    pub rank: u32,
+    /// Id within its kind.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// The artist, for albums and tracks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    /// Listens in the period.
+    pub plays: u64,
+}
+
+/// Export formats `imports.start` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportKind {
+    /// Spotify extended streaming history or account-data history:
+    /// a JSON file, a folder of them, or the export zip.
+    Spotify,
+    /// A Last.fm CSV export (`uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid`).
+    LastfmCsv,
+    /// A ListenBrainz export: the zip, a JSONL file or a JSON array of listens.
+    Listenbrainz,
+}
+
+impl ImportKind {
+    /// The name used on the wire and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Spotify => "spotify",
+            ImportKind::LastfmCsv => "lastfm-csv",
+            ImportKind::Listenbrainz => "listenbrainz",
+        }
+    }
+}
+
+/// Per-import overrides of the `[import]` config.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportOptions {
+    /// Overrides `import.min_play_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_play_ms: Option<u64>,
+    /// Overrides `import.include_incognito`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_incognito: Option<bool>,
+}
+
+/// Where an import run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportState {
+    /// Working.
+    Running,
+    /// Done; see the counts and `file_errors`.
+    Completed,
+    /// Stopped by an error; see `error`.
+    Failed,
+    /// Stopped by a shutdown or crash; start the same import again to resume.
+    Interrupted,
+}
+
+/// An import run and its report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRun {
+    /// Its id.
+    pub id: u64,
+    /// The format.
+    pub kind: ImportKind,
+    /// The path given.
+    pub path: String,
+    /// Where it stands.
+    pub state: ImportState,
+    /// Unix seconds when it started.
+    pub started_at: i64,
+    /// Unix seconds when it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<i64>,
+    /// How many times it was resumed after an interruption.
+    pub resumed: u32,
+    /// Files in the import.
+    pub files_total: u64,
+    /// Files finished (imported or rejected).
+    pub files_done: u64,
+    /// Records in the file being read, when known.
+    pub file_records_total: u64,
+    /// Records of that file read so far.
+    pub file_records_done: u64,
+    /// Records read in all files.
+    pub records: u64,
+    /// Listens stored.
+    pub imported: u64,
+    /// Listens already in the store.
+    pub duplicates: u64,
+    /// Records skipped by a rule, by rule (`podcast`, `too_short`, `incognito`, `no_track`, …).
+    pub skipped: BTreeMap<String, u64>,
+    /// Records that could not be read.
+    pub rejected: u64,
+    /// The first reasons for rejected records, each naming file and position.
+    pub rejected_samples: Vec<String>,
+    /// Files rejected whole (not parseable at all), with where they broke.
+    pub file_errors: Vec<String>,
+    /// Why the run failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Answer to `index.rebuild`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexReport {
+    /// Documents in the new index.
+    pub documents: u64,
+    /// Milliseconds the rebuild took.
+    pub elapsed_ms: u64,
+}
+
+/// What `events.subscribe` streams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// An import made progress.
+    ImportProgress {
+        /// The run as it stands.
+        run: ImportRun,
+    },
+    /// An import ended (completed, failed or interrupted).
+    ImportFinished {
+        /// The final report.
+        run: ImportRun,
+    },
+    /// A listen was recorded through `listens.add` (bulk imports report progress instead).
+    ListenRecorded {
+        /// The listen.
+        listen: Listen,
+    },
+    /// This subscriber fell behind and missed events.
+    Lagged {
+        /// How many.
+        missed: u64,
+    },
+    /// An event this client does not know (sent by a newer daemon).
+    #[serde(other)]
+    Unknown,
+}

@@ -1,0 +1,73 @@
+//! The `musiqued` command line: parse flags, read the config, start the daemon.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use musique_config::{Config, DEFAULT_CONFIG_TOML};
+
+use crate::{Daemon, Paths};
+
+/// musiqued: the musique daemon. Runs with no config at all.
+#[derive(Debug, Parser)]
+#[command(name = "musiqued", version, about)]
+struct Args {
+    /// Config file (default: $XDG_CONFIG_HOME/musique/config.toml, if it exists).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for the store and the index (overrides the config).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// JSON-RPC socket path (overrides the config).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Print the default configuration, with comments, and exit.
+    #[arg(long)]
+    print_default_config: bool,
+}
+
+/// Runs `musiqued` with the process arguments.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.print_default_config {
+        print!("{DEFAULT_CONFIG_TOML}");
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load_or_default(args.config.as_deref()) {
+        Ok((config, _)) => config,
+        Err(err) => {
+            eprintln!("musiqued: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log.level);
+    let paths = Paths {
+        data_dir: args.data_dir.unwrap_or_else(|| config.data_dir()),
+        socket: args.socket.unwrap_or_else(|| config.socket_path()),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("musiqued").build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("musiqued: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let daemon = Daemon::start(config, paths)?;
+        daemon.run().await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("musiqued: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = std::env::var("MUSIQUE_LOG").ok().unwrap_or_else(|| level.to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

@@ -1,0 +1,114 @@
+//! The daemon's life: start the components in order, serve, and stop them in
+//! reverse order on SIGTERM or Ctrl-C.
+//!
+//! Start: data directory → store (which locks it) → socket (refusing to
+//! start beside a live daemon) → index (rebuilt or caught up) → RPC.
+//! Stop: RPC → imports (left resumable) → indexer (last commit) → store.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use musique_config::Config;
+use tokio::net::UnixListener;
+
+use crate::error::{Result, io_err};
+use crate::events::EventBus;
+use crate::rpc::{self, Rpc};
+use crate::service::Service;
+use crate::store::Store;
+
+/// Where the daemon keeps its files and listens.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// Store and index directory.
+    pub data_dir: PathBuf,
+    /// JSON-RPC socket.
+    pub socket: PathBuf,
+}
+
+/// A started daemon, ready to [`Daemon::run`].
+pub struct Daemon {
+    /// Everything the RPC serves.
+    service: Service,
+    /// The bound socket, served by `run`.
+    listener: UnixListener,
+    /// Where things are.
+    paths: Paths,
+    /// The configuration it started with.
+    config: Config,
+}
+
+impl Daemon {
+    /// Opens the store and index and binds the socket. Fails clearly when
+    /// another daemon holds the data directory or the socket.
+    pub fn start(config: Config, paths: Paths) -> Result<Daemon> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .create(&paths.data_dir)
+            .map_err(io_err("create data directory", &paths.data_dir))?;
+        let store = Store::open(&paths.data_dir, config.store.cache_mb)?;
+        let listener = match rpc::server::bind(&paths.socket) {
+            Ok(listener) => listener,
+            Err(err) => {
+                store.close();
+                return Err(err.into());
+            }
+        };
+        let commit_interval = Duration::from_millis(config.index.commit_interval_ms);
+        let index = match crate::index::open(&paths.data_dir.join("index"), &store, commit_interval) {
+            Ok(index) => index,
+            Err(err) => {
+                store.close();
+                let _ = std::fs::remove_file(&paths.socket);
+                return Err(err);
+            }
+        };
+        let service = Service::new(store, index, EventBus::default(), &config, paths.data_dir.clone());
+        Ok(Daemon { service, listener, paths, config })
+    }
+
+    /// The socket the daemon listens on.
+    pub fn socket(&self) -> &std::path::Path {
+        &self.paths.socket
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then stops every component in order.
+    pub async fn run(self) -> Result<()> {
+        let Daemon { service, listener, paths, config } = self;
+        tracing::info!(socket = %paths.socket.display(), data_dir = %paths.data_dir.display(), "musiqued ready");
+        rpc::serve(listener, Rpc::new(service.clone()), &config.rpc, shutdown_signal()).await;
+        tracing::info!("shutting down");
+        let stopping = service.clone();
+        tokio::task::spawn_blocking(move || {
+            stopping.imports().stop_all();
+            stopping.index().stop();
+            stopping.store().close();
+        })
+        .await
+        .map_err(|err| crate::error::Error::Internal(crate::error::InternalError::WriteFailed(err.to_string())))?;
+        let _ = std::fs::remove_file(&paths.socket);
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT. SIGHUP is logged and ignored (it would
+/// otherwise end the process).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut terminate), Ok(mut interrupt), Ok(mut hangup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => return,
+            _ = interrupt.recv() => return,
+            _ = hangup.recv() => tracing::info!("SIGHUP received; configuration reload is not supported yet, restart to apply changes"),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! musiqued: the musique daemon.
+//!
+//! It remembers every play, keeps them in a redb store with a tantivy search
+//! index, and serves JSON-RPC on a Unix socket.
+//!
+//! # Layout
+//! - [`cli`]: the `musiqued` command line; `main.rs` only calls it.
+//! - `daemon`: start-up and shutdown of the components, in order.
+//! - `rpc`: the JSON-RPC edge (socket server, conversions, error mapping).
+//! - `service`: the logic behind each method.
+//! - `store`: redb tables, records, the single writer with group commit, aggregates.
+//! - `index`: the tantivy index and the indexer thread that follows the change log.
+//! - `import`: export-file imports (Spotify, Last.fm CSV, ListenBrainz), resumable.
+//! - `identity`: canonical keys and artist-credit splitting.
+//! - `events`: the broadcast bus behind `events.subscribe`.
+//! - `clock`: time parsing and UTC day/month buckets.
+
+pub mod cli;
+mod clock;
+mod daemon;
+mod error;
+mod events;
+mod identity;
+mod import;
+mod index;
+mod rpc;
+mod service;
+mod store;
+
+pub use daemon::{Daemon, Paths};
+pub use error::{Error, InternalError, Result, StartupError, UserError};

@@ -1,0 +1,142 @@
+//! Conversions between domain values and wire types.
+
+use musique_api::{
+    ComponentStatus, Counts, EntityKind, Event as WireEvent, ImportKind as WireImportKind, ImportRun,
+    ImportState, Listen, Period as WirePeriod, Status, CURRENT_API_VERSION,
+};
+
+use crate::events::{Event, RecordedListen};
+use crate::import::ImportKind;
+use crate::service::{Period, StatusReport};
+use crate::store::Kind;
+use crate::store::records::{ImportRunRecord, RunState};
+
+pub(super) fn kind_of(kind: EntityKind) -> Kind {
+    match kind {
+        EntityKind::Artist => Kind::Artist,
+        EntityKind::Album => Kind::Album,
+        EntityKind::Track => Kind::Track,
+    }
+}
+
+pub(super) fn kind_dto(kind: Kind) -> EntityKind {
+    match kind {
+        Kind::Artist => EntityKind::Artist,
+        Kind::Album => EntityKind::Album,
+        Kind::Track => EntityKind::Track,
+    }
+}
+
+pub(super) fn period_of(period: WirePeriod) -> Period {
+    match period {
+        WirePeriod::Day => Period::Day,
+        WirePeriod::Week => Period::Week,
+        WirePeriod::Month => Period::Month,
+        WirePeriod::Year => Period::Year,
+        WirePeriod::All => Period::All,
+    }
+}
+
+pub(super) fn import_kind_of(kind: WireImportKind) -> ImportKind {
+    match kind {
+        WireImportKind::Spotify => ImportKind::Spotify,
+        WireImportKind::LastfmCsv => ImportKind::LastfmCsv,
+        WireImportKind::Listenbrainz => ImportKind::Listenbrainz,
+    }
+}
+
+/// A listen's public id: `<start second>-<track id>`.
+pub(super) fn listen_id(key: (u64, u64)) -> String {
+    format!("{}-{}", key.0, key.1)
+}
+
+pub(super) fn parse_listen_id(id: &str) -> Option<(u64, u64)> {
+    let (start, track) = id.split_once('-')?;
+    Some((start.parse().ok()?, track.parse().ok()?))
+}
+
+pub(super) fn listen_dto(listen: RecordedListen) -> Listen {
+    Listen {
+        id: listen_id(listen.key),
+        listened_at: listen.record.start_ms.div_euclid(1000),
+        duration_ms: listen.record.duration_ms,
+        artist: listen.names.artist,
+        featured: listen.names.featured,
+        track: listen.names.track,
+        album: listen.names.album,
+        sources: listen.record.sources.into_iter().map(|provenance| provenance.source).collect(),
+    }
+}
+
+pub(super) fn run_dto(run: ImportRunRecord) -> ImportRun {
+    ImportRun {
+        id: run.id,
+        kind: match run.kind.as_str() {
+            "lastfm-csv" => WireImportKind::LastfmCsv,
+            "listenbrainz" => WireImportKind::Listenbrainz,
+            _ => WireImportKind::Spotify,
+        },
+        path: run.path,
+        state: match run.state {
+            RunState::Running => ImportState::Running,
+            RunState::Completed => ImportState::Completed,
+            RunState::Failed => ImportState::Failed,
+            RunState::Interrupted => ImportState::Interrupted,
+        },
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+        resumed: run.resumed,
+        files_total: run.files_total,
+        files_done: run.files_done,
+        file_records_total: run.file_records_total,
+        file_records_done: run.file_records_done,
+        records: run.records,
+        imported: run.imported,
+        duplicates: run.duplicates,
+        skipped: run.skipped,
+        rejected: run.rejected,
+        rejected_samples: run.rejected_samples,
+        file_errors: run.file_errors,
+        error: run.error,
+    }
+}
+
+pub(super) fn event_dto(event: Event) -> WireEvent {
+    match event {
+        Event::ImportProgress(run) => WireEvent::ImportProgress { run: run_dto(run) },
+        Event::ImportFinished(run) => WireEvent::ImportFinished { run: run_dto(run) },
+        Event::ListenRecorded(listen) => WireEvent::ListenRecorded { listen: listen_dto(listen) },
+    }
+}
+
+pub(super) fn status_dto(report: StatusReport) -> Status {
+    let [artists, albums, tracks, listens] = report.counts;
+    let indexer = match report.index_error {
+        Some(error) => ComponentStatus { name: "indexer".into(), state: "failed".into(), detail: Some(error) },
+        None => ComponentStatus {
+            name: "indexer".into(),
+            state: "running".into(),
+            detail: (report.index_lag > 0).then(|| format!("{} changes to index", report.index_lag)),
+        },
+    };
+    Status {
+        api_version: CURRENT_API_VERSION,
+        daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
+        uptime_s: report.uptime_s,
+        counts: Counts { artists, albums, tracks, listens },
+        store_bytes: report.store_bytes,
+        index_bytes: report.index_bytes,
+        index_lag: report.index_lag,
+        data_dir: report.data_dir,
+        components: vec![
+            ComponentStatus { name: "store".into(), state: "running".into(), detail: None },
+            indexer,
+            ComponentStatus {
+                name: "imports".into(),
+                state: if report.imports_running > 0 { "running".into() } else { "idle".into() },
+                detail: (report.imports_running > 0).then(|| format!("{} running", report.imports_running)),
+            },
+            ComponentStatus { name: "rpc".into(), state: "running".into(), detail: None },
+        ],
+    }
+}

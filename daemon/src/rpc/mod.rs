@@ -1,0 +1,287 @@
+//! The JSON-RPC edge: implements `MusiqueApiServer` by converting wire
+//! types to domain values, calling the service, and converting back.
+//! Errors are mapped to JSON-RPC error objects in exactly one place.
+
+mod convert;
+pub(crate) mod server;
+
+use std::path::PathBuf;
+
+use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
+use musique_api::{
+    AddReport, AddResult, AddStatus, CURRENT_API_VERSION, EntityKind, Event as WireEvent, Hello,
+    ImportKind, ImportOptions, ImportRun, IndexReport, ListensPage, MusiqueApiServer, NewListen,
+    Period, SearchHit, SearchResults, Status, TimeArg, TopEntry, TopList, error_code, feature,
+};
+pub(crate) use server::serve;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::error::{Error, UserError};
+use crate::service::{self, Service};
+use crate::store::Kind;
+use convert::{kind_of, listen_dto, listen_id, parse_listen_id, run_dto};
+
+/// Default page size of `listens.list`.
+const DEFAULT_PAGE: u32 = 50;
+/// Default and largest result counts of `search` and `stats.top`.
+const DEFAULT_RESULTS: u32 = 20;
+const MAX_RESULTS: u32 = 1000;
+
+/// The server side of the API.
+pub(crate) struct Rpc {
+    service: Service,
+}
+
+impl Rpc {
+    pub(crate) fn new(service: Service) -> Rpc {
+        Rpc { service }
+    }
+
+    /// Runs blocking service work off the async workers.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(Service) -> Result<T, Error> + Send + 'static,
+    ) -> RpcResult<T> {
+        let service = self.service.clone();
+        match tokio::task::spawn_blocking(move || work(service)).await {
+            Ok(result) => result.map_err(ErrorObjectOwned::from),
+            Err(join) => {
+                tracing::error!(error = %join, "rpc worker panicked");
+                Err(ErrorObjectOwned::owned(error_code::INTERNAL, "internal error (see the daemon log)", None::<()>))
+            }
+        }
+    }
+}
+
+impl From<Error> for ErrorObjectOwned {
+    fn from(err: Error) -> ErrorObjectOwned {
+        match err {
+            Error::User(UserError::InvalidParams(message)) => {
+                ErrorObjectOwned::owned(error_code::INVALID_PARAMS, message, None::<()>)
+            }
+            Error::User(UserError::NotFound(message)) => {
+                ErrorObjectOwned::owned(error_code::NOT_FOUND, message, None::<()>)
+            }
+            other => {
+                tracing::error!(error = %other, "rpc call failed");
+                ErrorObjectOwned::owned(error_code::INTERNAL, format!("internal error: {other}"), None::<()>)
+            }
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::from(Error::invalid(message))
+}
+
+fn time_of(name: &str, value: Option<TimeArg>) -> RpcResult<Option<i64>> {
+    match value {
+        None => Ok(None),
+        Some(TimeArg::Unix(seconds)) => Ok(Some(seconds)),
+        Some(TimeArg::Text(text)) => crate::clock::parse_user_time_s(&text).map(Some).ok_or_else(|| {
+            invalid(format!("`{name}` {text:?} is not a time: use unix seconds, RFC 3339 or YYYY-MM-DD"))
+        }),
+    }
+}
+
+fn limit_of(limit: Option<u32>, default: u32, max: u32) -> RpcResult<usize> {
+    match limit.unwrap_or(default) {
+        0 => Err(invalid("`limit` must be at least 1")),
+        limit if limit > max => Err(invalid(format!("`limit` must be at most {max}"))),
+        limit => Ok(limit as usize),
+    }
+}
+
+#[async_trait]
+impl MusiqueApiServer for Rpc {
+    async fn hello(&self) -> RpcResult<Hello> {
+        Ok(Hello {
+            api_version: CURRENT_API_VERSION,
+            daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
+            features: [feature::IMPORTS, feature::SEARCH, feature::STATS, feature::EVENTS]
+                .map(str::to_owned)
+                .to_vec(),
+        })
+    }
+
+    async fn status(&self) -> RpcResult<Status> {
+        let report = self.service.status()?;
+        Ok(convert::status_dto(report))
+    }
+
+    async fn listens_list(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<ListensPage> {
+        let from = time_of("from", from)?;
+        let to = time_of("to", to)?;
+        let limit = limit_of(limit, DEFAULT_PAGE, service::MAX_PAGE as u32)?;
+        let before = match cursor {
+            Some(cursor) => Some(parse_listen_id(&cursor).ok_or_else(|| invalid(format!("`cursor` {cursor:?} is not a cursor from listens.list")))?),
+            None => None,
+        };
+        let listens = self.blocking(move |service| service.listens(from, to, limit, before)).await?;
+        let next_cursor = (listens.len() == limit).then(|| listens.last().map(|listen| listen_id(listen.key))).flatten();
+        Ok(ListensPage { listens: listens.into_iter().map(listen_dto).collect(), next_cursor })
+    }
+
+    async fn listens_add(&self, listen: Option<NewListen>, listens: Option<Vec<NewListen>>) -> RpcResult<AddReport> {
+        let wire = match (listen, listens) {
+            (Some(one), None) => vec![one],
+            (None, Some(batch)) => batch,
+            (Some(_), Some(_)) => return Err(invalid("give either `listen` or `listens`, not both")),
+            (None, None) => return Err(invalid("give `listen` (one) or `listens` (a batch)")),
+        };
+        let mut listens = Vec::with_capacity(wire.len());
+        for (position, listen) in wire.into_iter().enumerate() {
+            let listened_at_s = time_of("listened_at", Some(listen.listened_at))
+                .map_err(|err| invalid(format!("listen {position}: {}", err.message())))?
+                .expect("given");
+            listens.push(service::NewListen {
+                artist: listen.artist,
+                track: listen.track,
+                album: listen.album,
+                listened_at_s,
+                duration_ms: listen.duration_ms,
+                source: listen.source.unwrap_or_else(|| "rpc".to_owned()),
+            });
+        }
+        let keys = self.service.add_listens(listens).await?;
+        let added = keys.iter().filter(|(_, added)| *added).count() as u64;
+        Ok(AddReport {
+            added,
+            duplicates: keys.len() as u64 - added,
+            results: keys
+                .into_iter()
+                .map(|(key, added)| AddResult {
+                    id: listen_id(key),
+                    status: if added { AddStatus::Added } else { AddStatus::Duplicate },
+                })
+                .collect(),
+        })
+    }
+
+    async fn search(&self, query: String, kinds: Option<Vec<EntityKind>>, limit: Option<u32>) -> RpcResult<SearchResults> {
+        if query.len() > 1024 {
+            return Err(invalid("`query` is limited to 1024 bytes"));
+        }
+        let limit = limit_of(limit, DEFAULT_RESULTS, MAX_RESULTS)?;
+        let kinds: Vec<Kind> = kinds.unwrap_or_default().into_iter().map(kind_of).collect();
+        let hits = self.blocking(move |service| service.search(&query, &kinds, limit)).await?;
+        Ok(SearchResults {
+            hits: hits
+                .into_iter()
+                .map(|hit| SearchHit {
+                    kind: convert::kind_dto(hit.kind),
+                    id: hit.id,
+                    name: hit.name,
+                    artist: hit.artist,
+                    score: hit.score,
+                })
+                .collect(),
+        })
+    }
+
+    async fn stats_top(
+        &self,
+        kind: EntityKind,
+        period: Option<Period>,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        limit: Option<u32>,
+    ) -> RpcResult<TopList> {
+        let limit = limit_of(limit, DEFAULT_RESULTS, MAX_RESULTS)?;
+        let from = time_of("from", from)?;
+        let to = time_of("to", to)?;
+        let range = match (period, from, to) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(invalid("give either `period` or `from`/`to`, not both"));
+            }
+            (Some(period), None, None) => {
+                service::period_range(convert::period_of(period), crate::clock::now_ms() / 1000)
+            }
+            (None, None, None) => None,
+            (None, from, to) => {
+                let from = from.unwrap_or(0);
+                let to = to.unwrap_or(i64::MAX / 2);
+                if to <= from {
+                    return Err(invalid("`to` must be after `from`"));
+                }
+                Some((from, to))
+            }
+        };
+        let domain_kind = kind_of(kind);
+        let rows = self.blocking(move |service| service.top(domain_kind, range, limit)).await?;
+        Ok(TopList {
+            kind,
+            from: range.map(|(from, _)| from),
+            to: range.map(|(_, to)| to).filter(|to| *to < i64::MAX / 2),
+            entries: rows
+                .into_iter()
+                .enumerate()
+                .map(|(rank, row)| TopEntry {
+                    rank: rank as u32 + 1,
+                    id: row.id,
+                    name: row.name,
+                    artist: row.artist,
+                    plays: row.plays,
+                })
+                .collect(),
+        })
+    }
+
+    async fn imports_start(&self, kind: ImportKind, path: String, options: Option<ImportOptions>) -> RpcResult<ImportRun> {
+        let options = options.unwrap_or_default();
+        if options.min_play_ms.is_some_and(|ms| ms > 24 * 3600 * 1000) {
+            return Err(invalid("`options.min_play_ms` must be at most one day (86400000)"));
+        }
+        let kind = convert::import_kind_of(kind);
+        let path = PathBuf::from(path);
+        let run = self
+            .blocking(move |service| service.start_import(kind, path, options.min_play_ms, options.include_incognito))
+            .await?;
+        Ok(run_dto(run))
+    }
+
+    async fn imports_status(&self, id: u64) -> RpcResult<ImportRun> {
+        let run = self.blocking(move |service| service.import_run(id)).await?;
+        Ok(run_dto(run))
+    }
+
+    async fn imports_list(&self, limit: Option<u32>) -> RpcResult<Vec<ImportRun>> {
+        let limit = limit_of(limit, DEFAULT_RESULTS, MAX_RESULTS)?;
+        let runs = self.blocking(move |service| service.import_runs(limit)).await?;
+        Ok(runs.into_iter().map(run_dto).collect())
+    }
+
+    async fn index_rebuild(&self) -> RpcResult<IndexReport> {
+        let (documents, elapsed) = self.service.index().rebuild().await?;
+        Ok(IndexReport { documents, elapsed_ms: elapsed.as_millis() as u64 })
+    }
+
+    async fn events_subscribe(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
+        let mut events = self.service.events().subscribe();
+        let sink = pending.accept().await?;
+        loop {
+            let event = tokio::select! {
+                _ = sink.closed() => break,
+                event = events.recv() => event,
+            };
+            let wire = match event {
+                Ok(event) => convert::event_dto(event),
+                Err(RecvError::Lagged(missed)) => WireEvent::Lagged { missed },
+                Err(RecvError::Closed) => break,
+            };
+            let message = SubscriptionMessage::from(serde_json::value::to_raw_value(&wire)?);
+            if sink.send(message).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}

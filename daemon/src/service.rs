@@ -1,0 +1,346 @@
+//! The daemon's logic behind the RPC: listing, adding, searching, charting
+//! and importing. Knows nothing of JSON-RPC; the `rpc` module converts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::clock::{self, DAY_S};
+use crate::error::{Error, Result};
+use crate::events::{Event, EventBus, RecordedListen};
+use crate::import::{ImportRequest, Imports, track_identity};
+use crate::index::{Hit, Index};
+use crate::store::records::{ImportRunRecord, Provenance};
+use crate::store::series::{self, Granularity};
+use crate::store::{Kind, PreparedListen, Store};
+
+/// Most listens one `listens.list` page returns.
+pub(crate) const MAX_PAGE: usize = 1000;
+/// Most listens one `listens.add` call takes.
+pub(crate) const MAX_ADD_BATCH: usize = 10_000;
+/// Longest artist, track or album name accepted, in bytes.
+const MAX_NAME_BYTES: usize = 1024;
+
+/// The daemon's shared state as a cheap handle.
+#[derive(Clone)]
+pub(crate) struct Service {
+    state: Arc<State>,
+}
+
+struct State {
+    /// All persistent data.
+    store: Store,
+    /// Full-text search over the store's entities.
+    index: Index,
+    /// Imports running on their own threads.
+    imports: Imports,
+    /// Where events go to subscribers.
+    events: EventBus,
+    /// Configured extra credit separators.
+    separators: Arc<Vec<String>>,
+    /// The `[import]` defaults.
+    import_defaults: musique_config::ImportConfig,
+    /// Shown in the status.
+    data_dir: std::path::PathBuf,
+    /// For the uptime.
+    started: Instant,
+}
+
+/// A listen to add, as a caller gives it (already parsed).
+pub(crate) struct NewListen {
+    pub(crate) artist: String,
+    pub(crate) track: String,
+    pub(crate) album: Option<String>,
+    pub(crate) listened_at_s: i64,
+    pub(crate) duration_ms: Option<u64>,
+    pub(crate) source: String,
+}
+
+/// The status of the daemon.
+pub(crate) struct StatusReport {
+    pub(crate) uptime_s: u64,
+    pub(crate) counts: [u64; 4],
+    pub(crate) store_bytes: u64,
+    pub(crate) index_bytes: u64,
+    pub(crate) index_lag: u64,
+    pub(crate) data_dir: String,
+    pub(crate) index_error: Option<String>,
+    pub(crate) imports_running: usize,
+}
+
+/// One row of a chart.
+pub(crate) struct TopRow {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) artist: Option<String>,
+    pub(crate) plays: u64,
+}
+
+impl Service {
+    pub(crate) fn new(
+        store: Store,
+        index: Index,
+        events: EventBus,
+        config: &musique_config::Config,
+        data_dir: std::path::PathBuf,
+    ) -> Service {
+        Service {
+            state: Arc::new(State {
+                store,
+                index,
+                imports: Imports::default(),
+                events,
+                separators: Arc::new(config.credits.separators.clone()),
+                import_defaults: config.import.clone(),
+                data_dir,
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    pub(crate) fn index(&self) -> &Index {
+        &self.state.index
+    }
+
+    pub(crate) fn events(&self) -> &EventBus {
+        &self.state.events
+    }
+
+    pub(crate) fn imports(&self) -> &Imports {
+        &self.state.imports
+    }
+
+    pub(crate) fn status(&self) -> Result<StatusReport> {
+        let counts = self.state.store.read()?.counts()?;
+        let last_seq = self.state.store.last_seq();
+        Ok(StatusReport {
+            uptime_s: self.state.started.elapsed().as_secs(),
+            counts,
+            store_bytes: self.state.store.file_size(),
+            index_bytes: self.state.index.size_bytes(),
+            index_lag: last_seq.saturating_sub(self.state.index.indexed_seq()),
+            data_dir: self.state.data_dir.display().to_string(),
+            index_error: self.state.index.last_error(),
+            imports_running: self.state.imports.running_count(),
+        })
+    }
+
+    /// Listens newest first in `[from_s, to_s)`, before the cursor.
+    pub(crate) fn listens(
+        &self,
+        from_s: Option<i64>,
+        to_s: Option<i64>,
+        limit: usize,
+        before: Option<(u64, u64)>,
+    ) -> Result<Vec<RecordedListen>> {
+        let from = from_s.map(|from| from.max(0) as u64).unwrap_or(0);
+        let to = to_s.map(|to| to.max(0) as u64).unwrap_or(u64::MAX);
+        let reader = self.state.store.read()?;
+        let listens = reader.listens_newest_first(from, to, before, limit)?;
+        listens
+            .into_iter()
+            .map(|(key, record)| {
+                let names = reader.listen_names(&record)?;
+                Ok(RecordedListen { key, record, names })
+            })
+            .collect()
+    }
+
+    /// Stores listens; returns each one's key and whether it was new.
+    pub(crate) async fn add_listens(&self, listens: Vec<NewListen>) -> Result<Vec<((u64, u64), bool)>> {
+        if listens.is_empty() {
+            return Err(Error::invalid("give `listen` (one) or `listens` (a batch of at least one)"));
+        }
+        if listens.len() > MAX_ADD_BATCH {
+            return Err(Error::invalid(format!("at most {MAX_ADD_BATCH} listens per call, got {}", listens.len())));
+        }
+        let latest = clock::now_ms() / 1000 + DAY_S;
+        let mut prepared = Vec::with_capacity(listens.len());
+        for (position, listen) in listens.into_iter().enumerate() {
+            let at = |message: String| Error::invalid(format!("listen {position}: {message}"));
+            let artist = listen.artist.trim();
+            let track = listen.track.trim();
+            if artist.is_empty() || track.is_empty() {
+                return Err(at("`artist` and `track` must not be empty".to_owned()));
+            }
+            let album_len = listen.album.as_ref().map_or(0, String::len);
+            if artist.len() > MAX_NAME_BYTES || track.len() > MAX_NAME_BYTES || album_len > MAX_NAME_BYTES {
+                return Err(at(format!("names are limited to {MAX_NAME_BYTES} bytes")));
+            }
+            if listen.listened_at_s < 0 || listen.listened_at_s > latest {
+                return Err(at(format!(
+                    "`listened_at` {} is before 1970 or more than a day in the future",
+                    listen.listened_at_s
+                )));
+            }
+            if listen.duration_ms.is_some_and(|duration| duration > 24 * 3600 * 1000) {
+                return Err(at("`duration_ms` is longer than a day".to_owned()));
+            }
+            let source = &listen.source;
+            if source.is_empty()
+                || source.len() > 32
+                || !source.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || b"-_.".contains(&byte))
+            {
+                return Err(at(format!("`source` {source:?} must be 1-32 of a-z, 0-9, '-', '_', '.'")));
+            }
+            let album = listen.album.as_deref().map(str::trim).filter(|album| !album.is_empty());
+            prepared.push(PreparedListen {
+                start_ms: listen.listened_at_s * 1000,
+                duration_ms: listen.duration_ms,
+                identity: Arc::new(track_identity(artist, track, &self.state.separators)),
+                album: album.map(|album| Arc::new(crate::identity::Name::new(album))),
+                source: Arc::new(Provenance { source: listen.source, import_run: None }),
+            });
+        }
+        let outcome = self.state.store.ingest(prepared).await?;
+        let added: Vec<(u64, u64)> = outcome.keys.iter().filter(|(_, added)| *added).map(|(key, _)| *key).collect();
+        if !added.is_empty() {
+            let service = self.clone();
+            tokio::task::spawn_blocking(move || service.announce(&added));
+        }
+        Ok(outcome.keys)
+    }
+
+    fn announce(&self, keys: &[(u64, u64)]) {
+        let result = (|| -> Result<()> {
+            let reader = self.state.store.read()?;
+            for (key, record) in reader.listens_by_key(keys)? {
+                let names = reader.listen_names(&record)?;
+                self.state.events.send(Event::ListenRecorded(RecordedListen { key, record, names }));
+            }
+            Ok(())
+        })();
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "cannot announce recorded listens");
+        }
+    }
+
+    pub(crate) fn search(&self, query: &str, kinds: &[Kind], limit: usize) -> Result<Vec<Hit>> {
+        self.state.index.search(query, kinds, limit)
+    }
+
+    /// The most played entities of a kind in `[from_s, to_s)` (all time when `None`).
+    pub(crate) fn top(&self, kind: Kind, range: Option<(i64, i64)>, limit: usize) -> Result<Vec<TopRow>> {
+        let reader = self.state.store.read()?;
+        let mut totals: HashMap<u64, u64> = HashMap::new();
+        match range {
+            None => reader.add_aggregates(series::of(kind, Granularity::All), 0..1, &mut totals)?,
+            Some((from, to)) => {
+                let (from, to) = (from.max(0), to.max(0));
+                let first_day = (from + DAY_S - 1).div_euclid(DAY_S);
+                let end_day = to.div_euclid(DAY_S);
+                if first_day >= end_day {
+                    reader.add_listen_counts(kind, from as u64, to as u64, &mut totals)?;
+                } else {
+                    reader.add_listen_counts(kind, from as u64, (first_day * DAY_S) as u64, &mut totals)?;
+                    reader.add_listen_counts(kind, (end_day * DAY_S) as u64, to as u64, &mut totals)?;
+                    add_days(&reader, kind, first_day, end_day, &mut totals)?;
+                }
+            }
+        }
+        let mut rows: Vec<(u64, u64)> = totals.into_iter().filter(|(_, plays)| *plays > 0).collect();
+        rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        rows.truncate(limit);
+        rows.into_iter()
+            .map(|(id, plays)| {
+                let (name, artist_id) = match kind {
+                    Kind::Artist => (reader.artist(id)?.map(|artist| artist.name), None),
+                    Kind::Album => reader.album(id)?.map(|album| (Some(album.title), Some(album.artist_id))).unwrap_or_default(),
+                    Kind::Track => reader.track(id)?.map(|track| (Some(track.title), Some(track.artist_id))).unwrap_or_default(),
+                };
+                let artist = match artist_id {
+                    Some(artist_id) => reader.artist(artist_id)?.map(|artist| artist.name),
+                    None => None,
+                };
+                Ok(TopRow { id, name: name.unwrap_or_default(), artist, plays })
+            })
+            .collect()
+    }
+
+    /// Starts (or resumes) an import; options left out take the `[import]` defaults.
+    pub(crate) fn start_import(
+        &self,
+        kind: crate::import::ImportKind,
+        path: std::path::PathBuf,
+        min_play_ms: Option<u64>,
+        include_incognito: Option<bool>,
+    ) -> Result<ImportRunRecord> {
+        let defaults = &self.state.import_defaults;
+        let request = ImportRequest {
+            kind,
+            path,
+            min_play_ms: min_play_ms.unwrap_or(defaults.min_play_ms),
+            include_incognito: include_incognito.unwrap_or(defaults.include_incognito),
+        };
+        self.state.imports.start(&self.state.store, &self.state.events, self.state.separators.clone(), request)
+    }
+
+    pub(crate) fn import_run(&self, id: u64) -> Result<ImportRunRecord> {
+        self.state.store.read()?.run(id)?.ok_or_else(|| Error::not_found(format!("no import run {id}")))
+    }
+
+    pub(crate) fn import_runs(&self, limit: usize) -> Result<Vec<ImportRunRecord>> {
+        self.state.store.read()?.runs(limit)
+    }
+}
+
+/// Adds whole days `[first_day, end_day)`: whole months from the month
+/// counters, the days around them from the day counters.
+fn add_days(
+    reader: &crate::store::Reader,
+    kind: Kind,
+    first_day: i64,
+    end_day: i64,
+    totals: &mut HashMap<u64, u64>,
+) -> Result<()> {
+    let bucket = |value: i64| u32::try_from(value.max(0)).unwrap_or(u32::MAX);
+    let day_series = series::of(kind, Granularity::Day);
+    let month_series = series::of(kind, Granularity::Month);
+    let mut day = first_day;
+    while day < end_day {
+        let month = clock::month_of_day(day);
+        let month_start = clock::first_day_of_month(month);
+        let next_month_start = clock::first_day_of_month(month + 1);
+        if month_start == day && next_month_start <= end_day {
+            // Count whole months at once.
+            let mut last_month = month + 1;
+            while clock::first_day_of_month(last_month + 1) <= end_day {
+                last_month += 1;
+            }
+            reader.add_aggregates(month_series, bucket(month)..bucket(last_month), totals)?;
+            day = clock::first_day_of_month(last_month);
+        } else {
+            let until = next_month_start.min(end_day);
+            reader.add_aggregates(day_series, bucket(day)..bucket(until), totals)?;
+            day = until;
+        }
+    }
+    Ok(())
+}
+
+/// The `[from, to)` range of a named period, in whole UTC days ending today.
+pub(crate) fn period_range(period: Period, now_s: i64) -> Option<(i64, i64)> {
+    let tomorrow = (clock::day_of(now_s) + 1) * DAY_S;
+    let days = match period {
+        Period::Day => 1,
+        Period::Week => 7,
+        Period::Month => 30,
+        Period::Year => 365,
+        Period::All => return None,
+    };
+    Some((tomorrow - days * DAY_S, tomorrow))
+}
+
+/// Named chart periods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Period {
+    Day,
+    Week,
+    Month,
+    Year,
+    All,
+}

@@ -1,0 +1,496 @@
+//! The store: every artist, album, track, listen, aggregate and import run, in redb.
+//!
+//! One writer thread owns every write ([`writer`]): requests queue on a
+//! channel and the writer commits whatever has queued up in one durable
+//! transaction (group commit), so a burst of small writes costs one fsync.
+//! Reads open their own MVCC snapshot and never wait for the writer.
+//!
+//! Each write transaction keeps the aggregates and the change log in step
+//! with the listens it adds, so after a crash at any point the store is
+//! consistent and the indexer can catch up from the change log.
+
+pub(crate) mod records;
+pub(crate) mod tables;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+use crate::error::{Error, InternalError, Result, StartupError, store_err};
+use crate::identity::Name;
+use records::{
+    AlbumRecord, ArtistRecord, ImportRunRecord, ListenRecord, RunState, TrackRecord, decode,
+};
+pub(crate) use writer::{IngestOutcome, PreparedListen, TrackIdentity};
+use writer::{WriteOp, Writer};
+
+/// The on-disk schema version this build writes and reads.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// Name of the store file inside the data directory.
+pub(crate) const STORE_FILE: &str = "musique.redb";
+
+/// The kinds of entity the store keeps, as stored in the change log and aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Kind {
+    Artist = 0,
+    Album = 1,
+    Track = 2,
+}
+
+impl Kind {
+    pub(crate) const ALL: [Kind; 3] = [Kind::Artist, Kind::Album, Kind::Track];
+
+    pub(crate) fn from_u8(value: u8) -> Option<Kind> {
+        match value {
+            0 => Some(Kind::Artist),
+            1 => Some(Kind::Album),
+            2 => Some(Kind::Track),
+            _ => None,
+        }
+    }
+}
+
+/// Aggregate series: which counter a row of `AGGREGATES` is.
+pub(crate) mod series {
+    use super::Kind;
+
+    /// Time buckets of the per-entity counters.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Granularity {
+        /// Bucket = UTC day number.
+        Day = 0,
+        /// Bucket = months since 1970-01.
+        Month = 1,
+        /// Bucket = 0: all time.
+        All = 2,
+    }
+
+    /// Plays per entity per bucket.
+    pub(crate) fn of(kind: Kind, granularity: Granularity) -> u8 {
+        kind as u8 * 4 + granularity as u8
+    }
+
+    /// Plays per UTC day (entity 0).
+    pub(crate) const LISTENS_PER_DAY: u8 = 100;
+    /// Plays per hour of the week, Monday 00h = 0 (entity 0).
+    pub(crate) const LISTENS_PER_HOUR_OF_WEEK: u8 = 101;
+}
+
+/// Handle to the store; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Store {
+    shared: Arc<Shared>,
+}
+
+/// What the store handle and the writer thread share.
+struct Shared {
+    /// The database; readers use it directly, the writer thread writes.
+    db: Arc<Database>,
+    /// The store file, for its size.
+    path: PathBuf,
+    /// Random id of this database, so the index can tell a replaced store.
+    db_id: String,
+    /// Last change seq committed; the indexer waits on `changed`.
+    last_seq: AtomicU64,
+    /// Wakes the indexer when `last_seq` moves. The mutex guards nothing but the wait.
+    changed: (Mutex<()>, Condvar),
+    /// Sends requests to the writer thread; `None` once closed.
+    writer: Mutex<Option<std::sync::mpsc::SyncSender<WriteOp>>>,
+    /// The writer thread, joined on close.
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Most write requests queued before senders wait: keeps memory bounded under bursts.
+const MAX_QUEUED_WRITES: usize = 64;
+
+impl Store {
+    /// Opens (or creates) the store in `data_dir`, checks its schema version,
+    /// marks imports that were running as interrupted, and starts the writer.
+    pub(crate) fn open(data_dir: &Path, cache_mb: u64) -> Result<Store> {
+        let path = data_dir.join(STORE_FILE);
+        let cache_bytes = usize::try_from(cache_mb * 1024 * 1024).unwrap_or(usize::MAX);
+        let db = Database::builder().set_cache_size(cache_bytes).create(&path).map_err(|err| match err {
+            redb::DatabaseError::DatabaseAlreadyOpen => {
+                Error::Startup(StartupError::DataDirInUse(data_dir.to_owned()))
+            }
+            other => store_err("open")(other),
+        })?;
+        let db = Arc::new(db);
+        let (db_id, last_seq) = writer::prepare(&db, &path)?;
+        let (sender, receiver) = std::sync::mpsc::sync_channel(MAX_QUEUED_WRITES);
+        let shared = Arc::new(Shared {
+            db: db.clone(),
+            path,
+            db_id,
+            last_seq: AtomicU64::new(last_seq),
+            changed: (Mutex::new(()), Condvar::new()),
+            writer: Mutex::new(Some(sender)),
+            writer_thread: Mutex::new(None),
+        });
+        let writer = Writer::new(db, shared_notifier(&shared))?;
+        let thread = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer.run(receiver))
+            .map_err(crate::error::io_err("spawn", "store-writer"))?;
+        *shared.writer_thread.lock().expect("writer_thread lock") = Some(thread);
+        Ok(Store { shared })
+    }
+
+    /// Stops the writer after the queued writes; the database closes when the last handle drops.
+    pub(crate) fn close(&self) {
+        self.shared.writer.lock().expect("writer lock").take();
+        if let Some(thread) = self.shared.writer_thread.lock().expect("writer_thread lock").take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// The random id of this database.
+    pub(crate) fn db_id(&self) -> &str {
+        &self.shared.db_id
+    }
+
+    /// The last committed change seq.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.shared.last_seq.load(Ordering::Acquire)
+    }
+
+    /// Waits until the change seq passes `seen` or `timeout` elapses.
+    pub(crate) fn wait_for_change(&self, seen: u64, timeout: std::time::Duration) {
+        let (lock, condvar) = &self.shared.changed;
+        let guard = lock.lock().expect("changed lock");
+        if self.last_seq() > seen {
+            return;
+        }
+        let _ = condvar.wait_timeout(guard, timeout);
+    }
+
+    /// Size of the store file in bytes.
+    pub(crate) fn file_size(&self) -> u64 {
+        std::fs::metadata(&self.shared.path).map(|meta| meta.len()).unwrap_or(0)
+    }
+
+    /// A read snapshot.
+    pub(crate) fn read(&self) -> Result<Reader> {
+        let txn = self.shared.db.begin_read().map_err(store_err("begin read"))?;
+        Ok(Reader { txn })
+    }
+
+    /// Queues an ingest and returns where its outcome will arrive (for pipelining).
+    pub(crate) fn ingest_later(
+        &self,
+        listens: Vec<PreparedListen>,
+        run: Option<ImportRunRecord>,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<IngestOutcome>>> {
+        self.submit(|reply| WriteOp::Ingest { listens, run, reply })
+    }
+
+    /// Stores listens from an async context.
+    pub(crate) async fn ingest(&self, listens: Vec<PreparedListen>) -> Result<IngestOutcome> {
+        let receiver = self.submit(|reply| WriteOp::Ingest { listens, run: None, reply })?;
+        receiver.await.map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
+    }
+
+    /// Creates (id 0) or updates an import run; returns it as stored.
+    pub(crate) fn save_run_blocking(&self, run: ImportRunRecord) -> Result<ImportRunRecord> {
+        self.submit(|reply| WriteOp::SaveRun { run, reply })?
+            .blocking_recv()
+            .map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
+    }
+
+    /// Drops change-log entries up to `through`, once the index has them.
+    pub(crate) fn prune_changes(&self, through: u64) {
+        let sender = self.shared.writer.lock().expect("writer lock").clone();
+        if let Some(sender) = sender {
+            let _ = sender.send(WriteOp::PruneChanges { through });
+        }
+    }
+
+    fn submit<T>(
+        &self,
+        op: impl FnOnce(tokio::sync::oneshot::Sender<Result<T>>) -> WriteOp,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<T>>> {
+        let (reply, receiver) = tokio::sync::oneshot::channel();
+        let sender = self.shared.writer.lock().expect("writer lock").clone();
+        let sender = sender.ok_or(Error::Internal(InternalError::WorkerGone("store writer")))?;
+        sender
+            .send(op(reply))
+            .map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?;
+        Ok(receiver)
+    }
+}
+
+/// Lets the writer publish a new change seq.
+fn shared_notifier(shared: &Arc<Shared>) -> writer::SeqNotifier {
+    let shared = Arc::downgrade(shared);
+    Box::new(move |seq| {
+        if let Some(shared) = shared.upgrade() {
+            shared.last_seq.store(seq, Ordering::Release);
+            let _guard = shared.changed.0.lock().expect("changed lock");
+            shared.changed.1.notify_all();
+        }
+    })
+}
+
+/// A consistent read snapshot of the store.
+pub(crate) struct Reader {
+    txn: ReadTransaction,
+}
+
+/// A listen with its identity key.
+pub(crate) type KeyedListen = ((u64, u64), ListenRecord);
+
+impl Reader {
+    /// How many rows each entity table and the listens table hold.
+    pub(crate) fn counts(&self) -> Result<[u64; 4]> {
+        let len = |def: redb::TableDefinition<u64, &[u8]>| -> Result<u64> {
+            match self.txn.open_table(def) {
+                Ok(table) => table.len().map_err(store_err("count")),
+                Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+                Err(err) => Err(store_err("open table")(err)),
+            }
+        };
+        let listens = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        Ok([
+            len(tables::ARTISTS)?,
+            len(tables::ALBUMS)?,
+            len(tables::TRACKS)?,
+            listens.len().map_err(store_err("count listens"))?,
+        ])
+    }
+
+    /// An artist by id.
+    pub(crate) fn artist(&self, id: u64) -> Result<Option<ArtistRecord>> {
+        self.entity(tables::ARTISTS, "artists", id)
+    }
+
+    /// An album by id.
+    pub(crate) fn album(&self, id: u64) -> Result<Option<AlbumRecord>> {
+        self.entity(tables::ALBUMS, "albums", id)
+    }
+
+    /// A track by id.
+    pub(crate) fn track(&self, id: u64) -> Result<Option<TrackRecord>> {
+        self.entity(tables::TRACKS, "tracks", id)
+    }
+
+    fn entity<T: serde::de::DeserializeOwned>(
+        &self,
+        def: redb::TableDefinition<u64, &[u8]>,
+        name: &'static str,
+        id: u64,
+    ) -> Result<Option<T>> {
+        let table = self.txn.open_table(def).map_err(store_err("open entity table"))?;
+        match table.get(id).map_err(store_err("get entity"))? {
+            Some(bytes) => Ok(Some(decode(bytes.value(), name)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every entity of a kind, in id order, for index rebuilds.
+    pub(crate) fn for_each_entity(&self, kind: Kind, mut visit: impl FnMut(u64) -> Result<()>) -> Result<()> {
+        let def = match kind {
+            Kind::Artist => tables::ARTISTS,
+            Kind::Album => tables::ALBUMS,
+            Kind::Track => tables::TRACKS,
+        };
+        let table = self.txn.open_table(def).map_err(store_err("open entity table"))?;
+        for row in table.iter().map_err(store_err("scan entities"))? {
+            let (key, _) = row.map_err(store_err("scan entities"))?;
+            visit(key.value())?;
+        }
+        Ok(())
+    }
+
+    /// Change-log entries after `seq`, at most `limit`.
+    pub(crate) fn changes_after(&self, seq: u64, limit: usize) -> Result<Vec<(u64, Kind, u64)>> {
+        let table = self.txn.open_table(tables::CHANGES).map_err(store_err("open changes"))?;
+        let mut changes = Vec::new();
+        for row in table.range(seq.saturating_add(1)..).map_err(store_err("scan changes"))? {
+            let (key, value) = row.map_err(store_err("scan changes"))?;
+            let (kind, id) = value.value();
+            if let Some(kind) = Kind::from_u8(kind) {
+                changes.push((key.value(), kind, id));
+            }
+            if changes.len() >= limit {
+                break;
+            }
+        }
+        Ok(changes)
+    }
+
+    /// The oldest seq still in the change log.
+    pub(crate) fn first_change(&self) -> Result<Option<u64>> {
+        let table = self.txn.open_table(tables::CHANGES).map_err(store_err("open changes"))?;
+        Ok(table.first().map_err(store_err("first change"))?.map(|(key, _)| key.value()))
+    }
+
+    /// The last committed change seq as seen by this snapshot.
+    pub(crate) fn last_seq(&self) -> Result<u64> {
+        let meta = self.txn.open_table(tables::META).map_err(store_err("open meta"))?;
+        Ok(writer::read_u64(&meta, "last_seq")?)
+    }
+
+    /// Listens with start in `[from_s, to_s)`, newest first, strictly before
+    /// `before` when given, at most `limit`.
+    pub(crate) fn listens_newest_first(
+        &self,
+        from_s: u64,
+        to_s: u64,
+        before: Option<(u64, u64)>,
+        limit: usize,
+    ) -> Result<Vec<KeyedListen>> {
+        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        let upper = match before {
+            Some(key) if key < (to_s, 0) => key,
+            _ => (to_s, 0),
+        };
+        let mut listens = Vec::with_capacity(limit.min(1024));
+        if upper <= (from_s, 0) {
+            return Ok(listens);
+        }
+        let range = table.range((from_s, 0)..upper).map_err(store_err("scan listens"))?;
+        for row in range.rev() {
+            let (key, value) = row.map_err(store_err("scan listens"))?;
+            listens.push((key.value(), decode(value.value(), "listens")?));
+            if listens.len() >= limit {
+                break;
+            }
+        }
+        Ok(listens)
+    }
+
+    /// Listens by key; keys that are absent are skipped.
+    pub(crate) fn listens_by_key(&self, keys: &[(u64, u64)]) -> Result<Vec<KeyedListen>> {
+        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        let mut listens = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(value) = table.get(key).map_err(store_err("get listen"))? {
+                listens.push((*key, decode(value.value(), "listens")?));
+            }
+        }
+        Ok(listens)
+    }
+
+    /// Adds the plays of each entity of `kind` in a bucket range of a series to `totals`.
+    pub(crate) fn add_aggregates(
+        &self,
+        series: u8,
+        buckets: std::ops::Range<u32>,
+        totals: &mut std::collections::HashMap<u64, u64>,
+    ) -> Result<()> {
+        if buckets.is_empty() {
+            return Ok(());
+        }
+        let table = self.txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?;
+        let range = table
+            .range((series, buckets.start, 0)..(series, buckets.end, 0))
+            .map_err(store_err("scan aggregates"))?;
+        for row in range {
+            let (key, plays) = row.map_err(store_err("scan aggregates"))?;
+            *totals.entry(key.value().2).or_insert(0) += plays.value();
+        }
+        Ok(())
+    }
+
+    /// Adds the plays of each entity of `kind` in `[from_s, to_s)` by scanning listens.
+    pub(crate) fn add_listen_counts(
+        &self,
+        kind: Kind,
+        from_s: u64,
+        to_s: u64,
+        totals: &mut std::collections::HashMap<u64, u64>,
+    ) -> Result<()> {
+        if to_s <= from_s {
+            return Ok(());
+        }
+        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))? {
+            let (key, value) = row.map_err(store_err("scan listens"))?;
+            let id = match kind {
+                Kind::Track => Some(key.value().1),
+                Kind::Artist => Some(decode::<ListenRecord>(value.value(), "listens")?.artist_id),
+                Kind::Album => decode::<ListenRecord>(value.value(), "listens")?.album_id,
+            };
+            if let Some(id) = id {
+                *totals.entry(id).or_insert(0) += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// An import run.
+    pub(crate) fn run(&self, id: u64) -> Result<Option<ImportRunRecord>> {
+        self.entity(tables::IMPORT_RUNS, "import_runs", id)
+    }
+
+    /// Import runs, newest first.
+    pub(crate) fn runs(&self, limit: usize) -> Result<Vec<ImportRunRecord>> {
+        let table = self.txn.open_table(tables::IMPORT_RUNS).map_err(store_err("open import runs"))?;
+        let mut runs = Vec::new();
+        for row in table.iter().map_err(store_err("scan import runs"))?.rev() {
+            let (_, value) = row.map_err(store_err("scan import runs"))?;
+            runs.push(decode(value.value(), "import_runs")?);
+            if runs.len() >= limit {
+                break;
+            }
+        }
+        Ok(runs)
+    }
+
+    /// The latest unfinished run reading the same files, to resume it.
+    pub(crate) fn resumable_run(&self, kind: &str, fingerprint: &str) -> Result<Option<ImportRunRecord>> {
+        for run in self.runs(usize::MAX)? {
+            if run.kind == kind
+                && run.fingerprint == fingerprint
+                && matches!(run.state, RunState::Interrupted | RunState::Running)
+            {
+                return Ok(Some(run));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Names of a listen's track, artist and album, for display.
+#[derive(Clone)]
+pub(crate) struct ListenNames {
+    pub(crate) artist: String,
+    pub(crate) featured: Vec<String>,
+    pub(crate) track: String,
+    pub(crate) album: Option<String>,
+}
+
+impl Reader {
+    /// Resolves the names a listen shows.
+    pub(crate) fn listen_names(&self, listen: &ListenRecord) -> Result<ListenNames> {
+        let track = self.track(listen.track_id)?;
+        let artist = self.artist(listen.artist_id)?.map(|artist| artist.name).unwrap_or_default();
+        let album = match listen.album_id {
+            Some(id) => self.album(id)?.map(|album| album.title),
+            None => None,
+        };
+        let mut featured = Vec::new();
+        if let Some(track) = &track {
+            for id in &track.featured {
+                if let Some(artist) = self.artist(*id)? {
+                    featured.push(artist.name);
+                }
+            }
+        }
+        Ok(ListenNames { artist, featured, track: track.map(|track| track.title).unwrap_or_default(), album })
+    }
+}
+
+/// Canonical keys of an album or track: the artist key, a unit separator, its own key.
+pub(crate) fn scoped_key(artist: &Name, name: &Name) -> String {
+    let mut key = String::with_capacity(artist.key.len() + name.key.len() + 1);
+    key.push_str(&artist.key);
+    key.push('\u{1f}');
+    key.push_str(&name.key);
+    key
+}

@@ -1,0 +1,172 @@
+//! What the store keeps, and how it is encoded: each value is one version
+//! byte followed by the bincode (standard config, pinned forever) of the
+//! record of that version. A new layout gets a new version number and a
+//! conversion from the old one in [`decode`]; old bytes stay readable.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, InternalError};
+
+/// The version byte of every record layout written today.
+const RECORD_V1: u8 = 1;
+
+/// An artist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ArtistRecord {
+    /// Display name as first seen.
+    pub(crate) name: String,
+    /// Canonical key.
+    pub(crate) key: String,
+}
+
+/// An album (release) of one primary artist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AlbumRecord {
+    /// Display title as first seen.
+    pub(crate) title: String,
+    /// Its artist.
+    pub(crate) artist_id: u64,
+    /// Canonical key (artist key, unit separator, title key).
+    pub(crate) key: String,
+}
+
+/// A track (recording) of one primary artist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TrackRecord {
+    /// Display title as first seen, without a `(feat. X)` part.
+    pub(crate) title: String,
+    /// The primary artist.
+    pub(crate) artist_id: u64,
+    /// Featured artists.
+    pub(crate) featured: Vec<u64>,
+    /// The album it was first heard on.
+    pub(crate) album_id: Option<u64>,
+    /// The raw artist credit as first seen.
+    pub(crate) credit: String,
+    /// The raw title as first seen.
+    pub(crate) raw_title: String,
+    /// Canonical key (artist key, unit separator, title key).
+    pub(crate) key: String,
+}
+
+/// Where a listen came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Provenance {
+    /// The source: `spotify`, `lastfm`, `listenbrainz`, `rpc`, or an adapter's name.
+    pub(crate) source: String,
+    /// The import run that brought it, if any.
+    pub(crate) import_run: Option<u64>,
+}
+
+/// One play.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ListenRecord {
+    /// Start, unix milliseconds (the key keeps whole seconds).
+    pub(crate) start_ms: i64,
+    /// How long it played.
+    pub(crate) duration_ms: Option<u64>,
+    /// The track.
+    pub(crate) track_id: u64,
+    /// The primary artist (the one the listen counts for).
+    pub(crate) artist_id: u64,
+    /// The album, when the source named one.
+    pub(crate) album_id: Option<u64>,
+    /// The raw credit, when it differs from the track's.
+    pub(crate) credit: Option<String>,
+    /// The raw title, when it differs from the track's.
+    pub(crate) raw_title: Option<String>,
+    /// Every source that reported this play.
+    pub(crate) sources: Vec<Provenance>,
+}
+
+/// Where a resumable import stands: the next record to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Cursor {
+    /// Index of the file in the run's sorted file list.
+    pub(crate) file: u64,
+    /// Index of the next record in that file.
+    pub(crate) record: u64,
+}
+
+/// The state of an import run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum RunState {
+    Running,
+    Completed,
+    Failed,
+    Interrupted,
+}
+
+/// An import run: what it reads, how far it got, and its report so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ImportRunRecord {
+    pub(crate) id: u64,
+    /// `spotify`, `lastfm-csv` or `listenbrainz`.
+    pub(crate) kind: String,
+    /// The path as given (absolute).
+    pub(crate) path: String,
+    /// Names, sizes and times of the files, so a resume reads the same files.
+    pub(crate) fingerprint: String,
+    pub(crate) min_play_ms: u64,
+    pub(crate) include_incognito: bool,
+    pub(crate) state: RunState,
+    pub(crate) started_at: i64,
+    pub(crate) finished_at: Option<i64>,
+    pub(crate) resumed: u32,
+    pub(crate) cursor: Cursor,
+    pub(crate) files_total: u64,
+    pub(crate) files_done: u64,
+    pub(crate) file_records_total: u64,
+    pub(crate) file_records_done: u64,
+    pub(crate) records: u64,
+    pub(crate) imported: u64,
+    pub(crate) duplicates: u64,
+    pub(crate) skipped: BTreeMap<String, u64>,
+    pub(crate) rejected: u64,
+    pub(crate) rejected_samples: Vec<String>,
+    pub(crate) file_errors: Vec<String>,
+    pub(crate) error: Option<String>,
+}
+
+/// Encodes a record in the current layout.
+pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
+    let mut bytes = vec![RECORD_V1];
+    bincode::serde::encode_into_std_write(record, &mut bytes, bincode::config::standard())
+        .expect("encoding into a Vec cannot fail");
+    bytes
+}
+
+/// Decodes a record of any known layout.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], table: &'static str) -> Result<T, Error> {
+    let fail = |message: String| Error::Internal(InternalError::Decode { table, message });
+    match bytes.split_first() {
+        Some((&RECORD_V1, payload)) => {
+            bincode::serde::decode_from_slice(payload, bincode::config::standard())
+                .map(|(record, _)| record)
+                .map_err(|err| fail(err.to_string()))
+        }
+        Some((version, _)) => Err(fail(format!("unknown record version {version}"))),
+        None => Err(fail("empty value".to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_version_byte() {
+        let record = ArtistRecord { name: "Röyksopp".into(), key: "royksopp".into() };
+        let bytes = encode(&record);
+        assert_eq!(bytes[0], RECORD_V1);
+        assert_eq!(decode::<ArtistRecord>(&bytes, "artists").unwrap(), record);
+        let mut future = bytes.clone();
+        future[0] = 9;
+        let err = decode::<ArtistRecord>(&future, "artists").unwrap_err().to_string();
+        assert!(err.contains("unknown record version 9"), "{err}");
+        assert!(decode::<ArtistRecord>(&[], "artists").is_err());
+    }
+}

@@ -1,0 +1,34 @@
+//! Every redb table, in one place. Values are [`super::records`] envelopes
+//! unless the type says otherwise.
+
+use redb::TableDefinition;
+
+/// Store-wide facts: `schema_version` (u32 LE), `db_id` (text), `last_seq` (u64 LE).
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// Artist id → `ArtistRecord`.
+pub(crate) const ARTISTS: TableDefinition<u64, &[u8]> = TableDefinition::new("artists");
+/// Artist canonical key → artist id.
+pub(crate) const ARTIST_KEYS: TableDefinition<&str, u64> = TableDefinition::new("artist_keys");
+/// Album id → `AlbumRecord`.
+pub(crate) const ALBUMS: TableDefinition<u64, &[u8]> = TableDefinition::new("albums");
+/// `artist key \x1f album key` → album id.
+pub(crate) const ALBUM_KEYS: TableDefinition<&str, u64> = TableDefinition::new("album_keys");
+/// Track id → `TrackRecord`.
+pub(crate) const TRACKS: TableDefinition<u64, &[u8]> = TableDefinition::new("tracks");
+/// `artist key \x1f title key` → track id.
+pub(crate) const TRACK_KEYS: TableDefinition<&str, u64> = TableDefinition::new("track_keys");
+
+/// `(start second, track id)` → `ListenRecord`. The key is the listen's
+/// identity, so a range of time is a range scan and a re-import is a lookup.
+pub(crate) const LISTENS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("listens");
+
+/// `(series, bucket, entity id)` → plays. See [`super::series`].
+pub(crate) const AGGREGATES: TableDefinition<(u8, u32, u64), u64> =
+    TableDefinition::new("aggregates");
+
+/// Change seq → `(entity kind, entity id)`: what the indexer has to (re)index.
+pub(crate) const CHANGES: TableDefinition<u64, (u8, u64)> = TableDefinition::new("changes");
+
+/// Import run id → `ImportRunRecord`.
+pub(crate) const IMPORT_RUNS: TableDefinition<u64, &[u8]> = TableDefinition::new("import_runs");

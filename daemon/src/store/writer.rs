@@ -1,0 +1,548 @@
+//! The single writer: resolves names to ids, stores listens, keeps the
+//! aggregates and the change log in step, and commits groups of requests in
+//! one durable transaction.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+
+use redb::{Database, ReadableTable, Table, WriteTransaction};
+use tokio::sync::oneshot;
+
+use super::records::{
+    AlbumRecord, ArtistRecord, ImportRunRecord, ListenRecord, Provenance, RunState, TrackRecord,
+    decode, encode,
+};
+use super::series::{self, Granularity};
+use super::{Kind, SCHEMA_VERSION, scoped_key, tables};
+use crate::clock;
+use crate::error::{Error, InternalError, Result, StartupError, store_err};
+use crate::identity::{Credit, Name};
+
+/// Most requests committed together in one transaction.
+const MAX_GROUP: usize = 256;
+
+/// Clear the name→id caches past this many entries, to bound memory.
+const MAX_CACHED_KEYS: usize = 1_000_000;
+
+/// Publishes a new last change seq to the store handle.
+pub(super) type SeqNotifier = Box<dyn Fn(u64) + Send>;
+
+/// A track's identity as an import or caller gives it, shared by its listens.
+#[derive(Debug)]
+pub(crate) struct TrackIdentity {
+    /// The split credit and bare title.
+    pub(crate) credit: Credit,
+    /// The credit as given.
+    pub(crate) raw_artist: String,
+    /// The title as given.
+    pub(crate) raw_title: String,
+}
+
+/// A listen ready to store: names split and keyed, not yet resolved to ids.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedListen {
+    /// Start, unix milliseconds (not negative).
+    pub(crate) start_ms: i64,
+    /// How long it played.
+    pub(crate) duration_ms: Option<u64>,
+    /// Artist credit and title.
+    pub(crate) identity: Arc<TrackIdentity>,
+    /// The album, when known.
+    pub(crate) album: Option<Arc<Name>>,
+    /// Where it came from.
+    pub(crate) source: Arc<Provenance>,
+}
+
+/// What an ingest did.
+#[derive(Debug)]
+pub(crate) struct IngestOutcome {
+    /// For each listen sent, in order: its key and whether it was new.
+    pub(crate) keys: Vec<((u64, u64), bool)>,
+    /// The import run as stored after this batch, when one was given.
+    pub(crate) run: Option<ImportRunRecord>,
+}
+
+pub(super) enum WriteOp {
+    Ingest {
+        listens: Vec<PreparedListen>,
+        run: Option<ImportRunRecord>,
+        reply: oneshot::Sender<Result<IngestOutcome>>,
+    },
+    SaveRun {
+        run: ImportRunRecord,
+        reply: oneshot::Sender<Result<ImportRunRecord>>,
+    },
+    PruneChanges {
+        through: u64,
+    },
+}
+
+/// The writer thread's state. Caches only hold committed or in-flight ids and
+/// are dropped whenever a transaction fails.
+pub(super) struct Writer {
+    db: Arc<Database>,
+    notify: SeqNotifier,
+    artist_ids: HashMap<String, u64>,
+    album_ids: HashMap<String, u64>,
+    track_ids: HashMap<String, u64>,
+    next_artist: u64,
+    next_album: u64,
+    next_track: u64,
+    next_run: u64,
+    seq: u64,
+}
+
+/// Every table a write transaction touches, opened once per transaction.
+struct Tables<'txn> {
+    meta: Table<'txn, &'static str, &'static [u8]>,
+    artists: Table<'txn, u64, &'static [u8]>,
+    artist_keys: Table<'txn, &'static str, u64>,
+    albums: Table<'txn, u64, &'static [u8]>,
+    album_keys: Table<'txn, &'static str, u64>,
+    tracks: Table<'txn, u64, &'static [u8]>,
+    track_keys: Table<'txn, &'static str, u64>,
+    listens: Table<'txn, (u64, u64), &'static [u8]>,
+    aggregates: Table<'txn, (u8, u32, u64), u64>,
+    changes: Table<'txn, u64, (u8, u64)>,
+    runs: Table<'txn, u64, &'static [u8]>,
+}
+
+impl<'txn> Tables<'txn> {
+    fn open(txn: &'txn WriteTransaction) -> Result<Tables<'txn>> {
+        let open = store_err("open table");
+        Ok(Tables {
+            meta: txn.open_table(tables::META).map_err(store_err("open meta"))?,
+            artists: txn.open_table(tables::ARTISTS).map_err(store_err("open artists"))?,
+            artist_keys: txn.open_table(tables::ARTIST_KEYS).map_err(store_err("open artist_keys"))?,
+            albums: txn.open_table(tables::ALBUMS).map_err(store_err("open albums"))?,
+            album_keys: txn.open_table(tables::ALBUM_KEYS).map_err(store_err("open album_keys"))?,
+            tracks: txn.open_table(tables::TRACKS).map_err(store_err("open tracks"))?,
+            track_keys: txn.open_table(tables::TRACK_KEYS).map_err(store_err("open track_keys"))?,
+            listens: txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?,
+            aggregates: txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?,
+            changes: txn.open_table(tables::CHANGES).map_err(store_err("open changes"))?,
+            runs: txn.open_table(tables::IMPORT_RUNS).map_err(open)?,
+        })
+    }
+}
+
+/// Reads a u64 kept in the meta table (0 when absent).
+pub(super) fn read_u64(meta: &impl ReadableTable<&'static str, &'static [u8]>, key: &str) -> Result<u64> {
+    let value = meta.get(key).map_err(store_err("read meta"))?;
+    Ok(value
+        .and_then(|bytes| <[u8; 8]>::try_from(bytes.value()).ok())
+        .map(u64::from_le_bytes)
+        .unwrap_or(0))
+}
+
+/// Creates the tables, checks the schema version, gives the store its id and
+/// marks runs left running by a crash as interrupted. Returns (db id, last seq).
+pub(super) fn prepare(db: &Database, path: &Path) -> Result<(String, u64)> {
+    let txn = db.begin_write().map_err(store_err("begin write"))?;
+    let (db_id, last_seq) = {
+        let mut tables = Tables::open(&txn)?;
+        let version = tables.meta.get("schema_version").map_err(store_err("read meta"))?.map(|bytes| {
+            <[u8; 4]>::try_from(bytes.value()).map(u32::from_le_bytes).unwrap_or(u32::MAX)
+        });
+        match version {
+            Some(found) if found > SCHEMA_VERSION => {
+                return Err(Error::Startup(StartupError::DowngradeNotSupported {
+                    path: path.to_owned(),
+                    found,
+                    supported: SCHEMA_VERSION,
+                }));
+            }
+            Some(_) => {}
+            None => {
+                tables
+                    .meta
+                    .insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
+                    .map_err(store_err("write meta"))?;
+            }
+        }
+        let existing_id = tables
+            .meta
+            .get("db_id")
+            .map_err(store_err("read meta"))?
+            .map(|bytes| String::from_utf8_lossy(bytes.value()).into_owned());
+        let db_id = match existing_id {
+            Some(id) => id,
+            None => {
+                let id = new_db_id();
+                tables.meta.insert("db_id", id.as_bytes()).map_err(store_err("write meta"))?;
+                id
+            }
+        };
+        let mut interrupted = Vec::new();
+        for row in tables.runs.iter().map_err(store_err("scan import runs"))? {
+            let (key, value) = row.map_err(store_err("scan import runs"))?;
+            let run: ImportRunRecord = decode(value.value(), "import_runs")?;
+            if run.state == RunState::Running {
+                interrupted.push((key.value(), run));
+            }
+        }
+        for (id, mut run) in interrupted {
+            run.state = RunState::Interrupted;
+            tables.runs.insert(id, encode(&run).as_slice()).map_err(store_err("write import run"))?;
+        }
+        (db_id, read_u64(&tables.meta, "last_seq")?)
+    };
+    txn.commit().map_err(store_err("commit"))?;
+    Ok((db_id, last_seq))
+}
+
+fn new_db_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{nanos:x}-{:x}", std::process::id())
+}
+
+impl Writer {
+    pub(super) fn new(db: Arc<Database>, notify: SeqNotifier) -> Result<Writer> {
+        let mut writer = Writer {
+            db,
+            notify,
+            artist_ids: HashMap::new(),
+            album_ids: HashMap::new(),
+            track_ids: HashMap::new(),
+            next_artist: 1,
+            next_album: 1,
+            next_track: 1,
+            next_run: 1,
+            seq: 0,
+        };
+        writer.reload()?;
+        Ok(writer)
+    }
+
+    /// Reloads counters from the committed state and drops the caches.
+    fn reload(&mut self) -> Result<()> {
+        use redb::ReadableDatabase;
+        self.artist_ids.clear();
+        self.album_ids.clear();
+        self.track_ids.clear();
+        let txn = self.db.begin_read().map_err(store_err("begin read"))?;
+        let next = |def: redb::TableDefinition<u64, &[u8]>| -> Result<u64> {
+            let table = txn.open_table(def).map_err(store_err("open table"))?;
+            let last = table.last().map_err(store_err("last id"))?;
+            Ok(last.map(|(key, _)| key.value() + 1).unwrap_or(1))
+        };
+        self.next_artist = next(tables::ARTISTS)?;
+        self.next_album = next(tables::ALBUMS)?;
+        self.next_track = next(tables::TRACKS)?;
+        self.next_run = next(tables::IMPORT_RUNS)?;
+        let meta = txn.open_table(tables::META).map_err(store_err("open meta"))?;
+        self.seq = read_u64(&meta, "last_seq")?;
+        Ok(())
+    }
+
+    pub(super) fn run(mut self, requests: Receiver<WriteOp>) {
+        while let Ok(first) = requests.recv() {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match requests.try_recv() {
+                    Ok(op) => group.push(op),
+                    Err(_) => break,
+                }
+            }
+            self.apply_group(group);
+        }
+    }
+
+    fn apply_group(&mut self, group: Vec<WriteOp>) {
+        let mut replies: Vec<Box<dyn FnOnce(Option<&str>)>> = Vec::with_capacity(group.len());
+        let result = self.write_group(group, &mut replies);
+        let failure = match result {
+            Ok(()) => None,
+            Err(err) => {
+                tracing::error!(error = %err, "store write failed; nothing of this group was stored");
+                if let Err(reload) = self.reload() {
+                    tracing::error!(error = %reload, "store writer cannot reload its state");
+                }
+                Some(err.to_string())
+            }
+        };
+        for reply in replies {
+            reply(failure.as_deref());
+        }
+        if failure.is_none() {
+            (self.notify)(self.seq);
+        }
+        if self.artist_ids.len() + self.album_ids.len() + self.track_ids.len() > MAX_CACHED_KEYS {
+            self.artist_ids.clear();
+            self.album_ids.clear();
+            self.track_ids.clear();
+        }
+    }
+
+    /// Applies every request in one transaction; queues each request's reply,
+    /// which is sent only after the commit (or with the failure).
+    fn write_group(&mut self, group: Vec<WriteOp>, replies: &mut Vec<Box<dyn FnOnce(Option<&str>)>>) -> Result<()> {
+        let txn = self.db.begin_write().map_err(store_err("begin write"))?;
+        {
+            let mut tables = Tables::open(&txn)?;
+            let mut aggregates: HashMap<(u8, u32, u64), u64> = HashMap::new();
+            for op in group {
+                match op {
+                    WriteOp::Ingest { listens, run, reply } => {
+                        let outcome = self.ingest(&mut tables, &listens, run, &mut aggregates);
+                        let mut outcome = Some(outcome);
+                        replies.push(Box::new(move |failure| {
+                            let result = match failure {
+                                None => outcome.take().expect("one reply"),
+                                Some(message) => Err(group_failed(message)),
+                            };
+                            let _ = reply.send(result);
+                        }));
+                    }
+                    WriteOp::SaveRun { run, reply } => {
+                        let saved = self.save_run(&mut tables, run);
+                        let mut saved = Some(saved);
+                        replies.push(Box::new(move |failure| {
+                            let result = match failure {
+                                None => saved.take().expect("one reply"),
+                                Some(message) => Err(group_failed(message)),
+                            };
+                            let _ = reply.send(result);
+                        }));
+                    }
+                    WriteOp::PruneChanges { through } => {
+                        tables
+                            .changes
+                            .retain_in(..=through, |_, _| false)
+                            .map_err(store_err("prune changes"))?;
+                    }
+                }
+            }
+            apply_aggregates(&mut tables.aggregates, aggregates)?;
+            tables
+                .meta
+                .insert("last_seq", self.seq.to_le_bytes().as_slice())
+                .map_err(store_err("write meta"))?;
+        }
+        txn.commit().map_err(store_err("commit"))?;
+        Ok(())
+    }
+
+    fn ingest(
+        &mut self,
+        tables: &mut Tables<'_>,
+        listens: &[PreparedListen],
+        run: Option<ImportRunRecord>,
+        aggregates: &mut HashMap<(u8, u32, u64), u64>,
+    ) -> Result<IngestOutcome> {
+        let mut keys = Vec::with_capacity(listens.len());
+        let (mut added, mut duplicates) = (0u64, 0u64);
+        for listen in listens {
+            let credit = &listen.identity.credit;
+            let artist_id = self.artist(tables, &credit.primary)?;
+            let album_id = match &listen.album {
+                Some(album) => Some(self.album(tables, artist_id, &credit.primary, album)?),
+                None => None,
+            };
+            let track_id = self.track(tables, artist_id, album_id, &listen.identity)?;
+            let start_s = u64::try_from(listen.start_ms.div_euclid(1000)).unwrap_or(0);
+            let key = (start_s, track_id);
+            let existing = tables.listens.get(key).map_err(store_err("get listen"))?.map(|bytes| bytes.value().to_vec());
+            match existing {
+                Some(bytes) => {
+                    duplicates += 1;
+                    keys.push((key, false));
+                    let mut record: ListenRecord = decode(&bytes, "listens")?;
+                    if !record.sources.iter().any(|known| known.source == listen.source.source) {
+                        record.sources.push((*listen.source).clone());
+                        tables
+                            .listens
+                            .insert(key, encode(&record).as_slice())
+                            .map_err(store_err("write listen"))?;
+                    }
+                }
+                None => {
+                    added += 1;
+                    keys.push((key, true));
+                    let identity = &listen.identity;
+                    let record = ListenRecord {
+                        start_ms: listen.start_ms,
+                        duration_ms: listen.duration_ms,
+                        track_id,
+                        artist_id,
+                        album_id,
+                        credit: (identity.raw_artist != credit.primary.display).then(|| identity.raw_artist.clone()),
+                        raw_title: (identity.raw_title != credit.title.display).then(|| identity.raw_title.clone()),
+                        sources: vec![(*listen.source).clone()],
+                    };
+                    tables.listens.insert(key, encode(&record).as_slice()).map_err(store_err("write listen"))?;
+                    count_listen(aggregates, start_s, artist_id, album_id, track_id);
+                }
+            }
+        }
+        let run = match run {
+            Some(mut run) => {
+                let stored: Option<ImportRunRecord> = match tables.runs.get(run.id).map_err(store_err("get run"))? {
+                    Some(bytes) => Some(decode(bytes.value(), "import_runs")?),
+                    None => None,
+                };
+                let stored = stored.ok_or_else(|| Error::invalid(format!("no import run {}", run.id)))?;
+                run.imported = stored.imported + added;
+                run.duplicates = stored.duplicates + duplicates;
+                tables.runs.insert(run.id, encode(&run).as_slice()).map_err(store_err("write run"))?;
+                Some(run)
+            }
+            None => None,
+        };
+        Ok(IngestOutcome { keys, run })
+    }
+
+    fn save_run(&mut self, tables: &mut Tables<'_>, mut run: ImportRunRecord) -> Result<ImportRunRecord> {
+        if run.id == 0 {
+            run.id = self.next_run;
+            self.next_run += 1;
+        } else if let Some(bytes) = tables.runs.get(run.id).map_err(store_err("get run"))? {
+            // The writer owns these two counts: they come from the commits.
+            let stored: ImportRunRecord = decode(bytes.value(), "import_runs")?;
+            run.imported = stored.imported;
+            run.duplicates = stored.duplicates;
+        }
+        tables.runs.insert(run.id, encode(&run).as_slice()).map_err(store_err("write run"))?;
+        Ok(run)
+    }
+
+    fn change(&mut self, tables: &mut Tables<'_>, kind: Kind, id: u64) -> Result<()> {
+        self.seq += 1;
+        tables.changes.insert(self.seq, (kind as u8, id)).map_err(store_err("write change"))?;
+        Ok(())
+    }
+
+    fn artist(&mut self, tables: &mut Tables<'_>, name: &Name) -> Result<u64> {
+        if let Some(&id) = self.artist_ids.get(&name.key) {
+            return Ok(id);
+        }
+        let found = tables.artist_keys.get(name.key.as_str()).map_err(store_err("get artist key"))?;
+        let id = match found.map(|id| id.value()) {
+            Some(id) => id,
+            None => {
+                let id = self.next_artist;
+                self.next_artist += 1;
+                let record = ArtistRecord { name: name.display.clone(), key: name.key.clone() };
+                tables.artists.insert(id, encode(&record).as_slice()).map_err(store_err("write artist"))?;
+                tables.artist_keys.insert(name.key.as_str(), id).map_err(store_err("write artist key"))?;
+                self.change(tables, Kind::Artist, id)?;
+                id
+            }
+        };
+        self.artist_ids.insert(name.key.clone(), id);
+        Ok(id)
+    }
+
+    fn album(&mut self, tables: &mut Tables<'_>, artist_id: u64, artist: &Name, album: &Name) -> Result<u64> {
+        let key = scoped_key(artist, album);
+        if let Some(&id) = self.album_ids.get(&key) {
+            return Ok(id);
+        }
+        let found = tables.album_keys.get(key.as_str()).map_err(store_err("get album key"))?;
+        let id = match found.map(|id| id.value()) {
+            Some(id) => id,
+            None => {
+                let id = self.next_album;
+                self.next_album += 1;
+                let record = AlbumRecord { title: album.display.clone(), artist_id, key: key.clone() };
+                tables.albums.insert(id, encode(&record).as_slice()).map_err(store_err("write album"))?;
+                tables.album_keys.insert(key.as_str(), id).map_err(store_err("write album key"))?;
+                self.change(tables, Kind::Album, id)?;
+                id
+            }
+        };
+        self.album_ids.insert(key, id);
+        Ok(id)
+    }
+
+    fn track(
+        &mut self,
+        tables: &mut Tables<'_>,
+        artist_id: u64,
+        album_id: Option<u64>,
+        identity: &TrackIdentity,
+    ) -> Result<u64> {
+        let credit = &identity.credit;
+        let key = scoped_key(&credit.primary, &credit.title);
+        if let Some(&id) = self.track_ids.get(&key) {
+            return Ok(id);
+        }
+        let found = tables.track_keys.get(key.as_str()).map_err(store_err("get track key"))?;
+        let id = match found.map(|id| id.value()) {
+            Some(id) => id,
+            None => {
+                let mut featured = Vec::with_capacity(credit.featured.len());
+                for name in &credit.featured {
+                    featured.push(self.artist(tables, name)?);
+                }
+                let id = self.next_track;
+                self.next_track += 1;
+                let record = TrackRecord {
+                    title: credit.title.display.clone(),
+                    artist_id,
+                    featured,
+                    album_id,
+                    credit: identity.raw_artist.clone(),
+                    raw_title: identity.raw_title.clone(),
+                    key: key.clone(),
+                };
+                tables.tracks.insert(id, encode(&record).as_slice()).map_err(store_err("write track"))?;
+                tables.track_keys.insert(key.as_str(), id).map_err(store_err("write track key"))?;
+                self.change(tables, Kind::Track, id)?;
+                id
+            }
+        };
+        self.track_ids.insert(key, id);
+        Ok(id)
+    }
+}
+
+fn group_failed(message: &str) -> Error {
+    Error::Internal(InternalError::WriteFailed(message.to_owned()))
+}
+
+/// Adds one listen to every counter it belongs to.
+fn count_listen(
+    aggregates: &mut HashMap<(u8, u32, u64), u64>,
+    start_s: u64,
+    artist_id: u64,
+    album_id: Option<u64>,
+    track_id: u64,
+) {
+    let seconds = i64::try_from(start_s).unwrap_or(i64::MAX);
+    let day = clock::day_of(seconds);
+    let month = clock::month_of_day(day);
+    let buckets = [
+        (Granularity::Day, u32::try_from(day).unwrap_or(0)),
+        (Granularity::Month, u32::try_from(month).unwrap_or(0)),
+        (Granularity::All, 0),
+    ];
+    let entities = [(Kind::Artist, Some(artist_id)), (Kind::Album, album_id), (Kind::Track, Some(track_id))];
+    for (kind, id) in entities {
+        let Some(id) = id else { continue };
+        for (granularity, bucket) in buckets {
+            *aggregates.entry((series::of(kind, granularity), bucket, id)).or_insert(0) += 1;
+        }
+    }
+    *aggregates.entry((series::LISTENS_PER_DAY, buckets[0].1, 0)).or_insert(0) += 1;
+    *aggregates.entry((series::LISTENS_PER_HOUR_OF_WEEK, clock::hour_of_week(seconds), 0)).or_insert(0) += 1;
+}
+
+/// Adds the collected deltas to the stored counters, in key order.
+fn apply_aggregates(
+    table: &mut Table<'_, (u8, u32, u64), u64>,
+    aggregates: HashMap<(u8, u32, u64), u64>,
+) -> Result<()> {
+    let mut deltas: Vec<_> = aggregates.into_iter().collect();
+    deltas.sort_unstable_by_key(|(key, _)| *key);
+    for (key, delta) in deltas {
+        let current = table.get(key).map_err(store_err("get aggregate"))?.map(|plays| plays.value()).unwrap_or(0);
+        table.insert(key, current + delta).map_err(store_err("write aggregate"))?;
+    }
+    Ok(())
+}
