@@ -1,1 +1,293 @@
-fn main() {}
+//! `musiquectl`: the command line for musiqued.
+//!
+//! Every command connects to the daemon socket, checks the API version with
+//! `daemon.hello`, calls one method and prints the answer: a table for
+//! people, or JSON with `--json` (only machine output goes to stdout).
+//! Exit codes: 0 ok, 1 failure, 2 usage.
+
+mod output;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use jsonrpsee::async_client::Client;
+use jsonrpsee::core::client::Subscription;
+use musique_api::client::{ConnectError, connect};
+use musique_api::{
+    CURRENT_API_VERSION, EntityKind, Event, ImportKind, ImportOptions, ImportRun, ImportState, MusiqueApiClient,
+    Period, TimeArg,
+};
+
+/// musiquectl: talk to the musique daemon.
+#[derive(Debug, Parser)]
+#[command(name = "musiquectl", version, about)]
+struct Args {
+    /// Daemon socket (default: $MUSIQUE_SOCKET, else the configured or XDG default).
+    #[arg(long, global = true, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Counts, sizes, index lag and components of the running daemon.
+    Status,
+    /// Import an export file, folder or zip, with a live progress bar.
+    Import {
+        /// The export's format.
+        kind: ImportKindArg,
+        /// The file, folder or zip.
+        path: PathBuf,
+        /// Plays shorter than this many milliseconds are skipped (Spotify).
+        #[arg(long)]
+        min_play_ms: Option<u64>,
+        /// Keep plays from private sessions (Spotify).
+        #[arg(long)]
+        include_incognito: bool,
+        /// Start the import and return at once.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Import runs, newest first.
+    Imports {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Listens, newest first.
+    Listens {
+        /// From this time (unix seconds, RFC 3339 or YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Until this time, exclusive.
+        #[arg(long)]
+        to: Option<String>,
+        /// How many (at most 1000).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Search artists, albums and tracks (typos and accents are fine).
+    Search {
+        /// What to look for.
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// Only these kinds.
+        #[arg(long, value_enum)]
+        kind: Vec<KindArg>,
+        /// How many results.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// The most played artists, albums or tracks.
+    Top {
+        /// What to rank.
+        what: TopArg,
+        /// A period ending today (UTC): day, week, month (30 days), year (365 days) or all.
+        #[arg(long, value_enum, conflicts_with_all = ["from", "to"])]
+        period: Option<PeriodArg>,
+        /// From this time (unix seconds, RFC 3339 or YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Until this time, exclusive.
+        #[arg(long)]
+        to: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Rebuild the search index from the store.
+    Reindex,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ImportKindArg {
+    Spotify,
+    LastfmCsv,
+    Listenbrainz,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindArg {
+    Artist,
+    Album,
+    Track,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TopArg {
+    Artists,
+    Albums,
+    Tracks,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PeriodArg {
+    Day,
+    Week,
+    Month,
+    Year,
+    All,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("musiquectl: cannot start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(code) => code,
+        Err(err) => {
+            if err.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("musiquectl: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let socket = musique_config::client_socket_path(args.socket.as_deref());
+    let client = match connect(&socket).await {
+        Ok(client) => client,
+        Err(ConnectError::NotRunning { socket }) => {
+            bail!(
+                "musiqued is not running (no daemon at {}); start it with `musiqued` \
+                 or `systemctl --user start musiqued`",
+                socket.display()
+            );
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let hello = client.hello().await.context("daemon.hello failed")?;
+    if hello.api_version != CURRENT_API_VERSION {
+        bail!(
+            "musiqued {} speaks API version {}, this musiquectl speaks {}; use matching versions",
+            hello.daemon_version,
+            hello.api_version,
+            CURRENT_API_VERSION
+        );
+    }
+    let json = args.json;
+    let mut out = std::io::stdout().lock();
+    match args.command {
+        Command::Status => {
+            let status = client.status().await?;
+            if json { output::json(&mut out, &status)? } else { output::status(&mut out, &status)? }
+        }
+        Command::Import { kind, path, min_play_ms, include_incognito, no_wait } => {
+            let kind = match kind {
+                ImportKindArg::Spotify => ImportKind::Spotify,
+                ImportKindArg::LastfmCsv => ImportKind::LastfmCsv,
+                ImportKindArg::Listenbrainz => ImportKind::Listenbrainz,
+            };
+            let path = std::path::absolute(&path).with_context(|| format!("bad path {}", path.display()))?;
+            let options = ImportOptions { min_play_ms, include_incognito: include_incognito.then_some(true) };
+            let run = import(&client, kind, path, options, no_wait, json).await?;
+            if json { output::json(&mut out, &run)? } else { output::import_report(&mut out, &run)? }
+            let failed = run.state == ImportState::Failed || !run.file_errors.is_empty();
+            return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+        }
+        Command::Imports { limit } => {
+            let runs = client.imports_list(Some(limit)).await?;
+            if json { output::json(&mut out, &runs)? } else { output::import_runs(&mut out, &runs)? }
+        }
+        Command::Listens { from, to, limit } => {
+            let page = client.listens_list(from.map(TimeArg::Text), to.map(TimeArg::Text), Some(limit), None).await?;
+            if json { output::json(&mut out, &page)? } else { output::listens(&mut out, &page.listens)? }
+        }
+        Command::Search { query, kind, limit } => {
+            let kinds = (!kind.is_empty()).then(|| {
+                kind.into_iter()
+                    .map(|kind| match kind {
+                        KindArg::Artist => EntityKind::Artist,
+                        KindArg::Album => EntityKind::Album,
+                        KindArg::Track => EntityKind::Track,
+                    })
+                    .collect()
+            });
+            let results = client.search(query.join(" "), kinds, Some(limit)).await?;
+            if json { output::json(&mut out, &results)? } else { output::search(&mut out, &results.hits)? }
+        }
+        Command::Top { what, period, from, to, limit } => {
+            let kind = match what {
+                TopArg::Artists => EntityKind::Artist,
+                TopArg::Albums => EntityKind::Album,
+                TopArg::Tracks => EntityKind::Track,
+            };
+            let period = period.map(|period| match period {
+                PeriodArg::Day => Period::Day,
+                PeriodArg::Week => Period::Week,
+                PeriodArg::Month => Period::Month,
+                PeriodArg::Year => Period::Year,
+                PeriodArg::All => Period::All,
+            });
+            let top = client.stats_top(kind, period, from.map(TimeArg::Text), to.map(TimeArg::Text), Some(limit)).await?;
+            if json { output::json(&mut out, &top)? } else { output::top(&mut out, &top)? }
+        }
+        Command::Reindex => {
+            let report = client.index_rebuild().await?;
+            if json {
+                output::json(&mut out, &report)?
+            } else {
+                writeln!(out, "search index rebuilt: {} documents in {} ms", report.documents, report.elapsed_ms)?
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts an import and follows it to its end through the event subscription.
+async fn import(
+    client: &Client,
+    kind: ImportKind,
+    path: PathBuf,
+    options: ImportOptions,
+    no_wait: bool,
+    json: bool,
+) -> anyhow::Result<ImportRun> {
+    let mut events: Subscription<Event> = client.events_subscribe().await.context("cannot subscribe to events")?;
+    let run = client.imports_start(kind, path.display().to_string(), Some(options)).await?;
+    if no_wait || run.state != ImportState::Running {
+        return Ok(run);
+    }
+    let bar = output::progress_bar(&run, json);
+    let mut poll = tokio::time::interval(Duration::from_secs(2));
+    let mut current = run;
+    loop {
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::ImportProgress { run })) if run.id == current.id => current = run,
+                Some(Ok(Event::ImportFinished { run })) if run.id == current.id => {
+                    current = run;
+                    break;
+                }
+                Some(_) => {}
+                None => bail!("the daemon closed the connection during the import (it resumes when started again)"),
+            },
+            _ = poll.tick() => {
+                // Events can be missed by a slow terminal; the status is the truth.
+                current = client.imports_status(current.id).await?;
+                if current.state != ImportState::Running {
+                    break;
+                }
+            }
+        }
+        output::update_progress(&bar, &current);
+    }
+    bar.finish_and_clear();
+    Ok(current)
+}

@@ -5,6 +5,7 @@
 //! start beside a live daemon) → index (rebuilt or caught up) → RPC.
 //! Stop: RPC → imports (left resumable) → indexer (last commit) → store.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,8 +43,10 @@ impl Daemon {
     /// Opens the store and index and binds the socket. Fails clearly when
     /// another daemon holds the data directory or the socket.
     pub fn start(config: Config, paths: Paths) -> Result<Daemon> {
+        // Owner-only: the data directory holds a person's listening history.
         std::fs::DirBuilder::new()
             .recursive(true)
+            .mode(0o700)
             .create(&paths.data_dir)
             .map_err(io_err("create data directory", &paths.data_dir))?;
         let store = Store::open(&paths.data_dir, config.store.cache_mb)?;

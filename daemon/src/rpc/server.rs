@@ -100,6 +100,8 @@ pub(crate) async fn serve(
         });
     }
     let _ = server_handle.stop();
+    // `stopped` resolves once every stop handle is gone, ours included.
+    drop(stop_handle);
     // Open calls get a moment to finish; subscriptions are closed.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server_handle.stopped()).await;
 }

@@ -1,0 +1,226 @@
+//! How answers are printed: aligned tables for people, JSON for scripts.
+
+#![allow(clippy::print_stdout)]
+
+use std::io::{self, Write};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use musique_api::{ImportRun, Listen, SearchHit, Status, TopList};
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+pub(crate) fn json(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
+}
+
+/// Prints rows as columns padded to their widest cell; the last column is not padded.
+fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |out: &mut dyn Write, cells: &[&str]| -> io::Result<()> {
+        let last = cells.len().saturating_sub(1);
+        let mut text = String::new();
+        for (index, cell) in cells.iter().enumerate() {
+            text.push_str(cell);
+            if index < last {
+                let pad = widths[index] - cell.chars().count() + 2;
+                text.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(out, header)?;
+    for row in rows {
+        line(out, &row.iter().map(String::as_str).collect::<Vec<_>>())?;
+    }
+    Ok(())
+}
+
+fn when(seconds: i64) -> String {
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute]");
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|time| time.format(format).ok())
+        .unwrap_or_else(|| seconds.to_string())
+}
+
+fn bytes(size: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = size as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{size} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+pub(crate) fn status(out: &mut impl Write, status: &Status) -> io::Result<()> {
+    let counts = &status.counts;
+    writeln!(out, "musiqued {} (api {}), up {} s", status.daemon_version, status.api_version, status.uptime_s)?;
+    writeln!(out, "data dir:   {}", status.data_dir)?;
+    writeln!(
+        out,
+        "stored:     {} listens, {} artists, {} albums, {} tracks",
+        counts.listens, counts.artists, counts.albums, counts.tracks
+    )?;
+    writeln!(out, "store size: {}", bytes(status.store_bytes))?;
+    writeln!(out, "index size: {} (lag {})", bytes(status.index_bytes), status.index_lag)?;
+    let rows: Vec<Vec<String>> = status
+        .components
+        .iter()
+        .map(|component| {
+            vec![component.name.clone(), component.state.clone(), component.detail.clone().unwrap_or_default()]
+        })
+        .collect();
+    writeln!(out)?;
+    table(out, &["COMPONENT", "STATE", "DETAIL"], &rows)
+}
+
+pub(crate) fn listens(out: &mut impl Write, listens: &[Listen]) -> io::Result<()> {
+    if listens.is_empty() {
+        return writeln!(out, "no listens");
+    }
+    let rows: Vec<Vec<String>> = listens
+        .iter()
+        .map(|listen| {
+            let artist = if listen.featured.is_empty() {
+                listen.artist.clone()
+            } else {
+                format!("{} feat. {}", listen.artist, listen.featured.join(", "))
+            };
+            vec![when(listen.listened_at), artist, listen.track.clone(), listen.album.clone().unwrap_or_default()]
+        })
+        .collect();
+    table(out, &["WHEN (UTC)", "ARTIST", "TRACK", "ALBUM"], &rows)
+}
+
+pub(crate) fn search(out: &mut impl Write, hits: &[SearchHit]) -> io::Result<()> {
+    if hits.is_empty() {
+        return writeln!(out, "nothing found");
+    }
+    let rows: Vec<Vec<String>> = hits
+        .iter()
+        .map(|hit| {
+            vec![format!("{:?}", hit.kind).to_lowercase(), hit.name.clone(), hit.artist.clone().unwrap_or_default()]
+        })
+        .collect();
+    table(out, &["KIND", "NAME", "ARTIST"], &rows)
+}
+
+pub(crate) fn top(out: &mut impl Write, top: &TopList) -> io::Result<()> {
+    if top.entries.is_empty() {
+        return writeln!(out, "no listens in this period");
+    }
+    let with_artist = top.entries.iter().any(|entry| entry.artist.is_some());
+    let rows: Vec<Vec<String>> = top
+        .entries
+        .iter()
+        .map(|entry| {
+            let mut row = vec![entry.rank.to_string(), entry.plays.to_string(), entry.name.clone()];
+            if with_artist {
+                row.push(entry.artist.clone().unwrap_or_default());
+            }
+            row
+        })
+        .collect();
+    let name = top.kind.plural().trim_end_matches('s').to_uppercase();
+    let mut header = vec!["#", "PLAYS", name.as_str()];
+    if with_artist {
+        header.push("ARTIST");
+    }
+    table(out, &header, &rows)
+}
+
+pub(crate) fn import_runs(out: &mut impl Write, runs: &[ImportRun]) -> io::Result<()> {
+    if runs.is_empty() {
+        return writeln!(out, "no imports yet");
+    }
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|run| {
+            vec![
+                run.id.to_string(),
+                run.kind.as_str().to_owned(),
+                format!("{:?}", run.state).to_lowercase(),
+                when(run.started_at),
+                run.imported.to_string(),
+                run.duplicates.to_string(),
+                run.path.clone(),
+            ]
+        })
+        .collect();
+    table(out, &["ID", "KIND", "STATE", "STARTED (UTC)", "IMPORTED", "DUPLICATES", "PATH"], &rows)
+}
+
+pub(crate) fn import_report(out: &mut impl Write, run: &ImportRun) -> io::Result<()> {
+    let state = format!("{:?}", run.state).to_lowercase();
+    writeln!(out, "import {} ({}) {state}: {}", run.id, run.kind.as_str(), run.path)?;
+    writeln!(out, "  files:       {} of {}", run.files_done, run.files_total)?;
+    writeln!(out, "  records:     {}", run.records)?;
+    writeln!(out, "  imported:    {}", run.imported)?;
+    writeln!(out, "  duplicates:  {}", run.duplicates)?;
+    let skipped: u64 = run.skipped.values().sum();
+    let rules: Vec<String> = run.skipped.iter().map(|(rule, count)| format!("{rule} {count}")).collect();
+    if rules.is_empty() {
+        writeln!(out, "  skipped:     0")?;
+    } else {
+        writeln!(out, "  skipped:     {skipped} ({})", rules.join(", "))?;
+    }
+    writeln!(out, "  rejected:    {}", run.rejected)?;
+    for sample in &run.rejected_samples {
+        writeln!(out, "    {sample}")?;
+    }
+    if run.resumed > 0 {
+        writeln!(out, "  resumed:     {} time(s)", run.resumed)?;
+    }
+    for error in &run.file_errors {
+        writeln!(out, "  file rejected: {error}")?;
+    }
+    if let Some(error) = &run.error {
+        writeln!(out, "  error: {error}")?;
+    }
+    if run.state == musique_api::ImportState::Running {
+        writeln!(out, "  (running; follow it with `musiquectl imports`)")?;
+    }
+    Ok(())
+}
+
+/// Steps per file on the progress bar.
+const FILE_STEPS: u64 = 1000;
+
+/// A progress bar on stderr, hidden with `--json` or when stderr is not a terminal.
+pub(crate) fn progress_bar(run: &ImportRun, json: bool) -> ProgressBar {
+    let target = if json { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
+    let bar = ProgressBar::with_draw_target(Some(run.files_total.max(1) * FILE_STEPS), target);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{bar:30}] {percent:>3}% {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    update_progress(&bar, run);
+    bar
+}
+
+pub(crate) fn update_progress(bar: &ProgressBar, run: &ImportRun) {
+    let within = if run.file_records_total > 0 {
+        run.file_records_done.min(run.file_records_total) * FILE_STEPS / run.file_records_total
+    } else {
+        0
+    };
+    bar.set_position((run.files_done * FILE_STEPS + within).min(run.files_total.max(1) * FILE_STEPS));
+    bar.set_message(format!(
+        "file {}/{}  imported {}  duplicates {}",
+        (run.files_done + 1).min(run.files_total),
+        run.files_total,
+        run.imported,
+        run.duplicates
+    ));
+}
