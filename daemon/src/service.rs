@@ -231,14 +231,23 @@ impl Service {
             None => reader.add_aggregates(series::of(kind, Granularity::All), 0..1, &mut totals)?,
             Some((from, to)) => {
                 let (from, to) = (from.max(0), to.max(0));
-                let first_day = (from + DAY_S - 1).div_euclid(DAY_S);
-                let end_day = to.div_euclid(DAY_S);
-                if first_day >= end_day {
+                // Whole months from the month counters, the parts around them from the listens.
+                let first_day = clock::day_of(from - 1) + 1;
+                let mut first_month = clock::month_of_day(first_day);
+                if clock::first_day_of_month(first_month) < first_day {
+                    first_month += 1;
+                }
+                let end_month = clock::month_of_day(clock::day_of(to));
+                let months_from = clock::first_day_of_month(first_month) * DAY_S;
+                let months_to = clock::first_day_of_month(end_month) * DAY_S;
+                if months_from >= months_to {
                     reader.add_listen_counts(kind, from as u64, to as u64, &mut totals)?;
                 } else {
-                    reader.add_listen_counts(kind, from as u64, (first_day * DAY_S) as u64, &mut totals)?;
-                    reader.add_listen_counts(kind, (end_day * DAY_S) as u64, to as u64, &mut totals)?;
-                    add_days(&reader, kind, first_day, end_day, &mut totals)?;
+                    reader.add_listen_counts(kind, from as u64, months_from as u64, &mut totals)?;
+                    reader.add_listen_counts(kind, months_to as u64, to as u64, &mut totals)?;
+                    let bucket = |month: i64| u32::try_from(month.max(0)).unwrap_or(u32::MAX);
+                    let series = series::of(kind, Granularity::Month);
+                    reader.add_aggregates(series, bucket(first_month)..bucket(end_month), &mut totals)?;
                 }
             }
         }
@@ -286,40 +295,6 @@ impl Service {
     pub(crate) fn import_runs(&self, limit: usize) -> Result<Vec<ImportRunRecord>> {
         self.state.store.read()?.runs(limit)
     }
-}
-
-/// Adds whole days `[first_day, end_day)`: whole months from the month
-/// counters, the days around them from the day counters.
-fn add_days(
-    reader: &crate::store::Reader,
-    kind: Kind,
-    first_day: i64,
-    end_day: i64,
-    totals: &mut HashMap<u64, u64>,
-) -> Result<()> {
-    let bucket = |value: i64| u32::try_from(value.max(0)).unwrap_or(u32::MAX);
-    let day_series = series::of(kind, Granularity::Day);
-    let month_series = series::of(kind, Granularity::Month);
-    let mut day = first_day;
-    while day < end_day {
-        let month = clock::month_of_day(day);
-        let month_start = clock::first_day_of_month(month);
-        let next_month_start = clock::first_day_of_month(month + 1);
-        if month_start == day && next_month_start <= end_day {
-            // Count whole months at once.
-            let mut last_month = month + 1;
-            while clock::first_day_of_month(last_month + 1) <= end_day {
-                last_month += 1;
-            }
-            reader.add_aggregates(month_series, bucket(month)..bucket(last_month), totals)?;
-            day = clock::first_day_of_month(last_month);
-        } else {
-            let until = next_month_start.min(end_day);
-            reader.add_aggregates(day_series, bucket(day)..bucket(until), totals)?;
-            day = until;
-        }
-    }
-    Ok(())
 }
 
 /// The `[from, to)` range of a named period, in whole UTC days ending today.

@@ -1,1 +1,223 @@
-//! placeholder
+//! Test support shared by the end-to-end tests and the benchmark: a real
+//! `musiqued` process on a temporary directory, its client, and generators
+//! of export files.
+//!
+//! The binaries are the ones `cargo test --workspace` (or `cargo build`)
+//! put in the target directory next to the test executable;
+//! `MUSIQUE_BIN_DIR` overrides where they are looked for.
+
+#![allow(clippy::print_stdout, unreachable_pub)]
+
+pub mod generate;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jsonrpsee::async_client::Client;
+use musique_api::MusiqueApiClient;
+
+/// The directory holding `musiqued` and `musiquectl`.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("MUSIQUE_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("exe dir").to_owned();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// Path of a workspace binary; panics with how to build it when missing.
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` (it builds musiqued and musiquectl), \
+         or build them with `cargo build --bins`",
+        path.display()
+    );
+    path
+}
+
+/// A musiqued process with its own data directory and socket.
+pub struct Daemon {
+    /// Holds the data dir, socket and config; removed on drop.
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+    /// Extra config TOML the daemon was started with.
+    config: String,
+}
+
+impl Daemon {
+    /// Starts a daemon with the default configuration.
+    pub fn start() -> Daemon {
+        Daemon::start_with_config("")
+    }
+
+    /// Starts a daemon with extra config TOML.
+    pub fn start_with_config(config: &str) -> Daemon {
+        let dir = tempfile::Builder::new().prefix("musique-test").tempdir().expect("temp dir");
+        let mut daemon = Daemon { dir, child: None, config: config.to_owned() };
+        daemon.restart();
+        daemon
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("s.sock")
+    }
+
+    /// The config file.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// A `musiqued` command for this daemon's paths, not started.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(bin("musiqued"));
+        command
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--socket")
+            .arg(self.socket())
+            .env("MUSIQUE_LOG", "warn")
+            .env_remove("XDG_CONFIG_HOME")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Starts (again) the daemon process and waits until it answers.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "daemon already running");
+        std::fs::write(self.config_path(), &self.config).expect("write config");
+        let child = self.command().stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn musiqued");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    /// Waits until the socket accepts connections, or panics after 30 s.
+    pub fn wait_ready(&mut self) -> Duration {
+        let started = Instant::now();
+        loop {
+            if std::os::unix::net::UnixStream::connect(self.socket()).is_ok() {
+                return started.elapsed();
+            }
+            if let Some(status) = self.child.as_mut().and_then(|child| child.try_wait().expect("try_wait")) {
+                panic!("musiqued exited early with {status}");
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "musiqued did not start within 30 s");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// A connected client.
+    pub async fn client(&self) -> Client {
+        musique_api::client::connect(&self.socket()).await.expect("connect to musiqued")
+    }
+
+    /// Kills the daemon with SIGKILL, as a crash would.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("kill -9");
+        child.wait().expect("wait");
+    }
+
+    /// Stops the daemon with SIGTERM and waits for a clean exit.
+    pub fn stop(&mut self) {
+        let mut child = self.child.take().expect("running");
+        // SAFETY: kill has no memory preconditions; the pid is our child's.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = child.wait().expect("wait");
+        assert!(status.success(), "musiqued exited with {status}");
+    }
+
+    /// Runs musiquectl against this daemon; returns (exit code, stdout, stderr).
+    pub fn ctl(&self, args: &[&str]) -> (i32, String, String) {
+        run_ctl(&self.socket(), args)
+    }
+
+    /// Resident memory of the daemon: (current, peak) in bytes.
+    pub fn rss(&self) -> (u64, u64) {
+        process_rss(self.pid())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs musiquectl with a socket; returns (exit code, stdout, stderr).
+pub fn run_ctl(socket: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(bin("musiquectl"))
+        .args(args)
+        .env("MUSIQUE_SOCKET", socket)
+        .env_remove("XDG_CONFIG_HOME")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run musiquectl");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// (VmRSS, VmHWM) of a process, in bytes.
+pub fn process_rss(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Waits until an import run is no longer running; returns it.
+pub async fn wait_import(client: &Client, id: u64) -> musique_api::ImportRun {
+    let started = Instant::now();
+    loop {
+        let run = client.imports_status(id).await.expect("imports.status");
+        if run.state != musique_api::ImportState::Running {
+            return run;
+        }
+        assert!(started.elapsed() < Duration::from_secs(600), "import {id} did not end within 10 minutes");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until everything stored is searchable.
+pub async fn wait_indexed(client: &Client) {
+    let started = Instant::now();
+    loop {
+        if client.status().await.expect("daemon.status").index_lag == 0 {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "index did not catch up within 2 minutes");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

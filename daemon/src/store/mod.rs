@@ -59,12 +59,11 @@ impl Kind {
 pub(crate) mod series {
     use super::Kind;
 
-    /// Time buckets of the per-entity counters.
+    /// Time buckets of the per-entity counters. Parts of months are counted
+    /// from the listens themselves (a month is at most a few thousand).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub(crate) enum Granularity {
-        /// Bucket = UTC day number.
-        Day = 0,
-        /// Bucket = months since 1970-01.
+        /// Bucket = months since 1970-01 (UTC).
         Month = 1,
         /// Bucket = 0: all time.
         All = 2,
@@ -413,8 +412,8 @@ impl Reader {
             let (key, value) = row.map_err(store_err("scan listens"))?;
             let id = match kind {
                 Kind::Track => Some(key.value().1),
-                Kind::Artist => Some(decode::<ListenRecord>(value.value(), "listens")?.artist_id),
-                Kind::Album => decode::<ListenRecord>(value.value(), "listens")?.album_id,
+                Kind::Artist => Some(records::decode_listen_head(value.value())?.artist_id),
+                Kind::Album => records::decode_listen_head(value.value())?.album_id,
             };
             if let Some(id) = id {
                 *totals.entry(id).or_insert(0) += 1;

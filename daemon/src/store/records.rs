@@ -131,6 +131,33 @@ pub(crate) struct ImportRunRecord {
     pub(crate) error: Option<String>,
 }
 
+/// The leading fields of a [`ListenRecord`], decoded without allocating:
+/// what range scans need to count listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub(crate) struct ListenHead {
+    pub(crate) start_ms: i64,
+    pub(crate) duration_ms: Option<u64>,
+    pub(crate) track_id: u64,
+    pub(crate) artist_id: u64,
+    pub(crate) album_id: Option<u64>,
+}
+
+/// Decodes the head of a listen record (its first fields, in layout order).
+pub(crate) fn decode_listen_head(bytes: &[u8]) -> Result<ListenHead, Error> {
+    match bytes.split_first() {
+        Some((&RECORD_V1, payload)) => bincode::serde::decode_from_slice(payload, bincode::config::standard())
+            .map(|(head, _)| head)
+            .map_err(|err| Error::Internal(InternalError::Decode { table: "listens", message: err.to_string() })),
+        _ => decode::<ListenRecord>(bytes, "listens").map(|record| ListenHead {
+            start_ms: record.start_ms,
+            duration_ms: record.duration_ms,
+            track_id: record.track_id,
+            artist_id: record.artist_id,
+            album_id: record.album_id,
+        }),
+    }
+}
+
 /// Encodes a record in the current layout.
 pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
     let mut bytes = vec![RECORD_V1];
@@ -168,5 +195,24 @@ mod tests {
         let err = decode::<ArtistRecord>(&future, "artists").unwrap_err().to_string();
         assert!(err.contains("unknown record version 9"), "{err}");
         assert!(decode::<ArtistRecord>(&[], "artists").is_err());
+    }
+
+    #[test]
+    fn listen_head_reads_the_leading_fields() {
+        let record = ListenRecord {
+            start_ms: 1_716_446_950_123,
+            duration_ms: Some(220_538),
+            track_id: 7,
+            artist_id: 3,
+            album_id: Some(9),
+            credit: Some("A feat. B".into()),
+            raw_title: None,
+            sources: vec![Provenance { source: "spotify".into(), import_run: Some(1) }],
+        };
+        let head = decode_listen_head(&encode(&record)).unwrap();
+        assert_eq!(
+            head,
+            ListenHead { start_ms: record.start_ms, duration_ms: Some(220_538), track_id: 7, artist_id: 3, album_id: Some(9) }
+        );
     }
 }

@@ -2,12 +2,12 @@
 //! aggregates and the change log in step, and commits groups of requests in
 //! one durable transaction.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
 use redb::{Database, ReadableTable, Table, WriteTransaction};
+use rustc_hash::FxHashMap as HashMap;
 use tokio::sync::oneshot;
 
 use super::records::{
@@ -206,9 +206,9 @@ impl Writer {
         let mut writer = Writer {
             db,
             notify,
-            artist_ids: HashMap::new(),
-            album_ids: HashMap::new(),
-            track_ids: HashMap::new(),
+            artist_ids: HashMap::default(),
+            album_ids: HashMap::default(),
+            track_ids: HashMap::default(),
             next_artist: 1,
             next_album: 1,
             next_track: 1,
@@ -285,7 +285,7 @@ impl Writer {
         let txn = self.db.begin_write().map_err(store_err("begin write"))?;
         {
             let mut tables = Tables::open(&txn)?;
-            let mut aggregates: HashMap<(u8, u32, u64), u64> = HashMap::new();
+            let mut aggregates: HashMap<(u8, u32, u64), u64> = HashMap::default();
             for op in group {
                 match op {
                     WriteOp::Ingest { listens, run, reply } => {
@@ -337,46 +337,58 @@ impl Writer {
     ) -> Result<IngestOutcome> {
         let mut keys = Vec::with_capacity(listens.len());
         let (mut added, mut duplicates) = (0u64, 0u64);
+        // Listens of one batch share their identities (`Arc`s), so resolve each once.
+        // Pointers are stable keys here: `listens` keeps every `Arc` alive.
+        let mut resolved: HashMap<(*const TrackIdentity, *const Name), (u64, Option<u64>, u64)> = HashMap::default();
         for listen in listens {
             let credit = &listen.identity.credit;
-            let artist_id = self.artist(tables, &credit.primary)?;
-            let album_id = match &listen.album {
-                Some(album) => Some(self.album(tables, artist_id, &credit.primary, album)?),
-                None => None,
+            let pointers = (Arc::as_ptr(&listen.identity), listen.album.as_ref().map_or(std::ptr::null(), Arc::as_ptr));
+            let (artist_id, album_id, track_id) = match resolved.get(&pointers) {
+                Some(ids) => *ids,
+                None => {
+                    let artist_id = self.artist(tables, &credit.primary)?;
+                    let album_id = match &listen.album {
+                        Some(album) => Some(self.album(tables, artist_id, &credit.primary, album)?),
+                        None => None,
+                    };
+                    let track_id = self.track(tables, artist_id, album_id, &listen.identity)?;
+                    resolved.insert(pointers, (artist_id, album_id, track_id));
+                    (artist_id, album_id, track_id)
+                }
             };
-            let track_id = self.track(tables, artist_id, album_id, &listen.identity)?;
             let start_s = u64::try_from(listen.start_ms.div_euclid(1000)).unwrap_or(0);
             let key = (start_s, track_id);
-            let existing = tables.listens.get(key).map_err(store_err("get listen"))?.map(|bytes| bytes.value().to_vec());
-            match existing {
-                Some(bytes) => {
-                    duplicates += 1;
-                    keys.push((key, false));
-                    let mut record: ListenRecord = decode(&bytes, "listens")?;
-                    if !record.sources.iter().any(|known| known.source == listen.source.source) {
-                        record.sources.push((*listen.source).clone());
-                        tables
-                            .listens
-                            .insert(key, encode(&record).as_slice())
-                            .map_err(store_err("write listen"))?;
-                    }
-                }
+            let identity = &listen.identity;
+            let record = ListenRecord {
+                start_ms: listen.start_ms,
+                duration_ms: listen.duration_ms,
+                track_id,
+                artist_id,
+                album_id,
+                credit: (identity.raw_artist != credit.primary.display).then(|| identity.raw_artist.clone()),
+                raw_title: (identity.raw_title != credit.title.display).then(|| identity.raw_title.clone()),
+                sources: vec![(*listen.source).clone()],
+            };
+            // New listens are the common case: insert, and put the old record back if there was one.
+            let previous = tables
+                .listens
+                .insert(key, encode(&record).as_slice())
+                .map_err(store_err("write listen"))?
+                .map(|bytes| bytes.value().to_vec());
+            match previous {
                 None => {
                     added += 1;
                     keys.push((key, true));
-                    let identity = &listen.identity;
-                    let record = ListenRecord {
-                        start_ms: listen.start_ms,
-                        duration_ms: listen.duration_ms,
-                        track_id,
-                        artist_id,
-                        album_id,
-                        credit: (identity.raw_artist != credit.primary.display).then(|| identity.raw_artist.clone()),
-                        raw_title: (identity.raw_title != credit.title.display).then(|| identity.raw_title.clone()),
-                        sources: vec![(*listen.source).clone()],
-                    };
-                    tables.listens.insert(key, encode(&record).as_slice()).map_err(store_err("write listen"))?;
                     count_listen(aggregates, start_s, artist_id, album_id, track_id);
+                }
+                Some(bytes) => {
+                    duplicates += 1;
+                    keys.push((key, false));
+                    let mut kept: ListenRecord = decode(&bytes, "listens")?;
+                    if !kept.sources.iter().any(|known| known.source == listen.source.source) {
+                        kept.sources.push((*listen.source).clone());
+                    }
+                    tables.listens.insert(key, encode(&kept).as_slice()).map_err(store_err("write listen"))?;
                 }
             }
         }
@@ -516,20 +528,14 @@ fn count_listen(
 ) {
     let seconds = i64::try_from(start_s).unwrap_or(i64::MAX);
     let day = clock::day_of(seconds);
-    let month = clock::month_of_day(day);
-    let buckets = [
-        (Granularity::Day, u32::try_from(day).unwrap_or(0)),
-        (Granularity::Month, u32::try_from(month).unwrap_or(0)),
-        (Granularity::All, 0),
-    ];
+    let month = u32::try_from(clock::month_of_day(day)).unwrap_or(0);
     let entities = [(Kind::Artist, Some(artist_id)), (Kind::Album, album_id), (Kind::Track, Some(track_id))];
     for (kind, id) in entities {
         let Some(id) = id else { continue };
-        for (granularity, bucket) in buckets {
-            *aggregates.entry((series::of(kind, granularity), bucket, id)).or_insert(0) += 1;
-        }
+        *aggregates.entry((series::of(kind, Granularity::Month), month, id)).or_insert(0) += 1;
+        *aggregates.entry((series::of(kind, Granularity::All), 0, id)).or_insert(0) += 1;
     }
-    *aggregates.entry((series::LISTENS_PER_DAY, buckets[0].1, 0)).or_insert(0) += 1;
+    *aggregates.entry((series::LISTENS_PER_DAY, u32::try_from(day).unwrap_or(0), 0)).or_insert(0) += 1;
     *aggregates.entry((series::LISTENS_PER_HOUR_OF_WEEK, clock::hour_of_week(seconds), 0)).or_insert(0) += 1;
 }
 
@@ -541,8 +547,11 @@ fn apply_aggregates(
     let mut deltas: Vec<_> = aggregates.into_iter().collect();
     deltas.sort_unstable_by_key(|(key, _)| *key);
     for (key, delta) in deltas {
-        let current = table.get(key).map_err(store_err("get aggregate"))?.map(|plays| plays.value()).unwrap_or(0);
-        table.insert(key, current + delta).map_err(store_err("write aggregate"))?;
+        // One descent for a new counter; an existing one is added to and written again.
+        let previous = table.insert(key, delta).map_err(store_err("write aggregate"))?.map(|plays| plays.value());
+        if let Some(previous) = previous {
+            table.insert(key, previous + delta).map_err(store_err("write aggregate"))?;
+        }
     }
     Ok(())
 }

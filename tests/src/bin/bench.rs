@@ -1,1 +1,298 @@
-fn main() {}
+//! The performance budget of DESIGN.md, measured on a real musiqued.
+//!
+//! `cargo run --release -p musique-tests --bin bench -- --listens 1000000`
+//!
+//! Generates a synthetic Spotify extended-history export, starts musiqued on
+//! a temporary directory, imports through the socket, measures every row of
+//! the budget and prints a table with the target beside each figure.
+
+#![allow(clippy::print_stdout)]
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use musique_api::{EntityKind, ImportKind, ImportState, MusiqueApiClient, Period, TimeArg};
+use musique_tests::generate::{self, HISTORY_SPAN, HISTORY_START, Rng};
+use musique_tests::{Daemon, wait_import, wait_indexed};
+
+struct Options {
+    listens: u64,
+    /// Only write the export into this folder and exit (for profiling by hand).
+    generate_only: Option<std::path::PathBuf>,
+    samples: usize,
+    keep_binary: bool,
+}
+
+fn parse_options() -> anyhow::Result<Options> {
+    let mut options = Options { listens: 1_000_000, generate_only: None, samples: 300, keep_binary: false };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--listens" => options.listens = args.next().context("--listens needs a number")?.parse()?,
+            "--samples" => options.samples = args.next().context("--samples needs a number")?.parse()?,
+            "--no-build" => options.keep_binary = true,
+            "--generate-only" => options.generate_only = Some(args.next().context("--generate-only needs a folder")?.into()),
+            "--help" | "-h" => {
+                println!("bench [--listens N] [--samples N] [--no-build] [--generate-only DIR]");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}; try --help"),
+        }
+    }
+    Ok(options)
+}
+
+/// Makes sure target/release/musiqued is current (cargo does nothing when it is).
+fn build_daemon() -> anyhow::Result<()> {
+    let Some(cargo) = std::env::var_os("CARGO") else { return Ok(()) };
+    let status = Command::new(cargo)
+        .args(["build", "--release", "--quiet", "-p", "musique-daemon", "--bin", "musiqued"])
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("building musiqued failed");
+    }
+    Ok(())
+}
+
+fn percentile(samples: &mut [Duration], fraction: f64) -> Duration {
+    samples.sort_unstable();
+    let index = ((samples.len() as f64 - 1.0) * fraction).round() as usize;
+    samples[index.min(samples.len() - 1)]
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.3} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MB", bytes as f64 / 1_000_000.0)
+}
+
+struct Row {
+    work: String,
+    measured: String,
+    target: &'static str,
+    met: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let options = parse_options()?;
+    if let Some(dir) = &options.generate_only {
+        let export = generate::spotify_extended(dir, options.listens, 42)?;
+        println!("wrote {} records ({} listens) in {} files to {}", export.records, export.listens, export.files, dir.display());
+        return Ok(());
+    }
+    if !options.keep_binary {
+        build_daemon()?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(bench(options))
+}
+
+async fn bench(options: Options) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    let export_dir = tempfile::Builder::new().prefix("musique-bench-export").tempdir()?;
+    let generating = Instant::now();
+    let export = generate::spotify_extended(&export_dir.path().join("export"), options.listens, 42)?;
+    let size: u64 = std::fs::read_dir(&export.dir)?.filter_map(|entry| entry.ok()?.metadata().ok()).map(|meta| meta.len()).sum();
+    println!(
+        "generated {} records ({} listens) in {} files, {} MB, in {:.1} s",
+        export.records,
+        export.listens,
+        export.files,
+        size / 1_000_000,
+        generating.elapsed().as_secs_f64()
+    );
+
+    let mut daemon = Daemon::start();
+    let client = daemon.client().await;
+
+    // Import: from the call until every listen is stored and searchable.
+    let importing = Instant::now();
+    let run = client.imports_start(ImportKind::Spotify, export.dir.display().to_string(), None).await?;
+    let run = wait_import(&client, run.id).await;
+    wait_indexed(&client).await;
+    let import_time = importing.elapsed();
+    if run.state != ImportState::Completed || run.imported != export.listens {
+        bail!("import ended {:?} with {} of {} listens: {:?}", run.state, run.imported, export.listens, run);
+    }
+    let (_, peak) = daemon.rss();
+    let rate = export.listens as f64 / import_time.as_secs_f64();
+    rows.push(Row {
+        work: format!("import {} listens (Spotify extended), stored + searchable", export.listens),
+        measured: format!("{:.2} s ({:.0} listens/s)", import_time.as_secs_f64(), rate),
+        target: "< 15 s",
+        met: import_time < Duration::from_secs(15),
+    });
+    rows.push(Row { work: "import peak RSS".into(), measured: mib(peak), target: "< 500 MB", met: peak < 500_000_000 });
+
+    let mut rng = Rng::new(7);
+    let samples = options.samples;
+
+    // Top 50 artists over mixed periods.
+    let mut top = Vec::with_capacity(samples);
+    let periods = [Period::All, Period::Year, Period::Month, Period::Week];
+    for sample in 0..samples {
+        let started = Instant::now();
+        if sample % 2 == 0 {
+            client.stats_top(EntityKind::Artist, Some(periods[sample / 2 % periods.len()]), None, None, Some(50)).await?;
+        } else {
+            let from = HISTORY_START + rng.below(HISTORY_SPAN as u64 / 2) as i64;
+            let to = from + rng.below(HISTORY_SPAN as u64 / 2) as i64 + 86_400;
+            client.stats_top(EntityKind::Artist, None, Some(TimeArg::Unix(from)), Some(TimeArg::Unix(to)), Some(50)).await?;
+        }
+        top.push(started.elapsed());
+    }
+    let (p50, p99) = (percentile(&mut top, 0.5), percentile(&mut top, 0.99));
+    rows.push(Row {
+        work: "top 50 artists, mixed periods (all, year, month, week, random ranges)".into(),
+        measured: format!("p50 {} / p99 {}", ms(p50), ms(p99)),
+        target: "p99 < 10 ms",
+        met: p99 < Duration::from_millis(10),
+    });
+
+    // One-day ranges.
+    let mut days = Vec::with_capacity(samples);
+    let mut day_listens = 0;
+    for _ in 0..samples {
+        let day = (HISTORY_START + rng.below(HISTORY_SPAN as u64) as i64) / 86_400 * 86_400;
+        let started = Instant::now();
+        let page = client.listens_list(Some(TimeArg::Unix(day)), Some(TimeArg::Unix(day + 86_400)), Some(1000), None).await?;
+        days.push(started.elapsed());
+        day_listens += page.listens.len();
+    }
+    let p99 = percentile(&mut days, 0.99);
+    rows.push(Row {
+        work: format!("listens in a one-day range (avg {} listens)", day_listens / samples.max(1)),
+        measured: format!("p50 {} / p99 {}", ms(percentile(&mut days, 0.5)), ms(p99)),
+        target: "p99 < 2 ms",
+        met: p99 < Duration::from_millis(2),
+    });
+
+    // Fuzzy search: track titles with one typo.
+    let mut searches = Vec::with_capacity(samples);
+    let mut found = 0;
+    for _ in 0..samples {
+        let track = rng.below(generate::TRACKS as u64) as usize;
+        let title = generate::track_title(track);
+        let word = title.split_whitespace().next().unwrap_or("x");
+        let mut typo: Vec<char> = word.chars().collect();
+        if typo.len() > 3 {
+            typo.swap(1, 2);
+        }
+        let query = format!("{} {}", typo.into_iter().collect::<String>(), track);
+        let started = Instant::now();
+        let hits = client.search(query, None, Some(10)).await?;
+        searches.push(started.elapsed());
+        found += usize::from(hits.hits.iter().any(|hit| hit.name == title || title.starts_with(&hit.name)));
+    }
+    let p99 = percentile(&mut searches, 0.99);
+    rows.push(Row {
+        work: format!("fuzzy search over {} tracks (one typo; {found}/{samples} found)", generate::TRACKS),
+        measured: format!("p50 {} / p99 {}", ms(percentile(&mut searches, 0.5)), ms(p99)),
+        target: "p99 < 10 ms",
+        met: p99 < Duration::from_millis(10),
+    });
+
+    // Status round trips, then throughput with 8 clients.
+    let mut statuses = Vec::with_capacity(2000);
+    for _ in 0..2000 {
+        let started = Instant::now();
+        client.status().await?;
+        statuses.push(started.elapsed());
+    }
+    let p99 = percentile(&mut statuses, 0.99);
+    let window = Duration::from_secs(3);
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let client = daemon.client().await;
+        workers.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let mut calls = 0u64;
+            while started.elapsed() < window {
+                client.status().await.expect("status");
+                calls += 1;
+            }
+            calls
+        }));
+    }
+    let mut calls = 0;
+    for worker in workers {
+        calls += worker.await?;
+    }
+    let per_second = calls as f64 / window.as_secs_f64();
+    rows.push(Row {
+        work: "daemon.status round trip over the socket".into(),
+        measured: format!("p50 {} / p99 {}", ms(percentile(&mut statuses, 0.5)), ms(p99)),
+        target: "p99 < 1 ms",
+        met: p99 < Duration::from_millis(1),
+    });
+    rows.push(Row {
+        work: "daemon.status calls/s, 8 concurrent clients".into(),
+        measured: format!("{per_second:.0} calls/s"),
+        target: "> 10k calls/s",
+        met: per_second > 10_000.0,
+    });
+    drop(client);
+
+    // Restart: cold start to socket ready, then idle memory.
+    daemon.stop();
+    let starting = Instant::now();
+    let mut command = daemon.command();
+    let child = command.stdout(std::process::Stdio::null()).spawn()?;
+    let ready = loop {
+        if std::os::unix::net::UnixStream::connect(daemon.socket()).is_ok() {
+            break starting.elapsed();
+        }
+        if starting.elapsed() > Duration::from_secs(60) {
+            bail!("musiqued did not come back within 60 s");
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    };
+    let pid = child.id();
+    let restarted = musique_api::client::connect(&daemon.socket()).await?;
+    let counts = restarted.status().await?.counts;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (idle, _) = musique_tests::process_rss(pid);
+    rows.push(Row {
+        work: format!("cold start to socket ready ({} listens stored)", counts.listens),
+        measured: ms(ready),
+        target: "< 500 ms",
+        met: ready < Duration::from_millis(500),
+    });
+    rows.push(Row {
+        work: format!("daemon idle RSS with {} listens", counts.listens),
+        measured: mib(idle),
+        target: "< 100 MB",
+        met: idle < 100_000_000,
+    });
+    drop(restarted);
+    // SAFETY: kill has no memory preconditions; the pid is our child's.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let mut child = child;
+    child.wait()?;
+
+    print_table(&rows);
+    Ok(())
+}
+
+fn print_table(rows: &[Row]) {
+    let width = |get: &dyn Fn(&Row) -> usize, header: &str| rows.iter().map(get).max().unwrap_or(0).max(header.len());
+    let work_width = width(&|row| row.work.chars().count(), "work");
+    let measured_width = width(&|row| row.measured.chars().count(), "measured");
+    let target_width = width(&|row| row.target.chars().count(), "target");
+    println!();
+    println!("| {:work_width$} | {:measured_width$} | {:target_width$} | met |", "work", "measured", "target");
+    println!("|{}|{}|{}|-----|", "-".repeat(work_width + 2), "-".repeat(measured_width + 2), "-".repeat(target_width + 2));
+    for row in rows {
+        println!(
+            "| {:work_width$} | {:measured_width$} | {:target_width$} | {} |",
+            row.work,
+            row.measured,
+            row.target,
+            if row.met { "yes" } else { "NO " }
+        );
+    }
+}
