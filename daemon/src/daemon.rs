@@ -37,12 +37,15 @@ pub struct Daemon {
     paths: Paths,
     /// The configuration it started with.
     config: Config,
+    /// Installed before the socket exists, so a SIGTERM is never missed.
+    signals: Signals,
 }
 
 impl Daemon {
     /// Opens the store and index and binds the socket. Fails clearly when
     /// another daemon holds the data directory or the socket.
     pub fn start(config: Config, paths: Paths) -> Result<Daemon> {
+        let signals = Signals::install().map_err(io_err("install signal handlers", "musiqued"))?;
         // Owner-only: the data directory holds a person's listening history.
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -67,7 +70,7 @@ impl Daemon {
             }
         };
         let service = Service::new(store, index, EventBus::default(), &config, paths.data_dir.clone());
-        Ok(Daemon { service, listener, paths, config })
+        Ok(Daemon { service, listener, paths, config, signals })
     }
 
     /// The socket the daemon listens on.
@@ -77,9 +80,9 @@ impl Daemon {
 
     /// Serves until SIGTERM or Ctrl-C, then stops every component in order.
     pub async fn run(self) -> Result<()> {
-        let Daemon { service, listener, paths, config } = self;
+        let Daemon { service, listener, paths, config, signals } = self;
         tracing::info!(socket = %paths.socket.display(), data_dir = %paths.data_dir.display(), "musiqued ready");
-        rpc::serve(listener, Rpc::new(service.clone()), &config.rpc, shutdown_signal()).await;
+        rpc::serve(listener, Rpc::new(service.clone()), &config.rpc, signals.shutdown()).await;
         tracing::info!("shutting down");
         let stopping = service.clone();
         tokio::task::spawn_blocking(move || {
@@ -95,23 +98,34 @@ impl Daemon {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT. SIGHUP is logged and ignored (it would
-/// otherwise end the process).
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut terminate), Ok(mut interrupt), Ok(mut hangup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
-        return std::future::pending().await;
-    };
-    loop {
-        tokio::select! {
-            _ = terminate.recv() => return,
-            _ = interrupt.recv() => return,
-            _ = hangup.recv() => tracing::info!("SIGHUP received; configuration reload is not supported yet, restart to apply changes"),
+/// The signals the daemon handles.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Resolves on SIGTERM or SIGINT. SIGHUP is logged and ignored (it would
+    /// otherwise end the process).
+    async fn shutdown(mut self) {
+        loop {
+            tokio::select! {
+                _ = self.terminate.recv() => return,
+                _ = self.interrupt.recv() => return,
+                _ = self.hangup.recv() => {
+                    tracing::info!("SIGHUP received; configuration reload is not supported yet, restart to apply changes");
+                }
+            }
         }
     }
 }

@@ -1,7 +1,6 @@
 //! The daemon's logic behind the RPC: listing, adding, searching, charting
 //! and importing. Knows nothing of JSON-RPC; the `rpc` module converts.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,8 +10,7 @@ use crate::events::{Event, EventBus, RecordedListen};
 use crate::import::{ImportRequest, Imports, track_identity};
 use crate::index::{Hit, Index};
 use crate::store::records::{ImportRunRecord, Provenance};
-use crate::store::series::{self, Granularity};
-use crate::store::{Kind, PreparedListen, Store};
+use crate::store::{Kind, PreparedListen, Store, Tally};
 
 /// Most listens one `listens.list` page returns.
 pub(crate) const MAX_PAGE: usize = 1000;
@@ -141,10 +139,11 @@ impl Service {
         let to = to_s.map(|to| to.max(0) as u64).unwrap_or(u64::MAX);
         let reader = self.state.store.read()?;
         let listens = reader.listens_newest_first(from, to, before, limit)?;
+        let mut names = reader.names()?;
         listens
             .into_iter()
             .map(|(key, record)| {
-                let names = reader.listen_names(&record)?;
+                let names = names.listen(&record)?;
                 Ok(RecordedListen { key, record, names })
             })
             .collect()
@@ -208,8 +207,9 @@ impl Service {
     fn announce(&self, keys: &[(u64, u64)]) {
         let result = (|| -> Result<()> {
             let reader = self.state.store.read()?;
+            let mut names = reader.names()?;
             for (key, record) in reader.listens_by_key(keys)? {
-                let names = reader.listen_names(&record)?;
+                let names = names.listen(&record)?;
                 self.state.events.send(Event::ListenRecorded(RecordedListen { key, record, names }));
             }
             Ok(())
@@ -226,9 +226,9 @@ impl Service {
     /// The most played entities of a kind in `[from_s, to_s)` (all time when `None`).
     pub(crate) fn top(&self, kind: Kind, range: Option<(i64, i64)>, limit: usize) -> Result<Vec<TopRow>> {
         let reader = self.state.store.read()?;
-        let mut totals: HashMap<u64, u64> = HashMap::new();
+        let mut tally = Tally::default();
         match range {
-            None => reader.add_aggregates(series::of(kind, Granularity::All), 0..1, &mut totals)?,
+            None => reader.add_all_time(kind, &mut tally)?,
             Some((from, to)) => {
                 let (from, to) = (from.max(0), to.max(0));
                 // Whole months from the month counters, the parts around them from the listens.
@@ -241,31 +241,32 @@ impl Service {
                 let months_from = clock::first_day_of_month(first_month) * DAY_S;
                 let months_to = clock::first_day_of_month(end_month) * DAY_S;
                 if months_from >= months_to {
-                    reader.add_listen_counts(kind, from as u64, to as u64, &mut totals)?;
+                    reader.add_listen_counts(kind, from as u64, to as u64, &mut tally)?;
                 } else {
-                    reader.add_listen_counts(kind, from as u64, months_from as u64, &mut totals)?;
-                    reader.add_listen_counts(kind, months_to as u64, to as u64, &mut totals)?;
+                    reader.add_listen_counts(kind, from as u64, months_from as u64, &mut tally)?;
+                    reader.add_listen_counts(kind, months_to as u64, to as u64, &mut tally)?;
                     let bucket = |month: i64| u32::try_from(month.max(0)).unwrap_or(u32::MAX);
-                    let series = series::of(kind, Granularity::Month);
-                    reader.add_aggregates(series, bucket(first_month)..bucket(end_month), &mut totals)?;
+                    reader.add_months(kind, bucket(first_month)..bucket(end_month), &mut tally)?;
                 }
             }
         }
-        let mut rows: Vec<(u64, u64)> = totals.into_iter().filter(|(_, plays)| *plays > 0).collect();
-        rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        rows.truncate(limit);
-        rows.into_iter()
+        let mut names = reader.names()?;
+        tally
+            .top(limit)
+            .into_iter()
             .map(|(id, plays)| {
-                let (name, artist_id) = match kind {
-                    Kind::Artist => (reader.artist(id)?.map(|artist| artist.name), None),
-                    Kind::Album => reader.album(id)?.map(|album| (Some(album.title), Some(album.artist_id))).unwrap_or_default(),
-                    Kind::Track => reader.track(id)?.map(|track| (Some(track.title), Some(track.artist_id))).unwrap_or_default(),
+                let (name, artist) = match kind {
+                    Kind::Artist => (names.artist(id)?, None),
+                    Kind::Album => {
+                        let (title, artist_id) = names.album(id)?;
+                        (title, Some(names.artist(artist_id)?))
+                    }
+                    Kind::Track => {
+                        let (title, artist_id, _) = names.track(id)?;
+                        (title, Some(names.artist(artist_id)?))
+                    }
                 };
-                let artist = match artist_id {
-                    Some(artist_id) => reader.artist(artist_id)?.map(|artist| artist.name),
-                    None => None,
-                };
-                Ok(TopRow { id, name: name.unwrap_or_default(), artist, plays })
+                Ok(TopRow { id, name, artist, plays })
             })
             .collect()
     }

@@ -87,18 +87,28 @@ impl Daemon {
 
     /// A `musiqued` command for this daemon's paths, not started.
     pub fn command(&self) -> Command {
+        self.command_with(&self.data_dir(), &self.socket())
+    }
+
+    /// A `musiqued` command with this daemon's config and other paths, not started.
+    pub fn command_with(&self, data_dir: &Path, socket: &Path) -> Command {
         let mut command = Command::new(bin("musiqued"));
         command
             .arg("--config")
             .arg(self.config_path())
             .arg("--data-dir")
-            .arg(self.data_dir())
+            .arg(data_dir)
             .arg("--socket")
-            .arg(self.socket())
+            .arg(socket)
             .env("MUSIQUE_LOG", "warn")
             .env_remove("XDG_CONFIG_HOME")
             .stdin(Stdio::null());
         command
+    }
+
+    /// Replaces the config used from the next restart on.
+    pub fn set_config(&mut self, config: &str) {
+        self.config = config.to_owned();
     }
 
     /// Starts (again) the daemon process and waits until it answers.
@@ -220,4 +230,74 @@ pub async fn wait_indexed(client: &Client) {
         assert!(started.elapsed() < Duration::from_secs(120), "index did not catch up within 2 minutes");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Sends one raw HTTP POST over the socket, as `curl --unix-socket` would;
+/// returns (status code, body).
+pub fn http_post(socket: &Path, body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("write head");
+    // The server may answer (and close) before reading an oversized body.
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, dechunk(&body))
+}
+
+/// Undoes HTTP chunked encoding when present (hyper uses it for some answers).
+fn dechunk(body: &str) -> String {
+    let mut rest = body;
+    let mut out = String::new();
+    loop {
+        let Some((size, after)) = rest.split_once("\r\n") else { return body.to_owned() };
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { return body.to_owned() };
+        if size == 0 || after.len() < size {
+            return if out.is_empty() && size != 0 { body.to_owned() } else { out };
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+}
+
+/// One Spotify extended-history record (a music play unless the fields say otherwise).
+pub fn spotify_record(ts: &str, ms_played: u64, artist: Option<&str>, track: Option<&str>, album: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "ts": ts,
+        "platform": "linux",
+        "ms_played": ms_played,
+        "conn_country": "CH",
+        "ip_addr": "192.0.2.1",
+        "master_metadata_track_name": track,
+        "master_metadata_album_artist_name": artist,
+        "master_metadata_album_album_name": album,
+        "spotify_track_uri": track.map(|_| "spotify:track:0000000000000000000000"),
+        "episode_name": null,
+        "episode_show_name": null,
+        "spotify_episode_uri": null,
+        "audiobook_title": null,
+        "audiobook_uri": null,
+        "audiobook_chapter_uri": null,
+        "audiobook_chapter_title": null,
+        "reason_start": "trackdone",
+        "reason_end": "trackdone",
+        "shuffle": false,
+        "skipped": false,
+        "offline": false,
+        "offline_timestamp": 0,
+        "incognito_mode": false
+    })
+}
+
+/// Writes JSON to a file.
+pub fn write_json(path: &Path, value: &serde_json::Value) {
+    std::fs::write(path, serde_json::to_vec_pretty(value).expect("json")).expect("write fixture");
 }

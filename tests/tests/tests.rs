@@ -1,1 +1,10 @@
+//! End-to-end tests: a real musiqued on a temporary directory, driven
+//! through its socket and through musiquectl.
+//!
+//! If you're adding something new, tests go in one of these modules.
 
+mod crash;
+mod ctl;
+mod imports;
+mod lifecycle;
+mod rpc;

@@ -227,10 +227,11 @@ type ElementHandler<'h> = &'h mut dyn FnMut(u64, &RawValue) -> ControlFlow<()>;
 /// element count and the first element's JSON.
 fn json_array_pass(data: &Data<'_>, handler: Option<ElementHandler<'_>>) -> Result<(u64, Option<String>), String> {
     let describe = |err: serde_json::Error| {
-        if err.is_eof() {
-            format!("truncated: ended early at line {}, column {} ({err})", err.line(), err.column())
-        } else {
-            format!("not valid JSON at line {}, column {}: {err}", err.line(), err.column())
+        let (line, column) = (err.line(), err.column());
+        match err.classify() {
+            serde_json::error::Category::Eof => format!("truncated: the file ends early at line {line}, column {column}"),
+            serde_json::error::Category::Data => format!("not an export: expected a JSON array of records ({err})"),
+            _ => format!("not valid JSON at line {line}, column {column}: {err}"),
         }
     };
     match data {
@@ -688,7 +689,9 @@ mod tests {
         let err = outcomes(truncated, Family::Spotify).unwrap_err();
         assert!(err.contains("truncated") && err.contains("line 1"), "{err}");
         let err = outcomes(r#"{"ts": 1}"#, Family::Spotify).unwrap_err();
-        assert!(err.contains("line 1"), "{err}");
+        assert!(err.contains("not an export") && err.contains("line 1"), "{err}");
+        let err = outcomes("[{\"ts\": }]", Family::Spotify).unwrap_err();
+        assert!(err.contains("not valid JSON at line 1, column 9"), "{err}");
         let err = outcomes(r#"[{"name":"not spotify"}]"#, Family::Spotify).unwrap_err();
         assert!(err.contains("not a Spotify"), "{err}");
         let err = outcomes("[1, 2,", Family::Spotify).unwrap_err();

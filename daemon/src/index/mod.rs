@@ -333,7 +333,13 @@ impl Index {
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
         }
         let exact = Term::from_field_text(fields.exact, &canonical_key(text));
-        clauses.push((Occur::Should, boosted(TermQuery::new(exact, IndexRecordOption::Basic), 10.0)));
+        clauses.push((Occur::Should, boosted(TermQuery::new(exact.clone(), IndexRecordOption::Basic), 10.0)));
+        // Among exact matches, an artist ranks before an album or track of the same name.
+        let exact_artist: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, Box::new(TermQuery::new(exact, IndexRecordOption::Basic))),
+            (Occur::Must, Box::new(TermQuery::new(Term::from_field_text(fields.kind, "artist"), IndexRecordOption::Basic))),
+        ];
+        clauses.push((Occur::Should, boosted(BooleanQuery::new(exact_artist), 2.0)));
         if !kinds.is_empty() && kinds.len() < Kind::ALL.len() {
             let kind_clauses = kinds
                 .iter()

@@ -9,6 +9,7 @@
 //! with the listens it adds, so after a crash at any point the store is
 //! consistent and the indexer can catch up from the change log.
 
+mod counts;
 pub(crate) mod records;
 pub(crate) mod tables;
 mod writer;
@@ -72,6 +73,11 @@ pub(crate) mod series {
     /// Plays per entity per bucket.
     pub(crate) fn of(kind: Kind, granularity: Granularity) -> u8 {
         kind as u8 * 4 + granularity as u8
+    }
+
+    /// The entity kind of a month series (stored as one value per month), if it is one.
+    pub(crate) fn month_kind(series: u8) -> Option<u8> {
+        (series < 12 && series % 4 == Granularity::Month as u8).then_some(series / 4)
     }
 
     /// Plays per UTC day (entity 0).
@@ -375,35 +381,33 @@ impl Reader {
         Ok(listens)
     }
 
-    /// Adds the plays of each entity of `kind` in a bucket range of a series to `totals`.
-    pub(crate) fn add_aggregates(
-        &self,
-        series: u8,
-        buckets: std::ops::Range<u32>,
-        totals: &mut std::collections::HashMap<u64, u64>,
-    ) -> Result<()> {
-        if buckets.is_empty() {
+    /// Adds the all-time plays of each entity of `kind`.
+    pub(crate) fn add_all_time(&self, kind: Kind, tally: &mut Tally) -> Result<()> {
+        let series = series::of(kind, series::Granularity::All);
+        let table = self.txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?;
+        for row in table.range((series, 0, 0)..(series, 1, 0)).map_err(store_err("scan aggregates"))? {
+            let (key, plays) = row.map_err(store_err("scan aggregates"))?;
+            tally.add(key.value().2, plays.value());
+        }
+        Ok(())
+    }
+
+    /// Adds the plays of each entity of `kind` in whole months `months`.
+    pub(crate) fn add_months(&self, kind: Kind, months: std::ops::Range<u32>, tally: &mut Tally) -> Result<()> {
+        if months.is_empty() {
             return Ok(());
         }
-        let table = self.txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?;
-        let range = table
-            .range((series, buckets.start, 0)..(series, buckets.end, 0))
-            .map_err(store_err("scan aggregates"))?;
-        for row in range {
-            let (key, plays) = row.map_err(store_err("scan aggregates"))?;
-            *totals.entry(key.value().2).or_insert(0) += plays.value();
+        let table = self.txn.open_table(tables::MONTH_COUNTS).map_err(store_err("open month counts"))?;
+        let kind = kind as u8;
+        for row in table.range((kind, months.start)..(kind, months.end)).map_err(store_err("scan month counts"))? {
+            let (_, bytes) = row.map_err(store_err("scan month counts"))?;
+            counts::for_each(bytes.value(), |id, plays| tally.add(id, plays))?;
         }
         Ok(())
     }
 
     /// Adds the plays of each entity of `kind` in `[from_s, to_s)` by scanning listens.
-    pub(crate) fn add_listen_counts(
-        &self,
-        kind: Kind,
-        from_s: u64,
-        to_s: u64,
-        totals: &mut std::collections::HashMap<u64, u64>,
-    ) -> Result<()> {
+    pub(crate) fn add_listen_counts(&self, kind: Kind, from_s: u64, to_s: u64, tally: &mut Tally) -> Result<()> {
         if to_s <= from_s {
             return Ok(());
         }
@@ -416,10 +420,23 @@ impl Reader {
                 Kind::Album => records::decode_listen_head(value.value())?.album_id,
             };
             if let Some(id) = id {
-                *totals.entry(id).or_insert(0) += 1;
+                tally.add(id, 1);
             }
         }
         Ok(())
+    }
+
+    /// Opens the entity tables once, for resolving many names.
+    pub(crate) fn names(&self) -> Result<Names> {
+        let open = |def| self.txn.open_table(def).map_err(store_err("open entity table"));
+        Ok(Names {
+            artists: open(tables::ARTISTS)?,
+            albums: open(tables::ALBUMS)?,
+            tracks: open(tables::TRACKS)?,
+            artist_names: Default::default(),
+            album_titles: Default::default(),
+            track_cache: Default::default(),
+        })
     }
 
     /// An import run.
@@ -464,24 +481,103 @@ pub(crate) struct ListenNames {
     pub(crate) album: Option<String>,
 }
 
-impl Reader {
-    /// Resolves the names a listen shows.
-    pub(crate) fn listen_names(&self, listen: &ListenRecord) -> Result<ListenNames> {
-        let track = self.track(listen.track_id)?;
-        let artist = self.artist(listen.artist_id)?.map(|artist| artist.name).unwrap_or_default();
+/// Plays per entity id, in a dense vector (ids are small and dense).
+#[derive(Default)]
+pub(crate) struct Tally(Vec<u64>);
+
+impl Tally {
+    pub(crate) fn add(&mut self, id: u64, plays: u64) {
+        let index = id as usize;
+        if index >= self.0.len() {
+            self.0.resize(index + 1, 0);
+        }
+        self.0[index] += plays;
+    }
+
+    /// The `limit` most played, most plays first, ties by lower id (seen first).
+    pub(crate) fn top(&self, limit: usize) -> Vec<(u64, u64)> {
+        let mut rows: Vec<(u64, u64)> =
+            self.0.iter().enumerate().filter(|(_, plays)| **plays > 0).map(|(id, plays)| (id as u64, *plays)).collect();
+        let order = |a: &(u64, u64), b: &(u64, u64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        if rows.len() > limit && limit > 0 {
+            rows.select_nth_unstable_by(limit - 1, order);
+            rows.truncate(limit);
+        }
+        rows.sort_unstable_by(order);
+        rows.truncate(limit);
+        rows
+    }
+}
+
+/// Resolves entity names with the tables opened once and a cache.
+pub(crate) struct Names {
+    artists: redb::ReadOnlyTable<u64, &'static [u8]>,
+    albums: redb::ReadOnlyTable<u64, &'static [u8]>,
+    tracks: redb::ReadOnlyTable<u64, &'static [u8]>,
+    artist_names: rustc_hash::FxHashMap<u64, String>,
+    album_titles: rustc_hash::FxHashMap<u64, (String, u64)>,
+    track_cache: rustc_hash::FxHashMap<u64, (String, u64, Vec<u64>)>,
+}
+
+impl Names {
+    fn get<T: serde::de::DeserializeOwned>(
+        table: &redb::ReadOnlyTable<u64, &'static [u8]>,
+        name: &'static str,
+        id: u64,
+    ) -> Result<Option<T>> {
+        match table.get(id).map_err(store_err("get entity"))? {
+            Some(bytes) => Ok(Some(decode(bytes.value(), name)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// An artist's name.
+    pub(crate) fn artist(&mut self, id: u64) -> Result<String> {
+        if let Some(name) = self.artist_names.get(&id) {
+            return Ok(name.clone());
+        }
+        let name = Self::get::<ArtistRecord>(&self.artists, "artists", id)?.map(|artist| artist.name).unwrap_or_default();
+        self.artist_names.insert(id, name.clone());
+        Ok(name)
+    }
+
+    /// An album's title and artist id.
+    pub(crate) fn album(&mut self, id: u64) -> Result<(String, u64)> {
+        if let Some(album) = self.album_titles.get(&id) {
+            return Ok(album.clone());
+        }
+        let album = Self::get::<AlbumRecord>(&self.albums, "albums", id)?
+            .map(|album| (album.title, album.artist_id))
+            .unwrap_or_default();
+        self.album_titles.insert(id, album.clone());
+        Ok(album)
+    }
+
+    /// A track's title, artist id and featured artist ids.
+    pub(crate) fn track(&mut self, id: u64) -> Result<(String, u64, Vec<u64>)> {
+        if let Some(track) = self.track_cache.get(&id) {
+            return Ok(track.clone());
+        }
+        let track = Self::get::<TrackRecord>(&self.tracks, "tracks", id)?
+            .map(|track| (track.title, track.artist_id, track.featured))
+            .unwrap_or_default();
+        self.track_cache.insert(id, track.clone());
+        Ok(track)
+    }
+
+    /// The names a listen shows.
+    pub(crate) fn listen(&mut self, listen: &ListenRecord) -> Result<ListenNames> {
+        let (track, _, featured_ids) = self.track(listen.track_id)?;
+        let artist = self.artist(listen.artist_id)?;
         let album = match listen.album_id {
-            Some(id) => self.album(id)?.map(|album| album.title),
+            Some(id) => Some(self.album(id)?.0),
             None => None,
         };
-        let mut featured = Vec::new();
-        if let Some(track) = &track {
-            for id in &track.featured {
-                if let Some(artist) = self.artist(*id)? {
-                    featured.push(artist.name);
-                }
-            }
+        let mut featured = Vec::with_capacity(featured_ids.len());
+        for id in featured_ids {
+            featured.push(self.artist(id)?);
         }
-        Ok(ListenNames { artist, featured, track: track.map(|track| track.title).unwrap_or_default(), album })
+        Ok(ListenNames { artist, featured, track, album })
     }
 }
 

@@ -23,9 +23,13 @@ pub(crate) const TRACK_KEYS: TableDefinition<&str, u64> = TableDefinition::new("
 /// identity, so a range of time is a range scan and a re-import is a lookup.
 pub(crate) const LISTENS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("listens");
 
-/// `(series, bucket, entity id)` → plays. See [`super::series`].
+/// `(series, bucket, entity id)` → plays: all-time plays per entity, plays per
+/// day and per hour of the week. See [`super::series`].
 pub(crate) const AGGREGATES: TableDefinition<(u8, u32, u64), u64> =
     TableDefinition::new("aggregates");
+
+/// `(entity kind, months since 1970-01)` → that month's play counters (see `counts`).
+pub(crate) const MONTH_COUNTS: TableDefinition<(u8, u32), &[u8]> = TableDefinition::new("month_counts");
 
 /// Change seq → `(entity kind, entity id)`: what the indexer has to (re)index.
 pub(crate) const CHANGES: TableDefinition<u64, (u8, u64)> = TableDefinition::new("changes");

@@ -105,6 +105,7 @@ struct Tables<'txn> {
     track_keys: Table<'txn, &'static str, u64>,
     listens: Table<'txn, (u64, u64), &'static [u8]>,
     aggregates: Table<'txn, (u8, u32, u64), u64>,
+    month_counts: Table<'txn, (u8, u32), &'static [u8]>,
     changes: Table<'txn, u64, (u8, u64)>,
     runs: Table<'txn, u64, &'static [u8]>,
 }
@@ -122,6 +123,7 @@ impl<'txn> Tables<'txn> {
             track_keys: txn.open_table(tables::TRACK_KEYS).map_err(store_err("open track_keys"))?,
             listens: txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?,
             aggregates: txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?,
+            month_counts: txn.open_table(tables::MONTH_COUNTS).map_err(store_err("open month_counts"))?,
             changes: txn.open_table(tables::CHANGES).map_err(store_err("open changes"))?,
             runs: txn.open_table(tables::IMPORT_RUNS).map_err(open)?,
         })
@@ -318,7 +320,7 @@ impl Writer {
                     }
                 }
             }
-            apply_aggregates(&mut tables.aggregates, aggregates)?;
+            apply_aggregates(&mut tables, aggregates)?;
             tables
                 .meta
                 .insert("last_seq", self.seq.to_le_bytes().as_slice())
@@ -539,18 +541,35 @@ fn count_listen(
     *aggregates.entry((series::LISTENS_PER_HOUR_OF_WEEK, clock::hour_of_week(seconds), 0)).or_insert(0) += 1;
 }
 
-/// Adds the collected deltas to the stored counters, in key order.
-fn apply_aggregates(
-    table: &mut Table<'_, (u8, u32, u64), u64>,
-    aggregates: HashMap<(u8, u32, u64), u64>,
-) -> Result<()> {
+/// Adds the collected deltas to the stored counters, in key order: month
+/// counters merge into one value per month, the others are rows.
+fn apply_aggregates(tables: &mut Tables<'_>, aggregates: HashMap<(u8, u32, u64), u64>) -> Result<()> {
     let mut deltas: Vec<_> = aggregates.into_iter().collect();
     deltas.sort_unstable_by_key(|(key, _)| *key);
-    for (key, delta) in deltas {
-        // One descent for a new counter; an existing one is added to and written again.
-        let previous = table.insert(key, delta).map_err(store_err("write aggregate"))?.map(|plays| plays.value());
-        if let Some(previous) = previous {
-            table.insert(key, previous + delta).map_err(store_err("write aggregate"))?;
+    let mut index = 0;
+    while index < deltas.len() {
+        let ((series, bucket, _), delta) = deltas[index];
+        if let Some(kind) = series::month_kind(series) {
+            let run = deltas[index..].partition_point(|((other, other_bucket, _), _)| (*other, *other_bucket) == (series, bucket));
+            let pairs: Vec<(u64, u64)> = deltas[index..index + run].iter().map(|((_, _, id), plays)| (*id, *plays)).collect();
+            let existing = tables
+                .month_counts
+                .get((kind, bucket))
+                .map_err(store_err("get month counts"))?
+                .map(|bytes| bytes.value().to_vec())
+                .unwrap_or_default();
+            let merged = super::counts::merge(&existing, &pairs)?;
+            tables.month_counts.insert((kind, bucket), merged.as_slice()).map_err(store_err("write month counts"))?;
+            index += run;
+        } else {
+            let key = deltas[index].0;
+            // One descent for a new counter; an existing one is added to and written again.
+            let previous =
+                tables.aggregates.insert(key, delta).map_err(store_err("write aggregate"))?.map(|plays| plays.value());
+            if let Some(previous) = previous {
+                tables.aggregates.insert(key, previous + delta).map_err(store_err("write aggregate"))?;
+            }
+            index += 1;
         }
     }
     Ok(())

@@ -1,0 +1,284 @@
+//! Every import format, the skip rules, overlaps, re-imports and broken files.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use musique_api::{EntityKind, ImportKind, ImportRun, ImportState, MusiqueApiClient, TimeArg};
+use musique_tests::{Daemon, spotify_record, wait_import, wait_indexed, write_json};
+use serde_json::json;
+
+async fn import(daemon: &Daemon, kind: ImportKind, path: &Path) -> ImportRun {
+    let client = daemon.client().await;
+    let run = client.imports_start(kind, path.display().to_string(), None).await.expect("imports.start");
+    wait_import(&client, run.id).await
+}
+
+fn skipped(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(rule, count)| (rule.to_string(), *count)).collect()
+}
+
+/// The first file of the overlap fixture: every kind of record.
+fn spotify_file_a() -> serde_json::Value {
+    let mut podcast = spotify_record("2023-03-01T10:00:00Z", 900_000, None, None, None);
+    podcast["episode_name"] = json!("James Marsden");
+    podcast["episode_show_name"] = json!("Armchair Expert");
+    podcast["spotify_episode_uri"] = json!("spotify:episode:12FTez5OfZ3Jdub5oVmMbV");
+    let mut incognito = spotify_record("2023-03-01T11:00:00Z", 200_000, Some("Secret Artist"), Some("Hidden"), None);
+    incognito["incognito_mode"] = json!(true);
+    json!([
+        spotify_record("2023-03-01T08:00:00Z", 236_000, Some("Beyoncé"), Some("Crazy in Love (feat. JAY-Z)"), Some("Dangerously in Love")),
+        spotify_record("2023-03-01T08:05:00Z", 270_000, Some("Sigur Rós"), Some("Hoppípolla"), Some("Takk...")),
+        spotify_record("2023-03-01T08:10:00Z", 300_000, Some("Simon & Garfunkel"), Some("The Boxer"), Some("Bridge over Troubled Water")),
+        podcast,
+        incognito,
+        spotify_record("2023-03-01T12:00:00Z", 10_000, Some("Skipped Band"), Some("Too Short"), None),
+        spotify_record("2023-03-01T13:00:00Z", 50_000, None, None, None),
+        spotify_record("2023-03-01T14:00:00Z", 220_538, Some("John Summit"), Some("Go Back (feat. Julia Church)"), Some("Go Back")),
+    ])
+}
+
+/// The second file: two records of the first again, and two new ones.
+fn spotify_file_b() -> serde_json::Value {
+    json!([
+        spotify_record("2023-03-01T08:05:00Z", 270_000, Some("Sigur Rós"), Some("Hoppípolla"), Some("Takk...")),
+        spotify_record("2023-03-01T08:10:00Z", 300_000, Some("Simon & Garfunkel"), Some("The Boxer"), Some("Bridge over Troubled Water")),
+        spotify_record("2023-03-02T09:00:00Z", 180_000, Some("宇多田ヒカル"), Some("First Love"), Some("First Love")),
+        spotify_record("2023-03-02T09:05:00Z", 240_000, Some("Beyoncé"), Some("Halo"), Some("I Am... Sasha Fierce")),
+    ])
+}
+
+#[tokio::test]
+async fn spotify_extended_folder_with_overlapping_files() {
+    let daemon = Daemon::start();
+    let export = daemon.dir.path().join("Spotify Extended Streaming History");
+    std::fs::create_dir_all(&export).unwrap();
+    write_json(&export.join("Streaming_History_Audio_2023_0.json"), &spotify_file_a());
+    write_json(&export.join("Streaming_History_Audio_2023_1.json"), &spotify_file_b());
+    write_json(&export.join("Streaming_History_Video_2023.json"), &json!([{"ts": "x"}]));
+    std::fs::write(export.join("ReadMeFirst.pdf"), b"%PDF").unwrap();
+
+    let run = import(&daemon, ImportKind::Spotify, &export).await;
+    assert_eq!(run.state, ImportState::Completed, "{run:?}");
+    assert_eq!(run.files_total, 2, "video history and other files are not read");
+    assert_eq!((run.records, run.imported, run.duplicates, run.rejected), (12, 6, 2, 0));
+    assert_eq!(run.skipped, skipped(&[("incognito", 1), ("no_track", 1), ("podcast", 1), ("too_short", 1)]));
+    assert!(run.file_errors.is_empty(), "{:?}", run.file_errors);
+
+    let client = daemon.client().await;
+    let page = client.listens_list(None, None, Some(100), None).await.unwrap();
+    assert_eq!(page.listens.len(), 6);
+    let newest = &page.listens[0];
+    assert_eq!((newest.artist.as_str(), newest.track.as_str()), ("Beyoncé", "Halo"));
+    // Start time is the end time minus the time played.
+    assert_eq!(newest.listened_at, 1_677_747_900 - 240);
+    let crazy = page.listens.iter().find(|listen| listen.track == "Crazy in Love").expect("feat. split off the title");
+    assert_eq!(crazy.featured, vec!["JAY-Z".to_owned()]);
+    assert_eq!(crazy.sources, vec!["spotify".to_owned()]);
+    assert!(page.listens.iter().any(|listen| listen.artist == "Simon & Garfunkel"), "band names stay whole");
+    assert!(page.listens.iter().all(|listen| listen.artist != "Secret Artist"), "incognito plays are skipped");
+
+    let top = client.stats_top(EntityKind::Artist, None, None, None, Some(10)).await.unwrap();
+    assert_eq!((top.entries[0].name.as_str(), top.entries[0].plays), ("Beyoncé", 2));
+    assert_eq!(top.entries.len(), 5, "JAY-Z and Julia Church are featured, not counted: {:?}", top.entries);
+
+    wait_indexed(&client).await;
+    let hits = client.search("sigur ros hoppipolla".into(), None, None).await.unwrap().hits;
+    assert_eq!(hits[0].name, "Hoppípolla", "{hits:?}");
+    let hits = client.search("utada".into(), None, None).await.unwrap().hits;
+    assert!(hits.is_empty(), "no false friends: {hits:?}");
+    let hits = client.search("宇多田ヒカル".into(), Some(vec![EntityKind::Artist]), None).await.unwrap().hits;
+    assert_eq!(hits.len(), 1);
+
+    // Importing the same export again changes nothing.
+    let before = client.status().await.unwrap().counts;
+    let again = import(&daemon, ImportKind::Spotify, &export).await;
+    assert_eq!((again.imported, again.duplicates), (0, 8));
+    assert_eq!(client.status().await.unwrap().counts, before);
+}
+
+#[tokio::test]
+async fn spotify_export_zip_and_account_data() {
+    let daemon = Daemon::start();
+    let zip_path = daemon.dir.path().join("my_spotify_data.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("Spotify Extended Streaming History/Streaming_History_Audio_2023_0.json", options).unwrap();
+    zip.write_all(&serde_json::to_vec(&spotify_file_a()).unwrap()).unwrap();
+    zip.start_file("Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf", options).unwrap();
+    zip.write_all(b"%PDF").unwrap();
+    zip.finish().unwrap();
+    let run = import(&daemon, ImportKind::Spotify, &zip_path).await;
+    assert_eq!((run.state, run.files_total, run.imported), (ImportState::Completed, 1, 4), "{run:?}");
+
+    let account = daemon.dir.path().join("StreamingHistory_music_0.json");
+    write_json(
+        &account,
+        &json!([
+            {"endTime": "2022-12-05 16:52", "artistName": "Rainbow Kitten Surprise", "trackName": "It's Called: Freefall", "msPlayed": 152293},
+            {"endTime": "2021-02-04 19:02", "artistName": "Angèle", "trackName": "Ta reine", "msPlayed": 38160},
+            {"endTime": "2021-02-04 19:05", "artistName": "Angèle", "trackName": "Balance ton quoi", "msPlayed": 2000},
+            {"endTime": "2024-01-05 14:23", "podcastName": "Example Show", "episodeName": "Example Episode", "msPlayed": 1200000}
+        ]),
+    );
+    let run = import(&daemon, ImportKind::Spotify, &account).await;
+    assert_eq!((run.imported, run.rejected), (2, 0), "{run:?}");
+    assert_eq!(run.skipped, skipped(&[("podcast", 1), ("too_short", 1)]));
+    let client = daemon.client().await;
+    let page = client
+        .listens_list(Some(TimeArg::Text("2022-12-05".into())), Some(TimeArg::Text("2022-12-06".into())), None, None)
+        .await
+        .unwrap();
+    assert_eq!(page.listens.len(), 1);
+    assert_eq!(page.listens[0].listened_at, 1_670_259_120 - 153);
+}
+
+#[tokio::test]
+async fn truncated_and_foreign_files_are_rejected_whole() {
+    let daemon = Daemon::start();
+    let export = daemon.dir.path().join("export");
+    std::fs::create_dir_all(&export).unwrap();
+    write_json(&export.join("Streaming_History_Audio_2023_0.json"), &spotify_file_b());
+    let full = serde_json::to_string_pretty(&json!([
+        spotify_record("2023-04-01T08:00:00Z", 200_000, Some("Only In The Truncated File"), Some("Lost"), None),
+        spotify_record("2023-04-01T09:00:00Z", 200_000, Some("Only In The Truncated File"), Some("Lost Too"), None),
+    ]))
+    .unwrap();
+    std::fs::write(export.join("Streaming_History_Audio_2023_1.json"), &full[..full.len() * 2 / 3]).unwrap();
+    std::fs::write(export.join("Streaming_History_Audio_2023_2.json"), br#"{"not": "an export"}"#).unwrap();
+    write_json(&export.join("Streaming_History_Audio_2023_3.json"), &json!([{"name": "a list of something else"}]));
+
+    let run = import(&daemon, ImportKind::Spotify, &export).await;
+    assert_eq!((run.state, run.files_done, run.imported), (ImportState::Completed, 4, 4), "{run:?}");
+    assert_eq!(run.file_errors.len(), 3, "{:?}", run.file_errors);
+    assert!(run.file_errors[0].contains("Streaming_History_Audio_2023_1.json: truncated"), "{}", run.file_errors[0]);
+    assert!(run.file_errors[0].contains("line "), "{}", run.file_errors[0]);
+    assert!(run.file_errors[1].contains("2023_2.json: not an export"), "{}", run.file_errors[1]);
+    assert!(run.file_errors[2].contains("2023_3.json: not a Spotify"), "{}", run.file_errors[2]);
+    let client = daemon.client().await;
+    let page = client.listens_list(None, None, Some(100), None).await.unwrap();
+    assert!(page.listens.iter().all(|listen| listen.artist != "Only In The Truncated File"), "nothing of a broken file is kept");
+
+    // Records that cannot be read are reported with file and position, and the rest is kept.
+    let mixed = daemon.dir.path().join("Streaming_History_Audio_2024_0.json");
+    write_json(
+        &mixed,
+        &json!([
+            spotify_record("2024-01-01T08:00:00Z", 200_000, Some("Good"), Some("Record"), None),
+            {"ts": "not a time", "ms_played": 200000},
+            {"ts": "2024-01-01T09:00:00Z", "ms_played": "long"},
+        ]),
+    );
+    let run = import(&daemon, ImportKind::Spotify, &mixed).await;
+    assert_eq!((run.imported, run.rejected), (1, 2), "{run:?}");
+    assert!(run.rejected_samples[0].contains("Streaming_History_Audio_2024_0.json record 2"), "{:?}", run.rejected_samples);
+
+    // A path with nothing to import is a clear error.
+    let empty = daemon.dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let err = client.imports_start(ImportKind::Spotify, empty.display().to_string(), None).await.unwrap_err();
+    assert!(err.to_string().contains("no spotify files found"), "{err}");
+    let err = client.imports_start(ImportKind::Spotify, "relative/path".into(), None).await.unwrap_err();
+    assert!(err.to_string().contains("not absolute"), "{err}");
+}
+
+#[tokio::test]
+async fn options_override_the_rules() {
+    let daemon = Daemon::start_with_config("[import]\nmin_play_ms = 5000\n");
+    let file = daemon.dir.path().join("Streaming_History_Audio_2023_0.json");
+    write_json(&file, &spotify_file_a());
+    let client = daemon.client().await;
+    let options = musique_api::ImportOptions { min_play_ms: None, include_incognito: Some(true) };
+    let run = client.imports_start(ImportKind::Spotify, file.display().to_string(), Some(options)).await.unwrap();
+    let run = wait_import(&client, run.id).await;
+    // The config lowered the threshold; the option let incognito plays in.
+    assert_eq!(run.imported, 6, "{run:?}");
+    assert_eq!(run.skipped, skipped(&[("no_track", 1), ("podcast", 1)]));
+}
+
+#[tokio::test]
+async fn lastfm_csv() {
+    let daemon = Daemon::start();
+    let csv = daemon.dir.path().join("recenttracks-someone-1779022440.csv");
+    std::fs::write(
+        &csv,
+        "uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid\n\
+         \"1779022440\",\"17 May 2026, 12:54\",\"Beyoncé\",\"\",\"Lemonade\",\"\",\"Hold Up\",\"\"\n\
+         \"1779022200\",\"17 May 2026, 12:50\",\"Jay-Z feat. Alicia Keys\",\"\",\"The Blueprint 3\",\"\",\"Empire State of Mind\",\"\"\n\
+         \"1779022000\",\"17 May 2026, 12:46\",\"Sigur Rós\",\"\",\"\",\"\",\"Svefn-g-englar\",\"\"\n\
+         \"0\",\"\",\"Bad\",\"\",\"\",\"\",\"Time\",\"\"\n",
+    )
+    .unwrap();
+    let run = import(&daemon, ImportKind::LastfmCsv, &csv).await;
+    assert_eq!((run.imported, run.rejected), (3, 1), "{run:?}");
+    let client = daemon.client().await;
+    let listens = client.listens_list(None, None, None, None).await.unwrap().listens;
+    assert_eq!(listens[0].listened_at, 1_779_022_440);
+    assert_eq!(listens[1].artist, "Jay-Z");
+    assert_eq!(listens[1].featured, vec!["Alicia Keys".to_owned()]);
+    assert_eq!(listens[1].sources, vec!["lastfm".to_owned()]);
+    assert_eq!(listens[2].album, None);
+
+    let truncated = daemon.dir.path().join("cut.csv");
+    std::fs::write(&truncated, "uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid\n\"1779000000\",\"x\",\"A\",\"\",\"B\"").unwrap();
+    let run = import(&daemon, ImportKind::LastfmCsv, &truncated).await;
+    assert_eq!(run.imported, 0);
+    assert!(run.file_errors[0].contains("line 2"), "{:?}", run.file_errors);
+}
+
+fn lb_listen(at: i64, artist: &str, track: &str, release: Option<&str>) -> serde_json::Value {
+    json!({
+        "listened_at": at,
+        "inserted_at": at + 2,
+        "track_metadata": {
+            "artist_name": artist,
+            "track_name": track,
+            "release_name": release,
+            "additional_info": {"duration_ms": 402390, "submission_client": "navidrome", "recording_msid": "fd0cad33-ea33-453b-8155-1292379277db"},
+            "mbid_mapping": null
+        }
+    })
+}
+
+#[tokio::test]
+async fn listenbrainz_zip_jsonl_and_json() {
+    let daemon = Daemon::start();
+    let zip_path = daemon.dir.path().join("listenbrainz_rob_1771414200.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("user.json", options).unwrap();
+    zip.write_all(br#"{"user_id": 1, "username": "rob"}"#).unwrap();
+    zip.start_file("feedback.jsonl", options).unwrap();
+    zip.write_all(b"{\"score\": 1}\n").unwrap();
+    zip.start_file("listens/2026/1.jsonl", options).unwrap();
+    for (at, track) in [(1_767_300_000, "Some Resolve"), (1_767_300_500, "Sorry")] {
+        writeln!(zip, "{}", lb_listen(at, "Röyksopp", track, Some("Profound Mysteries II"))).unwrap();
+    }
+    zip.start_file("listens/2026/2.jsonl", options).unwrap();
+    writeln!(zip, "{}", lb_listen(1_770_000_000, "Daft Punk", "One More Time", None)).unwrap();
+    writeln!(zip, "{}", json!({"listened_at": 1_770_000_100, "track_metadata": {"artist_name": "No Track"}})).unwrap();
+    zip.finish().unwrap();
+
+    let run = import(&daemon, ImportKind::Listenbrainz, &zip_path).await;
+    assert_eq!((run.state, run.files_total, run.imported), (ImportState::Completed, 2, 3), "{run:?}");
+    assert_eq!(run.skipped, skipped(&[("no_track", 1)]));
+    let client = daemon.client().await;
+    let listens = client.listens_list(None, None, None, None).await.unwrap().listens;
+    assert_eq!(listens.len(), 3);
+    assert_eq!(listens[2].duration_ms, Some(402_390));
+    assert_eq!(listens[2].sources, vec!["listenbrainz".to_owned()]);
+
+    // The older single-JSON export, overlapping the zip.
+    let old = daemon.dir.path().join("rob_lb-2026-02-18.json");
+    write_json(&old, &json!([lb_listen(1_770_000_000, "Daft Punk", "One More Time", None), lb_listen(1_770_000_900, "Daft Punk", "Aerodynamic", None)]));
+    let run = import(&daemon, ImportKind::Listenbrainz, &old).await;
+    assert_eq!((run.imported, run.duplicates), (1, 1), "{run:?}");
+
+    // A plain JSONL file, with a truncated last line: rejected whole.
+    let lines = daemon.dir.path().join("listens.jsonl");
+    let good = lb_listen(1_770_001_000, "Air", "La femme d'argent", None).to_string();
+    std::fs::write(&lines, format!("{good}\n{}", &good[..30])).unwrap();
+    let run = import(&daemon, ImportKind::Listenbrainz, &lines).await;
+    assert_eq!(run.imported, 0);
+    assert!(run.file_errors[0].contains("line 2: truncated"), "{:?}", run.file_errors);
+}

@@ -1,0 +1,208 @@
+//! The JSON-RPC surface: calls over plain HTTP and over the WebSocket client,
+//! bad requests, paging, charts and the event subscription.
+
+use musique_api::{AddStatus, EntityKind, Event, MusiqueApiClient, NewListen, Period, TimeArg};
+use musique_tests::{Daemon, http_post, wait_indexed};
+use serde_json::{Value, json};
+
+fn call(daemon: &Daemon, body: &str) -> (u16, Value) {
+    let (status, body) = http_post(&daemon.socket(), body.as_bytes());
+    let value = serde_json::from_str(&body).unwrap_or_else(|err| panic!("not JSON ({err}): {body:?}"));
+    (status, value)
+}
+
+fn new_listen(artist: &str, track: &str, at: i64) -> NewListen {
+    NewListen { artist: artist.into(), track: track.into(), album: None, listened_at: TimeArg::Unix(at), duration_ms: None, source: None }
+}
+
+#[tokio::test]
+async fn bad_requests_get_errors_and_the_daemon_keeps_serving() {
+    let daemon = Daemon::start_with_config("[rpc]\nmax_request_bytes = 65536\n");
+    let cases = [
+        (r#"{"jsonrpc":"2.0","id":1,"method":"daemon.status""#, -32700),
+        (r#"not json at all"#, -32700),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"no.such.method"}"#, -32601),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"listens.list","params":{"limit":"ten"}}"#, -32602),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"listens.list","params":{"limit":0}}"#, -32602),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"listens.list","params":{"from":"last tuesday"}}"#, -32602),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"listens.list","params":{"cursor":"abc"}}"#, -32602),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"stats.top","params":{"kind":"planets"}}"#, -32602),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"stats.top","params":{"kind":"artist","period":"week","from":1}}"#, -32602),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"listens.add","params":{}}"#, -32602),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"listens.add","params":{"listen":{"artist":"","track":"x","listened_at":1}}}"#, -32602),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"listens.add","params":{"listen":{"artist":"a","track":"x","listened_at":99999999999}}}"#, -32602),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"listens.add","params":{"listen":{"artist":"a","track":"x","listened_at":1,"colour":"red"}}}"#, -32602),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"imports.start","params":{"kind":"itunes","path":"/x"}}"#, -32602),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"imports.start","params":{"kind":"spotify","path":"/does/not/exist"}}"#, -32602),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"imports.status","params":{"id":999}}"#, -32004),
+    ];
+    for (request, code) in cases {
+        let (_, answer) = call(&daemon, request);
+        assert_eq!(answer["error"]["code"], code, "{request} -> {answer}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|message| !message.is_empty()), "{answer}");
+    }
+    // Oversized: refused without reading it all.
+    let huge = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"search","params":{{"query":"{}"}}}}"#, "x".repeat(200_000));
+    let (status, body) = http_post(&daemon.socket(), huge.as_bytes());
+    assert_eq!(status, 413, "{body}");
+    // A batch of many listens within the size limit is fine; over it, refused and nothing stored.
+    let (_, answer) = call(&daemon, r#"{"jsonrpc":"2.0","id":7,"method":"daemon.status"}"#);
+    assert_eq!(answer["id"], 7);
+    assert_eq!(answer["result"]["counts"]["listens"], 0);
+    assert_eq!(answer["result"]["api_version"], 1);
+}
+
+#[tokio::test]
+async fn listens_add_list_and_page() {
+    let daemon = Daemon::start();
+    let client = daemon.client().await;
+    let hello = client.hello().await.unwrap();
+    assert_eq!(hello.api_version, musique_api::CURRENT_API_VERSION);
+    assert!(hello.features.contains(&"imports".to_owned()));
+
+    let batch: Vec<NewListen> = (0..25).map(|n| new_listen("Boards of Canada", &format!("Track {n}"), 1_700_000_000 + n * 600)).collect();
+    let report = client.listens_add(None, Some(batch.clone())).await.unwrap();
+    assert_eq!((report.added, report.duplicates), (25, 0));
+    // The same plays again, and one new: only the new one is added.
+    let mut again = batch[..3].to_vec();
+    again.push(new_listen("Boards of Canada", "Roygbiv", 1_700_100_000));
+    let report = client.listens_add(None, Some(again)).await.unwrap();
+    assert_eq!((report.added, report.duplicates), (1, 3));
+    assert_eq!(report.results[0].status, AddStatus::Duplicate);
+    assert_eq!(report.results[3].status, AddStatus::Added);
+    // A different spelling of the same play is the same listen, with a second provenance.
+    let mut respelled = new_listen("BOARDS OF CANADA", "track 0", 1_700_000_000);
+    respelled.source = Some("lastfm".into());
+    let report = client.listens_add(Some(respelled), None).await.unwrap();
+    assert_eq!(report.duplicates, 1);
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = client.listens_list(None, None, Some(10), cursor).await.unwrap();
+        seen.extend(page.listens);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 26);
+    assert!(seen.windows(2).all(|pair| pair[0].listened_at >= pair[1].listened_at), "newest first");
+    assert_eq!(seen.last().unwrap().sources, vec!["rpc".to_owned(), "lastfm".to_owned()]);
+
+    // A time range is [from, to).
+    let page = client
+        .listens_list(Some(TimeArg::Unix(1_700_000_600)), Some(TimeArg::Text("2023-11-14T22:43:20Z".into())), None, None)
+        .await
+        .unwrap();
+    assert_eq!(page.listens.len(), 2, "{:?}", page.listens);
+}
+
+#[tokio::test]
+async fn top_over_periods_and_ranges() {
+    let daemon = Daemon::start();
+    let client = daemon.client().await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let mut listens = Vec::new();
+    // Across month boundaries: 2024-01-31, 2024-02-01 .. 2024-03-15.
+    for (at, artist) in [
+        (1_706_700_000, "Air"),
+        (1_706_745_600, "Air"),
+        (1_706_832_000, "Björk"),
+        (1_709_251_200, "Björk"),
+        (1_710_460_800, "Björk"),
+        (1_710_500_000, "Cocteau Twins"),
+    ] {
+        listens.push(new_listen(artist, &format!("Song at {at}"), at));
+    }
+    listens.push(new_listen("Today Band", "Now", now - 60));
+    client.listens_add(None, Some(listens)).await.unwrap();
+
+    let all = client.stats_top(EntityKind::Artist, None, None, None, None).await.unwrap();
+    let names: Vec<(&str, u64)> = all.entries.iter().map(|entry| (entry.name.as_str(), entry.plays)).collect();
+    assert_eq!(names, vec![("Björk", 3), ("Air", 2), ("Cocteau Twins", 1), ("Today Band", 1)]);
+
+    // 2024-02-01 (inclusive) to 2024-03-15 (exclusive): whole February from counters, March from listens.
+    let range = client
+        .stats_top(EntityKind::Artist, None, Some(TimeArg::Text("2024-02-01".into())), Some(TimeArg::Text("2024-03-15".into())), None)
+        .await
+        .unwrap();
+    let names: Vec<(&str, u64)> = range.entries.iter().map(|entry| (entry.name.as_str(), entry.plays)).collect();
+    assert_eq!(names, vec![("Björk", 2), ("Air", 1)]);
+    // Mid-day bounds count the listens inside only.
+    let tight = client
+        .stats_top(EntityKind::Artist, None, Some(TimeArg::Unix(1_706_700_001)), Some(TimeArg::Unix(1_710_460_801)), None)
+        .await
+        .unwrap();
+    let names: Vec<(&str, u64)> = tight.entries.iter().map(|entry| (entry.name.as_str(), entry.plays)).collect();
+    assert_eq!(names, vec![("Björk", 3), ("Air", 1)]);
+
+    let today = client.stats_top(EntityKind::Track, Some(Period::Day), None, None, None).await.unwrap();
+    assert_eq!(today.entries.len(), 1);
+    assert_eq!((today.entries[0].name.as_str(), today.entries[0].artist.as_deref()), ("Now", Some("Today Band")));
+    let week = client.stats_top(EntityKind::Album, Some(Period::Week), None, None, None).await.unwrap();
+    assert!(week.entries.is_empty(), "no albums were given");
+}
+
+#[tokio::test]
+async fn search_ranks_exact_artists_first_and_tolerates_typos() {
+    let daemon = Daemon::start();
+    let client = daemon.client().await;
+    let listens = vec![
+        new_listen("Beyoncé", "Halo", 1_700_000_000),
+        new_listen("The Radio Dept.", "Heaven's on Fire", 1_700_000_300),
+        new_listen("Various", "Radiohead", 1_700_000_600),
+        new_listen("Radiohead", "Creep", 1_700_000_900),
+        new_listen("Sigur Rós", "Hoppípolla", 1_700_001_200),
+    ];
+    client.listens_add(None, Some(listens)).await.unwrap();
+    wait_indexed(&client).await;
+    let check = |query: &'static str, kinds: Option<Vec<EntityKind>>, first: &'static str| {
+        let client = &client;
+        async move {
+            let hits = client.search(query.into(), kinds, Some(5)).await.unwrap().hits;
+            assert_eq!(hits.first().map(|hit| hit.name.as_str()), Some(first), "{query}: {hits:?}");
+        }
+    };
+    check("radiohead", None, "Radiohead").await;
+    check("beyonce", None, "Beyoncé").await;
+    check("BEYONCÉ", None, "Beyoncé").await;
+    check("beyonse", None, "Beyoncé").await;
+    check("beyo", None, "Beyoncé").await;
+    check("hoppipola", None, "Hoppípolla").await;
+    check("sigur", Some(vec![EntityKind::Track]), "Hoppípolla").await;
+    check("radiohead creep", None, "Creep").await;
+    let hits = client.search("radiohead".into(), None, Some(5)).await.unwrap().hits;
+    assert_eq!(hits[0].kind, EntityKind::Artist, "the exact artist beats the track named like it: {hits:?}");
+    assert!(client.search("   ".into(), None, None).await.unwrap().hits.is_empty());
+}
+
+#[tokio::test]
+async fn events_stream_listens_and_import_progress() {
+    let daemon = Daemon::start();
+    let client = daemon.client().await;
+    let mut events = client.events_subscribe().await.unwrap();
+    let other = daemon.client().await;
+    other.listens_add(Some(new_listen("Stereolab", "French Disko", 1_700_000_000)), None).await.unwrap();
+    let event = tokio::time::timeout(std::time::Duration::from_secs(10), events.next()).await.unwrap().unwrap().unwrap();
+    match event {
+        Event::ListenRecorded { listen } => assert_eq!((listen.artist.as_str(), listen.track.as_str()), ("Stereolab", "French Disko")),
+        other => panic!("unexpected event {other:?}"),
+    }
+
+    let file = daemon.dir.path().join("Streaming_History_Audio_2020_0.json");
+    musique_tests::write_json(
+        &file,
+        &json!([musique_tests::spotify_record("2020-01-01T10:00:00Z", 200_000, Some("Broadcast"), Some("Tears in the Typing Pool"), None)]),
+    );
+    let run = other.imports_start(musique_api::ImportKind::Spotify, file.display().to_string(), None).await.unwrap();
+    let finished = loop {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(30), events.next()).await.unwrap().unwrap().unwrap();
+        match event {
+            Event::ImportProgress { run: progress } => assert_eq!(progress.id, run.id),
+            Event::ImportFinished { run } => break run,
+            _ => {}
+        }
+    };
+    assert_eq!((finished.id, finished.imported), (run.id, 1));
+}
