@@ -168,16 +168,15 @@ impl Default for LogConfig {
 impl Config {
     /// Parses config text; `path` only names the source in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
-        let config: Config = toml::from_str(text)
-            .map_err(|err| Error::Invalid { path: path.to_owned(), message: err.to_string() })?;
+        let config: Config =
+            toml::from_str(text).map_err(|err| Error::Invalid { path: path.to_owned(), message: err.to_string() })?;
         config.validate(path)?;
         Ok(config)
     }
 
     /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<Config, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
         Config::parse(&text, path)
     }
 
@@ -244,9 +243,8 @@ pub fn default_data_dir() -> PathBuf {
 /// `$XDG_RUNTIME_DIR/musique/musiqued.sock`, or `$TMPDIR/musique-<uid>/musiqued.sock`
 /// where there is no runtime directory (macOS, some containers).
 pub fn default_socket_path() -> PathBuf {
-    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|dir| dir.is_absolute() && dir.is_dir());
+    let runtime =
+        std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from).filter(|dir| dir.is_absolute() && dir.is_dir());
     match runtime {
         Some(dir) => dir.join("musique").join(SOCKET_FILE_NAME),
         None => {
@@ -292,10 +290,8 @@ mod tests {
 
     #[test]
     fn values_are_read() {
-        let config = parse(
-            "[import]\nmin_play_ms = 1000\ninclude_incognito = true\n[credits]\nseparators = [\"&\"]\n",
-        )
-        .unwrap();
+        let config =
+            parse("[import]\nmin_play_ms = 1000\ninclude_incognito = true\n[credits]\nseparators = [\"&\"]\n").unwrap();
         assert_eq!(config.import.min_play_ms, 1000);
         assert!(config.import.include_incognito);
         assert_eq!(config.credits.separators, vec!["&".to_owned()]);

@@ -196,7 +196,11 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let path = std::path::absolute(&path).with_context(|| format!("bad path {}", path.display()))?;
             let options = ImportOptions { min_play_ms, include_incognito: include_incognito.then_some(true) };
             let run = import(&client, kind, path, options, no_wait, json).await?;
-            if json { output::json(&mut out, &run)? } else { output::import_report(&mut out, &run)? }
+            if json {
+                output::json(&mut out, &run)?
+            } else {
+                output::import_report(&mut out, &run)?
+            }
             let failed = run.state == ImportState::Failed || !run.file_errors.is_empty();
             return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
         }
@@ -234,7 +238,8 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 PeriodArg::Year => Period::Year,
                 PeriodArg::All => Period::All,
             });
-            let top = client.stats_top(kind, period, from.map(TimeArg::Text), to.map(TimeArg::Text), Some(limit)).await?;
+            let top =
+                client.stats_top(kind, period, from.map(TimeArg::Text), to.map(TimeArg::Text), Some(limit)).await?;
             if json { output::json(&mut out, &top)? } else { output::top(&mut out, &top)? }
         }
         Command::Reindex => {

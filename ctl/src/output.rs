@@ -210,11 +210,9 @@ pub(crate) fn progress_bar(run: &ImportRun, json: bool) -> ProgressBar {
 }
 
 pub(crate) fn update_progress(bar: &ProgressBar, run: &ImportRun) {
-    let within = if run.file_records_total > 0 {
-        run.file_records_done.min(run.file_records_total) * FILE_STEPS / run.file_records_total
-    } else {
-        0
-    };
+    let within = (run.file_records_done.min(run.file_records_total) * FILE_STEPS)
+        .checked_div(run.file_records_total)
+        .unwrap_or(0);
     bar.set_position((run.files_done * FILE_STEPS + within).min(run.files_total.max(1) * FILE_STEPS));
     bar.set_message(format!(
         "file {}/{}  imported {}  duplicates {}",

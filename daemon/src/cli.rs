@@ -30,7 +30,10 @@ struct Args {
 pub fn main() -> ExitCode {
     let args = Args::parse();
     if args.print_default_config {
-        print!("{DEFAULT_CONFIG_TOML}");
+        #[allow(clippy::print_stdout, reason = "this flag's whole job is printing")]
+        {
+            print!("{DEFAULT_CONFIG_TOML}");
+        }
         return ExitCode::SUCCESS;
     }
     let config = match Config::load_or_default(args.config.as_deref()) {
@@ -67,7 +70,7 @@ pub fn main() -> ExitCode {
 
 fn init_logging(level: &str) {
     let filter = std::env::var("MUSIQUE_LOG").ok().unwrap_or_else(|| level.to_owned());
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }

@@ -81,9 +81,7 @@ pub enum InternalError {
 #[non_exhaustive]
 pub enum StartupError {
     /// Another daemon has the data directory open.
-    #[error(
-        "the data directory {0} is in use by another musiqued; stop it first (musiquectl status shows it)"
-    )]
+    #[error("the data directory {0} is in use by another musiqued; stop it first (musiquectl status shows it)")]
     DataDirInUse(PathBuf),
     /// Another daemon answers on the socket.
     #[error("another musiqued is already listening on {0}")]

@@ -214,10 +214,7 @@ fn split_on<'a>(text: &'a str, separators: &[String]) -> Vec<&'a str> {
     let mut pieces = vec![text];
     for separator in separators {
         let lower_separator = separator.to_lowercase();
-        pieces = pieces
-            .into_iter()
-            .flat_map(|piece| split_ascii_case_insensitive(piece, &lower_separator))
-            .collect();
+        pieces = pieces.into_iter().flat_map(|piece| split_ascii_case_insensitive(piece, &lower_separator)).collect();
     }
     pieces.into_iter().map(str::trim).filter(|piece| !piece.is_empty()).collect()
 }
@@ -274,7 +271,14 @@ mod tests {
     #[test]
     fn credits() {
         check("Daft Punk", "One More Time", &[], "Daft Punk", &[], "One More Time");
-        check("Jay-Z feat. Alicia Keys", "Empire State of Mind", &[], "Jay-Z", &["Alicia Keys"], "Empire State of Mind");
+        check(
+            "Jay-Z feat. Alicia Keys",
+            "Empire State of Mind",
+            &[],
+            "Jay-Z",
+            &["Alicia Keys"],
+            "Empire State of Mind",
+        );
         check("Eminem ft. Rihanna", "Love the Way You Lie", &[], "Eminem", &["Rihanna"], "Love the Way You Lie");
         check("A Featuring B", "T", &[], "A", &["B"], "T");
         check("A (feat. B)", "T", &[], "A", &["B"], "T");

@@ -182,7 +182,9 @@ impl Service {
             let source = &listen.source;
             if source.is_empty()
                 || source.len() > 32
-                || !source.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || b"-_.".contains(&byte))
+                || !source
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || b"-_.".contains(&byte))
             {
                 return Err(at(format!("`source` {source:?} must be 1-32 of a-z, 0-9, '-', '_', '.'")));
             }

@@ -3,7 +3,8 @@
 use std::process::Command;
 
 fn musiqued(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_musiqued")).args(args).env_remove("XDG_CONFIG_HOME").output().unwrap();
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_musiqued")).args(args).env_remove("XDG_CONFIG_HOME").output().unwrap();
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),

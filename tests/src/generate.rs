@@ -86,8 +86,18 @@ impl Zipf {
 }
 
 const UNICODE_STEMS: [&str; 12] = [
-    "Sigur Rós", "Beyoncé", "Mø", "Röyksopp", "宇多田ヒカル", "Ólafur Arnalds", "Zoë", "Motörhead", "방탄소년단",
-    "Björk", "Die Ärzte", "Françoise",
+    "Sigur Rós",
+    "Beyoncé",
+    "Mø",
+    "Röyksopp",
+    "宇多田ヒカル",
+    "Ólafur Arnalds",
+    "Zoë",
+    "Motörhead",
+    "방탄소년단",
+    "Björk",
+    "Die Ärzte",
+    "Françoise",
 ];
 const WORDS: [&str; 24] = [
     "Black", "Velvet", "Echo", "Neon", "Silver", "Wild", "Blue", "Golden", "Midnight", "Paper", "Glass", "River",
@@ -97,7 +107,7 @@ const WORDS: [&str; 24] = [
 
 /// Display name of synthetic artist `index`.
 pub fn artist_name(index: usize) -> String {
-    if index % 7 == 0 {
+    if index.is_multiple_of(7) {
         format!("{} {index}", UNICODE_STEMS[index % UNICODE_STEMS.len()])
     } else {
         format!("{} {} {index}", WORDS[index % WORDS.len()], WORDS[(index / 24 + 3) % WORDS.len()])
@@ -107,7 +117,7 @@ pub fn artist_name(index: usize) -> String {
 /// Display title of synthetic track `index`, some with a `(feat. X)`.
 pub fn track_title(index: usize) -> String {
     let base = format!("{} {} {index}", WORDS[(index * 7) % WORDS.len()], WORDS[(index / 3) % WORDS.len()]);
-    if index % 13 == 0 { format!("{base} (feat. {})", artist_name((index * 31) % ARTISTS)) } else { base }
+    if index.is_multiple_of(13) { format!("{base} (feat. {})", artist_name((index * 31) % ARTISTS)) } else { base }
 }
 
 /// Display title of synthetic album `index`.
@@ -170,7 +180,8 @@ pub fn spotify_extended(dir: &Path, listens: u64, seed: u64) -> std::io::Result<
         let track = zipf.sample(&mut rng);
         let album = album_of_track(track);
         let artist = artist_of_album(album);
-        let skip_kind = if record % skipped_every == skipped_every - 1 { Some(record / skipped_every % 3) } else { None };
+        let skip_kind =
+            if record % skipped_every == skipped_every - 1 { Some(record / skipped_every % 3) } else { None };
         let ms_played = match skip_kind {
             Some(1) => 4_000 + rng.below(20_000),
             _ => 120_000 + rng.below(240_000),
@@ -180,7 +191,15 @@ pub fn spotify_extended(dir: &Path, listens: u64, seed: u64) -> std::io::Result<
             .format(&Rfc3339)
             .expect("formats");
         let (track_name, artist_name, album_name, uri, episode, show, episode_uri) = if skip_kind == Some(0) {
-            ("null", "null", "null", "null".to_owned(), "\"Episode\"", "\"A Podcast\"", "\"spotify:episode:4rOoJ6Egrf8K2IrywzwOMk\"")
+            (
+                "null",
+                "null",
+                "null",
+                "null".to_owned(),
+                "\"Episode\"",
+                "\"A Podcast\"",
+                "\"spotify:episode:4rOoJ6Egrf8K2IrywzwOMk\"",
+            )
         } else {
             (
                 tracks[track].as_str(),

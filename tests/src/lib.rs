@@ -269,7 +269,13 @@ fn dechunk(body: &str) -> String {
 }
 
 /// One Spotify extended-history record (a music play unless the fields say otherwise).
-pub fn spotify_record(ts: &str, ms_played: u64, artist: Option<&str>, track: Option<&str>, album: Option<&str>) -> serde_json::Value {
+pub fn spotify_record(
+    ts: &str,
+    ms_played: u64,
+    artist: Option<&str>,
+    track: Option<&str>,
+    album: Option<&str>,
+) -> serde_json::Value {
     serde_json::json!({
         "ts": ts,
         "platform": "linux",

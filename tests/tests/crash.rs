@@ -89,7 +89,10 @@ async fn corrupt_or_missing_index_is_rebuilt() {
         duration_ms: None,
         source: None,
     };
-    client.listens_add(None, Some(vec![listen("Portishead", 1_700_000_000), listen("Massive Attack", 1_700_000_300)])).await.unwrap();
+    client
+        .listens_add(None, Some(vec![listen("Portishead", 1_700_000_000), listen("Massive Attack", 1_700_000_300)]))
+        .await
+        .unwrap();
     wait_indexed(&client).await;
     drop(client);
     daemon.stop();

@@ -10,10 +10,28 @@ async fn tour_through_musiquectl() {
     write_json(
         &export,
         &json!([
-            spotify_record("2023-05-01T10:00:00Z", 200_000, Some("Beyoncé"), Some("Halo"), Some("I Am... Sasha Fierce")),
-            spotify_record("2023-05-01T10:05:00Z", 200_000, Some("Beyoncé"), Some("Single Ladies"), Some("I Am... Sasha Fierce")),
+            spotify_record(
+                "2023-05-01T10:00:00Z",
+                200_000,
+                Some("Beyoncé"),
+                Some("Halo"),
+                Some("I Am... Sasha Fierce")
+            ),
+            spotify_record(
+                "2023-05-01T10:05:00Z",
+                200_000,
+                Some("Beyoncé"),
+                Some("Single Ladies"),
+                Some("I Am... Sasha Fierce")
+            ),
             spotify_record("2023-05-01T10:10:00Z", 5_000, Some("Beyoncé"), Some("Skipped"), None),
-            spotify_record("2023-05-02T10:00:00Z", 200_000, Some("Massive Attack"), Some("Teardrop"), Some("Mezzanine")),
+            spotify_record(
+                "2023-05-02T10:00:00Z",
+                200_000,
+                Some("Massive Attack"),
+                Some("Teardrop"),
+                Some("Mezzanine")
+            ),
         ]),
     );
     let (code, out, err) = daemon.ctl(&["import", "spotify", export.to_str().unwrap()]);

@@ -27,14 +27,32 @@ fn spotify_file_a() -> serde_json::Value {
     let mut incognito = spotify_record("2023-03-01T11:00:00Z", 200_000, Some("Secret Artist"), Some("Hidden"), None);
     incognito["incognito_mode"] = json!(true);
     json!([
-        spotify_record("2023-03-01T08:00:00Z", 236_000, Some("Beyoncé"), Some("Crazy in Love (feat. JAY-Z)"), Some("Dangerously in Love")),
+        spotify_record(
+            "2023-03-01T08:00:00Z",
+            236_000,
+            Some("Beyoncé"),
+            Some("Crazy in Love (feat. JAY-Z)"),
+            Some("Dangerously in Love")
+        ),
         spotify_record("2023-03-01T08:05:00Z", 270_000, Some("Sigur Rós"), Some("Hoppípolla"), Some("Takk...")),
-        spotify_record("2023-03-01T08:10:00Z", 300_000, Some("Simon & Garfunkel"), Some("The Boxer"), Some("Bridge over Troubled Water")),
+        spotify_record(
+            "2023-03-01T08:10:00Z",
+            300_000,
+            Some("Simon & Garfunkel"),
+            Some("The Boxer"),
+            Some("Bridge over Troubled Water")
+        ),
         podcast,
         incognito,
         spotify_record("2023-03-01T12:00:00Z", 10_000, Some("Skipped Band"), Some("Too Short"), None),
         spotify_record("2023-03-01T13:00:00Z", 50_000, None, None, None),
-        spotify_record("2023-03-01T14:00:00Z", 220_538, Some("John Summit"), Some("Go Back (feat. Julia Church)"), Some("Go Back")),
+        spotify_record(
+            "2023-03-01T14:00:00Z",
+            220_538,
+            Some("John Summit"),
+            Some("Go Back (feat. Julia Church)"),
+            Some("Go Back")
+        ),
     ])
 }
 
@@ -42,7 +60,13 @@ fn spotify_file_a() -> serde_json::Value {
 fn spotify_file_b() -> serde_json::Value {
     json!([
         spotify_record("2023-03-01T08:05:00Z", 270_000, Some("Sigur Rós"), Some("Hoppípolla"), Some("Takk...")),
-        spotify_record("2023-03-01T08:10:00Z", 300_000, Some("Simon & Garfunkel"), Some("The Boxer"), Some("Bridge over Troubled Water")),
+        spotify_record(
+            "2023-03-01T08:10:00Z",
+            300_000,
+            Some("Simon & Garfunkel"),
+            Some("The Boxer"),
+            Some("Bridge over Troubled Water")
+        ),
         spotify_record("2023-03-02T09:00:00Z", 180_000, Some("宇多田ヒカル"), Some("First Love"), Some("First Love")),
         spotify_record("2023-03-02T09:05:00Z", 240_000, Some("Beyoncé"), Some("Halo"), Some("I Am... Sasha Fierce")),
     ])
@@ -157,7 +181,10 @@ async fn truncated_and_foreign_files_are_rejected_whole() {
     assert!(run.file_errors[2].contains("2023_3.json: not a Spotify"), "{}", run.file_errors[2]);
     let client = daemon.client().await;
     let page = client.listens_list(None, None, Some(100), None).await.unwrap();
-    assert!(page.listens.iter().all(|listen| listen.artist != "Only In The Truncated File"), "nothing of a broken file is kept");
+    assert!(
+        page.listens.iter().all(|listen| listen.artist != "Only In The Truncated File"),
+        "nothing of a broken file is kept"
+    );
 
     // Records that cannot be read are reported with file and position, and the rest is kept.
     let mixed = daemon.dir.path().join("Streaming_History_Audio_2024_0.json");
@@ -171,7 +198,11 @@ async fn truncated_and_foreign_files_are_rejected_whole() {
     );
     let run = import(&daemon, ImportKind::Spotify, &mixed).await;
     assert_eq!((run.imported, run.rejected), (1, 2), "{run:?}");
-    assert!(run.rejected_samples[0].contains("Streaming_History_Audio_2024_0.json record 2"), "{:?}", run.rejected_samples);
+    assert!(
+        run.rejected_samples[0].contains("Streaming_History_Audio_2024_0.json record 2"),
+        "{:?}",
+        run.rejected_samples
+    );
 
     // A path with nothing to import is a clear error.
     let empty = daemon.dir.path().join("empty");
@@ -220,7 +251,11 @@ async fn lastfm_csv() {
     assert_eq!(listens[2].album, None);
 
     let truncated = daemon.dir.path().join("cut.csv");
-    std::fs::write(&truncated, "uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid\n\"1779000000\",\"x\",\"A\",\"\",\"B\"").unwrap();
+    std::fs::write(
+        &truncated,
+        "uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid\n\"1779000000\",\"x\",\"A\",\"\",\"B\"",
+    )
+    .unwrap();
     let run = import(&daemon, ImportKind::LastfmCsv, &truncated).await;
     assert_eq!(run.imported, 0);
     assert!(run.file_errors[0].contains("line 2"), "{:?}", run.file_errors);
@@ -270,7 +305,13 @@ async fn listenbrainz_zip_jsonl_and_json() {
 
     // The older single-JSON export, overlapping the zip.
     let old = daemon.dir.path().join("rob_lb-2026-02-18.json");
-    write_json(&old, &json!([lb_listen(1_770_000_000, "Daft Punk", "One More Time", None), lb_listen(1_770_000_900, "Daft Punk", "Aerodynamic", None)]));
+    write_json(
+        &old,
+        &json!([
+            lb_listen(1_770_000_000, "Daft Punk", "One More Time", None),
+            lb_listen(1_770_000_900, "Daft Punk", "Aerodynamic", None)
+        ]),
+    );
     let run = import(&daemon, ImportKind::Listenbrainz, &old).await;
     assert_eq!((run.imported, run.duplicates), (1, 1), "{run:?}");
 

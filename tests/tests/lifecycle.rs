@@ -14,11 +14,7 @@ fn mode(path: &std::path::Path) -> u32 {
 async fn second_daemon_on_the_same_data_dir_refuses_to_start() {
     let daemon = Daemon::start();
     let other_socket = daemon.dir.path().join("other.sock");
-    let output = daemon
-        .command_with(&daemon.data_dir(), &other_socket)
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+    let output = daemon.command_with(&daemon.data_dir(), &other_socket).stderr(Stdio::piped()).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is in use by another musiqued"), "{stderr}");
@@ -43,10 +39,7 @@ async fn socket_and_data_are_owner_only() {
     // A socket in a directory the daemon creates gets a 0700 directory.
     let nested = daemon.dir.path().join("run").join("musique");
     let socket = nested.join("musiqued.sock");
-    let mut second = daemon
-        .command_with(&daemon.dir.path().join("data2"), &socket)
-        .spawn()
-        .unwrap();
+    let mut second = daemon.command_with(&daemon.dir.path().join("data2"), &socket).spawn().unwrap();
     let started = std::time::Instant::now();
     while !socket.exists() {
         assert!(started.elapsed() < std::time::Duration::from_secs(30), "second daemon did not start");

@@ -12,7 +12,14 @@ fn call(daemon: &Daemon, body: &str) -> (u16, Value) {
 }
 
 fn new_listen(artist: &str, track: &str, at: i64) -> NewListen {
-    NewListen { artist: artist.into(), track: track.into(), album: None, listened_at: TimeArg::Unix(at), duration_ms: None, source: None }
+    NewListen {
+        artist: artist.into(),
+        track: track.into(),
+        album: None,
+        listened_at: TimeArg::Unix(at),
+        duration_ms: None,
+        source: None,
+    }
 }
 
 #[tokio::test]
@@ -27,13 +34,28 @@ async fn bad_requests_get_errors_and_the_daemon_keeps_serving() {
         (r#"{"jsonrpc":"2.0","id":1,"method":"listens.list","params":{"from":"last tuesday"}}"#, -32602),
         (r#"{"jsonrpc":"2.0","id":1,"method":"listens.list","params":{"cursor":"abc"}}"#, -32602),
         (r#"{"jsonrpc":"2.0","id":1,"method":"stats.top","params":{"kind":"planets"}}"#, -32602),
-        (r#"{"jsonrpc":"2.0","id":1,"method":"stats.top","params":{"kind":"artist","period":"week","from":1}}"#, -32602),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"stats.top","params":{"kind":"artist","period":"week","from":1}}"#,
+            -32602,
+        ),
         (r#"{"jsonrpc":"2.0","id":1,"method":"listens.add","params":{}}"#, -32602),
-        (r#"{"jsonrpc":"2.0","id":1,"method":"listens.add","params":{"listen":{"artist":"","track":"x","listened_at":1}}}"#, -32602),
-        (r#"{"jsonrpc":"2.0","id":1,"method":"listens.add","params":{"listen":{"artist":"a","track":"x","listened_at":99999999999}}}"#, -32602),
-        (r#"{"jsonrpc":"2.0","id":1,"method":"listens.add","params":{"listen":{"artist":"a","track":"x","listened_at":1,"colour":"red"}}}"#, -32602),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"listens.add","params":{"listen":{"artist":"","track":"x","listened_at":1}}}"#,
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"listens.add","params":{"listen":{"artist":"a","track":"x","listened_at":99999999999}}}"#,
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"listens.add","params":{"listen":{"artist":"a","track":"x","listened_at":1,"colour":"red"}}}"#,
+            -32602,
+        ),
         (r#"{"jsonrpc":"2.0","id":1,"method":"imports.start","params":{"kind":"itunes","path":"/x"}}"#, -32602),
-        (r#"{"jsonrpc":"2.0","id":1,"method":"imports.start","params":{"kind":"spotify","path":"/does/not/exist"}}"#, -32602),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"imports.start","params":{"kind":"spotify","path":"/does/not/exist"}}"#,
+            -32602,
+        ),
         (r#"{"jsonrpc":"2.0","id":1,"method":"imports.status","params":{"id":999}}"#, -32004),
     ];
     for (request, code) in cases {
@@ -42,7 +64,8 @@ async fn bad_requests_get_errors_and_the_daemon_keeps_serving() {
         assert!(answer["error"]["message"].as_str().is_some_and(|message| !message.is_empty()), "{answer}");
     }
     // Oversized: refused without reading it all.
-    let huge = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"search","params":{{"query":"{}"}}}}"#, "x".repeat(200_000));
+    let huge =
+        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"search","params":{{"query":"{}"}}}}"#, "x".repeat(200_000));
     let (status, body) = http_post(&daemon.socket(), huge.as_bytes());
     assert_eq!(status, 413, "{body}");
     // A batch of many listens within the size limit is fine; over it, refused and nothing stored.
@@ -60,7 +83,8 @@ async fn listens_add_list_and_page() {
     assert_eq!(hello.api_version, musique_api::CURRENT_API_VERSION);
     assert!(hello.features.contains(&"imports".to_owned()));
 
-    let batch: Vec<NewListen> = (0..25).map(|n| new_listen("Boards of Canada", &format!("Track {n}"), 1_700_000_000 + n * 600)).collect();
+    let batch: Vec<NewListen> =
+        (0..25).map(|n| new_listen("Boards of Canada", &format!("Track {n}"), 1_700_000_000 + n * 600)).collect();
     let report = client.listens_add(None, Some(batch.clone())).await.unwrap();
     assert_eq!((report.added, report.duplicates), (25, 0));
     // The same plays again, and one new: only the new one is added.
@@ -92,7 +116,12 @@ async fn listens_add_list_and_page() {
 
     // A time range is [from, to).
     let page = client
-        .listens_list(Some(TimeArg::Unix(1_700_000_600)), Some(TimeArg::Text("2023-11-14T22:43:20Z".into())), None, None)
+        .listens_list(
+            Some(TimeArg::Unix(1_700_000_600)),
+            Some(TimeArg::Text("2023-11-14T22:43:20Z".into())),
+            None,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(page.listens.len(), 2, "{:?}", page.listens);
@@ -124,14 +153,26 @@ async fn top_over_periods_and_ranges() {
 
     // 2024-02-01 (inclusive) to 2024-03-15 (exclusive): whole February from counters, March from listens.
     let range = client
-        .stats_top(EntityKind::Artist, None, Some(TimeArg::Text("2024-02-01".into())), Some(TimeArg::Text("2024-03-15".into())), None)
+        .stats_top(
+            EntityKind::Artist,
+            None,
+            Some(TimeArg::Text("2024-02-01".into())),
+            Some(TimeArg::Text("2024-03-15".into())),
+            None,
+        )
         .await
         .unwrap();
     let names: Vec<(&str, u64)> = range.entries.iter().map(|entry| (entry.name.as_str(), entry.plays)).collect();
     assert_eq!(names, vec![("Björk", 2), ("Air", 1)]);
     // Mid-day bounds count the listens inside only.
     let tight = client
-        .stats_top(EntityKind::Artist, None, Some(TimeArg::Unix(1_706_700_001)), Some(TimeArg::Unix(1_710_460_801)), None)
+        .stats_top(
+            EntityKind::Artist,
+            None,
+            Some(TimeArg::Unix(1_706_700_001)),
+            Some(TimeArg::Unix(1_710_460_801)),
+            None,
+        )
         .await
         .unwrap();
     let names: Vec<(&str, u64)> = tight.entries.iter().map(|entry| (entry.name.as_str(), entry.plays)).collect();
@@ -184,20 +225,30 @@ async fn events_stream_listens_and_import_progress() {
     let mut events = client.events_subscribe().await.unwrap();
     let other = daemon.client().await;
     other.listens_add(Some(new_listen("Stereolab", "French Disko", 1_700_000_000)), None).await.unwrap();
-    let event = tokio::time::timeout(std::time::Duration::from_secs(10), events.next()).await.unwrap().unwrap().unwrap();
+    let event =
+        tokio::time::timeout(std::time::Duration::from_secs(10), events.next()).await.unwrap().unwrap().unwrap();
     match event {
-        Event::ListenRecorded { listen } => assert_eq!((listen.artist.as_str(), listen.track.as_str()), ("Stereolab", "French Disko")),
+        Event::ListenRecorded { listen } => {
+            assert_eq!((listen.artist.as_str(), listen.track.as_str()), ("Stereolab", "French Disko"))
+        }
         other => panic!("unexpected event {other:?}"),
     }
 
     let file = daemon.dir.path().join("Streaming_History_Audio_2020_0.json");
     musique_tests::write_json(
         &file,
-        &json!([musique_tests::spotify_record("2020-01-01T10:00:00Z", 200_000, Some("Broadcast"), Some("Tears in the Typing Pool"), None)]),
+        &json!([musique_tests::spotify_record(
+            "2020-01-01T10:00:00Z",
+            200_000,
+            Some("Broadcast"),
+            Some("Tears in the Typing Pool"),
+            None
+        )]),
     );
     let run = other.imports_start(musique_api::ImportKind::Spotify, file.display().to_string(), None).await.unwrap();
     let finished = loop {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(30), events.next()).await.unwrap().unwrap().unwrap();
+        let event =
+            tokio::time::timeout(std::time::Duration::from_secs(30), events.next()).await.unwrap().unwrap().unwrap();
         match event {
             Event::ImportProgress { run: progress } => assert_eq!(progress.id, run.id),
             Event::ImportFinished { run } => break run,

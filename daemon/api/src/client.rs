@@ -42,20 +42,18 @@ pub enum ConnectError {
 pub async fn connect(socket: &Path) -> Result<Client, ConnectError> {
     let stream = match UnixStream::connect(socket).await {
         Ok(stream) => stream,
-        Err(err)
-            if matches!(err.kind(), io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) =>
-        {
+        Err(err) if matches!(err.kind(), io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) => {
             return Err(ConnectError::NotRunning { socket: socket.to_owned() });
         }
         Err(source) => return Err(ConnectError::Io { socket: socket.to_owned(), source }),
     };
     let url = Url::parse("ws://localhost/").expect("static url parses");
-    let transport = WsTransportClientBuilder::default()
-        .max_response_size(MAX_RESPONSE_BYTES)
-        .max_request_size(MAX_RESPONSE_BYTES);
-    let (sender, receiver) = transport.build_with_stream(url, stream).await.map_err(|err| {
-        ConnectError::Handshake { socket: socket.to_owned(), message: err.to_string() }
-    })?;
+    let transport =
+        WsTransportClientBuilder::default().max_response_size(MAX_RESPONSE_BYTES).max_request_size(MAX_RESPONSE_BYTES);
+    let (sender, receiver) = transport
+        .build_with_stream(url, stream)
+        .await
+        .map_err(|err| ConnectError::Handshake { socket: socket.to_owned(), message: err.to_string() })?;
     Ok(ClientBuilder::default()
         .request_timeout(std::time::Duration::from_secs(3600))
         .build_with_tokio(sender, receiver))

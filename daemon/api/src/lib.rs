@@ -74,11 +74,7 @@ pub trait MusiqueApi {
     /// Records one listen (`listen`) or a batch (`listens`); says which were new
     /// and which were already known.
     #[method(name = "listens.add", param_kind = map)]
-    async fn listens_add(
-        &self,
-        listen: Option<NewListen>,
-        listens: Option<Vec<NewListen>>,
-    ) -> RpcResult<AddReport>;
+    async fn listens_add(&self, listen: Option<NewListen>, listens: Option<Vec<NewListen>>) -> RpcResult<AddReport>;
 
     /// Full-text search over artists, albums and tracks, tolerant of typos and
     /// accents; the last word also matches as a prefix.

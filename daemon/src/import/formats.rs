@@ -141,7 +141,9 @@ pub(crate) fn validate(data: &Data<'_>, family: Family) -> Result<FileInfo, Stri
             if let Some(first) = first {
                 let keys = keys_of(&first);
                 if !(keys.contains_key("listened_at") && keys.contains_key("track_metadata")) {
-                    return Err("not a ListenBrainz export: records have no `listened_at` and `track_metadata`".to_owned());
+                    return Err(
+                        "not a ListenBrainz export: records have no `listened_at` and `track_metadata`".to_owned()
+                    );
                 }
             }
             Ok(FileInfo { format, records })
@@ -229,7 +231,9 @@ fn json_array_pass(data: &Data<'_>, handler: Option<ElementHandler<'_>>) -> Resu
     let describe = |err: serde_json::Error| {
         let (line, column) = (err.line(), err.column());
         match err.classify() {
-            serde_json::error::Category::Eof => format!("truncated: the file ends early at line {line}, column {column}"),
+            serde_json::error::Category::Eof => {
+                format!("truncated: the file ends early at line {line}, column {column}")
+            }
             serde_json::error::Category::Data => format!("not an export: expected a JSON array of records ({err})"),
             _ => format!("not valid JSON at line {line}, column {column}: {err}"),
         }
@@ -649,7 +653,9 @@ mod tests {
     }
 
     fn extended(fields: &str) -> String {
-        format!(r#"[{{"ts":"2024-05-23T06:49:10Z","ms_played":220538,"master_metadata_track_name":"T","master_metadata_album_artist_name":"A","master_metadata_album_album_name":"B","spotify_track_uri":"spotify:track:x"{fields}}}]"#)
+        format!(
+            r#"[{{"ts":"2024-05-23T06:49:10Z","ms_played":220538,"master_metadata_track_name":"T","master_metadata_album_artist_name":"A","master_metadata_album_album_name":"B","spotify_track_uri":"spotify:track:x"{fields}}}]"#
+        )
     }
 
     #[test]
@@ -678,9 +684,13 @@ mod tests {
         let null_track = r#"[{"ts":"2024-05-23T06:49:10Z","ms_played":40000,"master_metadata_track_name":null}]"#;
         assert_eq!(outcomes(null_track, Family::Spotify).unwrap(), vec![Outcome::Skip("no_track")]);
         let bad_type = r#"[{"ts":"2024-05-23T06:49:10Z","ms_played":"long"}]"#;
-        assert!(matches!(&outcomes(bad_type, Family::Spotify).unwrap()[0], Outcome::Reject(reason) if reason.contains("unreadable")));
+        assert!(
+            matches!(&outcomes(bad_type, Family::Spotify).unwrap()[0], Outcome::Reject(reason) if reason.contains("unreadable"))
+        );
         let bad_time = r#"[{"ts":"yesterday","ms_played":40000}]"#;
-        assert!(matches!(&outcomes(bad_time, Family::Spotify).unwrap()[0], Outcome::Reject(reason) if reason.contains("yesterday")));
+        assert!(
+            matches!(&outcomes(bad_time, Family::Spotify).unwrap()[0], Outcome::Reject(reason) if reason.contains("yesterday"))
+        );
     }
 
     #[test]
@@ -716,11 +726,15 @@ mod tests {
         let lines = format!("{line}\n\n{line}\n");
         let seen = outcomes(&lines, Family::Listenbrainz).unwrap();
         assert_eq!(seen.len(), 2);
-        assert!(matches!(&seen[0], Outcome::Listen(listen) if listen.duration_ms == Some(402_390) && listen.artist == "Röyksopp"));
+        assert!(
+            matches!(&seen[0], Outcome::Listen(listen) if listen.duration_ms == Some(402_390) && listen.artist == "Röyksopp")
+        );
         let array = format!("[{line}]");
         assert_eq!(outcomes(&array, Family::Listenbrainz).unwrap().len(), 1);
         let odd_duration = r#"{"listened_at":1771414109,"track_metadata":{"artist_name":"A","track_name":"T","additional_info":{"duration":"240","duration_ms":{"x":1}}}}"#;
-        assert!(matches!(&outcomes(odd_duration, Family::Listenbrainz).unwrap()[0], Outcome::Listen(listen) if listen.duration_ms == Some(240_000)));
+        assert!(
+            matches!(&outcomes(odd_duration, Family::Listenbrainz).unwrap()[0], Outcome::Listen(listen) if listen.duration_ms == Some(240_000))
+        );
         let err = outcomes(&format!("{line}\n{}", &line[..40]), Family::Listenbrainz).unwrap_err();
         assert!(err.starts_with("line 2: truncated"), "{err}");
         let err = outcomes(r#"{"hello":"world"}"#, Family::Listenbrainz).unwrap_err();
@@ -734,7 +748,9 @@ mod tests {
                     \"abc\",\"\",\"A\",\"\",\"\",\"\",\"T\",\"\"\n\
                     \"1779022440\",\"\",\"A\",\"\",\"\",\"\",\"\",\"\"\n";
         let seen = outcomes(text, Family::LastfmCsv).unwrap();
-        assert!(matches!(&seen[0], Outcome::Listen(listen) if listen.start_ms == 1_779_022_440_000 && listen.album.as_deref() == Some("Lemonade")));
+        assert!(
+            matches!(&seen[0], Outcome::Listen(listen) if listen.start_ms == 1_779_022_440_000 && listen.album.as_deref() == Some("Lemonade"))
+        );
         assert!(matches!(&seen[1], Outcome::Reject(_)));
         assert_eq!(seen[2], Outcome::Skip("no_track"));
         let truncated = "uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid\n\"1\",\"x\",\"A\"\n";

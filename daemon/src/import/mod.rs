@@ -227,9 +227,9 @@ impl Preparer {
                 identity
             }
         };
-        let album = listen.album.map(|album| {
-            self.albums.entry(album).or_insert_with_key(|album| Arc::new(Name::new(album))).clone()
-        });
+        let album = listen
+            .album
+            .map(|album| self.albums.entry(album).or_insert_with_key(|album| Arc::new(Name::new(album))).clone());
         PreparedListen {
             start_ms: listen.start_ms,
             duration_ms: listen.duration_ms,
@@ -365,7 +365,10 @@ impl Job {
             }
             if let Err(reason) = read {
                 // The file passed the first pass, so it changed while being read.
-                return Err(Stop::Failed(Error::invalid(format!("{} changed while importing: {reason}", file.display))));
+                return Err(Stop::Failed(Error::invalid(format!(
+                    "{} changed while importing: {reason}",
+                    file.display
+                ))));
             }
             self.check_cancel()?;
             run.files_done += 1;

@@ -21,12 +21,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::{
-    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
-};
-use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
-};
+use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
+use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use tokio::sync::oneshot;
 
@@ -113,9 +109,7 @@ pub(crate) struct Hit {
 fn build_schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let text = TextOptions::default().set_stored().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(ANALYZER)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
         uid: builder.add_text_field("uid", STRING | STORED),
@@ -163,9 +157,8 @@ pub(crate) fn open(dir: &Path, store: &Store, commit_interval: Duration) -> Resu
     let (schema, fields) = build_schema();
     let (index, reusable) = open_or_create(dir, &schema)?;
     index.tokenizers().register(ANALYZER, analyzer());
-    let writer: IndexWriter = index
-        .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
-        .map_err(index_err("open index writer"))?;
+    let writer: IndexWriter =
+        index.writer_with_num_threads(1, WRITER_MEMORY_BYTES).map_err(index_err("open index writer"))?;
     let reader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
@@ -229,8 +222,7 @@ fn open_or_create(dir: &Path, schema: &Schema) -> Result<(tantivy::Index, bool)>
 /// The seq to resume from, or `None` when the index must be rebuilt.
 fn usable_payload_seq(index: &tantivy::Index, store: &Store) -> Result<Option<u64>> {
     let metas = index.load_metas().map_err(index_err("read index meta"))?;
-    let Some(payload) = metas.payload.as_deref().and_then(|text| serde_json::from_str::<Payload>(text).ok())
-    else {
+    let Some(payload) = metas.payload.as_deref().and_then(|text| serde_json::from_str::<Payload>(text).ok()) else {
         tracing::warn!("search index has no readable payload; rebuilding");
         return Ok(None);
     };
@@ -259,7 +251,11 @@ fn usable_payload_seq(index: &tantivy::Index, store: &Store) -> Result<Option<u6
 fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
-            entries.filter_map(|entry| entry.ok()?.metadata().ok()).filter(|meta| meta.is_file()).map(|meta| meta.len()).sum()
+            entries
+                .filter_map(|entry| entry.ok()?.metadata().ok())
+                .filter(|meta| meta.is_file())
+                .map(|meta| meta.len())
+                .sum()
         })
         .unwrap_or(0)
 }
@@ -286,9 +282,7 @@ impl Index {
         {
             let requests = self.shared.requests.lock().expect("requests lock");
             let sender = requests.as_ref().ok_or(Error::Internal(InternalError::WorkerGone("indexer")))?;
-            sender
-                .send(Request::Rebuild(reply))
-                .map_err(|_| Error::Internal(InternalError::WorkerGone("indexer")))?;
+            sender.send(Request::Rebuild(reply)).map_err(|_| Error::Internal(InternalError::WorkerGone("indexer")))?;
         }
         receiver.await.map_err(|_| Error::Internal(InternalError::WorkerGone("indexer")))?
     }
@@ -315,7 +309,10 @@ impl Index {
             let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for (field, weight) in [(fields.name, 1.0), (fields.artist, 0.5)] {
                 let term = Term::from_field_text(field, token);
-                alternatives.push((Occur::Should, boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), 3.0 * weight)));
+                alternatives.push((
+                    Occur::Should,
+                    boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), 3.0 * weight),
+                ));
                 let length = token.chars().count();
                 let distance = match length {
                     0..=3 => 0,
@@ -323,11 +320,15 @@ impl Index {
                     _ => 2,
                 };
                 if distance > 0 {
-                    alternatives.push((Occur::Should, boosted(FuzzyTermQuery::new(term.clone(), distance, true), weight)));
+                    alternatives
+                        .push((Occur::Should, boosted(FuzzyTermQuery::new(term.clone(), distance, true), weight)));
                 }
                 if position == last {
                     let prefix_distance = if length >= 5 { 1 } else { 0 };
-                    alternatives.push((Occur::Should, boosted(FuzzyTermQuery::new_prefix(term, prefix_distance, true), 0.8 * weight)));
+                    alternatives.push((
+                        Occur::Should,
+                        boosted(FuzzyTermQuery::new_prefix(term, prefix_distance, true), 0.8 * weight),
+                    ));
                 }
             }
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
@@ -337,7 +338,10 @@ impl Index {
         // Among exact matches, an artist ranks before an album or track of the same name.
         let exact_artist: Vec<(Occur, Box<dyn Query>)> = vec![
             (Occur::Must, Box::new(TermQuery::new(exact, IndexRecordOption::Basic))),
-            (Occur::Must, Box::new(TermQuery::new(Term::from_field_text(fields.kind, "artist"), IndexRecordOption::Basic))),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(Term::from_field_text(fields.kind, "artist"), IndexRecordOption::Basic)),
+            ),
         ];
         clauses.push((Occur::Should, boosted(BooleanQuery::new(exact_artist), 2.0)));
         if !kinds.is_empty() && kinds.len() < Kind::ALL.len() {
@@ -352,9 +356,7 @@ impl Index {
         }
         let query = BooleanQuery::new(clauses);
         let searcher = self.shared.reader.searcher();
-        let top = searcher
-            .search(&query, &TopDocs::with_limit(limit).order_by_score())
-            .map_err(index_err("search"))?;
+        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score()).map_err(index_err("search"))?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address).map_err(index_err("read document"))?;
@@ -449,7 +451,8 @@ impl Indexer {
                 self.applied_seq = seq;
             }
         }
-        if self.pending > 0 && (self.last_commit.elapsed() >= self.commit_interval || self.pending >= MAX_PENDING_DOCS) {
+        if self.pending > 0 && (self.last_commit.elapsed() >= self.commit_interval || self.pending >= MAX_PENDING_DOCS)
+        {
             self.commit()?;
         }
         *self.shared.last_error.lock().expect("last_error lock") = None;
@@ -490,7 +493,8 @@ impl Indexer {
     }
 
     fn commit(&mut self) -> Result<()> {
-        let payload = Payload { seq: self.applied_seq, schema: INDEX_SCHEMA_VERSION, db_id: self.store.db_id().to_owned() };
+        let payload =
+            Payload { seq: self.applied_seq, schema: INDEX_SCHEMA_VERSION, db_id: self.store.db_id().to_owned() };
         let payload = serde_json::to_string(&payload).expect("payload serializes");
         let mut prepared = self.writer.prepare_commit().map_err(index_err("prepare commit"))?;
         prepared.set_payload(&payload);

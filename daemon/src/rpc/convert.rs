@@ -1,8 +1,8 @@
 //! Conversions between domain values and wire types.
 
 use musique_api::{
-    ComponentStatus, Counts, EntityKind, Event as WireEvent, ImportKind as WireImportKind, ImportRun,
-    ImportState, Listen, Period as WirePeriod, Status, CURRENT_API_VERSION,
+    CURRENT_API_VERSION, ComponentStatus, Counts, EntityKind, Event as WireEvent, ImportKind as WireImportKind,
+    ImportRun, ImportState, Listen, Period as WirePeriod, Status,
 };
 
 use crate::events::{Event, RecordedListen};

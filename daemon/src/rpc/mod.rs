@@ -11,9 +11,9 @@ use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use musique_api::{
-    AddReport, AddResult, AddStatus, CURRENT_API_VERSION, EntityKind, Event as WireEvent, Hello,
-    ImportKind, ImportOptions, ImportRun, IndexReport, ListensPage, MusiqueApiServer, NewListen,
-    Period, SearchHit, SearchResults, Status, TimeArg, TopEntry, TopList, error_code, feature,
+    AddReport, AddResult, AddStatus, CURRENT_API_VERSION, EntityKind, Event as WireEvent, Hello, ImportKind,
+    ImportOptions, ImportRun, IndexReport, ListensPage, MusiqueApiServer, NewListen, Period, SearchHit, SearchResults,
+    Status, TimeArg, TopEntry, TopList, error_code, feature,
 };
 pub(crate) use server::serve;
 use tokio::sync::broadcast::error::RecvError;
@@ -100,9 +100,7 @@ impl MusiqueApiServer for Rpc {
         Ok(Hello {
             api_version: CURRENT_API_VERSION,
             daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
-            features: [feature::IMPORTS, feature::SEARCH, feature::STATS, feature::EVENTS]
-                .map(str::to_owned)
-                .to_vec(),
+            features: [feature::IMPORTS, feature::SEARCH, feature::STATS, feature::EVENTS].map(str::to_owned).to_vec(),
         })
     }
 
@@ -122,11 +120,15 @@ impl MusiqueApiServer for Rpc {
         let to = time_of("to", to)?;
         let limit = limit_of(limit, DEFAULT_PAGE, service::MAX_PAGE as u32)?;
         let before = match cursor {
-            Some(cursor) => Some(parse_listen_id(&cursor).ok_or_else(|| invalid(format!("`cursor` {cursor:?} is not a cursor from listens.list")))?),
+            Some(cursor) => Some(
+                parse_listen_id(&cursor)
+                    .ok_or_else(|| invalid(format!("`cursor` {cursor:?} is not a cursor from listens.list")))?,
+            ),
             None => None,
         };
         let listens = self.blocking(move |service| service.listens(from, to, limit, before)).await?;
-        let next_cursor = (listens.len() == limit).then(|| listens.last().map(|listen| listen_id(listen.key))).flatten();
+        let next_cursor =
+            (listens.len() == limit).then(|| listens.last().map(|listen| listen_id(listen.key))).flatten();
         Ok(ListensPage { listens: listens.into_iter().map(listen_dto).collect(), next_cursor })
     }
 
@@ -166,7 +168,12 @@ impl MusiqueApiServer for Rpc {
         })
     }
 
-    async fn search(&self, query: String, kinds: Option<Vec<EntityKind>>, limit: Option<u32>) -> RpcResult<SearchResults> {
+    async fn search(
+        &self,
+        query: String,
+        kinds: Option<Vec<EntityKind>>,
+        limit: Option<u32>,
+    ) -> RpcResult<SearchResults> {
         if query.len() > 1024 {
             return Err(invalid("`query` is limited to 1024 bytes"));
         }
@@ -235,7 +242,12 @@ impl MusiqueApiServer for Rpc {
         })
     }
 
-    async fn imports_start(&self, kind: ImportKind, path: String, options: Option<ImportOptions>) -> RpcResult<ImportRun> {
+    async fn imports_start(
+        &self,
+        kind: ImportKind,
+        path: String,
+        options: Option<ImportOptions>,
+    ) -> RpcResult<ImportRun> {
         let options = options.unwrap_or_default();
         if options.min_play_ms.is_some_and(|ms| ms > 24 * 3600 * 1000) {
             return Err(invalid("`options.min_play_ms` must be at most one day (86400000)"));

@@ -25,14 +25,12 @@ pub(crate) fn bind(path: &Path) -> Result<UnixListener, StartupError> {
     if path.as_os_str().len() > MAX_SOCKET_PATH {
         return Err(fail(format!("path is longer than {MAX_SOCKET_PATH} bytes; choose a shorter --socket")));
     }
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|err| fail(format!("cannot create its directory: {err}")))?;
-        }
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty() && !dir.exists()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|err| fail(format!("cannot create its directory: {err}")))?;
     }
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {

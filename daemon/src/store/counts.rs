@@ -30,7 +30,8 @@ fn read_varint(bytes: &[u8], position: &mut usize) -> Option<u64> {
 
 /// Calls `visit(id, plays)` for each counter, ids ascending.
 pub(crate) fn for_each(bytes: &[u8], mut visit: impl FnMut(u64, u64)) -> Result<(), Error> {
-    let corrupt = || Error::Internal(InternalError::Decode { table: "month_counts", message: "corrupt counters".into() });
+    let corrupt =
+        || Error::Internal(InternalError::Decode { table: "month_counts", message: "corrupt counters".into() });
     match bytes.first() {
         None => return Ok(()),
         Some(&COUNTS_V1) => {}

@@ -23,9 +23,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableT
 
 use crate::error::{Error, InternalError, Result, StartupError, store_err};
 use crate::identity::Name;
-use records::{
-    AlbumRecord, ArtistRecord, ImportRunRecord, ListenRecord, RunState, TrackRecord, decode,
-};
+use records::{AlbumRecord, ArtistRecord, ImportRunRecord, ListenRecord, RunState, TrackRecord, decode};
 pub(crate) use writer::{IngestOutcome, PreparedListen, TrackIdentity};
 use writer::{WriteOp, Writer};
 
@@ -120,9 +118,7 @@ impl Store {
         let path = data_dir.join(STORE_FILE);
         let cache_bytes = usize::try_from(cache_mb * 1024 * 1024).unwrap_or(usize::MAX);
         let db = Database::builder().set_cache_size(cache_bytes).create(&path).map_err(|err| match err {
-            redb::DatabaseError::DatabaseAlreadyOpen => {
-                Error::Startup(StartupError::DataDirInUse(data_dir.to_owned()))
-            }
+            redb::DatabaseError::DatabaseAlreadyOpen => Error::Startup(StartupError::DataDirInUse(data_dir.to_owned())),
             other => store_err("open")(other),
         })?;
         let db = Arc::new(db);
@@ -222,9 +218,7 @@ impl Store {
         let (reply, receiver) = tokio::sync::oneshot::channel();
         let sender = self.shared.writer.lock().expect("writer lock").clone();
         let sender = sender.ok_or(Error::Internal(InternalError::WorkerGone("store writer")))?;
-        sender
-            .send(op(reply))
-            .map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?;
+        sender.send(op(reply)).map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?;
         Ok(receiver)
     }
 }
@@ -337,7 +331,7 @@ impl Reader {
     /// The last committed change seq as seen by this snapshot.
     pub(crate) fn last_seq(&self) -> Result<u64> {
         let meta = self.txn.open_table(tables::META).map_err(store_err("open meta"))?;
-        Ok(writer::read_u64(&meta, "last_seq")?)
+        writer::read_u64(&meta, "last_seq")
     }
 
     /// Listens with start in `[from_s, to_s)`, newest first, strictly before
@@ -354,7 +348,7 @@ impl Reader {
             Some(key) if key < (to_s, 0) => key,
             _ => (to_s, 0),
         };
-        let mut listens = Vec::with_capacity(limit.min(1024));
+        let mut listens = Vec::with_capacity(limit.min(64));
         if upper <= (from_s, 0) {
             return Ok(listens);
         }
@@ -536,7 +530,8 @@ impl Names {
         if let Some(name) = self.artist_names.get(&id) {
             return Ok(name.clone());
         }
-        let name = Self::get::<ArtistRecord>(&self.artists, "artists", id)?.map(|artist| artist.name).unwrap_or_default();
+        let name =
+            Self::get::<ArtistRecord>(&self.artists, "artists", id)?.map(|artist| artist.name).unwrap_or_default();
         self.artist_names.insert(id, name.clone());
         Ok(name)
     }

@@ -170,11 +170,9 @@ pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], table: &'static str) -> Result<T, Error> {
     let fail = |message: String| Error::Internal(InternalError::Decode { table, message });
     match bytes.split_first() {
-        Some((&RECORD_V1, payload)) => {
-            bincode::serde::decode_from_slice(payload, bincode::config::standard())
-                .map(|(record, _)| record)
-                .map_err(|err| fail(err.to_string()))
-        }
+        Some((&RECORD_V1, payload)) => bincode::serde::decode_from_slice(payload, bincode::config::standard())
+            .map(|(record, _)| record)
+            .map_err(|err| fail(err.to_string())),
         Some((version, _)) => Err(fail(format!("unknown record version {version}"))),
         None => Err(fail("empty value".to_owned())),
     }
@@ -212,7 +210,13 @@ mod tests {
         let head = decode_listen_head(&encode(&record)).unwrap();
         assert_eq!(
             head,
-            ListenHead { start_ms: record.start_ms, duration_ms: Some(220_538), track_id: 7, artist_id: 3, album_id: Some(9) }
+            ListenHead {
+                start_ms: record.start_ms,
+                duration_ms: Some(220_538),
+                track_id: 7,
+                artist_id: 3,
+                album_id: Some(9)
+            }
         );
     }
 }

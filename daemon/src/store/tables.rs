@@ -25,8 +25,7 @@ pub(crate) const LISTENS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::
 
 /// `(series, bucket, entity id)` → plays: all-time plays per entity, plays per
 /// day and per hour of the week. See [`super::series`].
-pub(crate) const AGGREGATES: TableDefinition<(u8, u32, u64), u64> =
-    TableDefinition::new("aggregates");
+pub(crate) const AGGREGATES: TableDefinition<(u8, u32, u64), u64> = TableDefinition::new("aggregates");
 
 /// `(entity kind, months since 1970-01)` → that month's play counters (see `counts`).
 pub(crate) const MONTH_COUNTS: TableDefinition<(u8, u32), &[u8]> = TableDefinition::new("month_counts");

@@ -11,14 +11,16 @@ use rustc_hash::FxHashMap as HashMap;
 use tokio::sync::oneshot;
 
 use super::records::{
-    AlbumRecord, ArtistRecord, ImportRunRecord, ListenRecord, Provenance, RunState, TrackRecord,
-    decode, encode,
+    AlbumRecord, ArtistRecord, ImportRunRecord, ListenRecord, Provenance, RunState, TrackRecord, decode, encode,
 };
 use super::series::{self, Granularity};
 use super::{Kind, SCHEMA_VERSION, scoped_key, tables};
 use crate::clock;
 use crate::error::{Error, InternalError, Result, StartupError, store_err};
 use crate::identity::{Credit, Name};
+
+/// Sends a request's answer once its group is committed (`None`) or failed (the reason).
+type Reply = Box<dyn FnOnce(Option<&str>)>;
 
 /// Most requests committed together in one transaction.
 const MAX_GROUP: usize = 256;
@@ -65,18 +67,9 @@ pub(crate) struct IngestOutcome {
 }
 
 pub(super) enum WriteOp {
-    Ingest {
-        listens: Vec<PreparedListen>,
-        run: Option<ImportRunRecord>,
-        reply: oneshot::Sender<Result<IngestOutcome>>,
-    },
-    SaveRun {
-        run: ImportRunRecord,
-        reply: oneshot::Sender<Result<ImportRunRecord>>,
-    },
-    PruneChanges {
-        through: u64,
-    },
+    Ingest { listens: Vec<PreparedListen>, run: Option<ImportRunRecord>, reply: oneshot::Sender<Result<IngestOutcome>> },
+    SaveRun { run: ImportRunRecord, reply: oneshot::Sender<Result<ImportRunRecord>> },
+    PruneChanges { through: u64 },
 }
 
 /// The writer thread's state. Caches only hold committed or in-flight ids and
@@ -133,10 +126,7 @@ impl<'txn> Tables<'txn> {
 /// Reads a u64 kept in the meta table (0 when absent).
 pub(super) fn read_u64(meta: &impl ReadableTable<&'static str, &'static [u8]>, key: &str) -> Result<u64> {
     let value = meta.get(key).map_err(store_err("read meta"))?;
-    Ok(value
-        .and_then(|bytes| <[u8; 8]>::try_from(bytes.value()).ok())
-        .map(u64::from_le_bytes)
-        .unwrap_or(0))
+    Ok(value.and_then(|bytes| <[u8; 8]>::try_from(bytes.value()).ok()).map(u64::from_le_bytes).unwrap_or(0))
 }
 
 /// Creates the tables, checks the schema version, gives the store its id and
@@ -145,9 +135,11 @@ pub(super) fn prepare(db: &Database, path: &Path) -> Result<(String, u64)> {
     let txn = db.begin_write().map_err(store_err("begin write"))?;
     let (db_id, last_seq) = {
         let mut tables = Tables::open(&txn)?;
-        let version = tables.meta.get("schema_version").map_err(store_err("read meta"))?.map(|bytes| {
-            <[u8; 4]>::try_from(bytes.value()).map(u32::from_le_bytes).unwrap_or(u32::MAX)
-        });
+        let version = tables
+            .meta
+            .get("schema_version")
+            .map_err(store_err("read meta"))?
+            .map(|bytes| <[u8; 4]>::try_from(bytes.value()).map(u32::from_le_bytes).unwrap_or(u32::MAX));
         match version {
             Some(found) if found > SCHEMA_VERSION => {
                 return Err(Error::Startup(StartupError::DowngradeNotSupported {
@@ -196,10 +188,7 @@ pub(super) fn prepare(db: &Database, path: &Path) -> Result<(String, u64)> {
 }
 
 fn new_db_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
     format!("{nanos:x}-{:x}", std::process::id())
 }
 
@@ -256,7 +245,7 @@ impl Writer {
     }
 
     fn apply_group(&mut self, group: Vec<WriteOp>) {
-        let mut replies: Vec<Box<dyn FnOnce(Option<&str>)>> = Vec::with_capacity(group.len());
+        let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
         let result = self.write_group(group, &mut replies);
         let failure = match result {
             Ok(()) => None,
@@ -283,7 +272,7 @@ impl Writer {
 
     /// Applies every request in one transaction; queues each request's reply,
     /// which is sent only after the commit (or with the failure).
-    fn write_group(&mut self, group: Vec<WriteOp>, replies: &mut Vec<Box<dyn FnOnce(Option<&str>)>>) -> Result<()> {
+    fn write_group(&mut self, group: Vec<WriteOp>, replies: &mut Vec<Reply>) -> Result<()> {
         let txn = self.db.begin_write().map_err(store_err("begin write"))?;
         {
             let mut tables = Tables::open(&txn)?;
@@ -313,18 +302,12 @@ impl Writer {
                         }));
                     }
                     WriteOp::PruneChanges { through } => {
-                        tables
-                            .changes
-                            .retain_in(..=through, |_, _| false)
-                            .map_err(store_err("prune changes"))?;
+                        tables.changes.retain_in(..=through, |_, _| false).map_err(store_err("prune changes"))?;
                     }
                 }
             }
             apply_aggregates(&mut tables, aggregates)?;
-            tables
-                .meta
-                .insert("last_seq", self.seq.to_le_bytes().as_slice())
-                .map_err(store_err("write meta"))?;
+            tables.meta.insert("last_seq", self.seq.to_le_bytes().as_slice()).map_err(store_err("write meta"))?;
         }
         txn.commit().map_err(store_err("commit"))?;
         Ok(())
@@ -550,8 +533,10 @@ fn apply_aggregates(tables: &mut Tables<'_>, aggregates: HashMap<(u8, u32, u64),
     while index < deltas.len() {
         let ((series, bucket, _), delta) = deltas[index];
         if let Some(kind) = series::month_kind(series) {
-            let run = deltas[index..].partition_point(|((other, other_bucket, _), _)| (*other, *other_bucket) == (series, bucket));
-            let pairs: Vec<(u64, u64)> = deltas[index..index + run].iter().map(|((_, _, id), plays)| (*id, *plays)).collect();
+            let run = deltas[index..]
+                .partition_point(|((other, other_bucket, _), _)| (*other, *other_bucket) == (series, bucket));
+            let pairs: Vec<(u64, u64)> =
+                deltas[index..index + run].iter().map(|((_, _, id), plays)| (*id, *plays)).collect();
             let existing = tables
                 .month_counts
                 .get((kind, bucket))

@@ -32,7 +32,9 @@ fn parse_options() -> anyhow::Result<Options> {
             "--listens" => options.listens = args.next().context("--listens needs a number")?.parse()?,
             "--samples" => options.samples = args.next().context("--samples needs a number")?.parse()?,
             "--no-build" => options.keep_binary = true,
-            "--generate-only" => options.generate_only = Some(args.next().context("--generate-only needs a folder")?.into()),
+            "--generate-only" => {
+                options.generate_only = Some(args.next().context("--generate-only needs a folder")?.into())
+            }
             "--help" | "-h" => {
                 println!("bench [--listens N] [--samples N] [--no-build] [--generate-only DIR]");
                 std::process::exit(0);
@@ -81,7 +83,13 @@ fn main() -> anyhow::Result<()> {
     let options = parse_options()?;
     if let Some(dir) = &options.generate_only {
         let export = generate::spotify_extended(dir, options.listens, 42)?;
-        println!("wrote {} records ({} listens) in {} files to {}", export.records, export.listens, export.files, dir.display());
+        println!(
+            "wrote {} records ({} listens) in {} files to {}",
+            export.records,
+            export.listens,
+            export.files,
+            dir.display()
+        );
         return Ok(());
     }
     if !options.keep_binary {
@@ -96,7 +104,8 @@ async fn bench(options: Options) -> anyhow::Result<()> {
     let export_dir = tempfile::Builder::new().prefix("musique-bench-export").tempdir()?;
     let generating = Instant::now();
     let export = generate::spotify_extended(&export_dir.path().join("export"), options.listens, 42)?;
-    let size: u64 = std::fs::read_dir(&export.dir)?.filter_map(|entry| entry.ok()?.metadata().ok()).map(|meta| meta.len()).sum();
+    let size: u64 =
+        std::fs::read_dir(&export.dir)?.filter_map(|entry| entry.ok()?.metadata().ok()).map(|meta| meta.len()).sum();
     println!(
         "generated {} records ({} listens) in {} files, {} MB, in {:.1} s",
         export.records,
@@ -137,11 +146,15 @@ async fn bench(options: Options) -> anyhow::Result<()> {
     for sample in 0..samples {
         let started = Instant::now();
         if sample % 2 == 0 {
-            client.stats_top(EntityKind::Artist, Some(periods[sample / 2 % periods.len()]), None, None, Some(50)).await?;
+            client
+                .stats_top(EntityKind::Artist, Some(periods[sample / 2 % periods.len()]), None, None, Some(50))
+                .await?;
         } else {
             let from = HISTORY_START + rng.below(HISTORY_SPAN as u64 / 2) as i64;
             let to = from + rng.below(HISTORY_SPAN as u64 / 2) as i64 + 86_400;
-            client.stats_top(EntityKind::Artist, None, Some(TimeArg::Unix(from)), Some(TimeArg::Unix(to)), Some(50)).await?;
+            client
+                .stats_top(EntityKind::Artist, None, Some(TimeArg::Unix(from)), Some(TimeArg::Unix(to)), Some(50))
+                .await?;
         }
         top.push(started.elapsed());
     }
@@ -159,7 +172,8 @@ async fn bench(options: Options) -> anyhow::Result<()> {
     for _ in 0..samples {
         let day = (HISTORY_START + rng.below(HISTORY_SPAN as u64) as i64) / 86_400 * 86_400;
         let started = Instant::now();
-        let page = client.listens_list(Some(TimeArg::Unix(day)), Some(TimeArg::Unix(day + 86_400)), Some(1000), None).await?;
+        let page =
+            client.listens_list(Some(TimeArg::Unix(day)), Some(TimeArg::Unix(day + 86_400)), Some(1000), None).await?;
         days.push(started.elapsed());
         day_listens += page.listens.len();
     }
@@ -285,7 +299,12 @@ fn print_table(rows: &[Row]) {
     let target_width = width(&|row| row.target.chars().count(), "target");
     println!();
     println!("| {:work_width$} | {:measured_width$} | {:target_width$} | met |", "work", "measured", "target");
-    println!("|{}|{}|{}|-----|", "-".repeat(work_width + 2), "-".repeat(measured_width + 2), "-".repeat(target_width + 2));
+    println!(
+        "|{}|{}|{}|-----|",
+        "-".repeat(work_width + 2),
+        "-".repeat(measured_width + 2),
+        "-".repeat(target_width + 2)
+    );
     for row in rows {
         println!(
             "| {:work_width$} | {:measured_width$} | {:target_width$} | {} |",
