@@ -6,7 +6,6 @@
 
 use tokio::sync::broadcast;
 
-use crate::store::ListenNames;
 use crate::store::records::{ImportRunRecord, ListenRecord};
 
 /// Events kept for slow subscribers before they start missing some.
@@ -23,12 +22,11 @@ pub(crate) enum Event {
     ListenRecorded(RecordedListen),
 }
 
-/// A recorded listen with the names it shows.
+/// A recorded listen with its key.
 #[derive(Clone)]
 pub(crate) struct RecordedListen {
     pub(crate) key: (u64, u64),
     pub(crate) record: ListenRecord,
-    pub(crate) names: ListenNames,
 }
 
 /// Sender side of the bus; cheap to clone.

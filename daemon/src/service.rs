@@ -139,14 +139,7 @@ impl Service {
         let to = to_s.map(|to| to.max(0) as u64).unwrap_or(u64::MAX);
         let reader = self.state.store.read()?;
         let listens = reader.listens_newest_first(from, to, before, limit)?;
-        let mut names = reader.names()?;
-        listens
-            .into_iter()
-            .map(|(key, record)| {
-                let names = names.listen(&record)?;
-                Ok(RecordedListen { key, record, names })
-            })
-            .collect()
+        Ok(listens.into_iter().map(|(key, record)| RecordedListen { key, record }).collect())
     }
 
     /// Stores listens; returns each one's key and whether it was new.
@@ -209,10 +202,8 @@ impl Service {
     fn announce(&self, keys: &[(u64, u64)]) {
         let result = (|| -> Result<()> {
             let reader = self.state.store.read()?;
-            let mut names = reader.names()?;
             for (key, record) in reader.listens_by_key(keys)? {
-                let names = names.listen(&record)?;
-                self.state.events.send(Event::ListenRecorded(RecordedListen { key, record, names }));
+                self.state.events.send(Event::ListenRecorded(RecordedListen { key, record }));
             }
             Ok(())
         })();
@@ -268,7 +259,7 @@ impl Service {
                         (title, Some(names.artist(artist_id)?))
                     }
                 };
-                Ok(TopRow { id, name, artist, plays })
+                Ok(TopRow { id, name: name.to_string(), artist: artist.map(|artist| artist.to_string()), plays })
             })
             .collect()
     }

@@ -8,3 +8,4 @@ mod ctl;
 mod imports;
 mod lifecycle;
 mod rpc;
+mod tidy;

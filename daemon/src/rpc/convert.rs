@@ -60,10 +60,10 @@ pub(super) fn listen_dto(listen: RecordedListen) -> Listen {
         id: listen_id(listen.key),
         listened_at: listen.record.start_ms.div_euclid(1000),
         duration_ms: listen.record.duration_ms,
-        artist: listen.names.artist,
-        featured: listen.names.featured,
-        track: listen.names.track,
-        album: listen.names.album,
+        artist: listen.record.artist,
+        featured: listen.record.featured,
+        track: listen.record.track,
+        album: listen.record.album,
         sources: listen.record.sources.into_iter().map(|provenance| provenance.source).collect(),
     }
 }

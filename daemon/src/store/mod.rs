@@ -106,6 +106,29 @@ struct Shared {
     writer: Mutex<Option<std::sync::mpsc::SyncSender<WriteOp>>>,
     /// The writer thread, joined on close.
     writer_thread: Mutex<Option<JoinHandle<()>>>,
+    /// Names of entities already looked up. Entities never change once
+    /// created, so entries never go stale; the cache is dropped when full.
+    names: Arc<std::sync::RwLock<NameCache>>,
+}
+
+/// Most names kept in the shared cache (about 60 bytes each).
+const MAX_CACHED_NAMES: usize = 400_000;
+
+/// Display names by id, shared by all requests.
+#[derive(Default)]
+pub(crate) struct NameCache {
+    artists: rustc_hash::FxHashMap<u64, Arc<str>>,
+    albums: rustc_hash::FxHashMap<u64, (Arc<str>, u64)>,
+    tracks: rustc_hash::FxHashMap<u64, TrackNames>,
+}
+
+/// A track's title, artist id and featured artist ids.
+pub(crate) type TrackNames = (Arc<str>, u64, Arc<[u64]>);
+
+impl NameCache {
+    fn len(&self) -> usize {
+        self.artists.len() + self.albums.len() + self.tracks.len()
+    }
 }
 
 /// Most write requests queued before senders wait: keeps memory bounded under bursts.
@@ -132,6 +155,7 @@ impl Store {
             changed: (Mutex::new(()), Condvar::new()),
             writer: Mutex::new(Some(sender)),
             writer_thread: Mutex::new(None),
+            names: Default::default(),
         });
         let writer = Writer::new(db, shared_notifier(&shared))?;
         let thread = std::thread::Builder::new()
@@ -178,7 +202,7 @@ impl Store {
     /// A read snapshot.
     pub(crate) fn read(&self) -> Result<Reader> {
         let txn = self.shared.db.begin_read().map_err(store_err("begin read"))?;
-        Ok(Reader { txn })
+        Ok(Reader { txn, names: self.shared.names.clone() })
     }
 
     /// Queues an ingest and returns where its outcome will arrive (for pipelining).
@@ -238,6 +262,7 @@ fn shared_notifier(shared: &Arc<Shared>) -> writer::SeqNotifier {
 /// A consistent read snapshot of the store.
 pub(crate) struct Reader {
     txn: ReadTransaction,
+    names: Arc<std::sync::RwLock<NameCache>>,
 }
 
 /// A listen with its identity key.
@@ -427,9 +452,7 @@ impl Reader {
             artists: open(tables::ARTISTS)?,
             albums: open(tables::ALBUMS)?,
             tracks: open(tables::TRACKS)?,
-            artist_names: Default::default(),
-            album_titles: Default::default(),
-            track_cache: Default::default(),
+            cache: self.names.clone(),
         })
     }
 
@@ -466,15 +489,6 @@ impl Reader {
     }
 }
 
-/// Names of a listen's track, artist and album, for display.
-#[derive(Clone)]
-pub(crate) struct ListenNames {
-    pub(crate) artist: String,
-    pub(crate) featured: Vec<String>,
-    pub(crate) track: String,
-    pub(crate) album: Option<String>,
-}
-
 /// Plays per entity id, in a dense vector (ids are small and dense).
 #[derive(Default)]
 pub(crate) struct Tally(Vec<u64>);
@@ -503,14 +517,12 @@ impl Tally {
     }
 }
 
-/// Resolves entity names with the tables opened once and a cache.
+/// Resolves entity names through the shared cache, with the tables opened once.
 pub(crate) struct Names {
     artists: redb::ReadOnlyTable<u64, &'static [u8]>,
     albums: redb::ReadOnlyTable<u64, &'static [u8]>,
     tracks: redb::ReadOnlyTable<u64, &'static [u8]>,
-    artist_names: rustc_hash::FxHashMap<u64, String>,
-    album_titles: rustc_hash::FxHashMap<u64, (String, u64)>,
-    track_cache: rustc_hash::FxHashMap<u64, (String, u64, Vec<u64>)>,
+    cache: Arc<std::sync::RwLock<NameCache>>,
 }
 
 impl Names {
@@ -525,54 +537,55 @@ impl Names {
         }
     }
 
+    fn remember(&self, fill: impl FnOnce(&mut NameCache)) {
+        let mut cache = self.cache.write().expect("name cache lock");
+        if cache.len() >= MAX_CACHED_NAMES {
+            *cache = NameCache::default();
+        }
+        fill(&mut cache);
+    }
+
     /// An artist's name.
-    pub(crate) fn artist(&mut self, id: u64) -> Result<String> {
-        if let Some(name) = self.artist_names.get(&id) {
+    pub(crate) fn artist(&mut self, id: u64) -> Result<Arc<str>> {
+        if let Some(name) = self.cache.read().expect("name cache lock").artists.get(&id) {
             return Ok(name.clone());
         }
-        let name =
-            Self::get::<ArtistRecord>(&self.artists, "artists", id)?.map(|artist| artist.name).unwrap_or_default();
-        self.artist_names.insert(id, name.clone());
+        let name: Arc<str> = Self::get::<ArtistRecord>(&self.artists, "artists", id)?
+            .map(|artist| artist.name)
+            .unwrap_or_default()
+            .into();
+        self.remember(|cache| {
+            cache.artists.insert(id, name.clone());
+        });
         Ok(name)
     }
 
     /// An album's title and artist id.
-    pub(crate) fn album(&mut self, id: u64) -> Result<(String, u64)> {
-        if let Some(album) = self.album_titles.get(&id) {
+    pub(crate) fn album(&mut self, id: u64) -> Result<(Arc<str>, u64)> {
+        if let Some(album) = self.cache.read().expect("name cache lock").albums.get(&id) {
             return Ok(album.clone());
         }
         let album = Self::get::<AlbumRecord>(&self.albums, "albums", id)?
-            .map(|album| (album.title, album.artist_id))
-            .unwrap_or_default();
-        self.album_titles.insert(id, album.clone());
+            .map(|album| (Arc::<str>::from(album.title), album.artist_id))
+            .unwrap_or_else(|| (Arc::from(""), 0));
+        self.remember(|cache| {
+            cache.albums.insert(id, album.clone());
+        });
         Ok(album)
     }
 
     /// A track's title, artist id and featured artist ids.
-    pub(crate) fn track(&mut self, id: u64) -> Result<(String, u64, Vec<u64>)> {
-        if let Some(track) = self.track_cache.get(&id) {
+    pub(crate) fn track(&mut self, id: u64) -> Result<TrackNames> {
+        if let Some(track) = self.cache.read().expect("name cache lock").tracks.get(&id) {
             return Ok(track.clone());
         }
         let track = Self::get::<TrackRecord>(&self.tracks, "tracks", id)?
-            .map(|track| (track.title, track.artist_id, track.featured))
-            .unwrap_or_default();
-        self.track_cache.insert(id, track.clone());
+            .map(|track| (Arc::<str>::from(track.title), track.artist_id, Arc::<[u64]>::from(track.featured)))
+            .unwrap_or_else(|| (Arc::from(""), 0, Arc::from([])));
+        self.remember(|cache| {
+            cache.tracks.insert(id, track.clone());
+        });
         Ok(track)
-    }
-
-    /// The names a listen shows.
-    pub(crate) fn listen(&mut self, listen: &ListenRecord) -> Result<ListenNames> {
-        let (track, _, featured_ids) = self.track(listen.track_id)?;
-        let artist = self.artist(listen.artist_id)?;
-        let album = match listen.album_id {
-            Some(id) => Some(self.album(id)?.0),
-            None => None,
-        };
-        let mut featured = Vec::with_capacity(featured_ids.len());
-        for id in featured_ids {
-            featured.push(self.artist(id)?);
-        }
-        Ok(ListenNames { artist, featured, track, album })
     }
 }
 

@@ -74,9 +74,17 @@ pub(crate) struct ListenRecord {
     pub(crate) artist_id: u64,
     /// The album, when the source named one.
     pub(crate) album_id: Option<u64>,
-    /// The raw credit, when it differs from the track's.
+    /// The primary artist as this listen names it (kept here so listing needs no lookups).
+    pub(crate) artist: String,
+    /// Featured artists as this listen names them.
+    pub(crate) featured: Vec<String>,
+    /// The title as this listen names it, without a `(feat. X)` part.
+    pub(crate) track: String,
+    /// The album as this listen names it.
+    pub(crate) album: Option<String>,
+    /// The raw credit, when it differs from `artist`.
     pub(crate) credit: Option<String>,
-    /// The raw title, when it differs from the track's.
+    /// The raw title, when it differs from `track`.
     pub(crate) raw_title: Option<String>,
     /// Every source that reported this play.
     pub(crate) sources: Vec<Provenance>,
@@ -203,6 +211,10 @@ mod tests {
             track_id: 7,
             artist_id: 3,
             album_id: Some(9),
+            artist: "A".into(),
+            featured: vec!["B".into()],
+            track: "T".into(),
+            album: Some("Album".into()),
             credit: Some("A feat. B".into()),
             raw_title: None,
             sources: vec![Provenance { source: "spotify".into(), import_run: Some(1) }],

@@ -257,11 +257,13 @@ impl Writer {
                 Some(err.to_string())
             }
         };
-        for reply in replies {
-            reply(failure.as_deref());
-        }
+        // Publish the new seq before answering, so a caller that reads the index
+        // lag after its write sees that write counted.
         if failure.is_none() {
             (self.notify)(self.seq);
+        }
+        for reply in replies {
+            reply(failure.as_deref());
         }
         if self.artist_ids.len() + self.album_ids.len() + self.track_ids.len() > MAX_CACHED_KEYS {
             self.artist_ids.clear();
@@ -350,6 +352,10 @@ impl Writer {
                 track_id,
                 artist_id,
                 album_id,
+                artist: credit.primary.display.clone(),
+                featured: credit.featured.iter().map(|name| name.display.clone()).collect(),
+                track: credit.title.display.clone(),
+                album: listen.album.as_ref().map(|album| album.display.clone()),
                 credit: (identity.raw_artist != credit.primary.display).then(|| identity.raw_artist.clone()),
                 raw_title: (identity.raw_title != credit.title.display).then(|| identity.raw_title.clone()),
                 sources: vec![(*listen.source).clone()],
