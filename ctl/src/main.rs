@@ -64,12 +64,8 @@ enum Command {
     },
     /// Listens, newest first.
     Listens {
-        /// From this time (unix seconds, RFC 3339 or YYYY-MM-DD, UTC).
-        #[arg(long)]
-        from: Option<String>,
-        /// Until this time, exclusive.
-        #[arg(long)]
-        to: Option<String>,
+        #[command(flatten)]
+        range: RangeArgs,
         /// How many (at most 1000).
         #[arg(long, default_value_t = 20)]
         limit: u32,
@@ -93,18 +89,31 @@ enum Command {
         /// A period ending today (UTC): day, week, month (30 days), year (365 days) or all.
         #[arg(long, value_enum, conflicts_with_all = ["from", "to"])]
         period: Option<PeriodArg>,
-        /// From this time (unix seconds, RFC 3339 or YYYY-MM-DD, UTC).
-        #[arg(long)]
-        from: Option<String>,
-        /// Until this time, exclusive.
-        #[arg(long)]
-        to: Option<String>,
+        #[command(flatten)]
+        range: RangeArgs,
         /// How many.
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
     /// Rebuild the search index from the store.
     Reindex,
+}
+
+/// A time range, `[from, to)`.
+#[derive(Debug, clap::Args)]
+struct RangeArgs {
+    /// From this time (unix seconds, RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long)]
+    from: Option<String>,
+    /// Until this time, exclusive.
+    #[arg(long)]
+    to: Option<String>,
+}
+
+impl RangeArgs {
+    fn into_times(self) -> (Option<TimeArg>, Option<TimeArg>) {
+        (self.from.map(TimeArg::Text), self.to.map(TimeArg::Text))
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -208,8 +217,9 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let runs = client.imports_list(Some(limit)).await?;
             if json { output::json(&mut out, &runs)? } else { output::import_runs(&mut out, &runs)? }
         }
-        Command::Listens { from, to, limit } => {
-            let page = client.listens_list(from.map(TimeArg::Text), to.map(TimeArg::Text), Some(limit), None).await?;
+        Command::Listens { range, limit } => {
+            let (from, to) = range.into_times();
+            let page = client.listens_list(from, to, Some(limit), None).await?;
             if json { output::json(&mut out, &page)? } else { output::listens(&mut out, &page.listens)? }
         }
         Command::Search { query, kind, limit } => {
@@ -225,7 +235,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let results = client.search(query.join(" "), kinds, Some(limit)).await?;
             if json { output::json(&mut out, &results)? } else { output::search(&mut out, &results.hits)? }
         }
-        Command::Top { what, period, from, to, limit } => {
+        Command::Top { what, period, range, limit } => {
             let kind = match what {
                 TopArg::Artists => EntityKind::Artist,
                 TopArg::Albums => EntityKind::Album,
@@ -238,8 +248,8 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 PeriodArg::Year => Period::Year,
                 PeriodArg::All => Period::All,
             });
-            let top =
-                client.stats_top(kind, period, from.map(TimeArg::Text), to.map(TimeArg::Text), Some(limit)).await?;
+            let (from, to) = range.into_times();
+            let top = client.stats_top(kind, period, from, to, Some(limit)).await?;
             if json { output::json(&mut out, &top)? } else { output::top(&mut out, &top)? }
         }
         Command::Reindex => {

@@ -18,6 +18,14 @@ fn skipped(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
     pairs.iter().map(|(rule, count)| (rule.to_string(), *count)).collect()
 }
 
+/// Two plays that both files of the overlap fixture hold.
+fn shared_plays() -> [serde_json::Value; 2] {
+    [
+        spotify_record("2023-03-01T08:05:00Z", 270_000, Some("Sigur Rós"), Some("Hoppípolla"), Some("Takk...")),
+        spotify_record("2023-03-01T08:10:00Z", 300_000, Some("Simon & Garfunkel"), Some("The Boxer"), Some("Bridge")),
+    ]
+}
+
 /// The first file of the overlap fixture: every kind of record.
 fn spotify_file_a() -> serde_json::Value {
     let mut podcast = spotify_record("2023-03-01T10:00:00Z", 900_000, None, None, None);
@@ -26,6 +34,7 @@ fn spotify_file_a() -> serde_json::Value {
     podcast["spotify_episode_uri"] = json!("spotify:episode:12FTez5OfZ3Jdub5oVmMbV");
     let mut incognito = spotify_record("2023-03-01T11:00:00Z", 200_000, Some("Secret Artist"), Some("Hidden"), None);
     incognito["incognito_mode"] = json!(true);
+    let [sigur, simon] = shared_plays();
     json!([
         spotify_record(
             "2023-03-01T08:00:00Z",
@@ -34,14 +43,8 @@ fn spotify_file_a() -> serde_json::Value {
             Some("Crazy in Love (feat. JAY-Z)"),
             Some("Dangerously in Love")
         ),
-        spotify_record("2023-03-01T08:05:00Z", 270_000, Some("Sigur Rós"), Some("Hoppípolla"), Some("Takk...")),
-        spotify_record(
-            "2023-03-01T08:10:00Z",
-            300_000,
-            Some("Simon & Garfunkel"),
-            Some("The Boxer"),
-            Some("Bridge over Troubled Water")
-        ),
+        sigur,
+        simon,
         podcast,
         incognito,
         spotify_record("2023-03-01T12:00:00Z", 10_000, Some("Skipped Band"), Some("Too Short"), None),
@@ -56,17 +59,12 @@ fn spotify_file_a() -> serde_json::Value {
     ])
 }
 
-/// The second file: two records of the first again, and two new ones.
+/// The second file: the shared plays again, and two new ones.
 fn spotify_file_b() -> serde_json::Value {
+    let [sigur, simon] = shared_plays();
     json!([
-        spotify_record("2023-03-01T08:05:00Z", 270_000, Some("Sigur Rós"), Some("Hoppípolla"), Some("Takk...")),
-        spotify_record(
-            "2023-03-01T08:10:00Z",
-            300_000,
-            Some("Simon & Garfunkel"),
-            Some("The Boxer"),
-            Some("Bridge over Troubled Water")
-        ),
+        sigur,
+        simon,
         spotify_record("2023-03-02T09:00:00Z", 180_000, Some("宇多田ヒカル"), Some("First Love"), Some("First Love")),
         spotify_record("2023-03-02T09:05:00Z", 240_000, Some("Beyoncé"), Some("Halo"), Some("I Am... Sasha Fierce")),
     ])
