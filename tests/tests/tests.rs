@@ -7,5 +7,6 @@ mod crash;
 mod ctl;
 mod imports;
 mod lifecycle;
+mod plugins;
 mod rpc;
 mod tidy;
