@@ -71,7 +71,44 @@ pub struct Config {
     pub rpc: RpcConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The plugin host.
+    pub plugins: PluginsConfig,
+    /// One table per adapter (`[adapters.lastfm]`), passed to the adapter as JSON.
+    pub adapters: std::collections::BTreeMap<String, AdapterConfig>,
 }
+
+/// `[plugins]`: where drop-in plugins live and how long they may take.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// Directory watched for `.so` / `.dylib` plugins (default: `<data dir>/plugins`).
+    pub dir: Option<PathBuf>,
+    /// Longest a call into a plugin may take, in milliseconds, before the plugin is marked failed.
+    pub call_timeout_ms: u64,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> PluginsConfig {
+        PluginsConfig { dir: None, call_timeout_ms: 10_000 }
+    }
+}
+
+/// `[adapters.<name>]`: `enabled`, and whatever keys the adapter reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AdapterConfig {
+    /// Whether the adapter runs (default true).
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// The adapter's own keys.
+    #[serde(flatten)]
+    pub settings: toml::Table,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+impl Eq for AdapterConfig {}
 
 /// `[paths]`: overrides for the XDG defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -214,12 +251,20 @@ impl Config {
         if self.rpc.max_connections == 0 {
             return bad("rpc.max_connections", "must be at least 1");
         }
+        if !(50..=600_000).contains(&self.plugins.call_timeout_ms) {
+            return bad("plugins.call_timeout_ms", "must be between 50 and 600000");
+        }
         Ok(())
     }
 
     /// The data directory: the config's, else `$XDG_DATA_HOME/musique`.
     pub fn data_dir(&self) -> PathBuf {
         self.paths.data_dir.clone().unwrap_or_else(default_data_dir)
+    }
+
+    /// The plugins directory: the config's, else `<data dir>/plugins`.
+    pub fn plugins_dir(&self, data_dir: &Path) -> PathBuf {
+        self.plugins.dir.clone().unwrap_or_else(|| data_dir.join("plugins"))
     }
 
     /// The socket path: the config's, else [`default_socket_path`].
@@ -295,6 +340,19 @@ mod tests {
         assert_eq!(config.import.min_play_ms, 1000);
         assert!(config.import.include_incognito);
         assert_eq!(config.credits.separators, vec!["&".to_owned()]);
+    }
+
+    #[test]
+    fn adapter_tables_keep_their_own_keys() {
+        let config =
+            parse("[adapters.lastfm]\nuser = \"rj\"\nrequests_per_second = 5\n[adapters.roon]\nenabled = false\n")
+                .unwrap();
+        let lastfm = &config.adapters["lastfm"];
+        assert!(lastfm.enabled);
+        assert_eq!(lastfm.settings["user"].as_str(), Some("rj"));
+        assert!(!config.adapters["roon"].enabled);
+        let err = parse("[plugins]\ncall_timeout_ms = 1\n").unwrap_err().to_string();
+        assert!(err.contains("plugins.call_timeout_ms"), "{err}");
     }
 
     #[test]

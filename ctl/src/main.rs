@@ -97,6 +97,29 @@ enum Command {
     },
     /// Rebuild the search index from the store.
     Reindex,
+    /// Drop-in plugins: list them (the default), rescan the plugins directory, or disable/enable one.
+    Plugins {
+        #[command(subcommand)]
+        action: Option<PluginsAction>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginsAction {
+    /// Every plugin file and its state.
+    List,
+    /// Rescan the plugins directory now.
+    Reload,
+    /// Stop a plugin until it is enabled again.
+    Disable {
+        /// The plugin's name.
+        name: String,
+    },
+    /// Start a disabled plugin.
+    Enable {
+        /// The plugin's name.
+        name: String,
+    },
 }
 
 /// A time range, `[from, to)`.
@@ -251,6 +274,15 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let (from, to) = range.into_times();
             let top = client.stats_top(kind, period, from, to, Some(limit)).await?;
             if json { output::json(&mut out, &top)? } else { output::top(&mut out, &top)? }
+        }
+        Command::Plugins { action } => {
+            let plugins = match action.unwrap_or(PluginsAction::List) {
+                PluginsAction::List => client.plugins_list().await?,
+                PluginsAction::Reload => client.plugins_reload().await?,
+                PluginsAction::Disable { name } => client.plugins_disable(name).await?,
+                PluginsAction::Enable { name } => client.plugins_enable(name).await?,
+            };
+            if json { output::json(&mut out, &plugins)? } else { output::plugins(&mut out, &plugins)? }
         }
         Command::Reindex => {
             let report = client.index_rebuild().await?;

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use musique_api::{ImportRun, Listen, SearchHit, Status, TopList};
+use musique_api::{ImportRun, Listen, PluginInfo, SearchHit, Status, TopList};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -136,6 +136,26 @@ pub(crate) fn top(out: &mut impl Write, top: &TopList) -> io::Result<()> {
         header.push("ARTIST");
     }
     table(out, &header, &rows)
+}
+
+pub(crate) fn plugins(out: &mut impl Write, plugins: &[PluginInfo]) -> io::Result<()> {
+    if plugins.is_empty() {
+        return writeln!(out, "no plugins (drop .so or .dylib files into the plugins directory)");
+    }
+    let rows: Vec<Vec<String>> = plugins
+        .iter()
+        .map(|plugin| {
+            vec![
+                plugin.name.clone(),
+                plugin.version.clone(),
+                plugin.state.clone(),
+                plugin.capabilities.join(","),
+                plugin.file.clone().unwrap_or_else(|| plugin.origin.clone()),
+                plugin.last_error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(out, &["NAME", "VERSION", "STATE", "CAPABILITIES", "FILE", "ERROR"], &rows)
 }
 
 pub(crate) fn import_runs(out: &mut impl Write, runs: &[ImportRun]) -> io::Result<()> {

@@ -2,8 +2,8 @@
 //! reverse order on SIGTERM or Ctrl-C.
 //!
 //! Start: data directory → store (which locks it) → socket (refusing to
-//! start beside a live daemon) → index (rebuilt or caught up) → RPC.
-//! Stop: RPC → imports (left resumable) → indexer (last commit) → store.
+//! start beside a live daemon) → index (rebuilt or caught up) → plugins → RPC.
+//! Stop: RPC → plugins → imports (left resumable) → indexer (last commit) → store.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -14,6 +14,7 @@ use tokio::net::UnixListener;
 
 use crate::error::{Result, io_err};
 use crate::events::EventBus;
+use crate::plugins::PluginHost;
 use crate::rpc::{self, Rpc};
 use crate::service::Service;
 use crate::store::Store;
@@ -39,6 +40,10 @@ pub struct Daemon {
     config: Config,
     /// Installed before the socket exists, so a SIGTERM is never missed.
     signals: Signals,
+    /// What plugins emit, ingested by a task while the daemon runs.
+    emitted_inbox: tokio::sync::mpsc::UnboundedReceiver<crate::plugins::Emitted>,
+    /// Watches the plugins directory while it lives.
+    watcher: Option<notify::RecommendedWatcher>,
 }
 
 impl Daemon {
@@ -69,8 +74,25 @@ impl Daemon {
                 return Err(err);
             }
         };
-        let service = Service::new(store, index, EventBus::default(), &config, paths.data_dir.clone());
-        Ok(Daemon { service, listener, paths, config, signals })
+        let (emitted, emitted_inbox) = tokio::sync::mpsc::unbounded_channel();
+        let plugins_dir = config.plugins_dir(&paths.data_dir);
+        let plugins = PluginHost::start(
+            plugins_dir.clone(),
+            paths.data_dir.join("plugin-cache"),
+            store.clone(),
+            &config,
+            emitted,
+        )
+        .map_err(io_err("create plugins directory", &plugins_dir))?;
+        let watcher = match crate::plugins::watch(plugins.clone()) {
+            Ok(watcher) => Some(watcher),
+            Err(err) => {
+                tracing::warn!(dir = %plugins_dir.display(), error = %err, "cannot watch the plugins directory; use `musiquectl plugins reload`");
+                None
+            }
+        };
+        let service = Service::new(store, index, plugins, EventBus::default(), &config, paths.data_dir.clone());
+        Ok(Daemon { service, listener, paths, config, signals, emitted_inbox, watcher })
     }
 
     /// The socket the daemon listens on.
@@ -80,12 +102,21 @@ impl Daemon {
 
     /// Serves until SIGTERM or Ctrl-C, then stops every component in order.
     pub async fn run(self) -> Result<()> {
-        let Daemon { service, listener, paths, config, signals } = self;
+        let Daemon { service, listener, paths, config, signals, mut emitted_inbox, watcher } = self;
+        let ingesting = service.clone();
+        let plugin_ingest = tokio::spawn(async move {
+            while let Some(emitted) = emitted_inbox.recv().await {
+                ingesting.plugin_emitted(emitted).await;
+            }
+        });
         tracing::info!(socket = %paths.socket.display(), data_dir = %paths.data_dir.display(), "musiqued ready");
         rpc::serve(listener, Rpc::new(service.clone()), &config.rpc, signals.shutdown()).await;
         tracing::info!("shutting down");
+        drop(watcher);
+        plugin_ingest.abort();
         let stopping = service.clone();
         tokio::task::spawn_blocking(move || {
+            stopping.plugins().stop_all();
             stopping.imports().stop_all();
             stopping.index().stop();
             stopping.store().close();

@@ -18,8 +18,10 @@ pub(crate) enum Event {
     ImportProgress(ImportRunRecord),
     /// An import ended.
     ImportFinished(ImportRunRecord),
-    /// A listen arrived through `listens.add`.
+    /// A listen arrived through `listens.add` or a plugin.
     ListenRecorded(RecordedListen),
+    /// A plugin reports what is playing now.
+    NowPlaying { source: String, artist: String, track: String, album: Option<String> },
 }
 
 /// A recorded listen with its key.

@@ -11,6 +11,7 @@
 //! - `store`: redb tables, records, the single writer with group commit, aggregates.
 //! - `index`: the tantivy index and the indexer thread that follows the change log.
 //! - `import`: export-file imports (Spotify, Last.fm CSV, ListenBrainz), resumable.
+//! - `plugins`: the plugin host (drop-in plugins, one thread per instance, timeouts).
 //! - `identity`: canonical keys and artist-credit splitting.
 //! - `events`: the broadcast bus behind `events.subscribe`.
 //! - `clock`: time parsing and UTC day/month buckets.
@@ -23,6 +24,7 @@ mod events;
 mod identity;
 mod import;
 mod index;
+mod plugins;
 mod rpc;
 mod service;
 mod store;

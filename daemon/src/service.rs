@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::events::{Event, EventBus, RecordedListen};
 use crate::import::{ImportRequest, Imports, track_identity};
 use crate::index::{Hit, Index};
+use crate::plugins::{Emitted, PluginHost, PluginState};
 use crate::store::records::{ImportRunRecord, Provenance};
 use crate::store::{Kind, PreparedListen, Store, Tally};
 
@@ -34,6 +35,8 @@ struct State {
     imports: Imports,
     /// Where events go to subscribers.
     events: EventBus,
+    /// Drop-in plugins.
+    plugins: PluginHost,
     /// Configured extra credit separators.
     separators: Arc<Vec<String>>,
     /// The `[import]` defaults.
@@ -64,6 +67,8 @@ pub(crate) struct StatusReport {
     pub(crate) data_dir: String,
     pub(crate) index_error: Option<String>,
     pub(crate) imports_running: usize,
+    pub(crate) plugins_running: usize,
+    pub(crate) plugins_failed: usize,
 }
 
 /// One row of a chart.
@@ -78,6 +83,7 @@ impl Service {
     pub(crate) fn new(
         store: Store,
         index: Index,
+        plugins: PluginHost,
         events: EventBus,
         config: &musique_config::Config,
         data_dir: std::path::PathBuf,
@@ -88,6 +94,7 @@ impl Service {
                 index,
                 imports: Imports::default(),
                 events,
+                plugins,
                 separators: Arc::new(config.credits.separators.clone()),
                 import_defaults: config.import.clone(),
                 data_dir,
@@ -108,12 +115,17 @@ impl Service {
         &self.state.events
     }
 
+    pub(crate) fn plugins(&self) -> &PluginHost {
+        &self.state.plugins
+    }
+
     pub(crate) fn imports(&self) -> &Imports {
         &self.state.imports
     }
 
     pub(crate) fn status(&self) -> Result<StatusReport> {
         let counts = self.state.store.read()?.counts()?;
+        let plugins = self.state.plugins.list();
         let last_seq = self.state.store.last_seq();
         Ok(StatusReport {
             uptime_s: self.state.started.elapsed().as_secs(),
@@ -124,6 +136,8 @@ impl Service {
             data_dir: self.state.data_dir.display().to_string(),
             index_error: self.state.index.last_error(),
             imports_running: self.state.imports.running_count(),
+            plugins_running: plugins.iter().filter(|plugin| plugin.state == PluginState::Running).count(),
+            plugins_failed: plugins.iter().filter(|plugin| plugin.state == PluginState::Failed).count(),
         })
     }
 
@@ -212,6 +226,33 @@ impl Service {
         }
     }
 
+    /// Records what a plugin emitted: listens through the same path as `listens.add`,
+    /// now-playing to the event bus.
+    pub(crate) async fn plugin_emitted(&self, emitted: Emitted) {
+        match emitted {
+            Emitted::Listens { plugin, listens } => {
+                let source = source_name(&plugin);
+                let listens: Vec<NewListen> = listens
+                    .into_iter()
+                    .map(|listen| NewListen {
+                        artist: listen.artist,
+                        track: listen.track,
+                        album: listen.album,
+                        listened_at_s: listen.listened_at,
+                        duration_ms: listen.duration_ms,
+                        source: source.clone(),
+                    })
+                    .collect();
+                if let Err(err) = self.add_listens(listens).await {
+                    tracing::warn!(plugin, error = %err, "listens from a plugin were refused");
+                }
+            }
+            Emitted::NowPlaying { plugin, artist, track, album } => {
+                self.state.events.send(Event::NowPlaying { source: source_name(&plugin), artist, track, album });
+            }
+        }
+    }
+
     pub(crate) fn search(&self, query: &str, kinds: &[Kind], limit: usize) -> Result<Vec<Hit>> {
         self.state.index.search(query, kinds, limit)
     }
@@ -289,6 +330,17 @@ impl Service {
     pub(crate) fn import_runs(&self, limit: usize) -> Result<Vec<ImportRunRecord>> {
         self.state.store.read()?.runs(limit)
     }
+}
+
+/// A plugin's name as a listen source: lowercase letters, digits, `-`, `_`, `.`, at most 32.
+fn source_name(plugin: &str) -> String {
+    let name: String = plugin
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c) { c } else { '-' })
+        .take(32)
+        .collect();
+    if name.is_empty() { "plugin".to_owned() } else { name }
 }
 
 /// The `[from, to)` range of a named period, in whole UTC days ending today.

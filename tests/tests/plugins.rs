@@ -91,3 +91,158 @@ fn files_that_are_not_plugins_are_refused() {
     // SAFETY: as above.
     assert!(unsafe { libloading::Library::new(&truncated) }.is_err());
 }
+
+// ---- A real musiqued with its plugins directory ---------------------------------------------------
+
+mod daemon {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use musique_api::{MusiqueApiClient, PluginInfo};
+    use musique_tests::Daemon;
+
+    fn library(crate_name: &str) -> Vec<u8> {
+        let file = format!("{}{crate_name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+        let path = musique_tests::bin_dir().join("deps").join(file);
+        std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}; run `cargo test --workspace`", path.display()))
+    }
+
+    /// Installs a plugin the way users should: write elsewhere, then rename into place.
+    fn install(dir: &Path, name: &str, bytes: &[u8]) {
+        std::fs::create_dir_all(dir).unwrap();
+        let partial = dir.join(format!(".{name}.partial"));
+        std::fs::write(&partial, bytes).unwrap();
+        std::fs::rename(&partial, dir.join(name)).unwrap();
+    }
+
+    async fn wait_for(
+        client: &jsonrpsee::async_client::Client,
+        what: &str,
+        done: impl Fn(&[PluginInfo]) -> bool,
+    ) -> Vec<PluginInfo> {
+        let started = Instant::now();
+        loop {
+            let plugins = client.plugins_list().await.unwrap();
+            if done(&plugins) {
+                return plugins;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "{what}: still {plugins:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn drop_in_replace_disable_and_remove() {
+        let daemon = Daemon::start_with_config(
+            "[adapters.echo]\nstart_artist = \"Broadcast\"\nstart_track = \"Pendulum\"\nstart_at = 1700000000\n",
+        );
+        let client = daemon.client().await;
+        assert!(client.plugins_list().await.unwrap().is_empty());
+        let plugins_dir = daemon.data_dir().join("plugins");
+        let echo = library("musique_echo_plugin");
+        install(&plugins_dir, "libecho.so", &echo);
+
+        let plugins =
+            wait_for(&client, "drop-in", |plugins| plugins.iter().any(|plugin| plugin.state == "running")).await;
+        let plugin = &plugins[0];
+        assert_eq!(
+            (plugin.name.as_str(), plugin.abi.as_deref(), plugin.protocol.as_deref()),
+            ("echo", Some("1.0"), Some("1.0"))
+        );
+        assert_eq!((plugin.capabilities.clone(), plugin.origin.as_str()), (vec!["live".to_owned()], "dynamic"));
+
+        // What the plugin emitted went through the ingest path, with the plugin as its source.
+        let started = Instant::now();
+        let listen = loop {
+            let page = client.listens_list(None, None, None, None).await.unwrap();
+            if let Some(listen) = page.listens.into_iter().next() {
+                break listen;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "the plugin's listen never arrived");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(
+            (listen.artist.as_str(), listen.track.as_str(), listen.listened_at),
+            ("Broadcast", "Pendulum", 1_700_000_000)
+        );
+        assert_eq!(listen.sources, vec!["echo".to_owned()]);
+
+        // Disable and enable.
+        let plugins = client.plugins_disable("echo".into()).await.unwrap();
+        assert_eq!(plugins[0].state, "disabled");
+        let plugins = client.plugins_enable("echo".into()).await.unwrap();
+        assert_eq!(plugins[0].state, "running");
+        assert!(client.plugins_disable("nobody".into()).await.is_err());
+
+        // Replaced by another build under the same file name: a new private copy is loaded.
+        let mut rebuilt = echo.clone();
+        rebuilt.extend_from_slice(b"\0another build");
+        install(&plugins_dir, "libecho.so", &rebuilt);
+        let cache = daemon.data_dir().join("plugin-cache");
+        let started = Instant::now();
+        while std::fs::read_dir(&cache).unwrap().count() < 2 {
+            assert!(started.elapsed() < Duration::from_secs(20), "the replacement was not loaded");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let plugins =
+            wait_for(&client, "replacement", |plugins| plugins.len() == 1 && plugins[0].state == "running").await;
+        assert_eq!(plugins[0].last_error, None);
+
+        let (code, out, _) = daemon.ctl(&["plugins"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("echo") && out.contains("running") && out.contains("libecho.so"), "{out}");
+
+        // Removed: stopped and gone from the list.
+        std::fs::remove_file(plugins_dir.join("libecho.so")).unwrap();
+        wait_for(&client, "removal", <[PluginInfo]>::is_empty).await;
+        assert_eq!(client.status().await.unwrap().counts.listens, 1);
+    }
+
+    #[tokio::test]
+    async fn broken_files_are_refused_and_the_daemon_keeps_serving() {
+        let daemon = Daemon::start();
+        let client = daemon.client().await;
+        let plugins_dir = daemon.data_dir().join("plugins");
+        install(&plugins_dir, "libfuture.so", &library("musique_future_abi_plugin"));
+        install(&plugins_dir, "x.so", b"this is a text file with a library's name\n");
+        let echo = library("musique_echo_plugin");
+        install(&plugins_dir, "libtruncated.so", &echo[..echo.len() / 3]);
+        let plugins = wait_for(&client, "three refusals", |plugins| plugins.len() == 3).await;
+        let reason = |file: &str| {
+            let plugin = plugins.iter().find(|plugin| plugin.file.as_deref() == Some(file)).unwrap();
+            assert_eq!(plugin.state, "failed", "{plugin:?}");
+            plugin.last_error.clone().unwrap()
+        };
+        assert!(reason("libfuture.so").contains("ABI major 2"), "{}", reason("libfuture.so"));
+        assert!(reason("x.so").contains("not an ELF"), "{}", reason("x.so"));
+        assert!(reason("libtruncated.so").contains("truncated"), "{}", reason("libtruncated.so"));
+        let status = client.status().await.unwrap();
+        let component = status.components.iter().find(|component| component.name == "plugins").unwrap();
+        assert_eq!(component.state, "degraded");
+    }
+
+    #[tokio::test]
+    async fn panics_and_hangs_mark_the_plugin_failed() {
+        let cases = [
+            ("panic_on_create", "asked to panic on create"),
+            ("panic_on_start", "asked to panic on start"),
+            ("hang_on_start", "did not return within 300 ms"),
+        ];
+        for (flag, expected) in cases {
+            let mut daemon = Daemon::start_with_config(&format!(
+                "[plugins]\ncall_timeout_ms = 300\n[adapters.echo]\n{flag} = true\n"
+            ));
+            daemon.stop();
+            install(&daemon.data_dir().join("plugins"), "libecho.so", &library("musique_echo_plugin"));
+            daemon.restart();
+            let client = daemon.client().await;
+            let plugins = client.plugins_list().await.unwrap();
+            assert_eq!(plugins[0].state, "failed", "{flag}: {plugins:?}");
+            let error = plugins[0].last_error.clone().unwrap();
+            assert!(error.contains(expected), "{flag}: {error}");
+            assert_eq!(client.status().await.unwrap().counts.listens, 0, "{flag}: the daemon still answers");
+            drop(client);
+            daemon.stop();
+        }
+    }
+}

@@ -72,7 +72,7 @@ async fn bad_requests_get_errors_and_the_daemon_keeps_serving() {
     let (_, answer) = call(&daemon, r#"{"jsonrpc":"2.0","id":7,"method":"daemon.status"}"#);
     assert_eq!(answer["id"], 7);
     assert_eq!(answer["result"]["counts"]["listens"], 0);
-    assert_eq!(answer["result"]["api_version"], 1);
+    assert_eq!(answer["result"]["api_version"], musique_api::CURRENT_API_VERSION);
 }
 
 #[tokio::test]

@@ -24,8 +24,10 @@ pub mod client;
 
 /// The first API version.
 pub const INITIAL: u32 = 1;
+/// Added `plugins.*` and the `now_playing` event.
+pub const PLUGINS: u32 = 2;
 /// The API version this crate speaks.
-pub const CURRENT_API_VERSION: u32 = INITIAL;
+pub const CURRENT_API_VERSION: u32 = PLUGINS;
 
 /// Features a daemon may announce in [`Hello::features`].
 pub mod feature {
@@ -37,6 +39,8 @@ pub mod feature {
     pub const STATS: &str = "stats";
     /// `events.subscribe`.
     pub const EVENTS: &str = "events";
+    /// `plugins.*`: drop-in plugins.
+    pub const PLUGINS: &str = "plugins";
 }
 
 /// JSON-RPC error codes returned by the daemon, beyond the standard ones.
@@ -119,6 +123,22 @@ pub trait MusiqueApi {
     /// Rebuilds the search index from the store and waits until it is done.
     #[method(name = "index.rebuild")]
     async fn index_rebuild(&self) -> RpcResult<IndexReport>;
+
+    /// Every plugin file and its state. Since [`PLUGINS`].
+    #[method(name = "plugins.list")]
+    async fn plugins_list(&self) -> RpcResult<Vec<PluginInfo>>;
+
+    /// Rescans the plugins directory now (it is also watched). Since [`PLUGINS`].
+    #[method(name = "plugins.reload")]
+    async fn plugins_reload(&self) -> RpcResult<Vec<PluginInfo>>;
+
+    /// Stops a plugin and keeps it stopped until enabled (until the daemon restarts). Since [`PLUGINS`].
+    #[method(name = "plugins.disable", param_kind = map)]
+    async fn plugins_disable(&self, name: String) -> RpcResult<Vec<PluginInfo>>;
+
+    /// Starts a disabled plugin again. Since [`PLUGINS`].
+    #[method(name = "plugins.enable", param_kind = map)]
+    async fn plugins_enable(&self, name: String) -> RpcResult<Vec<PluginInfo>>;
 
     /// A stream of [`Event`]s: import progress and listens as they are recorded.
     #[subscription(name = "events.subscribe", unsubscribe = "events.unsubscribe", item = Event)]
@@ -468,6 +488,37 @@ pub struct ImportRun {
     pub error: Option<String>,
 }
 
+/// A plugin as `plugins.list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginInfo {
+    /// The plugin's name (its `[adapters.<name>]` table); the file's stem when it never loaded.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The ABI version it was built for, `major.minor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abi: Option<String>,
+    /// The protocol version it answered `hello` with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// What it can do.
+    pub capabilities: Vec<String>,
+    /// `dynamic` (a file in the plugins directory) or `builtin`.
+    pub origin: String,
+    /// Its file, for dynamic plugins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// `running`, `failed` or `disabled`.
+    pub state: String,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Calls made into it.
+    pub calls: u64,
+    /// Calls that failed.
+    pub errors: u64,
+}
+
 /// Answer to `index.rebuild`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexReport {
@@ -495,6 +546,18 @@ pub enum Event {
     ListenRecorded {
         /// The listen.
         listen: Listen,
+    },
+    /// A source reports what is playing now (not yet a listen). Since [`PLUGINS`].
+    NowPlaying {
+        /// The plugin or source.
+        source: String,
+        /// The artist credit.
+        artist: String,
+        /// The track title.
+        track: String,
+        /// The album, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        album: Option<String>,
     },
     /// This subscriber fell behind and missed events.
     Lagged {

@@ -2,11 +2,12 @@
 
 use musique_api::{
     CURRENT_API_VERSION, ComponentStatus, Counts, EntityKind, Event as WireEvent, ImportKind as WireImportKind,
-    ImportRun, ImportState, Listen, Period as WirePeriod, Status,
+    ImportRun, ImportState, Listen, Period as WirePeriod, PluginInfo, Status,
 };
 
 use crate::events::{Event, RecordedListen};
 use crate::import::ImportKind;
+use crate::plugins::{PluginState, PluginStatus};
 use crate::service::{Period, StatusReport};
 use crate::store::Kind;
 use crate::store::records::{ImportRunRecord, RunState};
@@ -106,6 +107,28 @@ pub(super) fn event_dto(event: Event) -> WireEvent {
         Event::ImportProgress(run) => WireEvent::ImportProgress { run: run_dto(run) },
         Event::ImportFinished(run) => WireEvent::ImportFinished { run: run_dto(run) },
         Event::ListenRecorded(listen) => WireEvent::ListenRecorded { listen: listen_dto(listen) },
+        Event::NowPlaying { source, artist, track, album } => WireEvent::NowPlaying { source, artist, track, album },
+    }
+}
+
+pub(super) fn plugin_dto(plugin: PluginStatus) -> PluginInfo {
+    PluginInfo {
+        name: plugin.name,
+        version: plugin.version,
+        abi: plugin.abi.map(|(major, minor)| format!("{major}.{minor}")),
+        protocol: plugin.protocol.map(|(major, minor)| format!("{major}.{minor}")),
+        capabilities: plugin.capabilities,
+        origin: "dynamic".to_owned(),
+        file: Some(plugin.file),
+        state: match plugin.state {
+            PluginState::Running => "running",
+            PluginState::Failed => "failed",
+            PluginState::Disabled => "disabled",
+        }
+        .to_owned(),
+        last_error: plugin.last_error,
+        calls: plugin.calls,
+        errors: plugin.errors,
     }
 }
 
@@ -135,6 +158,11 @@ pub(super) fn status_dto(report: StatusReport) -> Status {
                 name: "imports".into(),
                 state: if report.imports_running > 0 { "running".into() } else { "idle".into() },
                 detail: (report.imports_running > 0).then(|| format!("{} running", report.imports_running)),
+            },
+            ComponentStatus {
+                name: "plugins".into(),
+                state: if report.plugins_failed > 0 { "degraded".into() } else { "running".into() },
+                detail: Some(format!("{} running, {} failed", report.plugins_running, report.plugins_failed)),
             },
             ComponentStatus { name: "rpc".into(), state: "running".into(), detail: None },
         ],

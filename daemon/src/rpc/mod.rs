@@ -12,8 +12,8 @@ use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use musique_api::{
     AddReport, AddResult, AddStatus, CURRENT_API_VERSION, EntityKind, Event as WireEvent, Hello, ImportKind,
-    ImportOptions, ImportRun, IndexReport, ListensPage, MusiqueApiServer, NewListen, Period, SearchHit, SearchResults,
-    Status, TimeArg, TopEntry, TopList, error_code, feature,
+    ImportOptions, ImportRun, IndexReport, ListensPage, MusiqueApiServer, NewListen, Period, PluginInfo, SearchHit,
+    SearchResults, Status, TimeArg, TopEntry, TopList, error_code, feature,
 };
 pub(crate) use server::serve;
 use tokio::sync::broadcast::error::RecvError;
@@ -100,7 +100,9 @@ impl MusiqueApiServer for Rpc {
         Ok(Hello {
             api_version: CURRENT_API_VERSION,
             daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
-            features: [feature::IMPORTS, feature::SEARCH, feature::STATS, feature::EVENTS].map(str::to_owned).to_vec(),
+            features: [feature::IMPORTS, feature::SEARCH, feature::STATS, feature::EVENTS, feature::PLUGINS]
+                .map(str::to_owned)
+                .to_vec(),
         })
     }
 
@@ -274,6 +276,38 @@ impl MusiqueApiServer for Rpc {
     async fn index_rebuild(&self) -> RpcResult<IndexReport> {
         let (documents, elapsed) = self.service.index().rebuild().await?;
         Ok(IndexReport { documents, elapsed_ms: elapsed.as_millis() as u64 })
+    }
+
+    async fn plugins_list(&self) -> RpcResult<Vec<PluginInfo>> {
+        Ok(self.service.plugins().list().into_iter().map(convert::plugin_dto).collect())
+    }
+
+    async fn plugins_reload(&self) -> RpcResult<Vec<PluginInfo>> {
+        let plugins = self.blocking(|service| {
+            service.plugins().rescan();
+            Ok(service.plugins().list())
+        });
+        Ok(plugins.await?.into_iter().map(convert::plugin_dto).collect())
+    }
+
+    async fn plugins_disable(&self, name: String) -> RpcResult<Vec<PluginInfo>> {
+        let plugins = self.blocking(move |service| {
+            if !service.plugins().disable(&name) {
+                return Err(Error::not_found(format!("no plugin named {name:?}")));
+            }
+            Ok(service.plugins().list())
+        });
+        Ok(plugins.await?.into_iter().map(convert::plugin_dto).collect())
+    }
+
+    async fn plugins_enable(&self, name: String) -> RpcResult<Vec<PluginInfo>> {
+        let plugins = self.blocking(move |service| {
+            if !service.plugins().enable(&name) {
+                return Err(Error::not_found(format!("no plugin named {name:?}")));
+            }
+            Ok(service.plugins().list())
+        });
+        Ok(plugins.await?.into_iter().map(convert::plugin_dto).collect())
     }
 
     async fn events_subscribe(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {

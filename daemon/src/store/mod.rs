@@ -227,6 +227,18 @@ impl Store {
             .map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
     }
 
+    /// Stores (or, when empty, deletes) a plugin's value for `key`; blocks until durable.
+    pub(crate) fn put_plugin_state_blocking(&self, plugin: &str, key: &str, value: &[u8]) -> Result<()> {
+        self.submit(|reply| WriteOp::PutState {
+            plugin: plugin.to_owned(),
+            key: key.to_owned(),
+            value: value.to_vec(),
+            reply,
+        })?
+        .blocking_recv()
+        .map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
+    }
+
     /// Drops change-log entries up to `through`, once the index has them.
     pub(crate) fn prune_changes(&self, through: u64) {
         let sender = self.shared.writer.lock().expect("writer lock").clone();
@@ -454,6 +466,12 @@ impl Reader {
             tracks: open(tables::TRACKS)?,
             cache: self.names.clone(),
         })
+    }
+
+    /// A plugin's stored value for `key`.
+    pub(crate) fn plugin_state(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let table = self.txn.open_table(tables::PLUGIN_STATE).map_err(store_err("open plugin state"))?;
+        Ok(table.get((plugin, key)).map_err(store_err("get plugin state"))?.map(|value| value.value().to_vec()))
     }
 
     /// An import run.

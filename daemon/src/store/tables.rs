@@ -33,5 +33,8 @@ pub(crate) const MONTH_COUNTS: TableDefinition<(u8, u32), &[u8]> = TableDefiniti
 /// Change seq → `(entity kind, entity id)`: what the indexer has to (re)index.
 pub(crate) const CHANGES: TableDefinition<u64, (u8, u64)> = TableDefinition::new("changes");
 
+/// `(plugin name, key)` → the plugin's own state (cursors, tokens), as the plugin wrote it.
+pub(crate) const PLUGIN_STATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("plugin_state");
+
 /// Import run id → `ImportRunRecord`.
 pub(crate) const IMPORT_RUNS: TableDefinition<u64, &[u8]> = TableDefinition::new("import_runs");

@@ -70,6 +70,7 @@ pub(super) enum WriteOp {
     Ingest { listens: Vec<PreparedListen>, run: Option<ImportRunRecord>, reply: oneshot::Sender<Result<IngestOutcome>> },
     SaveRun { run: ImportRunRecord, reply: oneshot::Sender<Result<ImportRunRecord>> },
     PruneChanges { through: u64 },
+    PutState { plugin: String, key: String, value: Vec<u8>, reply: oneshot::Sender<Result<()>> },
 }
 
 /// The writer thread's state. Caches only hold committed or in-flight ids and
@@ -101,6 +102,7 @@ struct Tables<'txn> {
     month_counts: Table<'txn, (u8, u32), &'static [u8]>,
     changes: Table<'txn, u64, (u8, u64)>,
     runs: Table<'txn, u64, &'static [u8]>,
+    plugin_state: Table<'txn, (&'static str, &'static str), &'static [u8]>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -119,6 +121,7 @@ impl<'txn> Tables<'txn> {
             month_counts: txn.open_table(tables::MONTH_COUNTS).map_err(store_err("open month_counts"))?,
             changes: txn.open_table(tables::CHANGES).map_err(store_err("open changes"))?,
             runs: txn.open_table(tables::IMPORT_RUNS).map_err(open)?,
+            plugin_state: txn.open_table(tables::PLUGIN_STATE).map_err(store_err("open plugin_state"))?,
         })
     }
 }
@@ -301,6 +304,20 @@ impl Writer {
                                 Some(message) => Err(group_failed(message)),
                             };
                             let _ = reply.send(result);
+                        }));
+                    }
+                    WriteOp::PutState { plugin, key, value, reply } => {
+                        let result = if value.is_empty() {
+                            tables.plugin_state.remove((plugin.as_str(), key.as_str())).map(|_| ())
+                        } else {
+                            tables.plugin_state.insert((plugin.as_str(), key.as_str()), value.as_slice()).map(|_| ())
+                        };
+                        result.map_err(store_err("write plugin state"))?;
+                        replies.push(Box::new(move |failure| {
+                            let _ = reply.send(match failure {
+                                None => Ok(()),
+                                Some(message) => Err(group_failed(message)),
+                            });
                         }));
                     }
                     WriteOp::PruneChanges { through } => {

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 /// The example plugin.
 pub struct Echo {
     host: Host,
+    config: Value,
 }
 
 impl Plugin for Echo {
@@ -21,12 +22,36 @@ impl Plugin for Echo {
             panic!("asked to panic on create");
         }
         host.log(Level::Info, "echo plugin created");
-        Ok(Echo { host })
+        Ok(Echo { host, config })
     }
 
     fn call(&mut self, method: &str, payload: Value) -> Result<Value, Error> {
         match method {
             "echo" => Ok(payload),
+            // Called by the host once the plugin is loaded; its behavior comes from the config.
+            "start" => {
+                if self.config["panic_on_start"].as_bool() == Some(true) {
+                    panic!("asked to panic on start");
+                }
+                if self.config["hang_on_start"].as_bool() == Some(true) {
+                    loop {
+                        std::thread::park();
+                    }
+                }
+                if let (Some(artist), Some(track)) =
+                    (self.config["start_artist"].as_str(), self.config["start_track"].as_str())
+                {
+                    let listen = Listen {
+                        artist: artist.to_owned(),
+                        track: track.to_owned(),
+                        album: None,
+                        listened_at: self.config["start_at"].as_i64().unwrap_or(self.host.now_ms() / 1000),
+                        duration_ms: None,
+                    };
+                    self.host.emit(&Event::Listens { listens: vec![listen] })?;
+                }
+                Ok(Value::Null)
+            }
             "listen" => {
                 let listen = Listen {
                     artist: payload["artist"].as_str().unwrap_or("Unknown Artist").to_owned(),

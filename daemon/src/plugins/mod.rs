@@ -1,0 +1,506 @@
+//! The plugin host: loads drop-in plugins from the plugins directory, runs
+//! each instance on its own thread, and turns what plugins emit into the
+//! same ingest path as every other source.
+//!
+//! A plugin file is checked (a whole ELF library), copied to a private
+//! content-addressed cache, loaded from there with `dlopen` and never
+//! unloaded, so replacing or rebuilding the file can never change code under
+//! a running instance. Each instance lives on a dedicated thread; the host
+//! waits for its answers with a timeout. A plugin that panics, hangs, has the
+//! wrong ABI, or answers garbage is marked failed with the reason, and the
+//! daemon goes on. The directory is watched: files added, replaced or removed
+//! are picked up within a second, without a restart.
+
+mod elf;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use musique_config::AdapterConfig;
+use musique_sdk::abi::{self, PluginV1};
+use musique_sdk::host::{CallError, HostServices, Instance, Table};
+use musique_sdk::protocol::{ErrorKind, Event as PluginEvent, Listen};
+use musique_sdk::{Capability, Level};
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::clock;
+use crate::store::Store;
+
+/// What plugins emit, for the daemon to ingest or announce.
+#[derive(Debug)]
+pub(crate) enum Emitted {
+    /// Plays to record, with the plugin's name as their source.
+    Listens { plugin: String, listens: Vec<Listen> },
+    /// What a plugin sees playing now.
+    NowPlaying { plugin: String, artist: String, track: String, album: Option<String> },
+}
+
+/// A plugin as `plugins.list` shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct PluginStatus {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) abi: Option<(u32, u32)>,
+    pub(crate) protocol: Option<(u32, u32)>,
+    pub(crate) capabilities: Vec<String>,
+    pub(crate) file: String,
+    pub(crate) state: PluginState,
+    pub(crate) last_error: Option<String>,
+    pub(crate) calls: u64,
+    pub(crate) errors: u64,
+}
+
+/// Where a plugin stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PluginState {
+    Running,
+    Failed,
+    Disabled,
+}
+
+/// Handle to the host; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct PluginHost {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// The watched directory.
+    dir: PathBuf,
+    /// Private copies, named by content.
+    cache: PathBuf,
+    /// Plugins' own state lives in the store.
+    store: Store,
+    /// `[adapters.<name>]` tables.
+    adapters: BTreeMap<String, AdapterConfig>,
+    /// How long a call may take.
+    call_timeout: Duration,
+    /// Where emitted listens and now-playing go.
+    emitted: UnboundedSender<Emitted>,
+    /// One entry per plugin file. Locked briefly; never across a call into a plugin.
+    entries: Mutex<BTreeMap<String, Entry>>,
+    /// Plugin names disabled through `plugins.disable`.
+    disabled: Mutex<BTreeSet<String>>,
+    /// Serializes scans (the watcher and `plugins.reload` may ask at once).
+    scanning: Mutex<()>,
+}
+
+struct Entry {
+    hash: u64,
+    status: PluginStatus,
+    /// The instance's thread; dropping it stops the instance.
+    worker: Option<Worker>,
+}
+
+/// Most time a plugin's `create` and `hello` may take together.
+const START_TIMEOUT_FACTOR: u32 = 2;
+
+impl PluginHost {
+    /// Creates the plugins directory if needed and loads what is in it.
+    pub(crate) fn start(
+        dir: PathBuf,
+        cache: PathBuf,
+        store: Store,
+        config: &musique_config::Config,
+        emitted: UnboundedSender<Emitted>,
+    ) -> std::io::Result<PluginHost> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&cache)?;
+        let host = PluginHost {
+            shared: Arc::new(Shared {
+                dir,
+                cache,
+                store,
+                adapters: config.adapters.clone(),
+                call_timeout: Duration::from_millis(config.plugins.call_timeout_ms),
+                emitted,
+                entries: Mutex::new(BTreeMap::new()),
+                disabled: Mutex::new(BTreeSet::new()),
+                scanning: Mutex::new(()),
+            }),
+        };
+        host.rescan();
+        Ok(host)
+    }
+
+    /// The watched directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    /// Loads new and changed plugin files and stops the ones removed. Blocks.
+    pub(crate) fn rescan(&self) {
+        let _scan = self.shared.scanning.lock().expect("scanning lock");
+        let files = match plugin_files(&self.shared.dir) {
+            Ok(files) => files,
+            Err(err) => {
+                tracing::warn!(dir = %self.shared.dir.display(), error = %err, "cannot list the plugins directory");
+                return;
+            }
+        };
+        let known: Vec<String> = self.shared.entries.lock().expect("entries lock").keys().cloned().collect();
+        for file in known.iter().filter(|file| !files.contains_key(*file)) {
+            if let Some(entry) = self.shared.entries.lock().expect("entries lock").remove(file) {
+                tracing::info!(plugin = %entry.status.name, file, "plugin file removed; plugin stopped");
+            }
+        }
+        for (file, bytes) in files {
+            let hash = content_hash(&bytes);
+            let unchanged =
+                self.shared.entries.lock().expect("entries lock").get(&file).is_some_and(|entry| entry.hash == hash);
+            if unchanged {
+                continue;
+            }
+            let entry = self.load(&file, bytes, hash);
+            tracing::info!(plugin = %entry.status.name, file, state = ?entry.status.state, error = ?entry.status.last_error, "plugin loaded");
+            // Replacing the entry drops the old worker: the old instance stops.
+            self.shared.entries.lock().expect("entries lock").insert(file, entry);
+        }
+    }
+
+    /// Every plugin file and its state.
+    pub(crate) fn list(&self) -> Vec<PluginStatus> {
+        self.shared
+            .entries
+            .lock()
+            .expect("entries lock")
+            .values()
+            .map(|entry| {
+                let mut status = entry.status.clone();
+                if let Some(worker) = &entry.worker {
+                    status.calls = worker.calls.load(Ordering::Relaxed);
+                    status.errors = worker.errors.load(Ordering::Relaxed);
+                    if let Some(error) = worker.failure.lock().expect("failure lock").clone() {
+                        status.state = PluginState::Failed;
+                        status.last_error = Some(error);
+                    }
+                }
+                status
+            })
+            .collect()
+    }
+
+    /// Stops a plugin and keeps it stopped until enabled.
+    pub(crate) fn disable(&self, name: &str) -> bool {
+        self.shared.disabled.lock().expect("disabled lock").insert(name.to_owned());
+        let mut found = false;
+        for entry in self.shared.entries.lock().expect("entries lock").values_mut() {
+            if entry.status.name == name {
+                found = true;
+                entry.worker = None;
+                entry.status.state = PluginState::Disabled;
+            }
+        }
+        found
+    }
+
+    /// Starts a disabled plugin again.
+    pub(crate) fn enable(&self, name: &str) -> bool {
+        self.shared.disabled.lock().expect("disabled lock").remove(name);
+        let mut found = false;
+        for entry in self.shared.entries.lock().expect("entries lock").values_mut() {
+            if entry.status.name == name {
+                found = true;
+                // Forget the content hash so the next scan loads it again.
+                entry.hash = 0;
+            }
+        }
+        self.rescan();
+        found
+    }
+
+    /// Stops every instance.
+    pub(crate) fn stop_all(&self) {
+        self.shared.entries.lock().expect("entries lock").clear();
+    }
+
+    /// Loads one file into an entry (running, failed or disabled).
+    fn load(&self, file: &str, bytes: Vec<u8>, hash: u64) -> Entry {
+        let mut status = PluginStatus {
+            name: file.rsplit_once('.').map_or(file, |(stem, _)| stem).trim_start_matches("lib").to_owned(),
+            version: String::new(),
+            abi: None,
+            protocol: None,
+            capabilities: Vec::new(),
+            file: file.to_owned(),
+            state: PluginState::Failed,
+            last_error: None,
+            calls: 0,
+            errors: 0,
+        };
+        let table = match self.open(file, &bytes, hash) {
+            Ok(table) => table,
+            Err(reason) => {
+                tracing::warn!(file, %reason, "plugin refused");
+                status.last_error = Some(reason);
+                return Entry { hash, status, worker: None };
+            }
+        };
+        status.name = table.name().to_owned();
+        status.version = table.version().to_owned();
+        status.abi = Some(table.abi());
+        let adapter = self.shared.adapters.get(&status.name);
+        let disabled = self.shared.disabled.lock().expect("disabled lock").contains(&status.name);
+        if disabled || adapter.is_some_and(|adapter| !adapter.enabled) {
+            status.state = PluginState::Disabled;
+            return Entry { hash, status, worker: None };
+        }
+        let config = adapter
+            .map(|adapter| serde_json::to_value(&adapter.settings).unwrap_or(Value::Null))
+            .unwrap_or(Value::Null);
+        let services = Arc::new(Services {
+            plugin: status.name.clone(),
+            store: self.shared.store.clone(),
+            emitted: self.shared.emitted.clone(),
+        });
+        match Worker::start(table, services, config, self.shared.call_timeout * START_TIMEOUT_FACTOR) {
+            Ok((worker, hello)) => {
+                status.protocol = Some((hello.protocol.major, hello.protocol.minor));
+                status.capabilities = hello.capabilities.iter().map(capability_name).collect();
+                status.state = PluginState::Running;
+                let mut worker = worker;
+                // Live plugins begin their work on `start`; plugins without it are fine.
+                match worker.call("start", Value::Null, self.shared.call_timeout) {
+                    Ok(_) => {}
+                    Err(CallError::Plugin(error)) if error.kind == ErrorKind::UnknownMethod => {}
+                    Err(err) => {
+                        status.state = PluginState::Failed;
+                        status.last_error = Some(format!("start: {err}"));
+                    }
+                }
+                Entry { hash, status, worker: Some(worker) }
+            }
+            Err(reason) => {
+                status.last_error = Some(reason);
+                Entry { hash, status, worker: None }
+            }
+        }
+    }
+
+    /// Checks, copies and opens a plugin file; returns its checked table.
+    fn open(&self, file: &str, bytes: &[u8], hash: u64) -> Result<Table, String> {
+        if cfg!(target_os = "linux") {
+            elf::check_shared_library(bytes)?;
+        }
+        let (stem, extension) = file.rsplit_once('.').unwrap_or((file, "so"));
+        let private = self.shared.cache.join(format!("{stem}-{hash:016x}.{extension}"));
+        if !private.exists() {
+            let partial = self.shared.cache.join(format!(".{stem}-{hash:016x}.partial"));
+            std::fs::write(&partial, bytes)
+                .and_then(|()| std::fs::rename(&partial, &private))
+                .map_err(|err| format!("cannot copy to the plugin cache: {err}"))?;
+        }
+        // SAFETY: loading runs the library's initializers; that is what installing a plugin means.
+        let library = unsafe { libloading::Library::new(&private) }.map_err(|err| format!("cannot load: {err}"))?;
+        let table = {
+            // SAFETY: the ABI fixes the entry symbol's signature.
+            let entry = unsafe { library.get::<extern "C" fn() -> *const PluginV1>(abi::ENTRY_V1.as_bytes()) }
+                .map_err(|_| {
+                    format!("no `{}` symbol: not a musique plugin (or built for another ABI major)", abi::ENTRY_V1)
+                })?;
+            let raw = std::panic::catch_unwind(|| entry()).map_err(|_| "the entry point panicked".to_owned())?;
+            // SAFETY: the library is never unloaded (forgotten below), so the table stays valid.
+            unsafe { Table::check(raw) }.map_err(|err| err.to_string())?
+        };
+        // Never unload: threads and destructors of the plugin may outlive any unloading point.
+        std::mem::forget(library);
+        Ok(table)
+    }
+}
+
+fn capability_name(capability: &Capability) -> String {
+    serde_json::to_value(capability)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn content_hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // Names private copies; not a security boundary (the plugins directory is the user's own).
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish().max(1)
+}
+
+/// Plugin files in the directory (final names only: no dotfiles, temporary or partial files).
+fn plugin_files(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_library = name.ends_with(".so") || name.ends_with(".dylib");
+        if name.starts_with('.') || !is_library || !entry.file_type()?.is_file() {
+            continue;
+        }
+        files.insert(name, std::fs::read(entry.path())?);
+    }
+    Ok(files)
+}
+
+/// A plugin instance on its own thread.
+struct Worker {
+    jobs: std::sync::mpsc::Sender<Job>,
+    calls: Arc<AtomicU64>,
+    errors: Arc<AtomicU64>,
+    /// Set when the instance stopped answering (a hang); the thread is then abandoned.
+    failure: Arc<Mutex<Option<String>>>,
+}
+
+enum Job {
+    Call { method: String, payload: Value, reply: std::sync::mpsc::Sender<Result<Value, CallError>> },
+}
+
+impl Worker {
+    /// Creates the instance on a new thread and negotiates `hello`, within `timeout`.
+    fn start(
+        table: Table,
+        services: Arc<Services>,
+        config: Value,
+        timeout: Duration,
+    ) -> Result<(Worker, musique_sdk::protocol::HelloReply), String> {
+        let (jobs, inbox) = std::sync::mpsc::channel::<Job>();
+        let (started, started_inbox) = std::sync::mpsc::channel();
+        let name = table.name().to_owned();
+        std::thread::Builder::new()
+            .name(format!("plugin-{name}"))
+            .spawn(move || {
+                let mut instance: Instance = match table.create(services, &config) {
+                    Ok(instance) => instance,
+                    Err(err) => {
+                        let _ = started.send(Err(format!("create failed: {err}")));
+                        return;
+                    }
+                };
+                match instance.hello() {
+                    Ok(hello) => {
+                        let _ = started.send(Ok(hello));
+                    }
+                    Err(err) => {
+                        let _ = started.send(Err(format!("hello failed: {err}")));
+                        return;
+                    }
+                }
+                while let Ok(Job::Call { method, payload, reply }) = inbox.recv() {
+                    let _ = reply.send(instance.call(&method, &payload));
+                }
+                // The channel closed: the instance is destroyed here, on its own thread.
+            })
+            .map_err(|err| format!("cannot start a thread: {err}"))?;
+        let hello = match started_inbox.recv_timeout(timeout) {
+            Ok(Ok(hello)) => hello,
+            Ok(Err(reason)) => return Err(reason),
+            Err(_) => return Err(format!("did not start within {} ms", timeout.as_millis())),
+        };
+        let worker = Worker {
+            jobs,
+            calls: Arc::new(AtomicU64::new(0)),
+            errors: Arc::new(AtomicU64::new(0)),
+            failure: Arc::new(Mutex::new(None)),
+        };
+        Ok((worker, hello))
+    }
+
+    /// Calls the instance and waits at most `timeout`; a hang marks the worker failed.
+    fn call(&mut self, method: &str, payload: Value, timeout: Duration) -> Result<Value, CallError> {
+        if let Some(reason) = self.failure.lock().expect("failure lock").clone() {
+            return Err(CallError::Garbage(reason));
+        }
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let (reply, answer) = std::sync::mpsc::channel();
+        let sent = self.jobs.send(Job::Call { method: method.to_owned(), payload, reply });
+        let result = match sent {
+            Ok(()) => match answer.recv_timeout(timeout) {
+                Ok(result) => result,
+                Err(_) => {
+                    let reason = format!("`{method}` did not return within {} ms", timeout.as_millis());
+                    *self.failure.lock().expect("failure lock") = Some(reason.clone());
+                    Err(CallError::Garbage(reason))
+                }
+            },
+            Err(_) => Err(CallError::Garbage("the plugin's thread is gone".to_owned())),
+        };
+        if result.is_err() {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Err(CallError::Panicked(message)) = &result {
+            *self.failure.lock().expect("failure lock") = Some(message.clone());
+        }
+        result
+    }
+}
+
+/// What the daemon gives one plugin instance.
+struct Services {
+    plugin: String,
+    store: Store,
+    emitted: UnboundedSender<Emitted>,
+}
+
+impl HostServices for Services {
+    fn log(&self, level: Level, message: &str) {
+        let plugin = self.plugin.as_str();
+        match level {
+            Level::Error => tracing::error!(plugin, "{message}"),
+            Level::Warn => tracing::warn!(plugin, "{message}"),
+            Level::Info => tracing::info!(plugin, "{message}"),
+            Level::Debug => tracing::debug!(plugin, "{message}"),
+            Level::Trace => tracing::trace!(plugin, "{message}"),
+        }
+    }
+
+    fn emit(&self, event: &[u8]) -> bool {
+        let Ok(event) = serde_json::from_slice::<PluginEvent>(event) else {
+            tracing::warn!(plugin = %self.plugin, "refused an event that is not valid JSON of a known shape");
+            return false;
+        };
+        let plugin = self.plugin.clone();
+        let emitted = match event {
+            PluginEvent::Listens { listens } => Emitted::Listens { plugin, listens },
+            PluginEvent::NowPlaying { artist, track, album } => Emitted::NowPlaying { plugin, artist, track, album },
+            _ => return true,
+        };
+        self.emitted.send(emitted).is_ok()
+    }
+
+    fn kv_get(&self, key: &str) -> Option<Vec<u8>> {
+        self.store.read().ok()?.plugin_state(&self.plugin, key).ok()?
+    }
+
+    fn kv_put(&self, key: &str, value: &[u8]) -> bool {
+        self.store.put_plugin_state_blocking(&self.plugin, key, value).is_ok()
+    }
+
+    fn now_ms(&self) -> i64 {
+        clock::now_ms()
+    }
+}
+
+/// Watches the plugins directory and rescans after changes settle.
+pub(crate) fn watch(host: PluginHost) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let (changed, changes) = std::sync::mpsc::channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok() {
+            let _ = changed.send(());
+        }
+    })?;
+    watcher.watch(host.dir(), notify::RecursiveMode::NonRecursive)?;
+    std::thread::Builder::new()
+        .name("plugin-watcher".into())
+        .spawn(move || {
+            // Ends when the watcher (and so the sender) is dropped at shutdown.
+            while changes.recv().is_ok() {
+                // Let a copy or a rename finish, and fold a burst of events into one scan.
+                while changes.recv_timeout(Duration::from_millis(300)).is_ok() {}
+                host.rescan();
+            }
+        })
+        .map_err(|err| notify::Error::generic(&err.to_string()))?;
+    Ok(watcher)
+}
