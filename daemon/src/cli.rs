@@ -47,6 +47,7 @@ pub fn main() -> ExitCode {
     let paths = Paths {
         data_dir: args.data_dir.unwrap_or_else(|| config.data_dir()),
         socket: args.socket.unwrap_or_else(|| config.socket_path()),
+        config_file: crate::watch::config_file(args.config),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("musiqued").build() {
         Ok(runtime) => runtime,

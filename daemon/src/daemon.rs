@@ -26,6 +26,8 @@ pub struct Paths {
     pub data_dir: PathBuf,
     /// JSON-RPC socket.
     pub socket: PathBuf,
+    /// The config file reloads read (`--config`, else the default location), if any.
+    pub config_file: Option<PathBuf>,
 }
 
 /// A started daemon, ready to [`Daemon::run`].
@@ -84,14 +86,22 @@ impl Daemon {
             emitted,
         )
         .map_err(io_err("create plugins directory", &plugins_dir))?;
-        let watcher = match crate::plugins::watch(plugins.clone()) {
+        let service = Service::new(
+            store,
+            index,
+            plugins,
+            EventBus::default(),
+            &config,
+            paths.config_file.clone(),
+            paths.data_dir.clone(),
+        );
+        let watcher = match crate::watch::start(service.clone(), &plugins_dir, paths.config_file.as_deref()) {
             Ok(watcher) => Some(watcher),
             Err(err) => {
-                tracing::warn!(dir = %plugins_dir.display(), error = %err, "cannot watch the plugins directory; use `musiquectl plugins reload`");
+                tracing::warn!(error = %err, "cannot watch for changes; use `musiquectl plugins reload` and SIGHUP");
                 None
             }
         };
-        let service = Service::new(store, index, plugins, EventBus::default(), &config, paths.data_dir.clone());
         Ok(Daemon { service, listener, paths, config, signals, emitted_inbox, watcher })
     }
 
@@ -110,7 +120,12 @@ impl Daemon {
             }
         });
         tracing::info!(socket = %paths.socket.display(), data_dir = %paths.data_dir.display(), "musiqued ready");
-        rpc::serve(listener, Rpc::new(service.clone()), &config.rpc, signals.shutdown()).await;
+        let reloading = service.clone();
+        let on_hangup = move || {
+            let service = reloading.clone();
+            tokio::task::spawn_blocking(move || service.reload_config());
+        };
+        rpc::serve(listener, Rpc::new(service.clone()), &config.rpc, signals.shutdown(on_hangup)).await;
         tracing::info!("shutting down");
         drop(watcher);
         plugin_ingest.abort();
@@ -146,15 +161,15 @@ impl Signals {
         })
     }
 
-    /// Resolves on SIGTERM or SIGINT. SIGHUP is logged and ignored (it would
-    /// otherwise end the process).
-    async fn shutdown(mut self) {
+    /// Resolves on SIGTERM or SIGINT; calls `on_hangup` on each SIGHUP (config reload).
+    async fn shutdown(mut self, on_hangup: impl Fn()) {
         loop {
             tokio::select! {
                 _ = self.terminate.recv() => return,
                 _ = self.interrupt.recv() => return,
                 _ = self.hangup.recv() => {
-                    tracing::info!("SIGHUP received; configuration reload is not supported yet, restart to apply changes");
+                    tracing::info!("SIGHUP: reloading the config");
+                    on_hangup();
                 }
             }
         }

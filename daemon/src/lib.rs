@@ -13,6 +13,7 @@
 //! - `import`: export-file imports (Spotify, Last.fm CSV, ListenBrainz), resumable.
 //! - `plugins`: the plugin host (drop-in plugins, one thread per instance, timeouts).
 //! - `identity`: canonical keys and artist-credit splitting.
+//! - `watch`: one file watcher for the plugins directory and the config file (hot reload).
 //! - `events`: the broadcast bus behind `events.subscribe`.
 //! - `clock`: time parsing and UTC day/month buckets.
 
@@ -28,6 +29,7 @@ mod plugins;
 mod rpc;
 mod service;
 mod store;
+mod watch;
 
 pub use daemon::{Daemon, Paths};
 pub use error::{Error, InternalError, Result, StartupError, UserError};

@@ -26,6 +26,18 @@ pub(crate) struct Service {
     state: Arc<State>,
 }
 
+/// The config as the daemon runs it.
+struct ConfigState {
+    /// The file reloads read (absent: the defaults apply).
+    file: Option<std::path::PathBuf>,
+    /// The config in force.
+    applied: musique_config::Config,
+    /// How many reloads were attempted.
+    reloads: u64,
+    /// Why the last reload was refused, while it is.
+    error: Option<String>,
+}
+
 struct State {
     /// All persistent data.
     store: Store,
@@ -43,6 +55,8 @@ struct State {
     import_defaults: musique_config::ImportConfig,
     /// Shown in the status.
     data_dir: std::path::PathBuf,
+    /// The config file, what of it is applied, and how reloads went.
+    config: std::sync::Mutex<ConfigState>,
     /// For the uptime.
     started: Instant,
 }
@@ -69,6 +83,9 @@ pub(crate) struct StatusReport {
     pub(crate) imports_running: usize,
     pub(crate) plugins_running: usize,
     pub(crate) plugins_failed: usize,
+    pub(crate) config_file: Option<String>,
+    pub(crate) config_reloads: u64,
+    pub(crate) config_error: Option<String>,
 }
 
 /// One row of a chart.
@@ -86,6 +103,7 @@ impl Service {
         plugins: PluginHost,
         events: EventBus,
         config: &musique_config::Config,
+        config_file: Option<std::path::PathBuf>,
         data_dir: std::path::PathBuf,
     ) -> Service {
         Service {
@@ -98,6 +116,12 @@ impl Service {
                 separators: Arc::new(config.credits.separators.clone()),
                 import_defaults: config.import.clone(),
                 data_dir,
+                config: std::sync::Mutex::new(ConfigState {
+                    file: config_file,
+                    applied: config.clone(),
+                    reloads: 0,
+                    error: None,
+                }),
                 started: Instant::now(),
             }),
         }
@@ -126,6 +150,10 @@ impl Service {
     pub(crate) fn status(&self) -> Result<StatusReport> {
         let counts = self.state.store.read()?.counts()?;
         let plugins = self.state.plugins.list();
+        let (config_file, config_reloads, config_error) = {
+            let config = self.state.config.lock().expect("config lock");
+            (config.file.as_ref().map(|file| file.display().to_string()), config.reloads, config.error.clone())
+        };
         let last_seq = self.state.store.last_seq();
         Ok(StatusReport {
             uptime_s: self.state.started.elapsed().as_secs(),
@@ -138,6 +166,9 @@ impl Service {
             imports_running: self.state.imports.running_count(),
             plugins_running: plugins.iter().filter(|plugin| plugin.state == PluginState::Running).count(),
             plugins_failed: plugins.iter().filter(|plugin| plugin.state == PluginState::Failed).count(),
+            config_file,
+            config_reloads,
+            config_error,
         })
     }
 
@@ -224,6 +255,51 @@ impl Service {
         if let Err(err) = result {
             tracing::warn!(error = %err, "cannot announce recorded listens");
         }
+    }
+
+    /// Reads the config file again. A valid change to `[adapters.*]` restarts the
+    /// plugins it touches; other sections apply at the next start. An invalid file is
+    /// refused, logged, shown in the status, and the running config stays. Blocks.
+    pub(crate) fn reload_config(&self) {
+        let file = self.state.config.lock().expect("config lock").file.clone();
+        let loaded = match &file {
+            Some(file) if file.exists() => musique_config::Config::load(file),
+            _ => Ok(musique_config::Config::default()),
+        };
+        let new = match loaded {
+            Ok(new) => new,
+            Err(err) => {
+                tracing::error!(error = %err, "config reload refused; the running config stays");
+                let mut state = self.state.config.lock().expect("config lock");
+                state.reloads += 1;
+                state.error = Some(err.to_string());
+                return;
+            }
+        };
+        let later = {
+            let mut state = self.state.config.lock().expect("config lock");
+            state.reloads += 1;
+            state.error = None;
+            let old = &state.applied;
+            let sections = [
+                ("paths", old.paths != new.paths),
+                ("import", old.import != new.import),
+                ("credits", old.credits != new.credits),
+                ("index", old.index != new.index),
+                ("store", old.store != new.store),
+                ("rpc", old.rpc != new.rpc),
+                ("log", old.log != new.log),
+                ("plugins", old.plugins != new.plugins),
+            ];
+            let later: Vec<&str> = sections.iter().filter(|(_, changed)| *changed).map(|(name, _)| *name).collect();
+            state.applied.adapters = new.adapters.clone();
+            later
+        };
+        if !later.is_empty() {
+            tracing::warn!(sections = ?later, "these config sections changed and take effect when musiqued restarts");
+        }
+        let restarted = self.state.plugins.set_adapters(new.adapters);
+        tracing::info!(restarted = ?restarted, "config reloaded");
     }
 
     /// Records what a plugin emitted: listens through the same path as `listens.add`,

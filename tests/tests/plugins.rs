@@ -246,3 +246,92 @@ mod daemon {
         }
     }
 }
+
+// ---- Config hot reload ---------------------------------------------------------------------------
+
+mod reload {
+    use std::time::{Duration, Instant};
+
+    use musique_api::{ComponentStatus, MusiqueApiClient};
+    use musique_tests::Daemon;
+
+    fn echo_config(track: &str, at: i64) -> String {
+        format!("[adapters.echo]\nstart_artist = \"Broadcast\"\nstart_track = \"{track}\"\nstart_at = {at}\n")
+    }
+
+    /// Saves the config as editors do: a new file renamed over the old one.
+    fn save_config(daemon: &Daemon, text: &str) {
+        let partial = daemon.dir.path().join(".config.toml.swp");
+        std::fs::write(&partial, text).unwrap();
+        std::fs::rename(&partial, daemon.config_path()).unwrap();
+    }
+
+    async fn wait_until<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+        let started = Instant::now();
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "{what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn config_component(client: &jsonrpsee::async_client::Client) -> ComponentStatus {
+        let status = client.status().await.unwrap();
+        status.components.into_iter().find(|component| component.name == "config").unwrap()
+    }
+
+    async fn has_track(client: &jsonrpsee::async_client::Client, track: &str) -> bool {
+        let listens = client.listens_list(None, None, None, None).await.unwrap().listens;
+        listens.iter().any(|listen| listen.track == track)
+    }
+
+    #[tokio::test]
+    async fn config_changes_apply_live_and_invalid_ones_are_refused() {
+        let mut daemon = Daemon::start_with_config(&echo_config("First", 1_700_000_000));
+        daemon.stop();
+        let plugins_dir = daemon.data_dir().join("plugins");
+        std::fs::create_dir_all(&plugins_dir).unwrap();
+        let library = musique_tests::bin_dir().join("deps").join(format!(
+            "{}musique_echo_plugin{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ));
+        std::fs::copy(library, plugins_dir.join("libecho.so")).unwrap();
+        daemon.restart();
+        let client = daemon.client().await;
+        wait_until("the first listen", async || has_track(&client, "First").await.then_some(())).await;
+
+        // A valid change to the plugin's table restarts it with the new table.
+        save_config(&daemon, &echo_config("Second", 1_700_000_600));
+        wait_until("the restarted plugin's listen", async || has_track(&client, "Second").await.then_some(())).await;
+        let component = config_component(&client).await;
+        assert_eq!(component.state, "ok", "{component:?}");
+
+        // An invalid file is refused, named in the status, and nothing changes.
+        save_config(&daemon, &format!("{}[import]\nmin_play = 1\n", echo_config("Third", 1_700_001_200)));
+        let component = wait_until("the refusal", async || {
+            let component = config_component(&client).await;
+            (component.state == "invalid").then_some(component)
+        })
+        .await;
+        assert!(component.detail.as_deref().is_some_and(|detail| detail.contains("min_play")), "{component:?}");
+        assert!(!has_track(&client, "Third").await);
+        assert_eq!(client.plugins_list().await.unwrap()[0].state, "running");
+
+        // Fixed again, and SIGHUP reloads too.
+        save_config(&daemon, &echo_config("Second", 1_700_000_600));
+        wait_until("the fix", async || (config_component(&client).await.state == "ok").then_some(())).await;
+        let reloads = |component: &ComponentStatus| {
+            let detail = component.detail.clone().unwrap();
+            detail.split("reloaded ").nth(1).and_then(|rest| rest.split(' ').next()?.parse::<u64>().ok()).unwrap()
+        };
+        let before = reloads(&config_component(&client).await);
+        // SAFETY: kill has no memory preconditions; the pid is our child's.
+        unsafe { libc::kill(daemon.pid() as i32, libc::SIGHUP) };
+        wait_until("the SIGHUP reload", async || (reloads(&config_component(&client).await) > before).then_some(()))
+            .await;
+        assert_eq!(client.status().await.unwrap().counts.listens, 2);
+    }
+}

@@ -75,8 +75,8 @@ struct Shared {
     cache: PathBuf,
     /// Plugins' own state lives in the store.
     store: Store,
-    /// `[adapters.<name>]` tables.
-    adapters: BTreeMap<String, AdapterConfig>,
+    /// `[adapters.<name>]` tables, replaced on config reload.
+    adapters: Mutex<BTreeMap<String, AdapterConfig>>,
     /// How long a call may take.
     call_timeout: Duration,
     /// Where emitted listens and now-playing go.
@@ -116,7 +116,7 @@ impl PluginHost {
                 dir,
                 cache,
                 store,
-                adapters: config.adapters.clone(),
+                adapters: Mutex::new(config.adapters.clone()),
                 call_timeout: Duration::from_millis(config.plugins.call_timeout_ms),
                 emitted,
                 entries: Mutex::new(BTreeMap::new()),
@@ -126,11 +126,6 @@ impl PluginHost {
         };
         host.rescan();
         Ok(host)
-    }
-
-    /// The watched directory.
-    pub(crate) fn dir(&self) -> &Path {
-        &self.shared.dir
     }
 
     /// Loads new and changed plugin files and stops the ones removed. Blocks.
@@ -161,6 +156,30 @@ impl PluginHost {
             // Replacing the entry drops the old worker: the old instance stops.
             self.shared.entries.lock().expect("entries lock").insert(file, entry);
         }
+    }
+
+    /// Applies new `[adapters.*]` tables: plugins whose table changed restart with it.
+    /// Returns the names of the plugins restarted.
+    pub(crate) fn set_adapters(&self, adapters: BTreeMap<String, AdapterConfig>) -> Vec<String> {
+        let changed: Vec<String> = {
+            let mut current = self.shared.adapters.lock().expect("adapters lock");
+            let names: BTreeSet<&String> = current.keys().chain(adapters.keys()).collect();
+            let changed = names.into_iter().filter(|name| current.get(*name) != adapters.get(*name)).cloned().collect();
+            *current = adapters;
+            changed
+        };
+        let mut restarted = Vec::new();
+        for entry in self.shared.entries.lock().expect("entries lock").values_mut() {
+            if changed.contains(&entry.status.name) {
+                // Forget the content hash so the next scan loads it again, with the new table.
+                entry.hash = 0;
+                restarted.push(entry.status.name.clone());
+            }
+        }
+        if !restarted.is_empty() {
+            self.rescan();
+        }
+        restarted
     }
 
     /// Every plugin file and its state.
@@ -244,9 +263,9 @@ impl PluginHost {
         status.name = table.name().to_owned();
         status.version = table.version().to_owned();
         status.abi = Some(table.abi());
-        let adapter = self.shared.adapters.get(&status.name);
+        let adapter = self.shared.adapters.lock().expect("adapters lock").get(&status.name).cloned();
         let disabled = self.shared.disabled.lock().expect("disabled lock").contains(&status.name);
-        if disabled || adapter.is_some_and(|adapter| !adapter.enabled) {
+        if disabled || adapter.as_ref().is_some_and(|adapter| !adapter.enabled) {
             status.state = PluginState::Disabled;
             return Entry { hash, status, worker: None };
         }
@@ -479,28 +498,4 @@ impl HostServices for Services {
     fn now_ms(&self) -> i64 {
         clock::now_ms()
     }
-}
-
-/// Watches the plugins directory and rescans after changes settle.
-pub(crate) fn watch(host: PluginHost) -> notify::Result<notify::RecommendedWatcher> {
-    use notify::Watcher;
-    let (changed, changes) = std::sync::mpsc::channel::<()>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
-            let _ = changed.send(());
-        }
-    })?;
-    watcher.watch(host.dir(), notify::RecursiveMode::NonRecursive)?;
-    std::thread::Builder::new()
-        .name("plugin-watcher".into())
-        .spawn(move || {
-            // Ends when the watcher (and so the sender) is dropped at shutdown.
-            while changes.recv().is_ok() {
-                // Let a copy or a rename finish, and fold a burst of events into one scan.
-                while changes.recv_timeout(Duration::from_millis(300)).is_ok() {}
-                host.rescan();
-            }
-        })
-        .map_err(|err| notify::Error::generic(&err.to_string()))?;
-    Ok(watcher)
 }

@@ -164,6 +164,22 @@ pub(super) fn status_dto(report: StatusReport) -> Status {
                 state: if report.plugins_failed > 0 { "degraded".into() } else { "running".into() },
                 detail: Some(format!("{} running, {} failed", report.plugins_running, report.plugins_failed)),
             },
+            match report.config_error {
+                Some(error) => ComponentStatus {
+                    name: "config".into(),
+                    state: "invalid".into(),
+                    detail: Some(format!("last reload refused, running config kept: {error}")),
+                },
+                None => ComponentStatus {
+                    name: "config".into(),
+                    state: "ok".into(),
+                    detail: Some(format!(
+                        "{}, reloaded {} times",
+                        report.config_file.as_deref().unwrap_or("defaults (no config file)"),
+                        report.config_reloads
+                    )),
+                },
+            },
             ComponentStatus { name: "rpc".into(), state: "running".into(), detail: None },
         ],
     }
