@@ -83,6 +83,7 @@ impl Daemon {
             paths.data_dir.join("plugin-cache"),
             store.clone(),
             &config,
+            crate::plugins::builtin_tables(),
             emitted,
         )
         .map_err(io_err("create plugins directory", &plugins_dir))?;

@@ -65,6 +65,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+mod forward;
 pub mod host;
 mod plugin;
 pub mod protocol;

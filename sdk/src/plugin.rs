@@ -204,6 +204,7 @@ pub mod __private {
     /// Installed by the entry symbol of a dynamic plugin: a panic's message and
     /// place are kept for the shim to return, instead of being printed.
     pub fn install_panic_hook() {
+        crate::forward::DYNAMIC.store(true, std::sync::atomic::Ordering::Relaxed);
         static INSTALLED: OnceLock<()> = OnceLock::new();
         INSTALLED.get_or_init(|| {
             std::panic::set_hook(Box::new(|info| {
@@ -211,6 +212,12 @@ pub mod __private {
                 LAST_PANIC.with(|last| *last.borrow_mut() = location);
             }));
         });
+    }
+
+    /// What an instance pointer points to: the plugin and the host context it was created with.
+    struct Boxed<T> {
+        plugin: T,
+        host_ctx: *mut c_void,
     }
 
     thread_local! {
@@ -264,12 +271,13 @@ pub mod __private {
                 serde_json::from_slice(config)
                     .map_err(|err| Error::new(ErrorKind::Protocol, format!("config is not JSON: {err}")))?
             };
-            T::create(Host { raw }, config)
+            crate::forward::attach(raw);
+            T::create(Host { raw }, config).map(|plugin| Boxed { plugin, host_ctx: raw.ctx })
         }));
         match result {
-            Ok(Ok(plugin)) => {
+            Ok(Ok(boxed)) => {
                 // SAFETY: checked non-null above.
-                unsafe { instance.write(Box::into_raw(Box::new(plugin)).cast()) };
+                unsafe { instance.write(Box::into_raw(Box::new(boxed)).cast()) };
                 abi::STATUS_OK
             }
             Ok(Err(err)) => {
@@ -309,7 +317,7 @@ pub mod __private {
                     .map_err(|err| Error::new(ErrorKind::Protocol, format!("payload is not JSON: {err}")))?
             };
             // SAFETY: the instance came from `create::<T>` and the host does not call it concurrently.
-            let plugin = unsafe { &mut *instance.cast::<T>() };
+            let plugin = unsafe { &mut (*instance.cast::<Boxed<T>>()).plugin };
             if method == protocol::method::HELLO {
                 return hello::<T>(payload);
             }
@@ -373,7 +381,9 @@ pub mod __private {
             return;
         }
         // SAFETY: the instance came from `create::<T>` and is destroyed once.
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(instance.cast::<T>()) })));
+        let boxed = unsafe { Box::from_raw(instance.cast::<Boxed<T>>()) };
+        crate::forward::detach(boxed.host_ctx);
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(boxed)));
     }
 }
 

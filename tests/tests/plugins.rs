@@ -50,6 +50,9 @@ fn dynamic_plugin_through_the_abi() {
     assert_eq!(host.logs()[0].1, "echo plugin created");
 
     assert_eq!(echo.call("echo", &json!({"ü": [1, null]})).unwrap(), json!({"ü": [1, null]}));
+    // The plugin's own `tracing` events reach the host log.
+    let logs = host.logs();
+    assert!(logs.iter().any(|(_, line)| line.contains("echoing") && line.contains("size=")), "{logs:?}");
     echo.call("listen", &json!({"artist": "Broadcast", "track": "Pendulum"})).unwrap();
     match &host.events()[0] {
         Event::Listens { listens } => {

@@ -47,7 +47,8 @@ pub(crate) struct PluginStatus {
     pub(crate) abi: Option<(u32, u32)>,
     pub(crate) protocol: Option<(u32, u32)>,
     pub(crate) capabilities: Vec<String>,
-    pub(crate) file: String,
+    /// The plugin file, for dynamic plugins; `None` for built-in ones.
+    pub(crate) file: Option<String>,
     pub(crate) state: PluginState,
     pub(crate) last_error: Option<String>,
     pub(crate) calls: u64,
@@ -87,7 +88,12 @@ struct Shared {
     disabled: Mutex<BTreeSet<String>>,
     /// Serializes scans (the watcher and `plugins.reload` may ask at once).
     scanning: Mutex<()>,
+    /// First-party adapters linked into musiqued, run through the same ABI as dynamic ones.
+    builtins: Vec<Table>,
 }
+
+/// Entries of built-in plugins are keyed `builtin:<name>`; file names never contain `:`.
+const BUILTIN_PREFIX: &str = "builtin:";
 
 struct Entry {
     hash: u64,
@@ -106,6 +112,7 @@ impl PluginHost {
         cache: PathBuf,
         store: Store,
         config: &musique_config::Config,
+        builtins: Vec<Table>,
         emitted: UnboundedSender<Emitted>,
     ) -> std::io::Result<PluginHost> {
         use std::os::unix::fs::DirBuilderExt;
@@ -122,8 +129,12 @@ impl PluginHost {
                 entries: Mutex::new(BTreeMap::new()),
                 disabled: Mutex::new(BTreeSet::new()),
                 scanning: Mutex::new(()),
+                builtins,
             }),
         };
+        for table in host.shared.builtins.clone() {
+            host.start_builtin(table);
+        }
         host.rescan();
         Ok(host)
     }
@@ -139,7 +150,8 @@ impl PluginHost {
             }
         };
         let known: Vec<String> = self.shared.entries.lock().expect("entries lock").keys().cloned().collect();
-        for file in known.iter().filter(|file| !files.contains_key(*file)) {
+        let removed = known.iter().filter(|file| !file.starts_with(BUILTIN_PREFIX) && !files.contains_key(*file));
+        for file in removed {
             if let Some(entry) = self.shared.entries.lock().expect("entries lock").remove(file) {
                 tracing::info!(plugin = %entry.status.name, file, "plugin file removed; plugin stopped");
             }
@@ -168,16 +180,10 @@ impl PluginHost {
             *current = adapters;
             changed
         };
-        let mut restarted = Vec::new();
-        for entry in self.shared.entries.lock().expect("entries lock").values_mut() {
-            if changed.contains(&entry.status.name) {
-                // Forget the content hash so the next scan loads it again, with the new table.
-                entry.hash = 0;
-                restarted.push(entry.status.name.clone());
-            }
-        }
-        if !restarted.is_empty() {
-            self.rescan();
+        let restarted: Vec<String> =
+            self.list().into_iter().map(|status| status.name).filter(|name| changed.contains(name)).collect();
+        for name in &restarted {
+            self.restart(name);
         }
         restarted
     }
@@ -221,16 +227,38 @@ impl PluginHost {
     /// Starts a disabled plugin again.
     pub(crate) fn enable(&self, name: &str) -> bool {
         self.shared.disabled.lock().expect("disabled lock").remove(name);
+        self.restart(name)
+    }
+
+    /// Starts a plugin's instances again (with the current config); `false` when there is none.
+    fn restart(&self, name: &str) -> bool {
         let mut found = false;
-        for entry in self.shared.entries.lock().expect("entries lock").values_mut() {
+        let mut builtins = Vec::new();
+        for (key, entry) in self.shared.entries.lock().expect("entries lock").iter_mut() {
             if entry.status.name == name {
                 found = true;
-                // Forget the content hash so the next scan loads it again.
-                entry.hash = 0;
+                if key.starts_with(BUILTIN_PREFIX) {
+                    builtins.push(name.to_owned());
+                } else {
+                    // Forget the content hash so the next scan loads the file again.
+                    entry.hash = 0;
+                }
             }
+        }
+        for table in self.shared.builtins.iter().filter(|table| builtins.iter().any(|name| name == table.name())) {
+            self.start_builtin(*table);
         }
         self.rescan();
         found
+    }
+
+    /// (Re)starts a built-in plugin.
+    fn start_builtin(&self, table: Table) {
+        let key = format!("{BUILTIN_PREFIX}{}", table.name());
+        let mut status = blank_status(table.name(), None);
+        let worker = self.start_table(table, &mut status);
+        tracing::info!(plugin = %status.name, state = ?status.state, error = ?status.last_error, "built-in plugin started");
+        self.shared.entries.lock().expect("entries lock").insert(key, Entry { hash: 0, status, worker });
     }
 
     /// Stops every instance.
@@ -240,18 +268,8 @@ impl PluginHost {
 
     /// Loads one file into an entry (running, failed or disabled).
     fn load(&self, file: &str, bytes: Vec<u8>, hash: u64) -> Entry {
-        let mut status = PluginStatus {
-            name: file.rsplit_once('.').map_or(file, |(stem, _)| stem).trim_start_matches("lib").to_owned(),
-            version: String::new(),
-            abi: None,
-            protocol: None,
-            capabilities: Vec::new(),
-            file: file.to_owned(),
-            state: PluginState::Failed,
-            last_error: None,
-            calls: 0,
-            errors: 0,
-        };
+        let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem).trim_start_matches("lib");
+        let mut status = blank_status(stem, Some(file));
         let table = match self.open(file, &bytes, hash) {
             Ok(table) => table,
             Err(reason) => {
@@ -260,6 +278,12 @@ impl PluginHost {
                 return Entry { hash, status, worker: None };
             }
         };
+        let worker = self.start_table(table, &mut status);
+        Entry { hash, status, worker }
+    }
+
+    /// Creates an instance of a checked table (unless disabled) and calls `hello` and `start`.
+    fn start_table(&self, table: Table, status: &mut PluginStatus) -> Option<Worker> {
         status.name = table.name().to_owned();
         status.version = table.version().to_owned();
         status.abi = Some(table.abi());
@@ -267,7 +291,7 @@ impl PluginHost {
         let disabled = self.shared.disabled.lock().expect("disabled lock").contains(&status.name);
         if disabled || adapter.as_ref().is_some_and(|adapter| !adapter.enabled) {
             status.state = PluginState::Disabled;
-            return Entry { hash, status, worker: None };
+            return None;
         }
         let config = adapter
             .map(|adapter| serde_json::to_value(&adapter.settings).unwrap_or(Value::Null))
@@ -277,28 +301,29 @@ impl PluginHost {
             store: self.shared.store.clone(),
             emitted: self.shared.emitted.clone(),
         });
-        match Worker::start(table, services, config, self.shared.call_timeout * START_TIMEOUT_FACTOR) {
-            Ok((worker, hello)) => {
-                status.protocol = Some((hello.protocol.major, hello.protocol.minor));
-                status.capabilities = hello.capabilities.iter().map(capability_name).collect();
-                status.state = PluginState::Running;
-                let mut worker = worker;
-                // Live plugins begin their work on `start`; plugins without it are fine.
-                match worker.call("start", Value::Null, self.shared.call_timeout) {
-                    Ok(_) => {}
-                    Err(CallError::Plugin(error)) if error.kind == ErrorKind::UnknownMethod => {}
-                    Err(err) => {
-                        status.state = PluginState::Failed;
-                        status.last_error = Some(format!("start: {err}"));
-                    }
+        let (mut worker, hello) =
+            match Worker::start(table, services, config, self.shared.call_timeout * START_TIMEOUT_FACTOR) {
+                Ok(started) => started,
+                Err(reason) => {
+                    status.state = PluginState::Failed;
+                    status.last_error = Some(reason);
+                    return None;
                 }
-                Entry { hash, status, worker: Some(worker) }
-            }
-            Err(reason) => {
-                status.last_error = Some(reason);
-                Entry { hash, status, worker: None }
+            };
+        status.protocol = Some((hello.protocol.major, hello.protocol.minor));
+        status.capabilities = hello.capabilities.iter().map(capability_name).collect();
+        status.state = PluginState::Running;
+        status.last_error = None;
+        // Live plugins begin their work on `start`; plugins without it are fine.
+        match worker.call("start", Value::Null, self.shared.call_timeout) {
+            Ok(_) => {}
+            Err(CallError::Plugin(error)) if error.kind == ErrorKind::UnknownMethod => {}
+            Err(err) => {
+                status.state = PluginState::Failed;
+                status.last_error = Some(format!("start: {err}"));
             }
         }
+        Some(worker)
     }
 
     /// Checks, copies and opens a plugin file; returns its checked table.
@@ -330,6 +355,27 @@ impl PluginHost {
         std::mem::forget(library);
         Ok(table)
     }
+}
+
+fn blank_status(name: &str, file: Option<&str>) -> PluginStatus {
+    PluginStatus {
+        name: name.to_owned(),
+        version: String::new(),
+        abi: None,
+        protocol: None,
+        capabilities: Vec::new(),
+        file: file.map(str::to_owned),
+        state: PluginState::Failed,
+        last_error: None,
+        calls: 0,
+        errors: 0,
+    }
+}
+
+/// The first-party adapters linked into musiqued. None yet: each adapter crate adds its table here
+/// (`musique_sdk::__private::table::<lastfm::Lastfm>()`), so built-ins run through the same ABI as drop-ins.
+pub(crate) fn builtin_tables() -> Vec<Table> {
+    Vec::new()
 }
 
 fn capability_name(capability: &Capability) -> String {
@@ -497,5 +543,57 @@ impl HostServices for Services {
 
     fn now_ms(&self) -> i64 {
         clock::now_ms()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_plugins_run_through_the_same_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 8).unwrap();
+        let config = musique_config::Config::parse(
+            "[adapters.echo]\nstart_artist = \"Air\"\nstart_track = \"Alone in Kyoto\"\nstart_at = 1700000000\n",
+            Path::new("test.toml"),
+        )
+        .unwrap();
+        let (emitted, mut inbox) = tokio::sync::mpsc::unbounded_channel();
+        // SAFETY: the table is built by the SDK and lives for the process.
+        let table = unsafe { Table::check(musique_sdk::__private::table::<musique_echo_plugin::Echo>()) }.unwrap();
+        let host = PluginHost::start(
+            dir.path().join("plugins"),
+            dir.path().join("cache"),
+            store.clone(),
+            &config,
+            vec![table],
+            emitted,
+        )
+        .unwrap();
+
+        let plugins = host.list();
+        assert_eq!(plugins.len(), 1);
+        assert_eq!(
+            (plugins[0].name.as_str(), plugins[0].file.as_deref(), plugins[0].state),
+            ("echo", None, PluginState::Running)
+        );
+        assert_eq!(plugins[0].capabilities, vec!["live".to_owned()]);
+        match inbox.try_recv().expect("the listen emitted on start") {
+            Emitted::Listens { plugin, listens } => {
+                assert_eq!((plugin.as_str(), listens[0].track.as_str()), ("echo", "Alone in Kyoto"))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+
+        assert!(host.disable("echo"));
+        assert_eq!(host.list()[0].state, PluginState::Disabled);
+        assert!(host.enable("echo"));
+        assert_eq!(host.list()[0].state, PluginState::Running);
+        // Scans of the plugins directory leave built-ins alone.
+        host.rescan();
+        assert_eq!(host.list().len(), 1);
+        host.stop_all();
+        store.close();
     }
 }

@@ -118,8 +118,8 @@ pub(super) fn plugin_dto(plugin: PluginStatus) -> PluginInfo {
         abi: plugin.abi.map(|(major, minor)| format!("{major}.{minor}")),
         protocol: plugin.protocol.map(|(major, minor)| format!("{major}.{minor}")),
         capabilities: plugin.capabilities,
-        origin: "dynamic".to_owned(),
-        file: Some(plugin.file),
+        origin: if plugin.file.is_some() { "dynamic" } else { "builtin" }.to_owned(),
+        file: plugin.file,
         state: match plugin.state {
             PluginState::Running => "running",
             PluginState::Failed => "failed",

@@ -27,7 +27,10 @@ impl Plugin for Echo {
 
     fn call(&mut self, method: &str, payload: Value) -> Result<Value, Error> {
         match method {
-            "echo" => Ok(payload),
+            "echo" => {
+                tracing::info!(size = payload.to_string().len(), "echoing");
+                Ok(payload)
+            }
             // Called by the host once the plugin is loaded; its behavior comes from the config.
             "start" => {
                 if self.config["panic_on_start"].as_bool() == Some(true) {
