@@ -101,3 +101,8 @@ pub enum Capability {
 
 #[cfg(test)]
 mod tests;
+
+/// `docs/plugins.md`, compiled as doctests so its example always builds.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/plugins.md")]
+pub struct PluginsGuide;

@@ -195,3 +195,77 @@ fn many_instances_share_one_table() {
     drop((first, second));
     let _unused: Arc<RecordingHost> = host;
 }
+
+/// A table written by hand, as a buggy or hostile plugin might: answers that break the protocol.
+mod garbage {
+    use std::ffi::c_void;
+
+    use super::*;
+    use crate::abi::{Buf, HostV1, Status};
+
+    unsafe extern "C" fn create(
+        _: *const HostV1,
+        _: *const u8,
+        _: usize,
+        instance: *mut *mut c_void,
+        _: *mut Buf,
+    ) -> Status {
+        // SAFETY: the host passes a writable pointer.
+        unsafe { instance.write(std::ptr::NonNull::<u8>::dangling().as_ptr().cast()) };
+        abi::STATUS_OK
+    }
+
+    unsafe extern "C" fn call(
+        _: *mut c_void,
+        method: *const u8,
+        len: usize,
+        _: *const u8,
+        _: usize,
+        out: *mut Buf,
+    ) -> Status {
+        // SAFETY: the host passes the method name's bytes.
+        let method = unsafe { std::slice::from_raw_parts(method, len) };
+        let (status, reply): (Status, &[u8]) = match method {
+            b"text" => (abi::STATUS_OK, b"\xff\xfenot json at all"),
+            b"bad_error" => (abi::STATUS_ERROR, b"{\"nope\":1}"),
+            _ => (42, b""),
+        };
+        // SAFETY: the host passes a writable `Buf`, and gives it back to `free_buf`.
+        unsafe { out.write(Buf::from_vec(reply.to_vec())) };
+        status
+    }
+
+    unsafe extern "C" fn free_buf(buf: Buf) {
+        // SAFETY: allocated by `call` above.
+        drop(unsafe { buf.into_vec() });
+    }
+
+    unsafe extern "C" fn destroy(_: *mut c_void) {}
+
+    static TABLE: PluginV1 = PluginV1 {
+        abi_major: abi::ABI_MAJOR,
+        abi_minor: abi::ABI_MINOR,
+        struct_size: std::mem::size_of::<PluginV1>(),
+        name: c"garbage".as_ptr(),
+        version: c"0.0.1".as_ptr(),
+        create,
+        call,
+        free_buf,
+        destroy,
+    };
+
+    #[test]
+    fn answers_that_break_the_protocol_are_errors_not_crashes() {
+        // SAFETY: a static table.
+        let table = unsafe { Table::check(&TABLE) }.unwrap();
+        let mut instance = table.create(RecordingHost::new(), &json!({})).unwrap();
+        let err = instance.call("text", &Value::Null).unwrap_err();
+        assert!(matches!(&err, CallError::Garbage(message) if message.contains("invalid JSON")), "{err:?}");
+        let err = instance.call("bad_error", &Value::Null).unwrap_err();
+        assert!(matches!(&err, CallError::Garbage(message) if message.contains("unreadable error reply")), "{err:?}");
+        let err = instance.call("other", &Value::Null).unwrap_err();
+        assert_eq!(err, CallError::Garbage("unknown status 42".to_owned()));
+        let err = instance.hello().unwrap_err();
+        assert!(matches!(err, CallError::Garbage(_)));
+    }
+}

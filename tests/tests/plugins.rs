@@ -191,6 +191,16 @@ mod daemon {
             wait_for(&client, "replacement", |plugins| plugins.len() == 1 && plugins[0].state == "running").await;
         assert_eq!(plugins[0].last_error, None);
 
+        // Another file of the same plugin: the newest wins, the other instance stops.
+        install(&plugins_dir, "libecho-copy.so", &echo);
+        let plugins = wait_for(&client, "second file", |plugins| plugins.len() == 2).await;
+        let older = plugins.iter().find(|plugin| plugin.file.as_deref() == Some("libecho.so")).unwrap();
+        assert_eq!(older.state, "disabled", "{plugins:?}");
+        assert_eq!(older.last_error.as_deref(), Some("replaced by libecho-copy.so"));
+        std::fs::remove_file(plugins_dir.join("libecho-copy.so")).unwrap();
+        install(&plugins_dir, "libecho.so", &echo);
+        wait_for(&client, "back to one file", |plugins| plugins.len() == 1 && plugins[0].state == "running").await;
+
         let (code, out, _) = daemon.ctl(&["plugins"]);
         assert_eq!(code, 0);
         assert!(out.contains("echo") && out.contains("running") && out.contains("libecho.so"), "{out}");

@@ -165,8 +165,23 @@ impl PluginHost {
             }
             let entry = self.load(&file, bytes, hash);
             tracing::info!(plugin = %entry.status.name, file, state = ?entry.status.state, error = ?entry.status.last_error, "plugin loaded");
+            let mut entries = self.shared.entries.lock().expect("entries lock");
+            if entry.worker.is_some() {
+                // The newest file of a plugin wins: another file's instance of the same plugin stops.
+                for (other_file, other) in entries.iter_mut() {
+                    if *other_file != file
+                        && !other_file.starts_with(BUILTIN_PREFIX)
+                        && other.status.name == entry.status.name
+                        && other.worker.is_some()
+                    {
+                        other.worker = None;
+                        other.status.state = PluginState::Disabled;
+                        other.status.last_error = Some(format!("replaced by {file}"));
+                    }
+                }
+            }
             // Replacing the entry drops the old worker: the old instance stops.
-            self.shared.entries.lock().expect("entries lock").insert(file, entry);
+            entries.insert(file, entry);
         }
     }
 
