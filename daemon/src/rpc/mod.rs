@@ -39,6 +39,21 @@ impl Rpc {
         Rpc { service }
     }
 
+    /// Applies `action` to the plugin `name` (false: no such plugin) and answers the new list.
+    async fn plugin_action(
+        &self,
+        name: String,
+        action: impl FnOnce(&crate::plugins::PluginHost, &str) -> bool + Send + 'static,
+    ) -> RpcResult<Vec<PluginInfo>> {
+        let plugins = self.blocking(move |service| {
+            if !action(service.plugins(), &name) {
+                return Err(Error::not_found(format!("no plugin named {name:?}")));
+            }
+            Ok(service.plugins().list())
+        });
+        Ok(plugins.await?.into_iter().map(convert::plugin_dto).collect())
+    }
+
     /// Runs blocking service work off the async workers.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -291,23 +306,11 @@ impl MusiqueApiServer for Rpc {
     }
 
     async fn plugins_disable(&self, name: String) -> RpcResult<Vec<PluginInfo>> {
-        let plugins = self.blocking(move |service| {
-            if !service.plugins().disable(&name) {
-                return Err(Error::not_found(format!("no plugin named {name:?}")));
-            }
-            Ok(service.plugins().list())
-        });
-        Ok(plugins.await?.into_iter().map(convert::plugin_dto).collect())
+        self.plugin_action(name, |plugins, name| plugins.disable(name)).await
     }
 
     async fn plugins_enable(&self, name: String) -> RpcResult<Vec<PluginInfo>> {
-        let plugins = self.blocking(move |service| {
-            if !service.plugins().enable(&name) {
-                return Err(Error::not_found(format!("no plugin named {name:?}")));
-            }
-            Ok(service.plugins().list())
-        });
-        Ok(plugins.await?.into_iter().map(convert::plugin_dto).collect())
+        self.plugin_action(name, |plugins, name| plugins.enable(name)).await
     }
 
     async fn events_subscribe(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
