@@ -22,6 +22,8 @@ pub(crate) enum Event {
     ListenRecorded(RecordedListen),
     /// A plugin reports what is playing now.
     NowPlaying { source: String, artist: String, track: String, album: Option<String> },
+    /// A plugin reports progress of a long job.
+    PluginProgress { source: String, job: String, done: u64, total: Option<u64> },
 }
 
 /// A recorded listen with its key.

@@ -326,6 +326,9 @@ impl Service {
             Emitted::NowPlaying { plugin, artist, track, album } => {
                 self.state.events.send(Event::NowPlaying { source: source_name(&plugin), artist, track, album });
             }
+            Emitted::Progress { plugin, job, done, total } => {
+                self.state.events.send(Event::PluginProgress { source: source_name(&plugin), job, done, total });
+            }
         }
     }
 

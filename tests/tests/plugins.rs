@@ -101,7 +101,7 @@ mod daemon {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
-    use musique_api::{MusiqueApiClient, PluginInfo};
+    use musique_api::{Event, MusiqueApiClient, PluginInfo};
     use musique_tests::Daemon;
 
     fn library(crate_name: &str) -> Vec<u8> {
@@ -141,9 +141,28 @@ mod daemon {
         );
         let client = daemon.client().await;
         assert!(client.plugins_list().await.unwrap().is_empty());
+        let mut events = client.events_subscribe().await.unwrap();
         let plugins_dir = daemon.data_dir().join("plugins");
         let echo = library("musique_echo_plugin");
         install(&plugins_dir, "libecho.so", &echo);
+
+        // Subscribers see what the plugin reports: now playing, progress, and the recorded listen.
+        let (mut now_playing, mut progress, mut recorded) = (false, false, false);
+        while !(now_playing && progress && recorded) {
+            let event = tokio::time::timeout(Duration::from_secs(20), events.next())
+                .await
+                .expect("plugin events")
+                .unwrap()
+                .unwrap();
+            match event {
+                Event::NowPlaying { source, track, .. } => now_playing = source == "echo" && track == "Pendulum",
+                Event::PluginProgress { source, done, total, .. } => {
+                    progress = source == "echo" && done == 1 && total == Some(1)
+                }
+                Event::ListenRecorded { listen } => recorded = listen.sources == ["echo"],
+                _ => {}
+            }
+        }
 
         let plugins =
             wait_for(&client, "drop-in", |plugins| plugins.iter().any(|plugin| plugin.state == "running")).await;

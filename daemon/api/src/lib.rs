@@ -24,7 +24,7 @@ pub mod client;
 
 /// The first API version.
 pub const INITIAL: u32 = 1;
-/// Added `plugins.*` and the `now_playing` event.
+/// Added `plugins.*` and the `now_playing` and `plugin_progress` events.
 pub const PLUGINS: u32 = 2;
 /// The API version this crate speaks.
 pub const CURRENT_API_VERSION: u32 = PLUGINS;
@@ -558,6 +558,18 @@ pub enum Event {
         /// The album, when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         album: Option<String>,
+    },
+    /// A plugin reports progress of a long job (a sync, an import). Since [`PLUGINS`].
+    PluginProgress {
+        /// The plugin.
+        source: String,
+        /// The job.
+        job: String,
+        /// Units done.
+        done: u64,
+        /// Units in all, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
     },
     /// This subscriber fell behind and missed events.
     Lagged {

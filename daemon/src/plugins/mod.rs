@@ -37,6 +37,8 @@ pub(crate) enum Emitted {
     Listens { plugin: String, listens: Vec<Listen> },
     /// What a plugin sees playing now.
     NowPlaying { plugin: String, artist: String, track: String, album: Option<String> },
+    /// Progress of a plugin's long job.
+    Progress { plugin: String, job: String, done: u64, total: Option<u64> },
 }
 
 /// A plugin as `plugins.list` shows it.
@@ -543,6 +545,7 @@ impl HostServices for Services {
         let emitted = match event {
             PluginEvent::Listens { listens } => Emitted::Listens { plugin, listens },
             PluginEvent::NowPlaying { artist, track, album } => Emitted::NowPlaying { plugin, artist, track, album },
+            PluginEvent::Progress { job, done, total } => Emitted::Progress { plugin, job, done, total },
             _ => return true,
         };
         self.emitted.send(emitted).is_ok()
@@ -594,12 +597,20 @@ mod tests {
             ("echo", None, PluginState::Running)
         );
         assert_eq!(plugins[0].capabilities, vec!["live".to_owned()]);
-        match inbox.try_recv().expect("the listen emitted on start") {
-            Emitted::Listens { plugin, listens } => {
-                assert_eq!((plugin.as_str(), listens[0].track.as_str()), ("echo", "Alone in Kyoto"))
-            }
-            other => panic!("unexpected {other:?}"),
+        let mut emitted = Vec::new();
+        while let Ok(event) = inbox.try_recv() {
+            emitted.push(event);
         }
+        assert!(
+            matches!(&emitted[0], Emitted::NowPlaying { plugin, track, .. } if plugin == "echo" && track == "Alone in Kyoto"),
+            "{emitted:?}"
+        );
+        assert!(
+            emitted
+                .iter()
+                .any(|event| matches!(event, Emitted::Listens { listens, .. } if listens[0].track == "Alone in Kyoto")),
+            "{emitted:?}"
+        );
 
         assert!(host.disable("echo"));
         assert_eq!(host.list()[0].state, PluginState::Disabled);

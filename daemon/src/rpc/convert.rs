@@ -108,6 +108,7 @@ pub(super) fn event_dto(event: Event) -> WireEvent {
         Event::ImportFinished(run) => WireEvent::ImportFinished { run: run_dto(run) },
         Event::ListenRecorded(listen) => WireEvent::ListenRecorded { listen: listen_dto(listen) },
         Event::NowPlaying { source, artist, track, album } => WireEvent::NowPlaying { source, artist, track, album },
+        Event::PluginProgress { source, job, done, total } => WireEvent::PluginProgress { source, job, done, total },
     }
 }
 

@@ -44,6 +44,10 @@ impl Plugin for Echo {
                 if let (Some(artist), Some(track)) =
                     (self.config["start_artist"].as_str(), self.config["start_track"].as_str())
                 {
+                    let now_playing =
+                        Event::NowPlaying { artist: artist.to_owned(), track: track.to_owned(), album: None };
+                    self.host.emit(&now_playing)?;
+                    self.host.emit(&Event::Progress { job: "start".into(), done: 1, total: Some(1) })?;
                     let listen = Listen {
                         artist: artist.to_owned(),
                         track: track.to_owned(),
