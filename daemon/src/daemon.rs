@@ -106,11 +106,6 @@ impl Daemon {
         Ok(Daemon { service, listener, paths, config, signals, emitted_inbox, watcher })
     }
 
-    /// The socket the daemon listens on.
-    pub fn socket(&self) -> &std::path::Path {
-        &self.paths.socket
-    }
-
     /// Serves until SIGTERM or Ctrl-C, then stops every component in order.
     pub async fn run(self) -> Result<()> {
         let Daemon { service, listener, paths, config, signals, mut emitted_inbox, watcher } = self;

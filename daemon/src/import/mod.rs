@@ -302,7 +302,7 @@ impl Job {
     fn import(&mut self, mut run: ImportRunRecord, committed: &mut ImportRunRecord) -> Result<(), Stop> {
         let rules = Rules { min_play_ms: run.min_play_ms, include_incognito: run.include_incognito };
         let files = std::mem::take(&mut self.files);
-        let mut pending: Option<tokio::sync::oneshot::Receiver<Result<crate::store::IngestOutcome>>> = None;
+        let mut pipeline = Pipeline { store: &self.store, events: &self.events, pending: None };
         for (file_index, file) in files.iter().enumerate() {
             let file_index = file_index as u64;
             if file_index < run.cursor.file {
@@ -323,7 +323,7 @@ impl Job {
                     run.cursor = Cursor { file: file_index + 1, record: 0 };
                     run.file_records_total = 0;
                     run.file_records_done = 0;
-                    self.flush(&mut pending, Vec::new(), &run, committed)?;
+                    pipeline.submit(Vec::new(), &run, committed)?;
                     continue;
                 }
             };
@@ -351,7 +351,7 @@ impl Job {
                     }
                     run.cursor = Cursor { file: file_index, record: index + 1 };
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_LISTENS));
-                    if let Err(err) = Self::flush_with(&self.store, &self.events, &mut pending, full, &run, committed) {
+                    if let Err(err) = pipeline.submit(full, &run, committed) {
                         stop = Some(err);
                         return ControlFlow::Break(());
                     }
@@ -360,7 +360,7 @@ impl Job {
             };
             let read = formats::read_records(&data, info, rules, skip, visit);
             if let Some(stop) = stop {
-                self.wait(&mut pending, committed)?;
+                pipeline.wait(committed)?;
                 return Err(stop);
             }
             if let Err(reason) = read {
@@ -373,62 +373,49 @@ impl Job {
             self.check_cancel()?;
             run.files_done += 1;
             run.cursor = Cursor { file: file_index + 1, record: 0 };
-            self.flush(&mut pending, batch, &run, committed)?;
+            pipeline.submit(batch, &run, committed)?;
         }
-        self.wait(&mut pending, committed)
+        pipeline.wait(committed)
     }
 
     fn check_cancel(&self) -> Result<(), Stop> {
         if self.cancel.load(Ordering::Relaxed) { Err(Stop::Cancelled) } else { Ok(()) }
     }
+}
 
-    fn flush(
-        &self,
-        pending: &mut Option<tokio::sync::oneshot::Receiver<Result<crate::store::IngestOutcome>>>,
+/// Commits batches one behind the parsing: while the writer commits a batch,
+/// the next one is parsed.
+struct Pipeline<'a> {
+    store: &'a Store,
+    events: &'a EventBus,
+    /// The batch being committed.
+    pending: Option<tokio::sync::oneshot::Receiver<Result<crate::store::IngestOutcome>>>,
+}
+
+impl Pipeline<'_> {
+    /// Waits for the previous batch, then queues this one with the run as it stands after it.
+    fn submit(
+        &mut self,
         batch: Vec<PreparedListen>,
         run: &ImportRunRecord,
         committed: &mut ImportRunRecord,
     ) -> Result<(), Stop> {
-        Self::flush_with(&self.store, &self.events, pending, batch, run, committed)
-    }
-
-    /// Waits for the previous batch, then queues this one: parsing the next
-    /// batch overlaps the commit of this one.
-    fn flush_with(
-        store: &Store,
-        events: &EventBus,
-        pending: &mut Option<tokio::sync::oneshot::Receiver<Result<crate::store::IngestOutcome>>>,
-        batch: Vec<PreparedListen>,
-        run: &ImportRunRecord,
-        committed: &mut ImportRunRecord,
-    ) -> Result<(), Stop> {
-        wait_pending(events, pending, committed)?;
-        *pending = Some(store.ingest_later(batch, Some(run.clone())).map_err(Stop::Failed)?);
+        self.wait(committed)?;
+        self.pending = Some(self.store.ingest_later(batch, Some(run.clone())).map_err(Stop::Failed)?);
         Ok(())
     }
 
-    fn wait(
-        &self,
-        pending: &mut Option<tokio::sync::oneshot::Receiver<Result<crate::store::IngestOutcome>>>,
-        committed: &mut ImportRunRecord,
-    ) -> Result<(), Stop> {
-        wait_pending(&self.events, pending, committed)
+    /// Waits for the batch being committed; `committed` becomes the run as stored with it.
+    fn wait(&mut self, committed: &mut ImportRunRecord) -> Result<(), Stop> {
+        let Some(receiver) = self.pending.take() else { return Ok(()) };
+        let outcome = receiver
+            .blocking_recv()
+            .map_err(|_| Stop::Failed(Error::Internal(crate::error::InternalError::WorkerGone("store writer"))))?
+            .map_err(Stop::Failed)?;
+        if let Some(run) = outcome.run {
+            *committed = run.clone();
+            self.events.send(Event::ImportProgress(run));
+        }
+        Ok(())
     }
-}
-
-fn wait_pending(
-    events: &EventBus,
-    pending: &mut Option<tokio::sync::oneshot::Receiver<Result<crate::store::IngestOutcome>>>,
-    committed: &mut ImportRunRecord,
-) -> Result<(), Stop> {
-    let Some(receiver) = pending.take() else { return Ok(()) };
-    let outcome = receiver
-        .blocking_recv()
-        .map_err(|_| Stop::Failed(Error::Internal(crate::error::InternalError::WorkerGone("store writer"))))?
-        .map_err(Stop::Failed)?;
-    if let Some(run) = outcome.run {
-        *committed = run.clone();
-        events.send(Event::ImportProgress(run));
-    }
-    Ok(())
 }

@@ -283,20 +283,13 @@ pub(crate) type KeyedListen = ((u64, u64), ListenRecord);
 impl Reader {
     /// How many rows each entity table and the listens table hold.
     pub(crate) fn counts(&self) -> Result<[u64; 4]> {
+        // Every table exists: `Store::open` creates them.
         let len = |def: redb::TableDefinition<u64, &[u8]>| -> Result<u64> {
-            match self.txn.open_table(def) {
-                Ok(table) => table.len().map_err(store_err("count")),
-                Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
-                Err(err) => Err(store_err("open table")(err)),
-            }
+            self.txn.open_table(def).map_err(store_err("open table"))?.len().map_err(store_err("count"))
         };
         let listens = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
-        Ok([
-            len(tables::ARTISTS)?,
-            len(tables::ALBUMS)?,
-            len(tables::TRACKS)?,
-            listens.len().map_err(store_err("count listens"))?,
-        ])
+        let listens = listens.len().map_err(store_err("count listens"))?;
+        Ok([len(tables::ARTISTS)?, len(tables::ALBUMS)?, len(tables::TRACKS)?, listens])
     }
 
     /// An artist by id.

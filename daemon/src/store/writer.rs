@@ -107,7 +107,6 @@ struct Tables<'txn> {
 
 impl<'txn> Tables<'txn> {
     fn open(txn: &'txn WriteTransaction) -> Result<Tables<'txn>> {
-        let open = store_err("open table");
         Ok(Tables {
             meta: txn.open_table(tables::META).map_err(store_err("open meta"))?,
             artists: txn.open_table(tables::ARTISTS).map_err(store_err("open artists"))?,
@@ -120,7 +119,7 @@ impl<'txn> Tables<'txn> {
             aggregates: txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?,
             month_counts: txn.open_table(tables::MONTH_COUNTS).map_err(store_err("open month_counts"))?,
             changes: txn.open_table(tables::CHANGES).map_err(store_err("open changes"))?,
-            runs: txn.open_table(tables::IMPORT_RUNS).map_err(open)?,
+            runs: txn.open_table(tables::IMPORT_RUNS).map_err(store_err("open import_runs"))?,
             plugin_state: txn.open_table(tables::PLUGIN_STATE).map_err(store_err("open plugin_state"))?,
         })
     }
