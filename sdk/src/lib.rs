@@ -35,6 +35,7 @@
 //!                     album: None,
 //!                     listened_at: self.host.now_ms() / 1000,
 //!                     duration_ms: None,
+//!                     loved: None,
 //!                 };
 //!                 self.host.emit(&Event::Listens { listens: vec![listen] })?;
 //!                 Ok(json!({ "said": self.greeting }))
@@ -74,6 +75,7 @@ pub mod testkit;
 #[doc(hidden)]
 pub use plugin::__private;
 pub use plugin::{Error, Host, Level, Plugin};
+pub use protocol::ErrorKind;
 
 use serde::{Deserialize, Serialize};
 

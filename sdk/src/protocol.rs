@@ -9,12 +9,27 @@ use crate::Capability;
 /// The protocol major version: a plugin and a host of different majors do not talk.
 pub const PROTOCOL_MAJOR: u32 = 1;
 /// The protocol minor version: additions only.
-pub const PROTOCOL_MINOR: u32 = 0;
+pub const PROTOCOL_MINOR: u32 = 1;
 
 /// Method names the SDK itself answers.
 pub mod method {
     /// The first call: [`super::Hello`] in, [`super::HelloReply`] out.
     pub const HELLO: &str = "hello";
+    /// Called once after `hello`; live plugins begin their own work here. Optional.
+    pub const START: &str = "start";
+    /// `history` capability: one page of past listens, [`super::HistoryRequest`] in,
+    /// [`super::HistoryPage`] out. Since 1.1.
+    pub const HISTORY_PAGE: &str = "history.page";
+    /// `live` capability: how the host should poll, `null` in, [`super::LiveConfig`] out. Since 1.1.
+    pub const LIVE_CONFIG: &str = "live.config";
+    /// Sign-in, step one: `null` in, [`super::AuthBegin`] out. Since 1.1.
+    pub const AUTH_BEGIN: &str = "auth.begin";
+    /// Sign-in, step two (poll until done): [`super::AuthComplete`] in, [`super::AuthStatus`] out. Since 1.1.
+    pub const AUTH_COMPLETE: &str = "auth.complete";
+    /// Loves or unloves a track on the remote service: [`super::Love`] in, `null` out. Since 1.1.
+    pub const LOVE: &str = "track.love";
+    /// `enrich` capability: [`super::EnrichRequest`] in, `Option<`[`super::Enrichment`]`>` out. Since 1.1.
+    pub const ENRICH: &str = "enrich";
 }
 
 /// A protocol version.
@@ -72,6 +87,137 @@ pub struct Listen {
     /// How long it played.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// Whether the listener loves the track, when the source says (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loved: Option<bool>,
+}
+
+/// What is playing now, as a source reports it (not yet a listen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NowPlaying {
+    /// The artist credit.
+    pub artist: String,
+    /// The track title.
+    pub track: String,
+    /// The album, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub album: Option<String>,
+}
+
+/// Asks a `history` plugin for one page of past listens.
+///
+/// The host drives the walk: it sends `cursor: null` first, stores each page's
+/// listens together with the page's `next` cursor, and sends that cursor back
+/// for the following page until `next` is `null`. A cursor is the plugin's own
+/// JSON; the host only keeps it, so a walk resumes after a restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRequest {
+    /// Listens at or after this time, unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    /// Listens before this time, unix seconds (exclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+    /// Where the walk stands; `null` to begin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<serde_json::Value>,
+}
+
+/// One page of past listens.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// The listens of this page.
+    pub listens: Vec<Listen>,
+    /// What plays now, when the source said so on this page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now_playing: Option<NowPlaying>,
+    /// The cursor of the next page; `null` when the walk is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<serde_json::Value>,
+    /// Pages done so far in this walk, this one included.
+    pub pages_done: u64,
+    /// Pages in the whole walk, as far as the source knows now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages_total: Option<u64>,
+}
+
+/// How a `live` plugin wants to be polled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveConfig {
+    /// Time between two polls.
+    pub poll_interval_ms: u64,
+}
+
+/// The first step of signing in: a page for the user to open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthBegin {
+    /// The address the user opens to allow access.
+    pub url: String,
+    /// What the host passes back to [`method::AUTH_COMPLETE`].
+    pub token: String,
+}
+
+/// The second step of signing in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthComplete {
+    /// The token from [`AuthBegin`].
+    pub token: String,
+}
+
+/// Where signing in stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthStatus {
+    /// `true` once the session is stored; `false` while the user has not allowed access yet.
+    pub done: bool,
+    /// The account signed in to, once done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// Loves (or unloves) a track on the remote service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Love {
+    /// The artist credit.
+    pub artist: String,
+    /// The track title.
+    pub track: String,
+    /// `true` to love, `false` to unlove.
+    pub loved: bool,
+}
+
+/// What to enrich: an artist, or an album when `album` is given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrichRequest {
+    /// The artist.
+    pub artist: String,
+    /// The album of that artist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub album: Option<String>,
+}
+
+/// An image at one size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    /// The size as the source names it (`small`, `extralarge`, `mega`, …).
+    pub size: String,
+    /// Where it is.
+    pub url: String,
+}
+
+/// What a source knows about an artist or album.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrichment {
+    /// The name as the source spells it.
+    pub name: String,
+    /// The source's page for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Images, every size the source has.
+    #[serde(default)]
+    pub images: Vec<Image>,
+    /// A short text about it, plain (no markup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// Something a plugin tells the host through [`crate::Host::emit`].

@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use crate::abi::{self, PluginV1};
 use crate::host::{CallError, LoadError, Table};
-use crate::protocol::{ErrorKind, ErrorReply, Event, Hello, HelloReply, Listen, ProtocolVersion};
+use crate::protocol::{
+    ErrorKind, ErrorReply, Event, Hello, HelloReply, HistoryPage, HistoryRequest, Listen, NowPlaying, ProtocolVersion,
+};
 use crate::testkit::RecordingHost;
 use crate::{Capability, Error, Host, Level, Plugin};
 
@@ -47,6 +49,7 @@ impl Plugin for Probe {
                     album: None,
                     listened_at: 1_700_000_000,
                     duration_ms: Some(291_000),
+                    loved: None,
                 };
                 self.host.emit(&Event::Listens { listens: vec![listen] })?;
                 self.host.emit(&Event::Progress { job: "sync".into(), done: 1, total: Some(1) })?;
@@ -141,7 +144,7 @@ fn wire_snapshots() {
     }
     check(
         Hello { protocol: ProtocolVersion::CURRENT, features: vec![] },
-        r#"{"protocol":{"major":1,"minor":0},"features":[]}"#,
+        r#"{"protocol":{"major":1,"minor":1},"features":[]}"#,
     );
     check(
         HelloReply {
@@ -151,7 +154,7 @@ fn wire_snapshots() {
             capabilities: vec![Capability::History, Capability::Enrich],
             features: vec![],
         },
-        r#"{"protocol":{"major":1,"minor":0},"name":"lastfm","version":"0.1.0","capabilities":["history","enrich"],"features":[]}"#,
+        r#"{"protocol":{"major":1,"minor":1},"name":"lastfm","version":"0.1.0","capabilities":["history","enrich"],"features":[]}"#,
     );
     check(
         Event::Listens {
@@ -161,10 +164,29 @@ fn wire_snapshots() {
                 album: Some("B".into()),
                 listened_at: 1,
                 duration_ms: None,
+                loved: None,
             }],
         },
         r#"{"type":"listens","listens":[{"artist":"A","track":"T","album":"B","listened_at":1}]}"#,
     );
+    check(
+        HistoryPage {
+            listens: vec![Listen {
+                artist: "A".into(),
+                track: "T".into(),
+                album: None,
+                listened_at: 2,
+                duration_ms: None,
+                loved: Some(true),
+            }],
+            now_playing: Some(NowPlaying { artist: "A".into(), track: "U".into(), album: None }),
+            next: Some(serde_json::json!({"to": 2})),
+            pages_done: 1,
+            pages_total: Some(3),
+        },
+        r#"{"listens":[{"artist":"A","track":"T","listened_at":2,"loved":true}],"now_playing":{"artist":"A","track":"U"},"next":{"to":2},"pages_done":1,"pages_total":3}"#,
+    );
+    check(HistoryRequest { from: Some(1), to: None, cursor: None }, r#"{"from":1}"#);
     check(
         Event::NowPlaying { artist: "A".into(), track: "T".into(), album: None },
         r#"{"type":"now_playing","artist":"A","track":"T"}"#,

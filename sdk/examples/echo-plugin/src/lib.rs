@@ -54,6 +54,7 @@ impl Plugin for Echo {
                         album: None,
                         listened_at: self.config["start_at"].as_i64().unwrap_or(self.host.now_ms() / 1000),
                         duration_ms: None,
+                        loved: None,
                     };
                     self.host.emit(&Event::Listens { listens: vec![listen] })?;
                 }
@@ -66,6 +67,7 @@ impl Plugin for Echo {
                     album: None,
                     listened_at: self.host.now_ms() / 1000,
                     duration_ms: None,
+                    loved: None,
                 };
                 self.host.emit(&Event::Listens { listens: vec![listen] })?;
                 Ok(json!({ "emitted": 1 }))
