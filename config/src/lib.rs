@@ -128,11 +128,23 @@ pub struct ImportConfig {
     pub min_play_ms: u64,
     /// Keep Spotify plays made in a private (incognito) session.
     pub include_incognito: bool,
+    /// Adapter imports and trackers: how many times one request is tried before giving up.
+    pub retry_tries: u32,
+    /// First wait after a failed request, in milliseconds; it doubles on each try (with jitter).
+    pub retry_base_ms: u64,
+    /// Longest wait between two tries, in milliseconds.
+    pub retry_max_ms: u64,
 }
 
 impl Default for ImportConfig {
     fn default() -> ImportConfig {
-        ImportConfig { min_play_ms: 30_000, include_incognito: false }
+        ImportConfig {
+            min_play_ms: 30_000,
+            include_incognito: false,
+            retry_tries: 8,
+            retry_base_ms: 1_000,
+            retry_max_ms: 60_000,
+        }
     }
 }
 
@@ -235,6 +247,12 @@ impl Config {
         };
         if self.import.min_play_ms > 24 * 3600 * 1000 {
             return bad("import.min_play_ms", "must be at most one day (86400000)");
+        }
+        if !(1..=100).contains(&self.import.retry_tries) {
+            return bad("import.retry_tries", "must be between 1 and 100");
+        }
+        if self.import.retry_base_ms == 0 || self.import.retry_base_ms > self.import.retry_max_ms {
+            return bad("import.retry_base_ms", "must be above 0 and at most import.retry_max_ms");
         }
         if self.credits.separators.iter().any(|sep| sep.trim().is_empty()) {
             return bad("credits.separators", "a separator must contain a non-space character");

@@ -84,6 +84,12 @@ fn parse_zulu_fast(bytes: &[u8]) -> Option<i64> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+/// A unix time as its UTC date, `2024-05-23`.
+pub(crate) fn format_date(seconds: i64) -> String {
+    let (year, month, day) = civil_from_days(day_of(seconds));
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);

@@ -116,6 +116,9 @@ impl Daemon {
             }
         });
         tracing::info!(socket = %paths.socket.display(), data_dir = %paths.data_dir.display(), "musiqued ready");
+        // Trackers and adapter imports left running start again, off the start-up path.
+        let resuming = service.clone();
+        tokio::task::spawn_blocking(move || resuming.resume_adapters());
         let reloading = service.clone();
         let on_hangup = move || {
             let service = reloading.clone();
@@ -127,8 +130,8 @@ impl Daemon {
         plugin_ingest.abort();
         let stopping = service.clone();
         tokio::task::spawn_blocking(move || {
+            stopping.stop_background();
             stopping.plugins().stop_all();
-            stopping.imports().stop_all();
             stopping.index().stop();
             stopping.store().close();
         })

@@ -31,6 +31,8 @@ pub(crate) enum Event {
 pub(crate) struct RecordedListen {
     pub(crate) key: (u64, u64),
     pub(crate) record: ListenRecord,
+    /// Whether its track is loved.
+    pub(crate) loved: bool,
 }
 
 /// Sender side of the bus; cheap to clone.

@@ -26,9 +26,11 @@ mod identity;
 mod import;
 mod index;
 mod plugins;
+mod retry;
 mod rpc;
 mod service;
 mod store;
+mod trackers;
 mod watch;
 
 pub use daemon::{Daemon, Paths};

@@ -26,8 +26,11 @@ pub mod client;
 pub const INITIAL: u32 = 1;
 /// Added `plugins.*` and the `now_playing` and `plugin_progress` events.
 pub const PLUGINS: u32 = 2;
+/// Added adapter imports (`imports.fetch`), `trackers.*`, `auth.*`, `tracks.love`,
+/// `enrich.run`, and `loved` on listens.
+pub const ADAPTERS: u32 = 3;
 /// The API version this crate speaks.
-pub const CURRENT_API_VERSION: u32 = PLUGINS;
+pub const CURRENT_API_VERSION: u32 = ADAPTERS;
 
 /// Features a daemon may announce in [`Hello::features`].
 pub mod feature {
@@ -41,6 +44,8 @@ pub mod feature {
     pub const EVENTS: &str = "events";
     /// `plugins.*`: drop-in plugins.
     pub const PLUGINS: &str = "plugins";
+    /// `imports.fetch`, `trackers.*`, `auth.*`, `tracks.love`, `enrich.run`: adapters.
+    pub const ADAPTERS: &str = "adapters";
 }
 
 /// JSON-RPC error codes returned by the daemon, beyond the standard ones.
@@ -140,6 +145,63 @@ pub trait MusiqueApi {
     #[method(name = "plugins.enable", param_kind = map)]
     async fn plugins_enable(&self, name: String) -> RpcResult<Vec<PluginInfo>>;
 
+    /// Imports history from an adapter's service (Last.fm): the full history, what came
+    /// since the last import (`incremental`), or a date range. Resumes an unfinished run
+    /// that asks the same. `from`/`to` (for `range`): unix seconds, RFC 3339 or `YYYY-MM-DD`
+    /// (UTC). Since [`ADAPTERS`].
+    #[method(name = "imports.fetch", param_kind = map)]
+    async fn imports_fetch(
+        &self,
+        adapter: String,
+        mode: FetchMode,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+    ) -> RpcResult<ImportRun>;
+
+    /// Starts polling an adapter for live plays; it restarts with the daemon until stopped.
+    /// Since [`ADAPTERS`].
+    #[method(name = "trackers.start", param_kind = map)]
+    async fn trackers_start(&self, adapter: String) -> RpcResult<TrackerStatus>;
+
+    /// Stops an adapter's tracker (and keeps it stopped across restarts). Since [`ADAPTERS`].
+    #[method(name = "trackers.stop", param_kind = map)]
+    async fn trackers_stop(&self, adapter: String) -> RpcResult<Vec<TrackerStatus>>;
+
+    /// Trackers that ran since the daemon started, or one adapter's. Since [`ADAPTERS`].
+    #[method(name = "trackers.status", param_kind = map)]
+    async fn trackers_status(&self, adapter: Option<String>) -> RpcResult<Vec<TrackerStatus>>;
+
+    /// Begins signing in to an adapter's service: a page for the user to open. Since [`ADAPTERS`].
+    #[method(name = "auth.begin", param_kind = map)]
+    async fn auth_begin(&self, adapter: String) -> RpcResult<AuthBegin>;
+
+    /// Completes signing in once the user allowed access; `done: false` while they have not.
+    /// The session stays inside the adapter's state, never in an answer. Since [`ADAPTERS`].
+    #[method(name = "auth.complete", param_kind = map)]
+    async fn auth_complete(&self, adapter: String, token: String) -> RpcResult<AuthStatus>;
+
+    /// Loves or unloves a track: written through to the adapter's service (Last.fm) first,
+    /// then stored. Since [`ADAPTERS`].
+    #[method(name = "tracks.love", param_kind = map)]
+    async fn tracks_love(
+        &self,
+        artist: String,
+        track: String,
+        loved: bool,
+        adapter: Option<String>,
+    ) -> RpcResult<LoveReport>;
+
+    /// Images and summary of an artist (or of an album, when `album` is given), fetched
+    /// from the adapters and cached; fetched again only when stale or with `refresh`.
+    /// Since [`ADAPTERS`].
+    #[method(name = "enrich.run", param_kind = map)]
+    async fn enrich_run(
+        &self,
+        artist: String,
+        album: Option<String>,
+        refresh: Option<bool>,
+    ) -> RpcResult<EnrichmentInfo>;
+
     /// A stream of [`Event`]s: import progress and listens as they are recorded.
     #[subscription(name = "events.subscribe", unsubscribe = "events.unsubscribe", item = Event)]
     async fn events_subscribe(&self) -> SubscriptionResult;
@@ -237,6 +299,136 @@ pub struct Listen {
     pub album: Option<String>,
     /// Where the listen came from (`spotify`, `lastfm`, `listenbrainz`, `rpc`, …).
     pub sources: Vec<String>,
+    /// Whether the track is loved. Since [`ADAPTERS`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub loved: bool,
+}
+
+/// Which part of an adapter's history `imports.fetch` imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FetchMode {
+    /// Everything up to now.
+    Full,
+    /// What came after the last full or incremental import or tracker poll (all when none).
+    Incremental,
+    /// From `from` (inclusive) to `to` (exclusive); either may be left out.
+    Range,
+}
+
+/// A live tracker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackerStatus {
+    /// The adapter it polls.
+    pub adapter: String,
+    /// Whether it is polling.
+    pub running: bool,
+    /// When it last polled, unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_poll_ms: Option<i64>,
+    /// When it polls next, unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_poll_ms: Option<i64>,
+    /// Why the last poll failed; absent once one succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The newest listen it recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_track: Option<TrackerTrack>,
+    /// What plays now, as the service says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now_playing: Option<TrackerTrack>,
+    /// Listens it recorded since it started.
+    pub recorded: u64,
+    /// Polls since it started.
+    pub polls: u64,
+}
+
+/// A track a tracker saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackerTrack {
+    /// The artist credit.
+    pub artist: String,
+    /// The title.
+    pub track: String,
+    /// The album, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub album: Option<String>,
+    /// When it was played, unix seconds (not for now-playing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listened_at: Option<i64>,
+}
+
+/// Answer to `auth.begin`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthBegin {
+    /// The page to open to allow access.
+    pub url: String,
+    /// Pass it to `auth.complete`.
+    pub token: String,
+}
+
+/// Answer to `auth.complete`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthStatus {
+    /// `true` once signed in.
+    pub done: bool,
+    /// The account, once signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// Answer to `tracks.love`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoveReport {
+    /// The artist as given.
+    pub artist: String,
+    /// The track as given.
+    pub track: String,
+    /// The flag now stored.
+    pub loved: bool,
+    /// The adapter whose service was updated.
+    pub adapter: String,
+}
+
+/// An image at one size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    /// The size as the service names it (`small`, `medium`, `large`, `extralarge`, `mega`, `original`).
+    pub size: String,
+    /// Where it is.
+    pub url: String,
+}
+
+/// Answer to `enrich.run`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrichmentInfo {
+    /// `artist` or `album`.
+    pub kind: String,
+    /// The artist asked about.
+    pub artist: String,
+    /// The album asked about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub album: Option<String>,
+    /// Whether the service knows it.
+    pub found: bool,
+    /// The adapter that answered.
+    pub source: String,
+    /// When it was fetched, unix milliseconds.
+    pub fetched_at_ms: i64,
+    /// `true` when this answer came from the cache.
+    pub cached: bool,
+    /// The name as the service spells it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The service's page for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Images, every size.
+    pub images: Vec<Image>,
+    /// A short plain-text summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// A page of listens.
@@ -404,6 +596,8 @@ pub enum ImportKind {
     LastfmCsv,
     /// A ListenBrainz export: the zip, a JSONL file or a JSON array of listens.
     Listenbrainz,
+    /// History from the Last.fm API (`imports.fetch`). Since [`ADAPTERS`].
+    Lastfm,
 }
 
 impl ImportKind {
@@ -413,6 +607,7 @@ impl ImportKind {
             ImportKind::Spotify => "spotify",
             ImportKind::LastfmCsv => "lastfm-csv",
             ImportKind::Listenbrainz => "listenbrainz",
+            ImportKind::Lastfm => "lastfm",
         }
     }
 }
@@ -461,9 +656,9 @@ pub struct ImportRun {
     pub finished_at: Option<i64>,
     /// How many times it was resumed after an interruption.
     pub resumed: u32,
-    /// Files in the import.
+    /// Files in the import (for adapter imports: pages, as far as the service knows).
     pub files_total: u64,
-    /// Files finished (imported or rejected).
+    /// Files finished, imported or rejected (for adapter imports: pages stored).
     pub files_done: u64,
     /// Records in the file being read, when known.
     pub file_records_total: u64,

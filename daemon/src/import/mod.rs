@@ -7,6 +7,7 @@
 //! left it, and ends with the counts an uninterrupted run gives.
 
 mod formats;
+mod remote;
 mod source;
 
 use std::collections::HashMap;
@@ -17,6 +18,8 @@ use std::thread::JoinHandle;
 
 use formats::{Family, Outcome, RawListen, Rules};
 use source::InputFile;
+
+pub(crate) use remote::{AdapterImport, Context as AdapterContext, Mode as AdapterMode, watermark, watermark_put};
 
 use crate::clock;
 use crate::error::{Error, Result};
@@ -236,6 +239,7 @@ impl Preparer {
             identity,
             album,
             source: self.source.clone(),
+            loved: None,
         }
     }
 }
@@ -401,7 +405,7 @@ impl Pipeline<'_> {
         committed: &mut ImportRunRecord,
     ) -> Result<(), Stop> {
         self.wait(committed)?;
-        self.pending = Some(self.store.ingest_later(batch, Some(run.clone())).map_err(Stop::Failed)?);
+        self.pending = Some(self.store.ingest_later(batch, Some(run.clone()), Vec::new()).map_err(Stop::Failed)?);
         Ok(())
     }
 

@@ -28,7 +28,7 @@ use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::clock;
-use crate::store::Store;
+use crate::store::{Put, Store};
 
 /// What plugins emit, for the daemon to ingest or announce.
 #[derive(Debug)]
@@ -55,6 +55,38 @@ pub(crate) struct PluginStatus {
     pub(crate) last_error: Option<String>,
     pub(crate) calls: u64,
     pub(crate) errors: u64,
+}
+
+/// Why a call to a plugin did not answer.
+#[derive(Debug)]
+pub(crate) enum PluginCallError {
+    /// No running plugin has this name.
+    NotRunning(String),
+    /// The plugin answered with an error, or broke.
+    Call(CallError),
+}
+
+impl std::fmt::Display for PluginCallError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginCallError::NotRunning(name) => write!(
+                formatter,
+                "the {name} adapter is not running (see `musiquectl plugins`; `[adapters.{name}] enabled = false` turns it off)"
+            ),
+            PluginCallError::Call(CallError::Plugin(error)) => formatter.write_str(&error.message),
+            PluginCallError::Call(other) => write!(formatter, "the adapter failed: {other}"),
+        }
+    }
+}
+
+impl PluginCallError {
+    /// The plugin's own error, when it answered with one.
+    pub(crate) fn plugin_error(&self) -> Option<&musique_sdk::Error> {
+        match self {
+            PluginCallError::Call(CallError::Plugin(error)) => Some(error),
+            _ => None,
+        }
+    }
 }
 
 /// Where a plugin stands.
@@ -227,6 +259,35 @@ impl PluginHost {
             .collect()
     }
 
+    /// Calls a running plugin by name and waits for its answer (blocks: call from a
+    /// blocking thread). A drop-in plugin of the same name as a built-in one wins:
+    /// that is how a user runs a newer build of a first-party adapter.
+    pub(crate) fn call(&self, name: &str, method: &str, payload: Value) -> Result<Value, PluginCallError> {
+        let worker = {
+            let entries = self.shared.entries.lock().expect("entries lock");
+            let mut running = entries
+                .iter()
+                .filter(|(_, entry)| entry.status.name == name && entry.worker.is_some())
+                .filter(|(_, entry)| {
+                    entry.worker.as_ref().is_some_and(|worker| worker.failure.lock().expect("failure lock").is_none())
+                });
+            let mut chosen = running.next();
+            for other in running {
+                if !other.0.starts_with(BUILTIN_PREFIX) {
+                    chosen = Some(other);
+                }
+            }
+            chosen.and_then(|(_, entry)| entry.worker.clone())
+        };
+        let worker = worker.ok_or_else(|| PluginCallError::NotRunning(name.to_owned()))?;
+        worker.call(method, payload, self.shared.call_timeout).map_err(PluginCallError::Call)
+    }
+
+    /// Whether a plugin of this name is running.
+    pub(crate) fn is_running(&self, name: &str) -> bool {
+        self.list().iter().any(|status| status.name == name && status.state == PluginState::Running)
+    }
+
     /// Stops a plugin and keeps it stopped until enabled.
     pub(crate) fn disable(&self, name: &str) -> bool {
         self.shared.disabled.lock().expect("disabled lock").insert(name.to_owned());
@@ -318,7 +379,7 @@ impl PluginHost {
             store: self.shared.store.clone(),
             emitted: self.shared.emitted.clone(),
         });
-        let (mut worker, hello) =
+        let (worker, hello) =
             match Worker::start(table, services, config, self.shared.call_timeout * START_TIMEOUT_FACTOR) {
                 Ok(started) => started,
                 Err(reason) => {
@@ -389,10 +450,11 @@ fn blank_status(name: &str, file: Option<&str>) -> PluginStatus {
     }
 }
 
-/// The first-party adapters linked into musiqued. None yet: each adapter crate adds its table here
-/// (`musique_sdk::__private::table::<lastfm::Lastfm>()`), so built-ins run through the same ABI as drop-ins.
+/// The first-party adapters linked into musiqued; they run through the same ABI as drop-ins.
 pub(crate) fn builtin_tables() -> Vec<Table> {
-    Vec::new()
+    // SAFETY: the tables are built by the SDK and live for the process.
+    let tables = [unsafe { Table::check(musique_sdk::__private::table::<musique_lastfm::Lastfm>()) }];
+    tables.into_iter().map(|table| table.expect("a built-in adapter's table is valid")).collect()
 }
 
 fn capability_name(capability: &Capability) -> String {
@@ -425,7 +487,8 @@ fn plugin_files(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
     Ok(files)
 }
 
-/// A plugin instance on its own thread.
+/// A plugin instance on its own thread. Clones share the instance.
+#[derive(Clone)]
 struct Worker {
     jobs: std::sync::mpsc::Sender<Job>,
     calls: Arc<AtomicU64>,
@@ -489,7 +552,7 @@ impl Worker {
     }
 
     /// Calls the instance and waits at most `timeout`; a hang marks the worker failed.
-    fn call(&mut self, method: &str, payload: Value, timeout: Duration) -> Result<Value, CallError> {
+    fn call(&self, method: &str, payload: Value, timeout: Duration) -> Result<Value, CallError> {
         if let Some(reason) = self.failure.lock().expect("failure lock").clone() {
             return Err(CallError::Garbage(reason));
         }
@@ -556,7 +619,8 @@ impl HostServices for Services {
     }
 
     fn kv_put(&self, key: &str, value: &[u8]) -> bool {
-        self.store.put_plugin_state_blocking(&self.plugin, key, value).is_ok()
+        let put = Put::Plugin { plugin: self.plugin.clone(), key: key.to_owned(), value: value.to_vec() };
+        self.store.put_blocking(vec![put]).is_ok()
     }
 
     fn now_ms(&self) -> i64 {

@@ -1,16 +1,18 @@
 //! Conversions between domain values and wire types.
 
 use musique_api::{
-    CURRENT_API_VERSION, ComponentStatus, Counts, EntityKind, Event as WireEvent, ImportKind as WireImportKind,
-    ImportRun, ImportState, Listen, Period as WirePeriod, PluginInfo, Status,
+    CURRENT_API_VERSION, ComponentStatus, Counts, EnrichmentInfo, EntityKind, Event as WireEvent, Image,
+    ImportKind as WireImportKind, ImportRun, ImportState, Listen, Period as WirePeriod, PluginInfo, Status,
+    TrackerStatus as WireTracker, TrackerTrack,
 };
 
 use crate::events::{Event, RecordedListen};
 use crate::import::ImportKind;
 use crate::plugins::{PluginState, PluginStatus};
-use crate::service::{Period, StatusReport};
+use crate::service::{Enriched, Period, StatusReport};
 use crate::store::Kind;
 use crate::store::records::{ImportRunRecord, RunState};
+use crate::trackers::TrackerStatus;
 
 pub(super) fn kind_of(kind: EntityKind) -> Kind {
     match kind {
@@ -38,11 +40,13 @@ pub(super) fn period_of(period: WirePeriod) -> Period {
     }
 }
 
-pub(super) fn import_kind_of(kind: WireImportKind) -> ImportKind {
+/// The file format of a kind; `None` for adapter kinds, which `imports.fetch` imports.
+pub(super) fn import_kind_of(kind: WireImportKind) -> Option<ImportKind> {
     match kind {
-        WireImportKind::Spotify => ImportKind::Spotify,
-        WireImportKind::LastfmCsv => ImportKind::LastfmCsv,
-        WireImportKind::Listenbrainz => ImportKind::Listenbrainz,
+        WireImportKind::Spotify => Some(ImportKind::Spotify),
+        WireImportKind::LastfmCsv => Some(ImportKind::LastfmCsv),
+        WireImportKind::Listenbrainz => Some(ImportKind::Listenbrainz),
+        WireImportKind::Lastfm => None,
     }
 }
 
@@ -66,6 +70,7 @@ pub(super) fn listen_dto(listen: RecordedListen) -> Listen {
         track: listen.record.track,
         album: listen.record.album,
         sources: listen.record.sources.into_iter().map(|provenance| provenance.source).collect(),
+        loved: listen.loved,
     }
 }
 
@@ -75,6 +80,7 @@ pub(super) fn run_dto(run: ImportRunRecord) -> ImportRun {
         kind: match run.kind.as_str() {
             "lastfm-csv" => WireImportKind::LastfmCsv,
             "listenbrainz" => WireImportKind::Listenbrainz,
+            "lastfm" => WireImportKind::Lastfm,
             _ => WireImportKind::Spotify,
         },
         path: run.path,
@@ -183,5 +189,46 @@ pub(super) fn status_dto(report: StatusReport) -> Status {
             },
             ComponentStatus { name: "rpc".into(), state: "running".into(), detail: None },
         ],
+    }
+}
+
+pub(super) fn tracker_dto(status: TrackerStatus) -> WireTracker {
+    WireTracker {
+        adapter: status.adapter,
+        running: status.running,
+        last_poll_ms: status.last_poll_ms,
+        next_poll_ms: status.next_poll_ms,
+        last_error: status.last_error,
+        last_track: status.last_track.map(|(artist, track, at)| TrackerTrack {
+            artist,
+            track,
+            album: None,
+            listened_at: Some(at),
+        }),
+        now_playing: status.now_playing.map(|now| TrackerTrack {
+            artist: now.artist,
+            track: now.track,
+            album: now.album,
+            listened_at: None,
+        }),
+        recorded: status.recorded,
+        polls: status.polls,
+    }
+}
+
+pub(super) fn enrichment_dto(artist: String, album: Option<String>, enriched: Enriched) -> EnrichmentInfo {
+    let record = enriched.record;
+    EnrichmentInfo {
+        kind: if enriched.kind == Kind::Album { "album" } else { "artist" }.to_owned(),
+        artist,
+        album,
+        found: record.found,
+        source: record.source,
+        fetched_at_ms: record.fetched_at_ms,
+        cached: enriched.cached,
+        name: (!record.name.is_empty()).then_some(record.name),
+        url: record.url,
+        images: record.images.into_iter().map(|image| Image { size: image.size, url: image.url }).collect(),
+        summary: record.summary,
     }
 }

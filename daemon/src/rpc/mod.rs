@@ -11,14 +11,16 @@ use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use musique_api::{
-    AddReport, AddResult, AddStatus, CURRENT_API_VERSION, EntityKind, Event as WireEvent, Hello, ImportKind,
-    ImportOptions, ImportRun, IndexReport, ListensPage, MusiqueApiServer, NewListen, Period, PluginInfo, SearchHit,
-    SearchResults, Status, TimeArg, TopEntry, TopList, error_code, feature,
+    AddReport, AddResult, AddStatus, AuthBegin, AuthStatus, CURRENT_API_VERSION, EnrichmentInfo, EntityKind,
+    Event as WireEvent, FetchMode, Hello, ImportKind, ImportOptions, ImportRun, IndexReport, ListensPage, LoveReport,
+    MusiqueApiServer, NewListen, Period, PluginInfo, SearchHit, SearchResults, Status, TimeArg, TopEntry, TopList,
+    TrackerStatus, error_code, feature,
 };
 pub(crate) use server::serve;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::{Error, UserError};
+use crate::import::{AdapterImport, AdapterMode};
 use crate::service::{self, Service};
 use crate::store::Kind;
 use convert::{kind_of, listen_dto, listen_id, parse_listen_id, run_dto};
@@ -115,9 +117,16 @@ impl MusiqueApiServer for Rpc {
         Ok(Hello {
             api_version: CURRENT_API_VERSION,
             daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
-            features: [feature::IMPORTS, feature::SEARCH, feature::STATS, feature::EVENTS, feature::PLUGINS]
-                .map(str::to_owned)
-                .to_vec(),
+            features: [
+                feature::IMPORTS,
+                feature::SEARCH,
+                feature::STATS,
+                feature::EVENTS,
+                feature::PLUGINS,
+                feature::ADAPTERS,
+            ]
+            .map(str::to_owned)
+            .to_vec(),
         })
     }
 
@@ -168,6 +177,7 @@ impl MusiqueApiServer for Rpc {
                 listened_at_s,
                 duration_ms: listen.duration_ms,
                 source: listen.source.unwrap_or_else(|| "rpc".to_owned()),
+                loved: None,
             });
         }
         let keys = self.service.add_listens(listens).await?;
@@ -269,7 +279,8 @@ impl MusiqueApiServer for Rpc {
         if options.min_play_ms.is_some_and(|ms| ms > 24 * 3600 * 1000) {
             return Err(invalid("`options.min_play_ms` must be at most one day (86400000)"));
         }
-        let kind = convert::import_kind_of(kind);
+        let kind = convert::import_kind_of(kind)
+            .ok_or_else(|| invalid(format!("`{}` history comes from its API: use imports.fetch", kind.as_str())))?;
         let path = PathBuf::from(path);
         let run = self
             .blocking(move |service| service.start_import(kind, path, options.min_play_ms, options.include_incognito))
@@ -311,6 +322,83 @@ impl MusiqueApiServer for Rpc {
 
     async fn plugins_enable(&self, name: String) -> RpcResult<Vec<PluginInfo>> {
         self.plugin_action(name, |plugins, name| plugins.enable(name)).await
+    }
+
+    async fn imports_fetch(
+        &self,
+        adapter: String,
+        mode: FetchMode,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+    ) -> RpcResult<ImportRun> {
+        let from = time_of("from", from)?;
+        let to = time_of("to", to)?;
+        let mode = match mode {
+            FetchMode::Full => AdapterMode::Full,
+            FetchMode::Incremental => AdapterMode::Incremental,
+            FetchMode::Range => AdapterMode::Range,
+        };
+        if mode != AdapterMode::Range && (from.is_some() || to.is_some()) {
+            return Err(invalid("`from` and `to` go with `mode: range`"));
+        }
+        if mode == AdapterMode::Range && from.is_none() && to.is_none() {
+            return Err(invalid("`mode: range` needs `from`, `to` or both"));
+        }
+        let request = AdapterImport { adapter, mode, from, to };
+        let run = self.blocking(move |service| service.fetch_history(request)).await?;
+        Ok(run_dto(run))
+    }
+
+    async fn trackers_start(&self, adapter: String) -> RpcResult<TrackerStatus> {
+        let status = self.blocking(move |service| service.tracker_start(&adapter)).await?;
+        Ok(convert::tracker_dto(status))
+    }
+
+    async fn trackers_stop(&self, adapter: String) -> RpcResult<Vec<TrackerStatus>> {
+        let stopped = self.blocking(move |service| service.tracker_stop(&adapter)).await?;
+        Ok(stopped.into_iter().map(convert::tracker_dto).collect())
+    }
+
+    async fn trackers_status(&self, adapter: Option<String>) -> RpcResult<Vec<TrackerStatus>> {
+        let all = self.service.tracker_status(adapter.as_deref());
+        Ok(all.into_iter().map(convert::tracker_dto).collect())
+    }
+
+    async fn auth_begin(&self, adapter: String) -> RpcResult<AuthBegin> {
+        let begun = self.blocking(move |service| service.auth_begin(&adapter)).await?;
+        Ok(AuthBegin { url: begun.url, token: begun.token })
+    }
+
+    async fn auth_complete(&self, adapter: String, token: String) -> RpcResult<AuthStatus> {
+        if token.is_empty() || token.len() > 256 {
+            return Err(invalid("`token` must be the token from auth.begin"));
+        }
+        let status = self.blocking(move |service| service.auth_complete(&adapter, token)).await?;
+        Ok(AuthStatus { done: status.done, user: status.user })
+    }
+
+    async fn tracks_love(
+        &self,
+        artist: String,
+        track: String,
+        loved: bool,
+        adapter: Option<String>,
+    ) -> RpcResult<LoveReport> {
+        let adapter = adapter.unwrap_or_else(|| "lastfm".to_owned());
+        let (a, t, name) = (artist.clone(), track.clone(), adapter.clone());
+        self.blocking(move |service| service.love(&name, &a, &t, loved)).await?;
+        Ok(LoveReport { artist, track, loved, adapter })
+    }
+
+    async fn enrich_run(
+        &self,
+        artist: String,
+        album: Option<String>,
+        refresh: Option<bool>,
+    ) -> RpcResult<EnrichmentInfo> {
+        let (a, b) = (artist.clone(), album.clone());
+        let enriched = self.blocking(move |service| service.enrich(&a, b.as_deref(), refresh.unwrap_or(false))).await?;
+        Ok(convert::enrichment_dto(artist, album, enriched))
     }
 
     async fn events_subscribe(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {

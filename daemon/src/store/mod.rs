@@ -23,8 +23,11 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableT
 
 use crate::error::{Error, InternalError, Result, StartupError, store_err};
 use crate::identity::Name;
-use records::{AlbumRecord, ArtistRecord, ImportRunRecord, ListenRecord, RunState, TrackRecord, decode};
-pub(crate) use writer::{IngestOutcome, PreparedListen, TrackIdentity};
+use records::{
+    AlbumRecord, ArtistRecord, EnrichmentRecord, ImportRunRecord, ListenRecord, LovedRecord, RunState, TrackRecord,
+    decode,
+};
+pub(crate) use writer::{IngestOutcome, PreparedListen, Put, TrackIdentity};
 use writer::{WriteOp, Writer};
 
 /// The on-disk schema version this build writes and reads.
@@ -210,13 +213,26 @@ impl Store {
         &self,
         listens: Vec<PreparedListen>,
         run: Option<ImportRunRecord>,
+        puts: Vec<Put>,
     ) -> Result<tokio::sync::oneshot::Receiver<Result<IngestOutcome>>> {
-        self.submit(|reply| WriteOp::Ingest { listens, run, reply })
+        self.submit(|reply| WriteOp::Ingest { listens, run, puts, reply })
+    }
+
+    /// Stores listens (with an import run and small values, all in one commit); blocks until durable.
+    pub(crate) fn ingest_blocking(
+        &self,
+        listens: Vec<PreparedListen>,
+        run: Option<ImportRunRecord>,
+        puts: Vec<Put>,
+    ) -> Result<IngestOutcome> {
+        self.ingest_later(listens, run, puts)?
+            .blocking_recv()
+            .map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
     }
 
     /// Stores listens from an async context.
     pub(crate) async fn ingest(&self, listens: Vec<PreparedListen>) -> Result<IngestOutcome> {
-        let receiver = self.submit(|reply| WriteOp::Ingest { listens, run: None, reply })?;
+        let receiver = self.submit(|reply| WriteOp::Ingest { listens, run: None, puts: Vec::new(), reply })?;
         receiver.await.map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
     }
 
@@ -227,16 +243,11 @@ impl Store {
             .map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
     }
 
-    /// Stores (or, when empty, deletes) a plugin's value for `key`; blocks until durable.
-    pub(crate) fn put_plugin_state_blocking(&self, plugin: &str, key: &str, value: &[u8]) -> Result<()> {
-        self.submit(|reply| WriteOp::PutState {
-            plugin: plugin.to_owned(),
-            key: key.to_owned(),
-            value: value.to_vec(),
-            reply,
-        })?
-        .blocking_recv()
-        .map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
+    /// Writes small values in one commit; blocks until durable.
+    pub(crate) fn put_blocking(&self, puts: Vec<Put>) -> Result<()> {
+        self.submit(|reply| WriteOp::Put { puts, reply })?
+            .blocking_recv()
+            .map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
     }
 
     /// Drops change-log entries up to `through`, once the index has them.
@@ -465,6 +476,47 @@ impl Reader {
     pub(crate) fn plugin_state(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>> {
         let table = self.txn.open_table(tables::PLUGIN_STATE).map_err(store_err("open plugin state"))?;
         Ok(table.get((plugin, key)).map_err(store_err("get plugin state"))?.map(|value| value.value().to_vec()))
+    }
+
+    /// The daemon's own stored value for `(scope, key)`.
+    pub(crate) fn service_state(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let table = self.txn.open_table(tables::SERVICE_STATE).map_err(store_err("open service state"))?;
+        Ok(table.get((scope, key)).map_err(store_err("get service state"))?.map(|value| value.value().to_vec()))
+    }
+
+    /// Every stored value of one scope of the daemon's own state, by key.
+    pub(crate) fn service_states(&self, scope: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let table = self.txn.open_table(tables::SERVICE_STATE).map_err(store_err("open service state"))?;
+        let mut values = Vec::new();
+        for row in table.range((scope, "")..).map_err(store_err("scan service state"))? {
+            let (key, value) = row.map_err(store_err("scan service state"))?;
+            let (row_scope, row_key) = key.value();
+            if row_scope != scope {
+                break;
+            }
+            values.push((row_key.to_owned(), value.value().to_vec()));
+        }
+        Ok(values)
+    }
+
+    /// A track's loved flag, by the track's canonical key.
+    pub(crate) fn loved(&self, track_key: &str) -> Result<Option<LovedRecord>> {
+        let table = self.txn.open_table(tables::LOVED).map_err(store_err("open loved"))?;
+        let value = table.get(track_key).map_err(store_err("get loved"))?;
+        value.map(|bytes| decode(bytes.value(), "loved")).transpose()
+    }
+
+    /// Whether any track has a loved flag (set or cleared).
+    pub(crate) fn any_loved(&self) -> Result<bool> {
+        let table = self.txn.open_table(tables::LOVED).map_err(store_err("open loved"))?;
+        Ok(table.first().map_err(store_err("scan loved"))?.is_some())
+    }
+
+    /// What a source told about an artist or album, by kind and canonical key.
+    pub(crate) fn enrichment(&self, kind: Kind, key: &str) -> Result<Option<EnrichmentRecord>> {
+        let table = self.txn.open_table(tables::ENRICHMENTS).map_err(store_err("open enrichments"))?;
+        let value = table.get((kind as u8, key)).map_err(store_err("get enrichment"))?;
+        value.map(|bytes| decode(bytes.value(), "enrichments")).transpose()
     }
 
     /// An import run.

@@ -139,6 +139,37 @@ pub(crate) struct ImportRunRecord {
     pub(crate) error: Option<String>,
 }
 
+/// Whether the listener loves a track.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LovedRecord {
+    pub(crate) loved: bool,
+    /// When this was set, unix milliseconds.
+    pub(crate) at_ms: i64,
+    /// Who set it: an adapter's name, or `musiquectl`.
+    pub(crate) source: String,
+}
+
+/// An image at one size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ImageRecord {
+    pub(crate) size: String,
+    pub(crate) url: String,
+}
+
+/// What a source told about an artist or album; `found: false` remembers a miss.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct EnrichmentRecord {
+    /// The adapter that answered.
+    pub(crate) source: String,
+    /// When, unix milliseconds.
+    pub(crate) fetched_at_ms: i64,
+    pub(crate) found: bool,
+    pub(crate) name: String,
+    pub(crate) url: Option<String>,
+    pub(crate) images: Vec<ImageRecord>,
+    pub(crate) summary: Option<String>,
+}
+
 /// The leading fields of a [`ListenRecord`], decoded without allocating:
 /// what range scans need to count listens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

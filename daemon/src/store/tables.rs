@@ -38,3 +38,20 @@ pub(crate) const PLUGIN_STATE: TableDefinition<(&str, &str), &[u8]> = TableDefin
 
 /// Import run id → `ImportRunRecord`.
 pub(crate) const IMPORT_RUNS: TableDefinition<u64, &[u8]> = TableDefinition::new("import_runs");
+
+/// `(scope, key)` → the daemon's own state: trackers (`tracker`, adapter),
+/// sync watermarks (`sync`, adapter), adapter import requests and cursors
+/// (`import-request` / `import-cursor`, run id).
+pub(crate) const SERVICE_STATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("service_state");
+
+/// Track canonical key → `LovedRecord`. Keyed by name, so a track can be loved before its first listen.
+pub(crate) const LOVED: TableDefinition<&str, &[u8]> = TableDefinition::new("loved");
+
+/// `(entity kind, canonical key)` → `EnrichmentRecord` (images, summary), misses included.
+pub(crate) const ENRICHMENTS: TableDefinition<(u8, &str), &[u8]> = TableDefinition::new("enrichments");
+
+/// Listen key as a second source reported it → the key of the listen it was merged into.
+pub(crate) const LISTEN_ALIASES: TableDefinition<(u64, u64), (u64, u64)> = TableDefinition::new("listen_aliases");
+
+/// Source name → listens that name it among their sources.
+pub(crate) const SOURCES: TableDefinition<&str, u64> = TableDefinition::new("sources");

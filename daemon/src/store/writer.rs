@@ -11,7 +11,8 @@ use rustc_hash::FxHashMap as HashMap;
 use tokio::sync::oneshot;
 
 use super::records::{
-    AlbumRecord, ArtistRecord, ImportRunRecord, ListenRecord, Provenance, RunState, TrackRecord, decode, encode,
+    AlbumRecord, ArtistRecord, EnrichmentRecord, ImportRunRecord, ListenRecord, LovedRecord, Provenance, RunState,
+    TrackRecord, decode, encode,
 };
 use super::series::{self, Granularity};
 use super::{Kind, SCHEMA_VERSION, scoped_key, tables};
@@ -55,6 +56,28 @@ pub(crate) struct PreparedListen {
     pub(crate) album: Option<Arc<Name>>,
     /// Where it came from.
     pub(crate) source: Arc<Provenance>,
+    /// Whether the source says the listener loves the track.
+    pub(crate) loved: Option<bool>,
+}
+
+/// How far apart two sources' reports of one play may start: they are one
+/// listen when they name the same track and start within this many seconds.
+/// Sources time plays differently (start vs end minus played time, clocks,
+/// pauses); a minute either way covers what is seen in practice while two
+/// real plays of one track stay apart (a play lasts longer than that).
+pub(crate) const CROSS_SOURCE_WINDOW_S: u64 = 60;
+
+/// A small value written with other writes, in the same transaction.
+#[derive(Debug)]
+pub(crate) enum Put {
+    /// The daemon's own state (`SERVICE_STATE`); an empty value deletes.
+    Service { scope: String, key: String, value: Vec<u8> },
+    /// A plugin's own state (`PLUGIN_STATE`); an empty value deletes.
+    Plugin { plugin: String, key: String, value: Vec<u8> },
+    /// A track's loved flag.
+    Loved { track_key: String, record: LovedRecord },
+    /// What a source told about an artist or album.
+    Enrichment { kind: Kind, key: String, record: EnrichmentRecord },
 }
 
 /// What an ingest did.
@@ -67,10 +90,23 @@ pub(crate) struct IngestOutcome {
 }
 
 pub(super) enum WriteOp {
-    Ingest { listens: Vec<PreparedListen>, run: Option<ImportRunRecord>, reply: oneshot::Sender<Result<IngestOutcome>> },
-    SaveRun { run: ImportRunRecord, reply: oneshot::Sender<Result<ImportRunRecord>> },
-    PruneChanges { through: u64 },
-    PutState { plugin: String, key: String, value: Vec<u8>, reply: oneshot::Sender<Result<()>> },
+    Ingest {
+        listens: Vec<PreparedListen>,
+        run: Option<ImportRunRecord>,
+        puts: Vec<Put>,
+        reply: oneshot::Sender<Result<IngestOutcome>>,
+    },
+    SaveRun {
+        run: ImportRunRecord,
+        reply: oneshot::Sender<Result<ImportRunRecord>>,
+    },
+    PruneChanges {
+        through: u64,
+    },
+    Put {
+        puts: Vec<Put>,
+        reply: oneshot::Sender<Result<()>>,
+    },
 }
 
 /// The writer thread's state. Caches only hold committed or in-flight ids and
@@ -86,6 +122,10 @@ pub(super) struct Writer {
     next_track: u64,
     next_run: u64,
     seq: u64,
+    /// Sources with listens in the store: a cross-source match needs another one.
+    sources: rustc_hash::FxHashSet<String>,
+    /// Whether any alias exists (most stores have none; then no lookup is needed).
+    has_aliases: bool,
 }
 
 /// Every table a write transaction touches, opened once per transaction.
@@ -103,6 +143,11 @@ struct Tables<'txn> {
     changes: Table<'txn, u64, (u8, u64)>,
     runs: Table<'txn, u64, &'static [u8]>,
     plugin_state: Table<'txn, (&'static str, &'static str), &'static [u8]>,
+    service_state: Table<'txn, (&'static str, &'static str), &'static [u8]>,
+    loved: Table<'txn, &'static str, &'static [u8]>,
+    enrichments: Table<'txn, (u8, &'static str), &'static [u8]>,
+    aliases: Table<'txn, (u64, u64), (u64, u64)>,
+    sources: Table<'txn, &'static str, u64>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -121,6 +166,11 @@ impl<'txn> Tables<'txn> {
             changes: txn.open_table(tables::CHANGES).map_err(store_err("open changes"))?,
             runs: txn.open_table(tables::IMPORT_RUNS).map_err(store_err("open import_runs"))?,
             plugin_state: txn.open_table(tables::PLUGIN_STATE).map_err(store_err("open plugin_state"))?,
+            service_state: txn.open_table(tables::SERVICE_STATE).map_err(store_err("open service_state"))?,
+            loved: txn.open_table(tables::LOVED).map_err(store_err("open loved"))?,
+            enrichments: txn.open_table(tables::ENRICHMENTS).map_err(store_err("open enrichments"))?,
+            aliases: txn.open_table(tables::LISTEN_ALIASES).map_err(store_err("open listen_aliases"))?,
+            sources: txn.open_table(tables::SOURCES).map_err(store_err("open sources"))?,
         })
     }
 }
@@ -207,6 +257,8 @@ impl Writer {
             next_track: 1,
             next_run: 1,
             seq: 0,
+            sources: Default::default(),
+            has_aliases: false,
         };
         writer.reload()?;
         Ok(writer)
@@ -230,6 +282,16 @@ impl Writer {
         self.next_run = next(tables::IMPORT_RUNS)?;
         let meta = txn.open_table(tables::META).map_err(store_err("open meta"))?;
         self.seq = read_u64(&meta, "last_seq")?;
+        let sources = txn.open_table(tables::SOURCES).map_err(store_err("open sources"))?;
+        self.sources.clear();
+        for row in sources.iter().map_err(store_err("scan sources"))? {
+            let (name, count) = row.map_err(store_err("scan sources"))?;
+            if count.value() > 0 {
+                self.sources.insert(name.value().to_owned());
+            }
+        }
+        let aliases = txn.open_table(tables::LISTEN_ALIASES).map_err(store_err("open listen_aliases"))?;
+        self.has_aliases = aliases.first().map_err(store_err("scan listen_aliases"))?.is_some();
         Ok(())
     }
 
@@ -283,8 +345,11 @@ impl Writer {
             let mut aggregates: HashMap<(u8, u32, u64), u64> = HashMap::default();
             for op in group {
                 match op {
-                    WriteOp::Ingest { listens, run, reply } => {
+                    WriteOp::Ingest { listens, run, puts, reply } => {
                         let outcome = self.ingest(&mut tables, &listens, run, &mut aggregates);
+                        for put in puts {
+                            apply_put(&mut tables, put)?;
+                        }
                         let mut outcome = Some(outcome);
                         replies.push(Box::new(move |failure| {
                             let result = match failure {
@@ -305,13 +370,10 @@ impl Writer {
                             let _ = reply.send(result);
                         }));
                     }
-                    WriteOp::PutState { plugin, key, value, reply } => {
-                        let result = if value.is_empty() {
-                            tables.plugin_state.remove((plugin.as_str(), key.as_str())).map(|_| ())
-                        } else {
-                            tables.plugin_state.insert((plugin.as_str(), key.as_str()), value.as_slice()).map(|_| ())
-                        };
-                        result.map_err(store_err("write plugin state"))?;
+                    WriteOp::Put { puts, reply } => {
+                        for put in puts {
+                            apply_put(&mut tables, put)?;
+                        }
                         replies.push(Box::new(move |failure| {
                             let _ = reply.send(match failure {
                                 None => Ok(()),
@@ -343,6 +405,8 @@ impl Writer {
         // Listens of one batch share their identities (`Arc`s), so resolve each once.
         // Pointers are stable keys here: `listens` keeps every `Arc` alive.
         let mut resolved: HashMap<(*const TrackIdentity, *const Name), (u64, Option<u64>, u64)> = HashMap::default();
+        let mut new_by_source: HashMap<&str, u64> = HashMap::default();
+        let mut loves: HashMap<String, (bool, &str)> = HashMap::default();
         for listen in listens {
             let credit = &listen.identity.credit;
             let pointers = (Arc::as_ptr(&listen.identity), listen.album.as_ref().map_or(std::ptr::null(), Arc::as_ptr));
@@ -376,27 +440,56 @@ impl Writer {
                 raw_title: (identity.raw_title != credit.title.display).then(|| identity.raw_title.clone()),
                 sources: vec![(*listen.source).clone()],
             };
-            // New listens are the common case: insert, and put the old record back if there was one.
-            let previous = tables
-                .listens
-                .insert(key, encode(&record).as_slice())
-                .map_err(store_err("write listen"))?
-                .map(|bytes| bytes.value().to_vec());
-            match previous {
+            let source = listen.source.source.as_str();
+            let existing = match tables.listens.get(key).map_err(store_err("read listen"))? {
+                Some(bytes) => Some((key, bytes.value().to_vec())),
+                None => self.same_play(tables, key, source)?,
+            };
+            match existing {
                 None => {
+                    tables.listens.insert(key, encode(&record).as_slice()).map_err(store_err("write listen"))?;
                     added += 1;
                     keys.push((key, true));
                     count_listen(aggregates, start_s, artist_id, album_id, track_id);
+                    *new_by_source.entry(source).or_insert(0) += 1;
                 }
-                Some(bytes) => {
+                Some((kept_key, bytes)) => {
                     duplicates += 1;
-                    keys.push((key, false));
+                    keys.push((kept_key, false));
                     let mut kept: ListenRecord = decode(&bytes, "listens")?;
-                    if !kept.sources.iter().any(|known| known.source == listen.source.source) {
+                    if !kept.sources.iter().any(|known| known.source == source) {
                         kept.sources.push((*listen.source).clone());
+                        tables.listens.insert(kept_key, encode(&kept).as_slice()).map_err(store_err("write listen"))?;
+                        *new_by_source.entry(source).or_insert(0) += 1;
                     }
-                    tables.listens.insert(key, encode(&kept).as_slice()).map_err(store_err("write listen"))?;
+                    if kept_key != key {
+                        tables.aliases.insert(key, kept_key).map_err(store_err("write alias"))?;
+                        self.has_aliases = true;
+                    }
                 }
+            }
+            if let Some(loved) = listen.loved {
+                loves.insert(scoped_key(&credit.primary, &credit.title), (loved, source));
+            }
+        }
+        for (source, count) in new_by_source {
+            let stored =
+                tables.sources.get(source).map_err(store_err("read sources"))?.map_or(0, |value| value.value());
+            tables.sources.insert(source, stored + count).map_err(store_err("write sources"))?;
+            self.sources.insert(source.to_owned());
+        }
+        let now_ms = clock::now_ms();
+        for (track_key, (loved, source)) in loves {
+            let stored = match tables.loved.get(track_key.as_str()).map_err(store_err("read loved"))? {
+                Some(bytes) => Some(decode::<LovedRecord>(bytes.value(), "loved")?.loved),
+                None => None,
+            };
+            if stored != Some(loved) {
+                let record = LovedRecord { loved, at_ms: now_ms, source: source.to_owned() };
+                tables
+                    .loved
+                    .insert(track_key.as_str(), encode(&record).as_slice())
+                    .map_err(store_err("write loved"))?;
             }
         }
         let run = match run {
@@ -414,6 +507,43 @@ impl Writer {
             None => None,
         };
         Ok(IngestOutcome { keys, run })
+    }
+
+    /// The listen already stored for this play, when another source reported it
+    /// (see [`CROSS_SOURCE_WINDOW_S`]): `key`'s alias if this source reported it
+    /// before, else the closest listen of the same track within the window that
+    /// no report of `source` is merged into yet. Returns its key and bytes.
+    fn same_play(&self, tables: &Tables<'_>, key: (u64, u64), source: &str) -> Result<Option<((u64, u64), Vec<u8>)>> {
+        if self.has_aliases
+            && let Some(target) = tables.aliases.get(key).map_err(store_err("read alias"))?
+        {
+            let target = target.value();
+            if let Some(bytes) = tables.listens.get(target).map_err(store_err("read listen"))? {
+                return Ok(Some((target, bytes.value().to_vec())));
+            }
+        }
+        if !self.sources.iter().any(|known| known != source) {
+            return Ok(None);
+        }
+        let (start_s, track_id) = key;
+        let range = (start_s.saturating_sub(CROSS_SOURCE_WINDOW_S), 0)..=(start_s + CROSS_SOURCE_WINDOW_S, u64::MAX);
+        let mut best: Option<(u64, (u64, u64), Vec<u8>)> = None;
+        for row in tables.listens.range(range).map_err(store_err("scan listens"))? {
+            let (candidate, value) = row.map_err(store_err("scan listens"))?;
+            let candidate = candidate.value();
+            if candidate.1 != track_id {
+                continue;
+            }
+            let distance = candidate.0.abs_diff(start_s);
+            if best.as_ref().is_some_and(|(best, _, _)| *best <= distance) {
+                continue;
+            }
+            let record: ListenRecord = decode(value.value(), "listens")?;
+            if record.sources.iter().all(|known| known.source != source) {
+                best = Some((distance, candidate, value.value().to_vec()));
+            }
+        }
+        Ok(best.map(|(_, key, bytes)| (key, bytes)))
     }
 
     fn save_run(&mut self, tables: &mut Tables<'_>, mut run: ImportRunRecord) -> Result<ImportRunRecord> {
@@ -519,6 +649,31 @@ impl Writer {
         self.track_ids.insert(key, id);
         Ok(id)
     }
+}
+
+/// Writes one small value.
+fn apply_put(tables: &mut Tables<'_>, put: Put) -> Result<()> {
+    let result = match put {
+        Put::Service { scope, key, value } if value.is_empty() => {
+            tables.service_state.remove((scope.as_str(), key.as_str())).map(|_| ())
+        }
+        Put::Service { scope, key, value } => {
+            tables.service_state.insert((scope.as_str(), key.as_str()), value.as_slice()).map(|_| ())
+        }
+        Put::Plugin { plugin, key, value } if value.is_empty() => {
+            tables.plugin_state.remove((plugin.as_str(), key.as_str())).map(|_| ())
+        }
+        Put::Plugin { plugin, key, value } => {
+            tables.plugin_state.insert((plugin.as_str(), key.as_str()), value.as_slice()).map(|_| ())
+        }
+        Put::Loved { track_key, record } => {
+            tables.loved.insert(track_key.as_str(), encode(&record).as_slice()).map(|_| ())
+        }
+        Put::Enrichment { kind, key, record } => {
+            tables.enrichments.insert((kind as u8, key.as_str()), encode(&record).as_slice()).map(|_| ())
+        }
+    };
+    result.map_err(store_err("write state"))
 }
 
 fn group_failed(message: &str) -> Error {

@@ -1,6 +1,11 @@
 //! The daemon's logic behind the RPC: listing, adding, searching, charting
 //! and importing. Knows nothing of JSON-RPC; the `rpc` module converts.
 
+mod adapters;
+mod enrich;
+
+pub(crate) use enrich::Enriched;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,6 +17,7 @@ use crate::index::{Hit, Index};
 use crate::plugins::{Emitted, PluginHost, PluginState};
 use crate::store::records::{ImportRunRecord, Provenance};
 use crate::store::{Kind, PreparedListen, Store, Tally};
+use crate::trackers::Trackers;
 
 /// Most listens one `listens.list` page returns.
 pub(crate) const MAX_PAGE: usize = 1000;
@@ -49,6 +55,10 @@ struct State {
     events: EventBus,
     /// Drop-in plugins.
     plugins: PluginHost,
+    /// Live trackers.
+    trackers: Trackers,
+    /// Background enrichment of new albums.
+    enricher: enrich::Enricher,
     /// Configured extra credit separators.
     separators: Arc<Vec<String>>,
     /// The `[import]` defaults.
@@ -69,6 +79,7 @@ pub(crate) struct NewListen {
     pub(crate) listened_at_s: i64,
     pub(crate) duration_ms: Option<u64>,
     pub(crate) source: String,
+    pub(crate) loved: Option<bool>,
 }
 
 /// The status of the daemon.
@@ -113,6 +124,8 @@ impl Service {
                 imports: Imports::default(),
                 events,
                 plugins,
+                trackers: Trackers::default(),
+                enricher: enrich::Enricher::default(),
                 separators: Arc::new(config.credits.separators.clone()),
                 import_defaults: config.import.clone(),
                 data_dir,
@@ -141,10 +154,6 @@ impl Service {
 
     pub(crate) fn plugins(&self) -> &PluginHost {
         &self.state.plugins
-    }
-
-    pub(crate) fn imports(&self) -> &Imports {
-        &self.state.imports
     }
 
     pub(crate) fn status(&self) -> Result<StatusReport> {
@@ -184,7 +193,11 @@ impl Service {
         let to = to_s.map(|to| to.max(0) as u64).unwrap_or(u64::MAX);
         let reader = self.state.store.read()?;
         let listens = reader.listens_newest_first(from, to, before, limit)?;
-        Ok(listens.into_iter().map(|(key, record)| RecordedListen { key, record }).collect())
+        let mut loved = LovedLookup::new(&reader)?;
+        listens
+            .into_iter()
+            .map(|(key, record)| Ok(RecordedListen { key, loved: loved.is_loved(record.track_id)?, record }))
+            .collect()
     }
 
     /// Stores listens; returns each one's key and whether it was new.
@@ -233,6 +246,7 @@ impl Service {
                 identity: Arc::new(track_identity(artist, track, &self.state.separators)),
                 album: album.map(|album| Arc::new(crate::identity::Name::new(album))),
                 source: Arc::new(Provenance { source: listen.source, import_run: None }),
+                loved: listen.loved,
             });
         }
         let outcome = self.state.store.ingest(prepared).await?;
@@ -247,8 +261,10 @@ impl Service {
     fn announce(&self, keys: &[(u64, u64)]) {
         let result = (|| -> Result<()> {
             let reader = self.state.store.read()?;
+            let mut loved = LovedLookup::new(&reader)?;
             for (key, record) in reader.listens_by_key(keys)? {
-                self.state.events.send(Event::ListenRecorded(RecordedListen { key, record }));
+                let loved = loved.is_loved(record.track_id)?;
+                self.state.events.send(Event::ListenRecorded(RecordedListen { key, record, loved }));
             }
             Ok(())
         })();
@@ -317,6 +333,7 @@ impl Service {
                         listened_at_s: listen.listened_at,
                         duration_ms: listen.duration_ms,
                         source: source.clone(),
+                        loved: listen.loved,
                     })
                     .collect();
                 if let Err(err) = self.add_listens(listens).await {
@@ -412,6 +429,26 @@ impl Service {
 }
 
 /// A plugin's name as a listen source: lowercase letters, digits, `-`, `_`, `.`, at most 32.
+/// Answers "is this track loved" for listens, cheaply when nothing is loved.
+struct LovedLookup<'a> {
+    reader: &'a crate::store::Reader,
+    any: bool,
+}
+
+impl<'a> LovedLookup<'a> {
+    fn new(reader: &'a crate::store::Reader) -> Result<LovedLookup<'a>> {
+        Ok(LovedLookup { reader, any: reader.any_loved()? })
+    }
+
+    fn is_loved(&mut self, track_id: u64) -> Result<bool> {
+        if !self.any {
+            return Ok(false);
+        }
+        let Some(track) = self.reader.track(track_id)? else { return Ok(false) };
+        Ok(self.reader.loved(&track.key)?.is_some_and(|record| record.loved))
+    }
+}
+
 fn source_name(plugin: &str) -> String {
     let name: String = plugin
         .chars()
