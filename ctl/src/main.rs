@@ -18,8 +18,8 @@ use jsonrpsee::async_client::Client;
 use jsonrpsee::core::client::Subscription;
 use musique_api::client::{ConnectError, connect};
 use musique_api::{
-    CURRENT_API_VERSION, EntityKind, Event, ImportKind, ImportOptions, ImportRun, ImportState, MusiqueApiClient,
-    Period, TimeArg,
+    CURRENT_API_VERSION, EntityKind, Event, FetchMode, ImportKind, ImportOptions, ImportRun, ImportState,
+    MusiqueApiClient, Period, TimeArg,
 };
 
 /// musiquectl: talk to the musique daemon.
@@ -40,12 +40,22 @@ struct Args {
 enum Command {
     /// Counts, sizes, index lag and components of the running daemon.
     Status,
-    /// Import an export file, folder or zip, with a live progress bar.
+    /// Import an export file, folder or zip, or history from an adapter's service
+    /// (`import lastfm`: what is new since the last import, or --full, --since, --from/--to),
+    /// with a live progress bar.
     Import {
-        /// The export's format.
+        /// The export's format, or `lastfm` for the Last.fm API.
         kind: ImportKindArg,
-        /// The file, folder or zip.
-        path: PathBuf,
+        /// The file, folder or zip (export formats only).
+        path: Option<PathBuf>,
+        /// The whole history (adapter imports).
+        #[arg(long, conflicts_with_all = ["since", "from", "to"])]
+        full: bool,
+        /// From this date on (adapter imports; YYYY-MM-DD, RFC 3339 or unix seconds, UTC).
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        since: Option<String>,
+        #[command(flatten)]
+        range: RangeArgs,
         /// Plays shorter than this many milliseconds are skipped (Spotify).
         #[arg(long)]
         min_play_ms: Option<u64>,
@@ -97,11 +107,62 @@ enum Command {
     },
     /// Rebuild the search index from the store.
     Reindex,
+    /// Live trackers: start, stop or show (the default) an adapter's tracker.
+    Tracker {
+        /// What to do.
+        #[arg(value_enum, default_value = "status")]
+        action: TrackerAction,
+        /// The adapter (default: lastfm; all for `status`).
+        adapter: Option<String>,
+    },
+    /// Last.fm: sign in (for loving tracks).
+    Lastfm {
+        #[command(subcommand)]
+        action: LastfmAction,
+    },
+    /// Love a track (also on Last.fm).
+    Love {
+        /// The artist.
+        artist: String,
+        /// The track.
+        track: String,
+    },
+    /// Unlove a track (also on Last.fm).
+    Unlove {
+        /// The artist.
+        artist: String,
+        /// The track.
+        track: String,
+    },
+    /// Images and summary of an artist, or of an album with `--album` (cached; --refresh fetches again).
+    Enrich {
+        /// The artist.
+        artist: String,
+        /// An album of that artist.
+        #[arg(long)]
+        album: Option<String>,
+        /// Fetch again even when the cached answer is fresh.
+        #[arg(long)]
+        refresh: bool,
+    },
     /// Drop-in plugins: list them (the default), rescan the plugins directory, or disable/enable one.
     Plugins {
         #[command(subcommand)]
         action: Option<PluginsAction>,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TrackerAction {
+    Start,
+    Stop,
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum LastfmAction {
+    /// Print the page to open, then wait until access is allowed there (up to 10 minutes).
+    Login,
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +205,8 @@ enum ImportKindArg {
     Spotify,
     LastfmCsv,
     Listenbrainz,
+    /// The Last.fm API (needs `[adapters.lastfm]` with `api_key` and `user`).
+    Lastfm,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -213,21 +276,48 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let json = args.json;
+
     let mut out = std::io::stdout().lock();
     match args.command {
         Command::Status => {
             let status = client.status().await?;
             if json { output::json(&mut out, &status)? } else { output::status(&mut out, &status)? }
         }
-        Command::Import { kind, path, min_play_ms, include_incognito, no_wait } => {
-            let kind = match kind {
-                ImportKindArg::Spotify => ImportKind::Spotify,
-                ImportKindArg::LastfmCsv => ImportKind::LastfmCsv,
-                ImportKindArg::Listenbrainz => ImportKind::Listenbrainz,
+        Command::Import { kind, path, full, since, range, min_play_ms, include_incognito, no_wait } => {
+            let mut events: Subscription<Event> =
+                client.events_subscribe().await.context("cannot subscribe to events")?;
+            let started = match (kind, path) {
+                (ImportKindArg::Lastfm, Some(path)) => {
+                    bail!(
+                        "`import lastfm` reads the Last.fm API, not a file ({}); for a CSV export use `import lastfm-csv`",
+                        path.display()
+                    )
+                }
+                (ImportKindArg::Lastfm, None) => {
+                    let (mode, from, to) = match (full, since, range.into_times()) {
+                        (true, _, _) => (FetchMode::Full, None, None),
+                        (false, Some(since), _) => (FetchMode::Range, Some(TimeArg::Text(since)), None),
+                        (false, None, (None, None)) => (FetchMode::Incremental, None, None),
+                        (false, None, (from, to)) => (FetchMode::Range, from, to),
+                    };
+                    client.imports_fetch("lastfm".to_owned(), mode, from, to).await?
+                }
+                (_, None) => bail!("give the export's path"),
+                (kind, Some(path)) => {
+                    if full || since.is_some() || range.from.is_some() || range.to.is_some() {
+                        bail!("--full, --since, --from and --to are for `import lastfm`");
+                    }
+                    let kind = match kind {
+                        ImportKindArg::Spotify => ImportKind::Spotify,
+                        ImportKindArg::LastfmCsv => ImportKind::LastfmCsv,
+                        _ => ImportKind::Listenbrainz,
+                    };
+                    let path = std::path::absolute(&path).with_context(|| format!("bad path {}", path.display()))?;
+                    let options = ImportOptions { min_play_ms, include_incognito: include_incognito.then_some(true) };
+                    client.imports_start(kind, path.display().to_string(), Some(options)).await?
+                }
             };
-            let path = std::path::absolute(&path).with_context(|| format!("bad path {}", path.display()))?;
-            let options = ImportOptions { min_play_ms, include_incognito: include_incognito.then_some(true) };
-            let run = import(&client, kind, path, options, no_wait, json).await?;
+            let run = follow(&client, &mut events, started, no_wait, json).await?;
             if json {
                 output::json(&mut out, &run)?
             } else {
@@ -284,6 +374,40 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             if json { output::json(&mut out, &plugins)? } else { output::plugins(&mut out, &plugins)? }
         }
+        Command::Tracker { action, adapter } => {
+            let trackers = match action {
+                TrackerAction::Start => vec![client.trackers_start(adapter.unwrap_or_else(|| "lastfm".into())).await?],
+                TrackerAction::Stop => client.trackers_stop(adapter.unwrap_or_else(|| "lastfm".into())).await?,
+                TrackerAction::Status => client.trackers_status(adapter).await?,
+            };
+            if json { output::json(&mut out, &trackers)? } else { output::trackers(&mut out, &trackers)? }
+        }
+        Command::Lastfm { action: LastfmAction::Login } => {
+            let begun = client.auth_begin("lastfm".to_owned()).await?;
+            eprintln!("Open this page and allow musique to use your Last.fm account:\n\n  {}\n", begun.url);
+            eprintln!("Waiting for Last.fm (Ctrl-C to give up)…");
+            let deadline = std::time::Instant::now() + Duration::from_secs(600);
+            let status = loop {
+                let status = client.auth_complete("lastfm".to_owned(), begun.token.clone()).await?;
+                if status.done || std::time::Instant::now() > deadline {
+                    break status;
+                }
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            };
+            if json {
+                output::json(&mut out, &status)?
+            } else if status.done {
+                writeln!(out, "signed in to Last.fm as {}", status.user.as_deref().unwrap_or("?"))?
+            } else {
+                bail!("access was not allowed within 10 minutes; run `musiquectl lastfm login` again");
+            }
+        }
+        Command::Love { artist, track } => love(&client, &mut out, artist, track, true, json).await?,
+        Command::Unlove { artist, track } => love(&client, &mut out, artist, track, false, json).await?,
+        Command::Enrich { artist, album, refresh } => {
+            let info = client.enrich_run(artist, album, Some(refresh)).await?;
+            if json { output::json(&mut out, &info)? } else { output::enrichment(&mut out, &info)? }
+        }
         Command::Reindex => {
             let report = client.index_rebuild().await?;
             if json {
@@ -297,17 +421,33 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Starts an import and follows it to its end through the event subscription.
-async fn import(
+/// Loves or unloves a track and says so.
+async fn love(
     client: &Client,
-    kind: ImportKind,
-    path: PathBuf,
-    options: ImportOptions,
+    out: &mut impl Write,
+    artist: String,
+    track: String,
+    loved: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let report = client.tracks_love(artist, track, loved, None).await?;
+    if json {
+        output::json(out, &report)?
+    } else {
+        let verb = if report.loved { "loved" } else { "unloved" };
+        writeln!(out, "{verb} {} – {} (also on {})", report.artist, report.track, report.adapter)?
+    }
+    Ok(())
+}
+
+/// Follows a started import to its end through the event subscription.
+async fn follow(
+    client: &Client,
+    events: &mut Subscription<Event>,
+    run: ImportRun,
     no_wait: bool,
     json: bool,
 ) -> anyhow::Result<ImportRun> {
-    let mut events: Subscription<Event> = client.events_subscribe().await.context("cannot subscribe to events")?;
-    let run = client.imports_start(kind, path.display().to_string(), Some(options)).await?;
     if no_wait || run.state != ImportState::Running {
         return Ok(run);
     }

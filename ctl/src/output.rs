@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use musique_api::{ImportRun, Listen, PluginInfo, SearchHit, Status, TopList};
+use musique_api::{EnrichmentInfo, ImportRun, Listen, PluginInfo, SearchHit, Status, TopList, TrackerStatus};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -95,7 +95,8 @@ pub(crate) fn listens(out: &mut impl Write, listens: &[Listen]) -> io::Result<()
             } else {
                 format!("{} feat. {}", listen.artist, listen.featured.join(", "))
             };
-            vec![when(listen.listened_at), artist, listen.track.clone(), listen.album.clone().unwrap_or_default()]
+            let track = if listen.loved { format!("{} ♥", listen.track) } else { listen.track.clone() };
+            vec![when(listen.listened_at), artist, track, listen.album.clone().unwrap_or_default()]
         })
         .collect();
     table(out, &["WHEN (UTC)", "ARTIST", "TRACK", "ALBUM"], &rows)
@@ -182,7 +183,8 @@ pub(crate) fn import_runs(out: &mut impl Write, runs: &[ImportRun]) -> io::Resul
 pub(crate) fn import_report(out: &mut impl Write, run: &ImportRun) -> io::Result<()> {
     let state = format!("{:?}", run.state).to_lowercase();
     writeln!(out, "import {} ({}) {state}: {}", run.id, run.kind.as_str(), run.path)?;
-    writeln!(out, "  files:       {} of {}", run.files_done, run.files_total)?;
+    let unit = if run.kind == musique_api::ImportKind::Lastfm { "pages" } else { "files" };
+    writeln!(out, "  {:<13}{} of {}", format!("{unit}:"), run.files_done, run.files_total)?;
     writeln!(out, "  records:     {}", run.records)?;
     writeln!(out, "  imported:    {}", run.imported)?;
     writeln!(out, "  duplicates:  {}", run.duplicates)?;
@@ -241,4 +243,54 @@ pub(crate) fn update_progress(bar: &ProgressBar, run: &ImportRun) {
         run.imported,
         run.duplicates
     ));
+}
+
+pub(crate) fn trackers(out: &mut impl Write, trackers: &[TrackerStatus]) -> io::Result<()> {
+    if trackers.is_empty() {
+        return writeln!(out, "no trackers (start one with `musiquectl tracker start lastfm`)");
+    }
+    for tracker in trackers {
+        let state = if tracker.running { "running" } else { "stopped" };
+        writeln!(out, "{}: {state}, {} polls, {} listens recorded", tracker.adapter, tracker.polls, tracker.recorded)?;
+        if let Some(at) = tracker.last_poll_ms {
+            writeln!(out, "  last poll:   {}", when(at / 1000))?;
+        }
+        if let Some(at) = tracker.next_poll_ms {
+            writeln!(out, "  next poll:   {}", when(at / 1000))?;
+        }
+        if let Some(track) = &tracker.last_track {
+            let at = track.listened_at.map(when).unwrap_or_default();
+            writeln!(out, "  last track:  {} – {} ({at})", track.artist, track.track)?;
+        }
+        if let Some(now) = &tracker.now_playing {
+            writeln!(out, "  now playing: {} – {}", now.artist, now.track)?;
+        }
+        if let Some(error) = &tracker.last_error {
+            writeln!(out, "  last error:  {error}")?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn enrichment(out: &mut impl Write, info: &EnrichmentInfo) -> io::Result<()> {
+    let what = match &info.album {
+        Some(album) => format!("{} – {album}", info.artist),
+        None => info.artist.clone(),
+    };
+    if !info.found {
+        return writeln!(out, "{} does not know {what}", info.source);
+    }
+    let cached = if info.cached { ", cached" } else { "" };
+    writeln!(out, "{} ({}{cached})", info.name.as_deref().unwrap_or(&what), info.source)?;
+    if let Some(url) = &info.url {
+        writeln!(out, "  {url}")?;
+    }
+    for image in &info.images {
+        writeln!(out, "  image {:<10} {}", image.size, image.url)?;
+    }
+    if let Some(summary) = &info.summary {
+        writeln!(out)?;
+        writeln!(out, "{summary}")?;
+    }
+    Ok(())
 }

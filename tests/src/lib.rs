@@ -10,6 +10,8 @@
 
 pub mod generate;
 
+pub mod lastfm;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -49,6 +51,8 @@ pub struct Daemon {
     child: Option<Child>,
     /// Extra config TOML the daemon was started with.
     config: String,
+    /// `MUSIQUE_LOG` for the daemon.
+    log_level: &'static str,
 }
 
 impl Daemon {
@@ -60,7 +64,7 @@ impl Daemon {
     /// Starts a daemon with extra config TOML.
     pub fn start_with_config(config: &str) -> Daemon {
         let dir = tempfile::Builder::new().prefix("musique-test").tempdir().expect("temp dir");
-        let mut daemon = Daemon { dir, child: None, config: config.to_owned() };
+        let mut daemon = Daemon { dir, child: None, config: config.to_owned(), log_level: "warn" };
         daemon.restart();
         daemon
     }
@@ -100,10 +104,20 @@ impl Daemon {
             .arg(data_dir)
             .arg("--socket")
             .arg(socket)
-            .env("MUSIQUE_LOG", "warn")
+            .env("MUSIQUE_LOG", self.log_level)
             .env_remove("XDG_CONFIG_HOME")
             .stdin(Stdio::null());
         command
+    }
+
+    /// Sets the daemon's log level from the next restart on (`info` to check what is logged).
+    pub fn set_log_level(&mut self, level: &'static str) {
+        self.log_level = level;
+    }
+
+    /// Everything the daemon wrote to stderr, across restarts.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("musiqued.log")).unwrap_or_default()
     }
 
     /// Replaces the config used from the next restart on.
@@ -115,7 +129,12 @@ impl Daemon {
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "daemon already running");
         std::fs::write(self.config_path(), &self.config).expect("write config");
-        let child = self.command().stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn musiqued");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("musiqued.log"))
+            .expect("open the daemon log");
+        let child = self.command().stdout(Stdio::null()).stderr(log).spawn().expect("spawn musiqued");
         self.child = Some(child);
         self.wait_ready();
     }
@@ -169,6 +188,9 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- musiqued log ---\n{}--- end of log ---", self.log());
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

@@ -6,6 +6,7 @@
 mod crash;
 mod ctl;
 mod imports;
+mod lastfm;
 mod lifecycle;
 mod plugins;
 mod rpc;

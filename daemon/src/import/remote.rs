@@ -140,7 +140,9 @@ impl super::Imports {
                 match request.mode {
                     Mode::Full => request.to = Some(now_s + 1),
                     Mode::Incremental => {
-                        request.from = watermark(&context.store, &request.adapter)?;
+                        // From a little before the watermark: scrobbles can be dated before they arrive.
+                        let mark = watermark(&context.store, &request.adapter)?;
+                        request.from = mark.map(|mark| (mark - crate::trackers::OVERLAP_S).max(0));
                         request.to = Some(now_s + 1);
                     }
                     Mode::Range => {}

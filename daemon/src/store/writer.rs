@@ -67,6 +67,9 @@ pub(crate) struct PreparedListen {
 /// real plays of one track stay apart (a play lasts longer than that).
 pub(crate) const CROSS_SOURCE_WINDOW_S: u64 = 60;
 
+/// A stored listen's key and encoded record.
+type StoredListen = ((u64, u64), Vec<u8>);
+
 /// A small value written with other writes, in the same transaction.
 #[derive(Debug)]
 pub(crate) enum Put {
@@ -513,7 +516,7 @@ impl Writer {
     /// (see [`CROSS_SOURCE_WINDOW_S`]): `key`'s alias if this source reported it
     /// before, else the closest listen of the same track within the window that
     /// no report of `source` is merged into yet. Returns its key and bytes.
-    fn same_play(&self, tables: &Tables<'_>, key: (u64, u64), source: &str) -> Result<Option<((u64, u64), Vec<u8>)>> {
+    fn same_play(&self, tables: &Tables<'_>, key: (u64, u64), source: &str) -> Result<Option<StoredListen>> {
         if self.has_aliases
             && let Some(target) = tables.aliases.get(key).map_err(store_err("read alias"))?
         {
