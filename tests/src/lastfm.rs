@@ -47,6 +47,8 @@ pub enum Fault {
     Hang,
     /// An empty track list while the paging says there is more.
     EmptyPage,
+    /// No fault: the right answer (to space faults out in [`State::faults`]).
+    Pass,
 }
 
 /// The fake's state; tests change it through [`FakeLastfm::with`].

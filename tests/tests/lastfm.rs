@@ -110,7 +110,8 @@ async fn fifty_thousand_scrobbles_through_faults_and_a_crash_end_exact() {
     let fake = FakeLastfm::start();
     fake.add_history("rj", 50_000, NEWEST);
     fake.with(|state| {
-        state.faults.extend([
+        // Every kind of fault, spread over the first pages (a few in a row, within the retry budget).
+        for fault in [
             Fault::Error { status: 429, code: 29 },
             Fault::Error { status: 500, code: 8 },
             Fault::Html(503),
@@ -120,7 +121,9 @@ async fn fifty_thousand_scrobbles_through_faults_and_a_crash_end_exact() {
             Fault::Hang,
             Fault::Error { status: 503, code: 16 },
             Fault::EmptyPage,
-        ]);
+        ] {
+            state.faults.extend([fault.clone(), fault, Fault::Pass, Fault::Pass, Fault::Pass]);
+        }
         // Scrobbles arriving during the import are newer than its bound: the next incremental gets them.
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
         let arriving = (1..=20)
@@ -147,9 +150,13 @@ async fn fifty_thousand_scrobbles_through_faults_and_a_crash_end_exact() {
     daemon.kill9();
     daemon.restart();
     let client = daemon.client().await;
+    eventually("the run resuming by itself", || {
+        let client = &client;
+        async move { client.imports_status(id).await.unwrap().resumed == 1 }
+    })
+    .await;
     let run = wait_import(&client, id).await;
     assert_eq!(run.state, ImportState::Completed, "{run:?}");
-    assert_eq!(run.resumed, 1);
     // 250 pages of 200, and a few more where a second's scrobbles straddle a page (asked again, skipped).
     assert!(run.files_done >= 250 && run.files_done == run.files_total, "{run:?}");
     assert_eq!(count_listens(&daemon).await, 50_000);

@@ -125,7 +125,7 @@ mod daemon {
     ) -> Vec<PluginInfo> {
         let started = Instant::now();
         loop {
-            let plugins = client.plugins_list().await.unwrap();
+            let plugins = dynamic(client.plugins_list().await.unwrap());
             if done(&plugins) {
                 return plugins;
             }
@@ -134,13 +134,18 @@ mod daemon {
         }
     }
 
+    /// The drop-in plugins of a list (built-in adapters left out).
+    pub(super) fn dynamic(plugins: Vec<PluginInfo>) -> Vec<PluginInfo> {
+        plugins.into_iter().filter(|plugin| plugin.origin == "dynamic").collect()
+    }
+
     #[tokio::test]
     async fn drop_in_replace_disable_and_remove() {
         let daemon = Daemon::start_with_config(
             "[adapters.echo]\nstart_artist = \"Broadcast\"\nstart_track = \"Pendulum\"\nstart_at = 1700000000\n",
         );
         let client = daemon.client().await;
-        assert!(client.plugins_list().await.unwrap().is_empty());
+        assert!(dynamic(client.plugins_list().await.unwrap()).is_empty());
         let mut events = client.events_subscribe().await.unwrap();
         let plugins_dir = daemon.data_dir().join("plugins");
         let echo = library("musique_echo_plugin");
@@ -169,7 +174,7 @@ mod daemon {
         let plugin = &plugins[0];
         assert_eq!(
             (plugin.name.as_str(), plugin.abi.as_deref(), plugin.protocol.as_deref()),
-            ("echo", Some("1.0"), Some("1.0"))
+            ("echo", Some("1.0"), Some("1.1"))
         );
         assert_eq!((plugin.capabilities.clone(), plugin.origin.as_str()), (vec!["live".to_owned()], "dynamic"));
 
@@ -190,9 +195,9 @@ mod daemon {
         assert_eq!(listen.sources, vec!["echo".to_owned()]);
 
         // Disable and enable.
-        let plugins = client.plugins_disable("echo".into()).await.unwrap();
+        let plugins = dynamic(client.plugins_disable("echo".into()).await.unwrap());
         assert_eq!(plugins[0].state, "disabled");
-        let plugins = client.plugins_enable("echo".into()).await.unwrap();
+        let plugins = dynamic(client.plugins_enable("echo".into()).await.unwrap());
         assert_eq!(plugins[0].state, "running");
         assert!(client.plugins_disable("nobody".into()).await.is_err());
 
@@ -268,7 +273,7 @@ mod daemon {
             install(&daemon.data_dir().join("plugins"), "libecho.so", &library("musique_echo_plugin"));
             daemon.restart();
             let client = daemon.client().await;
-            let plugins = client.plugins_list().await.unwrap();
+            let plugins = dynamic(client.plugins_list().await.unwrap());
             assert_eq!(plugins[0].state, "failed", "{flag}: {plugins:?}");
             let error = plugins[0].last_error.clone().unwrap();
             assert!(error.contains(expected), "{flag}: {error}");
@@ -350,7 +355,7 @@ mod reload {
         .await;
         assert!(component.detail.as_deref().is_some_and(|detail| detail.contains("min_play")), "{component:?}");
         assert!(!has_track(&client, "Third").await);
-        assert_eq!(client.plugins_list().await.unwrap()[0].state, "running");
+        assert_eq!(super::daemon::dynamic(client.plugins_list().await.unwrap())[0].state, "running");
 
         // Fixed again, and SIGHUP reloads too.
         save_config(&daemon, &echo_config("Second", 1_700_000_600));
