@@ -130,7 +130,7 @@ fn is_fresh(record: &EnrichmentRecord) -> bool {
     age < if record.found { FRESH_FOUND_MS } else { FRESH_MISS_MS }
 }
 
-/// The background enricher of new albums.
+/// The background enricher of new albums. It waits while imports run, so they get the whole request budget.
 #[derive(Default)]
 pub(crate) struct Enricher {
     stop: Arc<AtomicBool>,
@@ -185,7 +185,8 @@ fn enrich_new_albums(service: &Service, stop: &AtomicBool) -> std::result::Resul
         .map_or(0, u64::from_le_bytes);
     let mut done = cursor;
     while let Some(album) = reader.album(done + 1).map_err(|err| err.to_string())? {
-        if stop.load(Ordering::Relaxed) {
+        // Imports come first: they share the adapter's request budget.
+        if stop.load(Ordering::Relaxed) || service.state.imports.running_count() > 0 {
             break;
         }
         let artist = reader.artist(album.artist_id).map_err(|err| err.to_string())?.map(|artist| artist.name);
