@@ -236,8 +236,9 @@ pub(crate) fn update_progress(bar: &ProgressBar, run: &ImportRun) {
         .checked_div(run.file_records_total)
         .unwrap_or(0);
     bar.set_position((run.files_done * FILE_STEPS + within).min(run.files_total.max(1) * FILE_STEPS));
+    let unit = if run.kind == musique_api::ImportKind::Lastfm { "page" } else { "file" };
     bar.set_message(format!(
-        "file {}/{}  imported {}  duplicates {}",
+        "{unit} {}/{}  imported {}  duplicates {}",
         (run.files_done + 1).min(run.files_total),
         run.files_total,
         run.imported,
