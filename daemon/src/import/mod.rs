@@ -133,29 +133,15 @@ impl Imports {
                 run
             }
             None => ImportRunRecord {
-                id: 0,
-                kind: request.kind.name().to_owned(),
-                path: request.path.display().to_string(),
-                fingerprint: fingerprint.clone(),
                 min_play_ms: request.min_play_ms,
                 include_incognito: request.include_incognito,
-                state: RunState::Running,
-                started_at: clock::now_ms() / 1000,
-                finished_at: None,
-                resumed: 0,
-                cursor: Cursor::default(),
                 files_total: files.len() as u64,
-                files_done: 0,
-                file_records_total: 0,
-                file_records_done: 0,
-                records: 0,
-                imported: 0,
-                duplicates: 0,
-                skipped: Default::default(),
-                rejected: 0,
-                rejected_samples: Vec::new(),
-                file_errors: Vec::new(),
-                error: None,
+                ..ImportRunRecord::new(
+                    request.kind.name().to_owned(),
+                    request.path.display().to_string(),
+                    fingerprint.clone(),
+                    clock::now_ms() / 1000,
+                )
             },
         };
         let run = store.save_run_blocking(run)?;

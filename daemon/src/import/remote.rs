@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::events::{Event, EventBus};
 use crate::plugins::PluginHost;
 use crate::retry::{self, GiveUp, RetryPolicy};
-use crate::store::records::{Cursor, ImportRunRecord, RunState};
+use crate::store::records::{ImportRunRecord, RunState};
 use crate::store::{Put, Store};
 
 /// Scope of a run's request in the service state.
@@ -122,7 +122,7 @@ impl super::Imports {
                 && run.fingerprint == fingerprint
                 && matches!(run.state, RunState::Interrupted | RunState::Running | RunState::Failed)
         });
-        let (run, puts) = match resumable {
+        let run = match resumable {
             Some(mut run) => {
                 let stored = context.store.read()?.service_state(REQUEST_SCOPE, &run.id.to_string())?;
                 request = stored
@@ -133,7 +133,7 @@ impl super::Imports {
                 run.resumed += 1;
                 run.error = None;
                 run.finished_at = None;
-                (run, Vec::new())
+                run
             }
             None => {
                 // Fix the bounds now, so a resumed run asks exactly what the first start asked.
@@ -147,42 +147,15 @@ impl super::Imports {
                     }
                     Mode::Range => {}
                 }
-                let run = ImportRunRecord {
-                    id: 0,
-                    kind: request.adapter.clone(),
-                    path: request.describe(),
-                    fingerprint: fingerprint.clone(),
-                    min_play_ms: 0,
-                    include_incognito: false,
-                    state: RunState::Running,
-                    started_at: now_s,
-                    finished_at: None,
-                    resumed: 0,
-                    cursor: Cursor::default(),
-                    files_total: 0,
-                    files_done: 0,
-                    file_records_total: 0,
-                    file_records_done: 0,
-                    records: 0,
-                    imported: 0,
-                    duplicates: 0,
-                    skipped: Default::default(),
-                    rejected: 0,
-                    rejected_samples: Vec::new(),
-                    file_errors: Vec::new(),
-                    error: None,
-                };
-                (run, vec![])
+                ImportRunRecord::new(request.adapter.clone(), request.describe(), fingerprint.clone(), now_s)
             }
         };
         let run = context.store.save_run_blocking(run)?;
-        let mut puts = puts;
-        puts.push(Put::Service {
+        context.store.put_blocking(vec![Put::Service {
             scope: REQUEST_SCOPE.to_owned(),
             key: run.id.to_string(),
             value: serde_json::to_vec(&request).expect("a request is JSON"),
-        });
-        context.store.put_blocking(puts)?;
+        }])?;
         let cancel = Arc::new(AtomicBool::new(false));
         let job = Job {
             context: context.clone(),

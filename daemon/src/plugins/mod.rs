@@ -265,18 +265,13 @@ impl PluginHost {
     pub(crate) fn call(&self, name: &str, method: &str, payload: Value) -> Result<Value, PluginCallError> {
         let worker = {
             let entries = self.shared.entries.lock().expect("entries lock");
-            let mut running = entries
+            let healthy = |entry: &&Entry| {
+                entry.worker.as_ref().is_some_and(|worker| worker.failure.lock().expect("failure lock").is_none())
+            };
+            let chosen = entries
                 .iter()
-                .filter(|(_, entry)| entry.status.name == name && entry.worker.is_some())
-                .filter(|(_, entry)| {
-                    entry.worker.as_ref().is_some_and(|worker| worker.failure.lock().expect("failure lock").is_none())
-                });
-            let mut chosen = running.next();
-            for other in running {
-                if !other.0.starts_with(BUILTIN_PREFIX) {
-                    chosen = Some(other);
-                }
-            }
+                .filter(|(_, entry)| entry.status.name == name && healthy(entry))
+                .max_by_key(|(key, _)| !key.starts_with(BUILTIN_PREFIX));
             chosen.and_then(|(_, entry)| entry.worker.clone())
         };
         let worker = worker.ok_or_else(|| PluginCallError::NotRunning(name.to_owned()))?;

@@ -139,6 +139,37 @@ pub(crate) struct ImportRunRecord {
     pub(crate) error: Option<String>,
 }
 
+impl ImportRunRecord {
+    /// A new run (id 0: the store gives it one), running, with nothing done yet.
+    pub(crate) fn new(kind: String, path: String, fingerprint: String, started_at: i64) -> ImportRunRecord {
+        ImportRunRecord {
+            id: 0,
+            kind,
+            path,
+            fingerprint,
+            min_play_ms: 0,
+            include_incognito: false,
+            state: RunState::Running,
+            started_at,
+            finished_at: None,
+            resumed: 0,
+            cursor: Cursor::default(),
+            files_total: 0,
+            files_done: 0,
+            file_records_total: 0,
+            file_records_done: 0,
+            records: 0,
+            imported: 0,
+            duplicates: 0,
+            skipped: BTreeMap::new(),
+            rejected: 0,
+            rejected_samples: Vec::new(),
+            file_errors: Vec::new(),
+            error: None,
+        }
+    }
+}
+
 /// Whether the listener loves a track.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LovedRecord {
