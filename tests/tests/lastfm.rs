@@ -408,7 +408,8 @@ async fn the_same_play_from_two_sources_is_one_listen() {
 async fn the_adapter_runs_as_a_drop_in_plugin() {
     let fake = FakeLastfm::start();
     fake.add_history("rj", 250, NEWEST);
-    let library = musique_tests::bin_dir().join(format!(
+    // Built as a dev-dependency of these tests, so cargo leaves the cdylib in `deps/`.
+    let library = musique_tests::bin_dir().join("deps").join(format!(
         "{}musique_lastfm_plugin{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
