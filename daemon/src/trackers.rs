@@ -290,14 +290,17 @@ impl Poller {
             let outcome = self.context.store.ingest_blocking(batch, None, puts).map_err(failed)?;
             let added: Vec<(u64, u64)> = outcome.keys.iter().filter(|(_, new)| *new).map(|(key, _)| *key).collect();
             if !added.is_empty() {
-                (self.announce)(&added);
-                let mut status = self.status.lock().expect("status lock");
-                status.recorded += added.len() as u64;
-                if let Some(newest) = page.listens.iter().max_by_key(|listen| listen.listened_at)
-                    && status.last_track.as_ref().is_none_or(|(_, _, at)| *at <= newest.listened_at)
+                // The status first, so a subscriber that hears of a listen finds it in the status.
                 {
-                    status.last_track = Some((newest.artist.clone(), newest.track.clone(), newest.listened_at));
+                    let mut status = self.status.lock().expect("status lock");
+                    status.recorded += added.len() as u64;
+                    if let Some(newest) = page.listens.iter().max_by_key(|listen| listen.listened_at)
+                        && status.last_track.as_ref().is_none_or(|(_, _, at)| *at <= newest.listened_at)
+                    {
+                        status.last_track = Some((newest.artist.clone(), newest.track.clone(), newest.listened_at));
+                    }
                 }
+                (self.announce)(&added);
             }
             match page.next {
                 Some(next) => cursor = Some(next),
