@@ -73,6 +73,8 @@ pub struct Config {
     pub log: LogConfig,
     /// The plugin host.
     pub plugins: PluginsConfig,
+    /// The scrobbling endpoints (ListenBrainz and Last.fm 2.0 APIs) and `/health`.
+    pub http: HttpConfig,
     /// One table per adapter (`[adapters.lastfm]`), passed to the adapter as JSON.
     pub adapters: std::collections::BTreeMap<String, AdapterConfig>,
 }
@@ -90,6 +92,51 @@ pub struct PluginsConfig {
 impl Default for PluginsConfig {
     fn default() -> PluginsConfig {
         PluginsConfig { dir: None, call_timeout_ms: 10_000 }
+    }
+}
+
+/// `[http]`: the HTTP listener serving the ListenBrainz- and Last.fm-compatible
+/// scrobbling APIs and `/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Whether musiqued listens at all.
+    pub enabled: bool,
+    /// Address and port to listen on (port 0 picks a free one; `daemon.status` shows it).
+    pub listen: std::net::SocketAddr,
+    /// PEM certificate chain; with `tls_key`, the listener speaks HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// The user name clients see and use (default: the login name).
+    pub user: Option<String>,
+    /// Most simultaneous connections; more wait to be accepted.
+    pub max_connections: u32,
+    /// A request's headers must arrive within this many milliseconds, counted from
+    /// when the connection is ready for it (so it also closes idle kept-alive connections).
+    pub header_timeout_ms: u64,
+    /// Reading a request's body and answering it may take this many milliseconds.
+    pub request_timeout_ms: u64,
+    /// Requests one credential (or one address, without one) may make per window.
+    pub rate_limit: u32,
+    /// The rate-limit window, in seconds.
+    pub rate_window_s: u32,
+}
+
+impl Default for HttpConfig {
+    fn default() -> HttpConfig {
+        HttpConfig {
+            enabled: true,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 42010)),
+            tls_cert: None,
+            tls_key: None,
+            user: None,
+            max_connections: 256,
+            header_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            rate_limit: 1_000,
+            rate_window_s: 10,
+        }
     }
 }
 
@@ -269,6 +316,27 @@ impl Config {
         if self.rpc.max_connections == 0 {
             return bad("rpc.max_connections", "must be at least 1");
         }
+        if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
+            return bad("http.tls_cert", "give both tls_cert and tls_key, or neither");
+        }
+        if self.http.user.as_deref().is_some_and(|user| !valid_user_name(user)) {
+            return bad("http.user", "must be 1-64 letters, digits, '-', '_' or '.'");
+        }
+        if self.http.max_connections == 0 {
+            return bad("http.max_connections", "must be at least 1");
+        }
+        if !(100..=3_600_000).contains(&self.http.header_timeout_ms) {
+            return bad("http.header_timeout_ms", "must be between 100 and 3600000");
+        }
+        if !(100..=3_600_000).contains(&self.http.request_timeout_ms) {
+            return bad("http.request_timeout_ms", "must be between 100 and 3600000");
+        }
+        if self.http.rate_limit == 0 {
+            return bad("http.rate_limit", "must be at least 1");
+        }
+        if !(1..=3600).contains(&self.http.rate_window_s) {
+            return bad("http.rate_window_s", "must be between 1 and 3600");
+        }
         if !(50..=600_000).contains(&self.plugins.call_timeout_ms) {
             return bad("plugins.call_timeout_ms", "must be between 50 and 600000");
         }
@@ -289,6 +357,11 @@ impl Config {
     pub fn socket_path(&self) -> PathBuf {
         self.paths.socket.clone().unwrap_or_else(default_socket_path)
     }
+}
+
+/// A user name the scrobbling APIs accept: 1-64 ASCII letters, digits, `-`, `_`, `.`.
+pub fn valid_user_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(&byte))
 }
 
 /// `$XDG_CONFIG_HOME/musique/config.toml`, when a home directory is known.
@@ -392,6 +465,21 @@ mod tests {
         assert!(err.contains("index.commit_interval_ms"), "{err}");
         let err = parse("[credits]\nseparators = [\" \"]\n").unwrap_err().to_string();
         assert!(err.contains("credits.separators"), "{err}");
+    }
+
+    #[test]
+    fn http_values_are_checked() {
+        let config = parse("[http]\nlisten = \"0.0.0.0:8080\"\nuser = \"rj\"\n").unwrap();
+        assert_eq!(config.http.listen.port(), 8080);
+        assert_eq!(config.http.user.as_deref(), Some("rj"));
+        let err = parse("[http]\nlisten = \"localhost\"\n").unwrap_err().to_string();
+        assert!(err.contains("listen"), "{err}");
+        let err = parse("[http]\ntls_cert = \"/c.pem\"\n").unwrap_err().to_string();
+        assert!(err.contains("http.tls_cert"), "{err}");
+        let err = parse("[http]\nuser = \"a b\"\n").unwrap_err().to_string();
+        assert!(err.contains("http.user"), "{err}");
+        let err = parse("[http]\nrate_limit = 0\n").unwrap_err().to_string();
+        assert!(err.contains("http.rate_limit"), "{err}");
     }
 
     #[test]

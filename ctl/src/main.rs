@@ -19,7 +19,7 @@ use jsonrpsee::core::client::Subscription;
 use musique_api::client::{ConnectError, connect};
 use musique_api::{
     CURRENT_API_VERSION, EntityKind, Event, FetchMode, ImportKind, ImportOptions, ImportRun, ImportState,
-    MusiqueApiClient, Period, TimeArg,
+    MusiqueApiClient, Period, TimeArg, TokenApi,
 };
 
 /// musiquectl: talk to the musique daemon.
@@ -115,6 +115,12 @@ enum Command {
         /// The adapter (default: lastfm; all for `status`).
         adapter: Option<String>,
     },
+    /// Credentials for scrobblers posting to musiqued's ListenBrainz and Last.fm
+    /// endpoints (see docs/scrobbling.md).
+    Tokens {
+        #[command(subcommand)]
+        action: TokensAction,
+    },
     /// Last.fm: sign in (for loving tracks).
     Lastfm {
         #[command(subcommand)]
@@ -157,6 +163,34 @@ enum TrackerAction {
     Start,
     Stop,
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokensAction {
+    /// Issue a credential; its secret is printed this once (the daemon keeps only a hash).
+    Create {
+        /// A name for the client, such as `navidrome`: also the source of the listens
+        /// it submits (a-z, 0-9, '-', '_', '.').
+        name: String,
+        /// Which API the client speaks.
+        #[arg(long, value_enum, default_value = "listenbrainz")]
+        api: TokenApiArg,
+    },
+    /// Every live credential (never the secrets).
+    List,
+    /// Revoke a credential by id or name; its next request is refused.
+    Revoke {
+        /// The id or name.
+        token: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TokenApiArg {
+    /// A ListenBrainz user token.
+    Listenbrainz,
+    /// A Last.fm API key and shared secret.
+    Lastfm,
 }
 
 #[derive(Debug, Subcommand)]
@@ -402,6 +436,33 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 bail!("access was not allowed within 10 minutes; run `musiquectl lastfm login` again");
             }
         }
+        Command::Tokens { action } => match action {
+            TokensAction::Create { name, api } => {
+                let api = match api {
+                    TokenApiArg::Listenbrainz => TokenApi::Listenbrainz,
+                    TokenApiArg::Lastfm => TokenApi::Lastfm,
+                };
+                let token = client.tokens_create(name, api).await?;
+                let url = client.status().await?.http;
+                if json {
+                    output::json(&mut out, &token)?
+                } else {
+                    output::new_token(&mut out, &token, url.as_deref())?
+                }
+            }
+            TokensAction::List => {
+                let tokens = client.tokens_list().await?;
+                if json { output::json(&mut out, &tokens)? } else { output::tokens(&mut out, &tokens)? }
+            }
+            TokensAction::Revoke { token } => {
+                let revoked = client.tokens_revoke(token).await?;
+                if json {
+                    output::json(&mut out, &revoked)?
+                } else {
+                    writeln!(out, "revoked {} (id {})", revoked.name, revoked.id)?
+                }
+            }
+        },
         Command::Love { artist, track } => love(&client, &mut out, artist, track, true, json).await?,
         Command::Unlove { artist, track } => love(&client, &mut out, artist, track, false, json).await?,
         Command::Enrich { artist, album, refresh } => {

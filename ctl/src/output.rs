@@ -5,7 +5,10 @@
 use std::io::{self, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use musique_api::{EnrichmentInfo, ImportRun, Listen, PluginInfo, SearchHit, Status, TopList, TrackerStatus};
+use musique_api::{
+    EnrichmentInfo, ImportRun, Listen, NewToken, PluginInfo, SearchHit, Status, TokenApi, TokenInfo, TopList,
+    TrackerStatus,
+};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -137,6 +140,62 @@ pub(crate) fn top(out: &mut impl Write, top: &TopList) -> io::Result<()> {
         header.push("ARTIST");
     }
     table(out, &header, &rows)
+}
+
+pub(crate) fn new_token(out: &mut impl Write, token: &NewToken, url: Option<&str>) -> io::Result<()> {
+    let base = url.unwrap_or("http://127.0.0.1:42010");
+    match token.info.api {
+        TokenApi::Listenbrainz => {
+            writeln!(out, "ListenBrainz token for {} (id {}), shown this once:", token.info.name, token.info.id)?;
+            writeln!(out)?;
+            writeln!(out, "  server URL: {base}")?;
+            writeln!(out, "  user name:  {}", token.user)?;
+            writeln!(out, "  token:      {}", token.secret)?;
+        }
+        TokenApi::Lastfm => {
+            writeln!(
+                out,
+                "Last.fm API credentials for {} (id {}), the secret shown this once:",
+                token.info.name, token.info.id
+            )?;
+            writeln!(out)?;
+            writeln!(out, "  API URL:       {base}/2.0/")?;
+            writeln!(out, "  API key:       {}", token.info.api_key.as_deref().unwrap_or(""))?;
+            writeln!(out, "  shared secret: {}", token.secret)?;
+            writeln!(out, "  user name:     {}", token.user)?;
+            writeln!(out, "  password:      the shared secret")?;
+        }
+    }
+    if url.is_none() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "note: the scrobbling endpoints are not listening now (see `musiquectl status` and [http] in the config)"
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn tokens(out: &mut impl Write, tokens: &[TokenInfo]) -> io::Result<()> {
+    if tokens.is_empty() {
+        return writeln!(out, "no credentials (create one with `musiquectl tokens create NAME`)");
+    }
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|token| {
+            vec![
+                token.id.to_string(),
+                token.name.clone(),
+                match token.api {
+                    TokenApi::Listenbrainz => "listenbrainz".to_owned(),
+                    TokenApi::Lastfm => "lastfm".to_owned(),
+                },
+                when(token.created_at),
+                token.api_key.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(out, &["ID", "NAME", "API", "CREATED", "API KEY"], &rows)
 }
 
 pub(crate) fn plugins(out: &mut impl Write, plugins: &[PluginInfo]) -> io::Result<()> {

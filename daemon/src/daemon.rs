@@ -2,8 +2,10 @@
 //! reverse order on SIGTERM or Ctrl-C.
 //!
 //! Start: data directory → store (which locks it) → socket (refusing to
-//! start beside a live daemon) → index (rebuilt or caught up) → plugins → RPC.
-//! Stop: RPC → plugins → imports (left resumable) → indexer (last commit) → store.
+//! start beside a live daemon) → index (rebuilt or caught up) → plugins →
+//! credentials → HTTP listener (optional; a failure to bind is reported, not fatal) → RPC.
+//! Stop: RPC → HTTP (requests in flight finish) → background work (imports left
+//! resumable) → plugins → indexer (last commit) → store.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -46,6 +48,8 @@ pub struct Daemon {
     emitted_inbox: tokio::sync::mpsc::UnboundedReceiver<crate::plugins::Emitted>,
     /// Watches the plugins directory while it lives.
     watcher: Option<notify::RecommendedWatcher>,
+    /// The scrobbling endpoints, when they are served.
+    http: Option<crate::http::Http>,
 }
 
 impl Daemon {
@@ -87,15 +91,17 @@ impl Daemon {
             emitted,
         )
         .map_err(io_err("create plugins directory", &plugins_dir))?;
-        let service = Service::new(
-            store,
-            index,
-            plugins,
-            EventBus::default(),
-            &config,
-            paths.config_file.clone(),
-            paths.data_dir.clone(),
-        );
+        let credentials = match crate::service::Credentials::open(store.clone(), &paths.data_dir) {
+            Ok(credentials) => credentials,
+            Err(err) => {
+                plugins.stop_all();
+                index.stop();
+                store.close();
+                let _ = std::fs::remove_file(&paths.socket);
+                return Err(err);
+            }
+        };
+        let service = Service::new(store, index, plugins, EventBus::default(), &config, &paths, credentials);
         let watcher = match crate::watch::start(service.clone(), &plugins_dir, paths.config_file.as_deref()) {
             Ok(watcher) => Some(watcher),
             Err(err) => {
@@ -103,12 +109,15 @@ impl Daemon {
                 None
             }
         };
-        Ok(Daemon { service, listener, paths, config, signals, emitted_inbox, watcher })
+        let http = crate::http::Http::bind(&service, &config.http);
+        Ok(Daemon { service, listener, paths, config, signals, emitted_inbox, watcher, http })
     }
 
     /// Serves until SIGTERM or Ctrl-C, then stops every component in order.
     pub async fn run(self) -> Result<()> {
-        let Daemon { service, listener, paths, config, signals, mut emitted_inbox, watcher } = self;
+        let Daemon { service, listener, paths, config, signals, mut emitted_inbox, watcher, http } = self;
+        let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
+        let http = http.map(|http| tokio::spawn(http.serve(http_stopped)));
         let ingesting = service.clone();
         let plugin_ingest = tokio::spawn(async move {
             while let Some(emitted) = emitted_inbox.recv().await {
@@ -126,6 +135,11 @@ impl Daemon {
         };
         rpc::serve(listener, Rpc::new(service.clone()), &config.rpc, signals.shutdown(on_hangup)).await;
         tracing::info!("shutting down");
+        // Scrobblers first: requests in flight finish (their listens are stored) before the store closes.
+        let _ = stop_http.send(true);
+        if let Some(http) = http {
+            let _ = http.await;
+        }
         drop(watcher);
         plugin_ingest.abort();
         let stopping = service.clone();

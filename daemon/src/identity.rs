@@ -125,6 +125,20 @@ pub(crate) fn split_credit(credit: &str, title: &str, separators: &[String]) -> 
     Credit { primary, featured, title: Name::new(title) }
 }
 
+/// A credit given as separate names (ListenBrainz `artist_names`): the first is
+/// primary (split as usual, should it carry a `feat.`), the others are featured,
+/// and a `(feat. X)` in the title adds to them. `names` must not be empty.
+pub(crate) fn credit_of_artists(names: &[String], title: &str, separators: &[String]) -> Credit {
+    let mut credit = split_credit(&names[0], title, separators);
+    for name in &names[1..] {
+        let name = Name::new(name);
+        if !name.key.is_empty() && name.key != credit.primary.key && !credit.featured.contains(&name) {
+            credit.featured.push(name);
+        }
+    }
+    credit
+}
+
 /// Words that introduce featured artists, lowercase, each followed by a space or a dot.
 const FEATURING: [&str; 3] = ["featuring", "feat", "ft"];
 
@@ -296,6 +310,16 @@ mod tests {
         check("Daft Punk", "Aerodynamic", &[], "Daft Punk", &[], "Aerodynamic");
         check("Soft Cell", "Tainted Love", &[], "Soft Cell", &[], "Tainted Love");
         check("feat. Nobody", "T", &[], "feat. Nobody", &[], "T");
+    }
+
+    #[test]
+    fn credit_of_separate_artists() {
+        let names = vec!["Daft Punk".to_owned(), "Pharrell Williams".to_owned(), "daft punk".to_owned()];
+        let credit = credit_of_artists(&names, "Get Lucky (feat. Nile Rodgers)", &[]);
+        assert_eq!(credit.primary.display, "Daft Punk");
+        let featured: Vec<&str> = credit.featured.iter().map(|name| name.display.as_str()).collect();
+        assert_eq!(featured, ["Nile Rodgers", "Pharrell Williams"]);
+        assert_eq!(credit.title.display, "Get Lucky");
     }
 
     #[test]

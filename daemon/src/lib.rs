@@ -15,6 +15,7 @@
 //! - `identity`: canonical keys and artist-credit splitting.
 //! - `watch`: one file watcher for the plugins directory and the config file (hot reload).
 //! - `events`: the broadcast bus behind `events.subscribe`.
+//! - `http`: the ListenBrainz- and Last.fm-compatible scrobbling endpoints and `/health`.
 //! - `clock`: time parsing and UTC day/month buckets.
 
 pub mod cli;
@@ -22,6 +23,7 @@ mod clock;
 mod daemon;
 mod error;
 mod events;
+mod http;
 mod identity;
 mod import;
 mod index;

@@ -12,6 +12,8 @@ pub mod generate;
 
 pub mod lastfm;
 
+pub mod scrobble;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -128,7 +130,12 @@ impl Daemon {
     /// Starts (again) the daemon process and waits until it answers.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "daemon already running");
-        std::fs::write(self.config_path(), &self.config).expect("write config");
+        // Tests run many daemons at once: each takes a free port unless the test says otherwise.
+        let mut config = self.config.clone();
+        if !config.contains("[http]") {
+            config.push_str("\n[http]\nlisten = \"127.0.0.1:0\"\n");
+        }
+        std::fs::write(self.config_path(), config).expect("write config");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -152,6 +159,12 @@ impl Daemon {
             assert!(started.elapsed() < Duration::from_secs(30), "musiqued did not start within 30 s");
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// Base URL of the scrobbling endpoints (`http://127.0.0.1:PORT`).
+    pub async fn http_url(&self) -> String {
+        let status = self.client().await.status().await.expect("daemon.status");
+        status.http.expect("the scrobbling endpoints listen")
     }
 
     /// A connected client.

@@ -29,8 +29,10 @@ pub const PLUGINS: u32 = 2;
 /// Added adapter imports (`imports.fetch`), `trackers.*`, `auth.*`, `tracks.love`,
 /// `enrich.run`, and `loved` on listens.
 pub const ADAPTERS: u32 = 3;
+/// Added `tokens.*` (credentials for the scrobbling endpoints) and `Status.http`.
+pub const SCROBBLING: u32 = 4;
 /// The API version this crate speaks.
-pub const CURRENT_API_VERSION: u32 = ADAPTERS;
+pub const CURRENT_API_VERSION: u32 = SCROBBLING;
 
 /// Features a daemon may announce in [`Hello::features`].
 pub mod feature {
@@ -46,6 +48,8 @@ pub mod feature {
     pub const PLUGINS: &str = "plugins";
     /// `imports.fetch`, `trackers.*`, `auth.*`, `tracks.love`, `enrich.run`: adapters.
     pub const ADAPTERS: &str = "adapters";
+    /// `tokens.*` and the ListenBrainz / Last.fm 2.0 scrobbling endpoints.
+    pub const SCROBBLING: &str = "scrobbling";
 }
 
 /// JSON-RPC error codes returned by the daemon, beyond the standard ones.
@@ -202,6 +206,22 @@ pub trait MusiqueApi {
         refresh: Option<bool>,
     ) -> RpcResult<EnrichmentInfo>;
 
+    /// Issues a credential for a scrobbler: a ListenBrainz token, or a Last.fm-style API key
+    /// and shared secret. The secret is in this answer only; the daemon keeps a hash.
+    /// `name` (like a listen source: a-z, 0-9, `-`, `_`, `.`) becomes the source of the
+    /// listens it submits. Since [`SCROBBLING`].
+    #[method(name = "tokens.create", param_kind = map)]
+    async fn tokens_create(&self, name: String, api: TokenApi) -> RpcResult<NewToken>;
+
+    /// Every live credential, without secrets. Since [`SCROBBLING`].
+    #[method(name = "tokens.list")]
+    async fn tokens_list(&self) -> RpcResult<Vec<TokenInfo>>;
+
+    /// Revokes a credential (by id or name) and the sessions signed in with it; its
+    /// next request is refused. Since [`SCROBBLING`].
+    #[method(name = "tokens.revoke", param_kind = map)]
+    async fn tokens_revoke(&self, token: String) -> RpcResult<TokenInfo>;
+
     /// A stream of [`Event`]s: import progress and listens as they are recorded.
     #[subscription(name = "events.subscribe", unsubscribe = "events.unsubscribe", item = Event)]
     async fn events_subscribe(&self) -> SubscriptionResult;
@@ -239,6 +259,48 @@ pub struct Status {
     pub data_dir: String,
     /// The long-lived parts of the daemon and their state.
     pub components: Vec<ComponentStatus>,
+    /// Base URL of the scrobbling endpoints (`http://127.0.0.1:42010`), while they
+    /// listen. Since [`SCROBBLING`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+}
+
+/// Which API a credential is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenApi {
+    /// A ListenBrainz user token (`Authorization: Token …`).
+    Listenbrainz,
+    /// A Last.fm 2.0 API key and shared secret.
+    Lastfm,
+}
+
+/// A credential as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// Its id.
+    pub id: u64,
+    /// Its name, also the source of the listens it submits.
+    pub name: String,
+    /// Which API it is for.
+    pub api: TokenApi,
+    /// When it was issued, unix seconds.
+    pub created_at: i64,
+    /// For Last.fm credentials, the API key (an identifier, not a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+}
+
+/// Answer to `tokens.create`: the only time the secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewToken {
+    /// The credential as it will be listed.
+    pub info: TokenInfo,
+    /// The ListenBrainz token, or the Last.fm shared secret (also the password for
+    /// `auth.getMobileSession`).
+    pub secret: String,
+    /// The user name to give clients.
+    pub user: String,
 }
 
 /// Entity counts.

@@ -239,6 +239,21 @@ pub(crate) fn track_identity(artist: &str, track: &str, separators: &[String]) -
     }
 }
 
+/// Like [`track_identity`], with the credit given as separate artist names
+/// (`artists[0]` is primary); `artist` is the credit as displayed.
+pub(crate) fn track_identity_of_artists(
+    artist: &str,
+    artists: &[String],
+    track: &str,
+    separators: &[String],
+) -> TrackIdentity {
+    TrackIdentity {
+        credit: crate::identity::credit_of_artists(artists, track, separators),
+        raw_artist: artist.to_owned(),
+        raw_title: track.to_owned(),
+    }
+}
+
 /// One import, on its thread.
 struct Job {
     store: Store,

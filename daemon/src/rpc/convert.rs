@@ -2,14 +2,15 @@
 
 use musique_api::{
     CURRENT_API_VERSION, ComponentStatus, Counts, EnrichmentInfo, EntityKind, Event as WireEvent, Image,
-    ImportKind as WireImportKind, ImportRun, ImportState, Listen, Period as WirePeriod, PluginInfo, Status,
-    TrackerStatus as WireTracker, TrackerTrack,
+    ImportKind as WireImportKind, ImportRun, ImportState, Listen, Period as WirePeriod, PluginInfo, Status, TokenApi,
+    TokenInfo, TrackerStatus as WireTracker, TrackerTrack,
 };
 
 use crate::events::{Event, RecordedListen};
 use crate::import::ImportKind;
 use crate::plugins::{PluginState, PluginStatus};
-use crate::service::{Enriched, Period, StatusReport};
+use crate::service::credentials::{Api, CredentialRecord};
+use crate::service::{Enriched, HttpState, Period, StatusReport};
 use crate::store::Kind;
 use crate::store::records::{ImportRunRecord, RunState};
 use crate::trackers::TrackerStatus;
@@ -139,6 +140,19 @@ pub(super) fn plugin_dto(plugin: PluginStatus) -> PluginInfo {
     }
 }
 
+pub(super) fn token_dto(record: CredentialRecord) -> TokenInfo {
+    TokenInfo {
+        id: record.id,
+        name: record.name,
+        api: match record.api {
+            Api::Listenbrainz => TokenApi::Listenbrainz,
+            Api::Lastfm => TokenApi::Lastfm,
+        },
+        created_at: record.created_ms.div_euclid(1000),
+        api_key: record.api_key,
+    }
+}
+
 pub(super) fn status_dto(report: StatusReport) -> Status {
     let [artists, albums, tracks, listens] = report.counts;
     let indexer = match report.index_error {
@@ -148,6 +162,20 @@ pub(super) fn status_dto(report: StatusReport) -> Status {
             state: "running".into(),
             detail: (report.index_lag > 0).then(|| format!("{} changes to index", report.index_lag)),
         },
+    };
+    let (http, http_url) = match report.http {
+        HttpState::Off => (ComponentStatus { name: "http".into(), state: "off".into(), detail: None }, None),
+        HttpState::Listening(url) => (
+            ComponentStatus {
+                name: "http".into(),
+                state: "running".into(),
+                detail: Some(format!("listening on {url}")),
+            },
+            Some(url),
+        ),
+        HttpState::Failed(error) => {
+            (ComponentStatus { name: "http".into(), state: "failed".into(), detail: Some(error) }, None)
+        }
     };
     Status {
         api_version: CURRENT_API_VERSION,
@@ -188,7 +216,9 @@ pub(super) fn status_dto(report: StatusReport) -> Status {
                 },
             },
             ComponentStatus { name: "rpc".into(), state: "running".into(), detail: None },
+            http,
         ],
+        http: http_url,
     }
 }
 

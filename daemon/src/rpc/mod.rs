@@ -13,14 +13,15 @@ use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use musique_api::{
     AddReport, AddResult, AddStatus, AuthBegin, AuthStatus, CURRENT_API_VERSION, EnrichmentInfo, EntityKind,
     Event as WireEvent, FetchMode, Hello, ImportKind, ImportOptions, ImportRun, IndexReport, ListensPage, LoveReport,
-    MusiqueApiServer, NewListen, Period, PluginInfo, SearchHit, SearchResults, Status, TimeArg, TopEntry, TopList,
-    TrackerStatus, error_code, feature,
+    MusiqueApiServer, NewListen, NewToken, Period, PluginInfo, SearchHit, SearchResults, Status, TimeArg, TokenApi,
+    TokenInfo, TopEntry, TopList, TrackerStatus, error_code, feature,
 };
 pub(crate) use server::serve;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::{Error, UserError};
 use crate::import::{AdapterImport, AdapterMode};
+use crate::service::credentials::Api;
 use crate::service::{self, Service};
 use crate::store::Kind;
 use convert::{kind_of, listen_dto, listen_id, parse_listen_id, run_dto};
@@ -124,6 +125,7 @@ impl MusiqueApiServer for Rpc {
                 feature::EVENTS,
                 feature::PLUGINS,
                 feature::ADAPTERS,
+                feature::SCROBBLING,
             ]
             .map(str::to_owned)
             .to_vec(),
@@ -178,6 +180,7 @@ impl MusiqueApiServer for Rpc {
                 duration_ms: listen.duration_ms,
                 source: listen.source.unwrap_or_else(|| "rpc".to_owned()),
                 loved: None,
+                artists: Vec::new(),
             });
         }
         let keys = self.service.add_listens(listens).await?;
@@ -399,6 +402,23 @@ impl MusiqueApiServer for Rpc {
         let (a, b) = (artist.clone(), album.clone());
         let enriched = self.blocking(move |service| service.enrich(&a, b.as_deref(), refresh.unwrap_or(false))).await?;
         Ok(convert::enrichment_dto(artist, album, enriched))
+    }
+
+    async fn tokens_create(&self, name: String, api: TokenApi) -> RpcResult<NewToken> {
+        let api = match api {
+            TokenApi::Listenbrainz => Api::Listenbrainz,
+            TokenApi::Lastfm => Api::Lastfm,
+        };
+        let issued = self.service.credentials().create(&name, api).await?;
+        Ok(NewToken { info: convert::token_dto(issued.record), secret: issued.secret, user: self.service.http_user() })
+    }
+
+    async fn tokens_list(&self) -> RpcResult<Vec<TokenInfo>> {
+        Ok(self.service.credentials().list().into_iter().map(convert::token_dto).collect())
+    }
+
+    async fn tokens_revoke(&self, token: String) -> RpcResult<TokenInfo> {
+        Ok(convert::token_dto(self.service.credentials().revoke(&token).await?))
     }
 
     async fn events_subscribe(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {

@@ -2,8 +2,10 @@
 //! and importing. Knows nothing of JSON-RPC; the `rpc` module converts.
 
 mod adapters;
+pub(crate) mod credentials;
 mod enrich;
 
+pub(crate) use credentials::Credentials;
 pub(crate) use enrich::Enriched;
 
 use std::sync::Arc;
@@ -25,6 +27,8 @@ pub(crate) const MAX_PAGE: usize = 1000;
 pub(crate) const MAX_ADD_BATCH: usize = 10_000;
 /// Longest artist, track or album name accepted, in bytes.
 const MAX_NAME_BYTES: usize = 1024;
+/// Most artists one credit lists separately.
+const MAX_CREDITED: usize = 64;
 
 /// The daemon's shared state as a cheap handle.
 #[derive(Clone)]
@@ -67,9 +71,43 @@ struct State {
     data_dir: std::path::PathBuf,
     /// The config file, what of it is applied, and how reloads went.
     config: std::sync::Mutex<ConfigState>,
+    /// Credentials of the scrobbling endpoints.
+    credentials: Credentials,
+    /// What a scrobbler last said is playing, until it ends.
+    now_playing: std::sync::Mutex<Option<NowPlaying>>,
+    /// How the scrobbling endpoints are.
+    http: std::sync::Mutex<HttpState>,
+    /// The user name scrobblers sign in with.
+    http_user: String,
     /// For the uptime.
     started: Instant,
 }
+
+/// The state of the scrobbling endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HttpState {
+    /// Turned off in the config, or stopped.
+    Off,
+    /// Serving at this base URL.
+    Listening(String),
+    /// Could not start (the port is taken, the certificate is unreadable, …).
+    Failed(String),
+}
+
+/// What a scrobbler says is playing now.
+#[derive(Debug, Clone)]
+pub(crate) struct NowPlaying {
+    pub(crate) source: String,
+    pub(crate) artist: String,
+    pub(crate) track: String,
+    pub(crate) album: Option<String>,
+    pub(crate) duration_ms: Option<u64>,
+    /// When it was reported.
+    pub(crate) at: Instant,
+}
+
+/// How long a now-playing report without a duration stays current.
+const NOW_PLAYING_DEFAULT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// A listen to add, as a caller gives it (already parsed).
 pub(crate) struct NewListen {
@@ -80,6 +118,9 @@ pub(crate) struct NewListen {
     pub(crate) duration_ms: Option<u64>,
     pub(crate) source: String,
     pub(crate) loved: Option<bool>,
+    /// The credit as separate artists (ListenBrainz `artist_names`), first primary;
+    /// empty to split `artist` instead.
+    pub(crate) artists: Vec<String>,
 }
 
 /// The status of the daemon.
@@ -97,6 +138,7 @@ pub(crate) struct StatusReport {
     pub(crate) config_file: Option<String>,
     pub(crate) config_reloads: u64,
     pub(crate) config_error: Option<String>,
+    pub(crate) http: HttpState,
 }
 
 /// One row of a chart.
@@ -114,8 +156,8 @@ impl Service {
         plugins: PluginHost,
         events: EventBus,
         config: &musique_config::Config,
-        config_file: Option<std::path::PathBuf>,
-        data_dir: std::path::PathBuf,
+        paths: &crate::daemon::Paths,
+        credentials: Credentials,
     ) -> Service {
         Service {
             state: Arc::new(State {
@@ -128,13 +170,17 @@ impl Service {
                 enricher: enrich::Enricher::default(),
                 separators: Arc::new(config.credits.separators.clone()),
                 import_defaults: config.import.clone(),
-                data_dir,
+                data_dir: paths.data_dir.clone(),
                 config: std::sync::Mutex::new(ConfigState {
-                    file: config_file,
+                    file: paths.config_file.clone(),
                     applied: config.clone(),
                     reloads: 0,
                     error: None,
                 }),
+                credentials,
+                now_playing: std::sync::Mutex::new(None),
+                http: std::sync::Mutex::new(HttpState::Off),
+                http_user: config.http.user.clone().unwrap_or_else(login_name),
                 started: Instant::now(),
             }),
         }
@@ -154,6 +200,38 @@ impl Service {
 
     pub(crate) fn plugins(&self) -> &PluginHost {
         &self.state.plugins
+    }
+
+    pub(crate) fn credentials(&self) -> &Credentials {
+        &self.state.credentials
+    }
+
+    /// The user name scrobblers sign in with (`[http] user`, else the login name).
+    pub(crate) fn http_user(&self) -> String {
+        self.state.http_user.clone()
+    }
+
+    /// Records how the scrobbling endpoints are.
+    pub(crate) fn set_http(&self, state: HttpState) {
+        *self.state.http.lock().expect("http state lock") = state;
+    }
+
+    /// Publishes what a scrobbler says is playing, and keeps it until it ends.
+    pub(crate) fn now_playing(&self, playing: NowPlaying) {
+        self.state.events.send(Event::NowPlaying {
+            source: playing.source.clone(),
+            artist: playing.artist.clone(),
+            track: playing.track.clone(),
+            album: playing.album.clone(),
+        });
+        *self.state.now_playing.lock().expect("now playing lock") = Some(playing);
+    }
+
+    /// What is playing now, if a scrobbler said so and it has not ended.
+    pub(crate) fn playing(&self) -> Option<NowPlaying> {
+        let playing = self.state.now_playing.lock().expect("now playing lock").clone()?;
+        let lasts = playing.duration_ms.map_or(NOW_PLAYING_DEFAULT, std::time::Duration::from_millis);
+        (playing.at.elapsed() < lasts).then_some(playing)
     }
 
     pub(crate) fn status(&self) -> Result<StatusReport> {
@@ -178,6 +256,7 @@ impl Service {
             config_file,
             config_reloads,
             config_error,
+            http: self.state.http.lock().expect("http state lock").clone(),
         })
     }
 
@@ -193,11 +272,19 @@ impl Service {
         let to = to_s.map(|to| to.max(0) as u64).unwrap_or(u64::MAX);
         let reader = self.state.store.read()?;
         let listens = reader.listens_newest_first(from, to, before, limit)?;
-        let mut loved = LovedLookup::new(&reader)?;
-        listens
-            .into_iter()
-            .map(|(key, record)| Ok(RecordedListen { key, loved: loved.is_loved(record.track_id)?, record }))
-            .collect()
+        with_loved(&reader, listens)
+    }
+
+    /// The `limit` oldest listens in `[from_s, to_s)`, oldest first.
+    pub(crate) fn listens_oldest_first(&self, from_s: u64, to_s: u64, limit: usize) -> Result<Vec<RecordedListen>> {
+        let reader = self.state.store.read()?;
+        let listens = reader.listens_oldest_first(from_s, to_s, limit)?;
+        with_loved(&reader, listens)
+    }
+
+    /// The start seconds of the oldest and the newest listen, when there are any.
+    pub(crate) fn listen_bounds(&self) -> Result<Option<(u64, u64)>> {
+        self.state.store.read()?.listen_bounds()
     }
 
     /// Stores listens; returns each one's key and whether it was new.
@@ -216,6 +303,13 @@ impl Service {
             let track = listen.track.trim();
             if artist.is_empty() || track.is_empty() {
                 return Err(at("`artist` and `track` must not be empty".to_owned()));
+            }
+            if listen.artists.len() > MAX_CREDITED
+                || listen.artists.iter().any(|name| name.trim().is_empty() || name.len() > MAX_NAME_BYTES)
+            {
+                return Err(at(format!(
+                    "`artists` takes at most {MAX_CREDITED} names, each not empty and at most {MAX_NAME_BYTES} bytes"
+                )));
             }
             let album_len = listen.album.as_ref().map_or(0, String::len);
             if artist.len() > MAX_NAME_BYTES || track.len() > MAX_NAME_BYTES || album_len > MAX_NAME_BYTES {
@@ -243,7 +337,11 @@ impl Service {
             prepared.push(PreparedListen {
                 start_ms: listen.listened_at_s * 1000,
                 duration_ms: listen.duration_ms,
-                identity: Arc::new(track_identity(artist, track, &self.state.separators)),
+                identity: Arc::new(if listen.artists.is_empty() {
+                    track_identity(artist, track, &self.state.separators)
+                } else {
+                    crate::import::track_identity_of_artists(artist, &listen.artists, track, &self.state.separators)
+                }),
                 album: album.map(|album| Arc::new(crate::identity::Name::new(album))),
                 source: Arc::new(Provenance { source: listen.source, import_run: None }),
                 loved: listen.loved,
@@ -306,6 +404,7 @@ impl Service {
                 ("rpc", old.rpc != new.rpc),
                 ("log", old.log != new.log),
                 ("plugins", old.plugins != new.plugins),
+                ("http", old.http != new.http),
             ];
             let later: Vec<&str> = sections.iter().filter(|(_, changed)| *changed).map(|(name, _)| *name).collect();
             state.applied.adapters = new.adapters.clone();
@@ -334,6 +433,7 @@ impl Service {
                         duration_ms: listen.duration_ms,
                         source: source.clone(),
                         loved: listen.loved,
+                        artists: Vec::new(),
                     })
                     .collect();
                 if let Err(err) = self.add_listens(listens).await {
@@ -428,6 +528,18 @@ impl Service {
     }
 }
 
+/// Listens with their loved flags.
+fn with_loved(
+    reader: &crate::store::Reader,
+    listens: Vec<((u64, u64), crate::store::records::ListenRecord)>,
+) -> Result<Vec<RecordedListen>> {
+    let mut loved = LovedLookup::new(reader)?;
+    listens
+        .into_iter()
+        .map(|(key, record)| Ok(RecordedListen { key, loved: loved.is_loved(record.track_id)?, record }))
+        .collect()
+}
+
 /// A plugin's name as a listen source: lowercase letters, digits, `-`, `_`, `.`, at most 32.
 /// Answers "is this track loved" for listens, cheaply when nothing is loved.
 struct LovedLookup<'a> {
@@ -447,6 +559,15 @@ impl<'a> LovedLookup<'a> {
         let Some(track) = self.reader.track(track_id)? else { return Ok(false) };
         Ok(self.reader.loved(&track.key)?.is_some_and(|record| record.loved))
     }
+}
+
+/// The login name, when it is a valid scrobbling user name; else `musique`.
+fn login_name() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .find(|name| musique_config::valid_user_name(name))
+        .unwrap_or_else(|| "musique".to_owned())
 }
 
 fn source_name(plugin: &str) -> String {

@@ -236,6 +236,12 @@ impl Store {
         receiver.await.map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
     }
 
+    /// Writes small values in one commit, from an async context; returns once durable.
+    pub(crate) async fn put(&self, puts: Vec<Put>) -> Result<()> {
+        let receiver = self.submit(|reply| WriteOp::Put { puts, reply })?;
+        receiver.await.map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
+    }
+
     /// Creates (id 0) or updates an import run; returns it as stored.
     pub(crate) fn save_run_blocking(&self, run: ImportRunRecord) -> Result<ImportRunRecord> {
         self.submit(|reply| WriteOp::SaveRun { run, reply })?
@@ -402,6 +408,28 @@ impl Reader {
             }
         }
         Ok(listens)
+    }
+
+    /// The `limit` oldest listens with start in `[from_s, to_s)`, oldest first.
+    pub(crate) fn listens_oldest_first(&self, from_s: u64, to_s: u64, limit: usize) -> Result<Vec<KeyedListen>> {
+        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        let mut listens = Vec::with_capacity(limit.min(64));
+        if to_s <= from_s {
+            return Ok(listens);
+        }
+        for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))?.take(limit) {
+            let (key, value) = row.map_err(store_err("scan listens"))?;
+            listens.push((key.value(), decode(value.value(), "listens")?));
+        }
+        Ok(listens)
+    }
+
+    /// The start seconds of the oldest and the newest listen, when there are any.
+    pub(crate) fn listen_bounds(&self) -> Result<Option<(u64, u64)>> {
+        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        let first = table.first().map_err(store_err("scan listens"))?.map(|(key, _)| key.value().0);
+        let last = table.last().map_err(store_err("scan listens"))?.map(|(key, _)| key.value().0);
+        Ok(first.zip(last))
     }
 
     /// Listens by key; keys that are absent are skipped.

@@ -1,0 +1,707 @@
+//! The Last.fm 2.0 API (`/2.0/`) as scrobblers use it: `auth.getMobileSession`,
+//! `auth.getToken` + `auth.getSession`, `track.updateNowPlaying`, `track.scrobble`
+//! (batches of up to 50) and `user.getInfo`. XML by default, JSON with
+//! `format=json`; Last.fm's error codes and `ignoredMessage` codes.
+//!
+//! Every call names an API key issued by `musiquectl tokens create --api lastfm`,
+//! and every call but `user.getInfo` is signed with its shared secret (`api_sig`).
+//! The password of `auth.getMobileSession` is that shared secret too: the plain
+//! `password` form and the older `authToken` = md5(username + md5(password)) form
+//! are both accepted. Parameters are read from the query string and the form body
+//! together (some clients put `username` in the query).
+
+use std::collections::BTreeMap;
+
+use hyper::body::Incoming;
+use hyper::{Method, Request, StatusCode};
+use md5::{Digest, Md5};
+use serde_json::{Value, json};
+
+use super::{Answer, App, BodyError, query_pairs, read_body};
+use crate::clock;
+use crate::error::{Error, UserError};
+use crate::service::credentials::{Api, CredentialRecord};
+use crate::service::{NewListen, NowPlaying};
+
+/// Largest request body (50 scrobbles with long names fit many times over).
+const MAX_BODY: usize = 1024 * 1024;
+/// Most scrobbles in one `track.scrobble`.
+const MAX_SCROBBLES: usize = 50;
+/// Earliest timestamp accepted: 2002-10-01 UTC, as for ListenBrainz.
+const MINIMUM_TS: i64 = 1_033_430_400;
+/// How far ahead of the server's clock a timestamp may be.
+const MAX_FUTURE_S: i64 = 3600;
+/// Longest name accepted, in bytes.
+const MAX_NAME_BYTES: usize = 1024;
+
+/// A Last.fm error.
+struct Failure {
+    code: u32,
+    message: String,
+}
+
+fn fail(code: u32, message: impl Into<String>) -> Failure {
+    Failure { code, message: message.into() }
+}
+
+/// `ignoredMessage` codes.
+const IGNORED_ARTIST: u32 = 1;
+const IGNORED_TRACK: u32 = 2;
+const IGNORED_TOO_OLD: u32 = 3;
+const IGNORED_TOO_NEW: u32 = 4;
+
+/// The answer format a client asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Xml,
+    Json,
+}
+
+/// Serves `/2.0/`.
+pub(super) async fn handle(app: &App, request: Request<Incoming>) -> Answer {
+    let method = request.method().clone();
+    let mut params: BTreeMap<String, String> = query_pairs(&request).into_iter().collect();
+    let format_of = |params: &BTreeMap<String, String>| {
+        if params.get("format").is_some_and(|format| format == "json") { Format::Json } else { Format::Xml }
+    };
+    if method == Method::POST {
+        match read_body(request, MAX_BODY).await {
+            Ok(body) => params.extend(form_urlencoded::parse(&body).into_owned()),
+            Err(BodyError::TooLarge(cap)) => {
+                let failure = fail(6, format!("Invalid parameters - a request may carry at most {cap} bytes"));
+                return failure_answer(format_of(&params), StatusCode::PAYLOAD_TOO_LARGE, &failure);
+            }
+            Err(BodyError::Broken(message)) => {
+                let failure = fail(6, format!("Invalid parameters - cannot read the request body: {message}"));
+                return failure_answer(format_of(&params), StatusCode::BAD_REQUEST, &failure);
+            }
+        }
+    } else if method != Method::GET {
+        let failure = fail(3, "Invalid Method - use GET or POST");
+        return failure_answer(format_of(&params), StatusCode::METHOD_NOT_ALLOWED, &failure);
+    }
+    let format = format_of(&params);
+    match call(app, &method, &params).await {
+        Ok(body) => ok_answer(format, body),
+        Err(failure) => failure_answer(format, status_of(failure.code), &failure),
+    }
+}
+
+/// The HTTP status Last.fm pairs with an error code.
+fn status_of(code: u32) -> StatusCode {
+    match code {
+        4 | 9 | 10 | 13 | 14 | 15 | 26 => StatusCode::FORBIDDEN,
+        29 => StatusCode::TOO_MANY_REQUESTS,
+        8 | 11 | 16 => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn call(app: &App, http_method: &Method, params: &BTreeMap<String, String>) -> Result<Node, Failure> {
+    let method = params.get("method").map(|method| method.to_ascii_lowercase()).unwrap_or_default();
+    if method.is_empty() {
+        return Err(fail(3, "Invalid Method - No method with that name in this package"));
+    }
+    let (credential, secret) = params
+        .get("api_key")
+        .and_then(|key| app.service.credentials().by_api_key(key))
+        .filter(|(credential, _)| credential.api == Api::Lastfm)
+        .ok_or_else(|| fail(10, "Invalid API key - You must be granted a valid key by musique (`musiquectl tokens create NAME --api lastfm`)"))?;
+    let budget = app.limiter.take(&format!("credential:{}", credential.id), clock::now_ms().max(0) as u64 / 1000);
+    if budget.exceeded {
+        return Err(fail(29, "Rate Limit Exceeded - Your client has made too many requests in a short period"));
+    }
+    let signed = method != "user.getinfo";
+    if signed || params.contains_key("api_sig") {
+        verify_signature(params, &secret)?;
+    }
+    match method.as_str() {
+        "auth.getmobilesession" => {
+            if http_method != Method::POST {
+                return Err(fail(4, "Authentication Failed - auth.getMobileSession must be POSTed"));
+            }
+            mobile_session(app, params, &credential, &secret).await
+        }
+        "auth.gettoken" => Ok(Node::leaf("token", app.service.credentials().new_web_token(credential.id))),
+        "auth.getsession" => {
+            let token = required(params, "token")?;
+            match app.service.credentials().take_web_token(token, credential.id) {
+                Ok(()) => session_node(app, &credential).await,
+                Err(true) => Err(fail(15, "This token has expired")),
+                Err(false) => Err(fail(4, "Invalid authentication token supplied")),
+            }
+        }
+        "track.updatenowplaying" => {
+            session_of(app, params, &credential)?;
+            now_playing(app, params, &credential)
+        }
+        "track.scrobble" => {
+            session_of(app, params, &credential)?;
+            scrobble(app, params, &credential).await
+        }
+        "user.getinfo" => user_info(app, params).await,
+        _ => Err(fail(3, format!("Invalid Method - musique does not serve {}", params["method"]))),
+    }
+}
+
+/// Checks `api_sig`: md5 of every parameter but `format`, `callback` and `api_sig`,
+/// sorted by name, as `namevalue`, then the shared secret.
+fn verify_signature(params: &BTreeMap<String, String>, secret: &str) -> Result<(), Failure> {
+    let given = params.get("api_sig").ok_or_else(|| fail(13, "Invalid method signature supplied"))?;
+    let expected = signature(params, secret);
+    if constant_time_eq(given.to_ascii_lowercase().as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(fail(13, "Invalid method signature supplied"))
+    }
+}
+
+/// The `api_sig` of some parameters (lowercase hex).
+pub(crate) fn signature(params: &BTreeMap<String, String>, secret: &str) -> String {
+    let mut hasher = Md5::new();
+    // A BTreeMap of Strings iterates in byte order, which is the order Last.fm signs in.
+    for (name, value) in params {
+        if !matches!(name.as_str(), "format" | "callback" | "api_sig") {
+            hasher.update(name.as_bytes());
+            hasher.update(value.as_bytes());
+        }
+    }
+    hasher.update(secret.as_bytes());
+    crate::service::credentials::hex(&hasher.finalize())
+}
+
+fn md5_hex(text: &str) -> String {
+    crate::service::credentials::hex(&Md5::digest(text.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+fn required<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, Failure> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|value| !value.trim().is_empty())
+        .ok_or_else(|| fail(6, format!("Invalid parameters - Your request is missing a required parameter: {name}")))
+}
+
+async fn mobile_session(
+    app: &App,
+    params: &BTreeMap<String, String>,
+    credential: &CredentialRecord,
+    secret: &str,
+) -> Result<Node, Failure> {
+    let username = required(params, "username")?;
+    let denied = || fail(4, "Authentication Failed - You do not have permissions to access the service");
+    if !username.eq_ignore_ascii_case(&app.user) {
+        return Err(denied());
+    }
+    let accepted = match (params.get("password"), params.get("authToken")) {
+        (Some(password), _) => constant_time_eq(password.as_bytes(), secret.as_bytes()),
+        (None, Some(token)) => {
+            let expected = md5_hex(&format!("{username}{}", md5_hex(secret)));
+            constant_time_eq(token.to_ascii_lowercase().as_bytes(), expected.as_bytes())
+        }
+        (None, None) => {
+            return Err(fail(6, "Invalid parameters - Your request is missing a required parameter: password"));
+        }
+    };
+    if !accepted {
+        return Err(denied());
+    }
+    session_node(app, credential).await
+}
+
+async fn session_node(app: &App, credential: &CredentialRecord) -> Result<Node, Failure> {
+    let key = app.service.credentials().new_session(credential.id).await.map_err(|err| {
+        tracing::error!(error = %err, "cannot store a Last.fm API session");
+        fail(8, "Operation failed - Most likely the backend service failed. Please try again.")
+    })?;
+    Ok(Node::parent(
+        "session",
+        vec![Node::leaf("name", app.user.clone()), Node::leaf("key", key), Node::leaf("subscriber", "0")],
+    ))
+}
+
+/// The session key must be one issued to this API key.
+fn session_of(app: &App, params: &BTreeMap<String, String>, credential: &CredentialRecord) -> Result<(), Failure> {
+    let invalid = || fail(9, "Invalid session key - Please re-authenticate");
+    let key = params.get("sk").ok_or_else(invalid)?;
+    match app.service.credentials().by_session(key) {
+        Some(owner) if owner.id == credential.id => Ok(()),
+        _ => Err(invalid()),
+    }
+}
+
+fn now_playing(app: &App, params: &BTreeMap<String, String>, credential: &CredentialRecord) -> Result<Node, Failure> {
+    let artist = required(params, "artist")?.trim().to_owned();
+    let track = required(params, "track")?.trim().to_owned();
+    let album = params.get("album").map(|album| album.trim().to_owned()).filter(|album| !album.is_empty());
+    let duration_ms = params.get("duration").and_then(|duration| duration.trim().parse::<u64>().ok()).map(|s| s * 1000);
+    let album_artist = params.get("albumArtist").cloned().unwrap_or_default();
+    let node = Node::parent(
+        "nowplaying",
+        vec![
+            Node::corrected("track", &track),
+            Node::corrected("artist", &artist),
+            Node::corrected("album", album.as_deref().unwrap_or("")),
+            Node::corrected("albumArtist", &album_artist),
+            Node::ignored(0, ""),
+        ],
+    );
+    app.service.now_playing(NowPlaying {
+        source: credential.name.clone(),
+        artist,
+        track,
+        album,
+        duration_ms,
+        at: std::time::Instant::now(),
+    });
+    Ok(node)
+}
+
+/// One item of a `track.scrobble` batch.
+#[derive(Debug, Default)]
+struct Item {
+    artist: String,
+    track: String,
+    timestamp: String,
+    album: String,
+    album_artist: String,
+    duration: Option<u64>,
+}
+
+/// The items of a batch, by index; `artist` without `[i]` is item 0.
+fn batch_items(params: &BTreeMap<String, String>) -> Result<BTreeMap<usize, Item>, Failure> {
+    let mut items: BTreeMap<usize, Item> = BTreeMap::new();
+    for (name, value) in params {
+        let (field, index) = match name.split_once('[') {
+            Some((field, rest)) => {
+                let Some(index) = rest.strip_suffix(']').and_then(|index| index.parse::<usize>().ok()) else {
+                    continue;
+                };
+                (field, index)
+            }
+            None => (name.as_str(), 0),
+        };
+        if !matches!(field, "artist" | "track" | "timestamp" | "album" | "albumArtist" | "duration") {
+            continue;
+        }
+        if index >= MAX_SCROBBLES {
+            return Err(fail(
+                6,
+                format!("Invalid parameters - a batch holds at most {MAX_SCROBBLES} scrobbles ({name})"),
+            ));
+        }
+        let item = items.entry(index).or_default();
+        match field {
+            "artist" => item.artist = value.trim().to_owned(),
+            "track" => item.track = value.trim().to_owned(),
+            "timestamp" => item.timestamp = value.trim().to_owned(),
+            "album" => item.album = value.trim().to_owned(),
+            "albumArtist" => item.album_artist = value.trim().to_owned(),
+            _ => item.duration = value.trim().parse().ok(),
+        }
+    }
+    if items.is_empty() {
+        return Err(fail(6, "Invalid parameters - Your request is missing a required parameter: artist[0]"));
+    }
+    for (index, item) in &items {
+        for field in ["artist", "track", "timestamp"] {
+            let given =
+                params.contains_key(&format!("{field}[{index}]")) || (*index == 0 && params.contains_key(field));
+            if !given {
+                return Err(fail(
+                    6,
+                    format!("Invalid parameters - Your request is missing a required parameter: {field}[{index}]"),
+                ));
+            }
+        }
+        if item.timestamp.parse::<i64>().is_err() {
+            return Err(fail(
+                6,
+                format!("Invalid parameters - timestamp[{index}] must be unix seconds, got {:?}", item.timestamp),
+            ));
+        }
+    }
+    Ok(items)
+}
+
+async fn scrobble(
+    app: &App,
+    params: &BTreeMap<String, String>,
+    credential: &CredentialRecord,
+) -> Result<Node, Failure> {
+    let items = batch_items(params)?;
+    let now_s = clock::now_ms() / 1000;
+    let mut listens = Vec::new();
+    let mut nodes = Vec::new();
+    let mut ignored = 0;
+    for item in items.values() {
+        let timestamp = item.timestamp.parse::<i64>().expect("checked by batch_items");
+        let verdict = if item.artist.is_empty() || item.artist.len() > MAX_NAME_BYTES {
+            Some((IGNORED_ARTIST, "Artist name failed filter"))
+        } else if item.track.is_empty() || item.track.len() > MAX_NAME_BYTES || item.album.len() > MAX_NAME_BYTES {
+            Some((IGNORED_TRACK, "Track name failed filter"))
+        } else if timestamp < MINIMUM_TS {
+            Some((IGNORED_TOO_OLD, "Timestamp too old"))
+        } else if timestamp > now_s + MAX_FUTURE_S {
+            Some((IGNORED_TOO_NEW, "Timestamp too new"))
+        } else {
+            None
+        };
+        let (code, message) = verdict.unwrap_or((0, ""));
+        if verdict.is_some() {
+            ignored += 1;
+        } else {
+            listens.push(NewListen {
+                artist: item.artist.clone(),
+                track: item.track.clone(),
+                album: Some(item.album.clone()).filter(|album| !album.is_empty()),
+                listened_at_s: timestamp,
+                duration_ms: item.duration.map(|seconds| seconds.saturating_mul(1000)),
+                source: credential.name.clone(),
+                loved: None,
+                artists: Vec::new(),
+            });
+        }
+        nodes.push(Node::parent(
+            "scrobble",
+            vec![
+                Node::corrected("track", &item.track),
+                Node::corrected("artist", &item.artist),
+                Node::corrected("album", &item.album),
+                Node::corrected("albumArtist", &item.album_artist),
+                Node::leaf("timestamp", item.timestamp.clone()),
+                Node::ignored(code, message),
+            ],
+        ));
+    }
+    let accepted = listens.len();
+    if !listens.is_empty() {
+        match app.service.add_listens(listens).await {
+            Ok(_) => {}
+            Err(Error::User(UserError::InvalidParams(message))) => {
+                return Err(fail(6, format!("Invalid parameters - {message}")));
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot store scrobbles");
+                return Err(fail(16, "There was a temporary error processing your request. Please try again"));
+            }
+        }
+    }
+    Ok(Node::Element {
+        name: "scrobbles",
+        attributes: vec![("accepted", accepted.to_string()), ("ignored", ignored.to_string())],
+        text: None,
+        children: nodes,
+    })
+}
+
+async fn user_info(app: &App, params: &BTreeMap<String, String>) -> Result<Node, Failure> {
+    if let Some(user) = params.get("user")
+        && !user.eq_ignore_ascii_case(&app.user)
+    {
+        return Err(fail(6, "User not found"));
+    }
+    let service = app.service.clone();
+    let read =
+        tokio::task::spawn_blocking(move || Ok::<_, Error>((service.status()?.counts, service.listen_bounds()?)))
+            .await
+            .map_err(|err| Error::Internal(crate::error::InternalError::WriteFailed(err.to_string())))
+            .and_then(|result| result);
+    let (counts, bounds) = read.map_err(|err| {
+        tracing::error!(error = %err, "cannot read counts for user.getInfo");
+        fail(8, "Operation failed - Most likely the backend service failed. Please try again.")
+    })?;
+    let registered = bounds.map_or(0, |(oldest, _)| oldest);
+    Ok(Node::parent(
+        "user",
+        vec![
+            Node::leaf("name", app.user.clone()),
+            Node::leaf("realname", ""),
+            Node::leaf("url", ""),
+            Node::leaf("country", "None"),
+            Node::leaf("age", "0"),
+            Node::leaf("gender", "n"),
+            Node::leaf("subscriber", "0"),
+            Node::leaf("playcount", counts[3].to_string()),
+            Node::leaf("artist_count", counts[0].to_string()),
+            Node::leaf("album_count", counts[1].to_string()),
+            Node::leaf("track_count", counts[2].to_string()),
+            Node::leaf("playlists", "0"),
+            Node::leaf("bootstrap", "0"),
+            Node::Element {
+                name: "registered",
+                attributes: vec![("unixtime", registered.to_string())],
+                text: Some(registered.to_string()),
+                children: Vec::new(),
+            },
+            Node::leaf("type", "user"),
+        ],
+    ))
+}
+
+/// `GET /api/auth/?api_key=…&token=…`: where `auth.getToken` clients send the user.
+/// A signed `auth.getToken` already proves the client holds the shared secret, so
+/// the token is authorised from the start; this page only says so.
+pub(super) fn auth_page(app: &App, request: &Request<Incoming>) -> Answer {
+    let query: BTreeMap<String, String> = query_pairs(request).into_iter().collect();
+    let known = query.get("api_key").and_then(|key| app.service.credentials().by_api_key(key));
+    let (status, message) = match known {
+        Some((credential, _)) => (
+            StatusCode::OK,
+            format!(
+                "The client “{}” may now sign in to musique. Go back to it to finish.",
+                xml_escape(&credential.name)
+            ),
+        ),
+        None => (
+            StatusCode::NOT_FOUND,
+            "This API key is unknown to musique; create one with `musiquectl tokens create NAME --api lastfm`."
+                .to_owned(),
+        ),
+    };
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>musique</title></head><body><p>{message}</p></body></html>"
+    );
+    super::with_type(status, page.into_bytes(), "text/html; charset=utf-8")
+}
+
+/// An answer tree, written as Last.fm's XML or its JSON translation.
+#[derive(Debug)]
+enum Node {
+    Element { name: &'static str, attributes: Vec<(&'static str, String)>, text: Option<String>, children: Vec<Node> },
+}
+
+impl Node {
+    fn leaf(name: &'static str, text: impl Into<String>) -> Node {
+        Node::Element { name, attributes: Vec::new(), text: Some(text.into()), children: Vec::new() }
+    }
+
+    fn parent(name: &'static str, children: Vec<Node>) -> Node {
+        Node::Element { name, attributes: Vec::new(), text: None, children }
+    }
+
+    /// `<name corrected="0">text</name>`.
+    fn corrected(name: &'static str, text: &str) -> Node {
+        Node::Element {
+            name,
+            attributes: vec![("corrected", "0".to_owned())],
+            text: Some(text.to_owned()),
+            children: Vec::new(),
+        }
+    }
+
+    /// `<ignoredMessage code="N">text</ignoredMessage>`.
+    fn ignored(code: u32, text: &str) -> Node {
+        Node::Element {
+            name: "ignoredMessage",
+            attributes: vec![("code", code.to_string())],
+            text: Some(text.to_owned()),
+            children: Vec::new(),
+        }
+    }
+
+    fn write_xml(&self, out: &mut String) {
+        let Node::Element { name, attributes, text, children, .. } = self;
+        out.push('<');
+        out.push_str(name);
+        for (key, value) in attributes {
+            out.push_str(&format!(" {key}=\"{}\"", xml_escape(value)));
+        }
+        out.push('>');
+        if let Some(text) = text {
+            out.push_str(&xml_escape(text));
+        }
+        for child in children {
+            child.write_xml(out);
+        }
+        out.push_str(&format!("</{name}>"));
+    }
+
+    /// Last.fm's JSON translation: text-only elements with attributes become
+    /// `{attr…, "#text"}`, attributes of elements with children go to `@attr`.
+    fn to_json(&self) -> Value {
+        let Node::Element { attributes, text, children, .. } = self;
+        if children.is_empty() {
+            let text = Value::String(text.clone().unwrap_or_default());
+            if attributes.is_empty() {
+                return text;
+            }
+            let mut object: serde_json::Map<String, Value> =
+                attributes.iter().map(|(key, value)| ((*key).to_owned(), Value::String(value.clone()))).collect();
+            object.insert("#text".to_owned(), text);
+            return Value::Object(object);
+        }
+        let mut object = serde_json::Map::new();
+        for child in children {
+            let Node::Element { name, .. } = child;
+            let value = child.to_json();
+            match object.get_mut(*name) {
+                Some(Value::Array(items)) => items.push(value),
+                Some(existing) => *existing = Value::Array(vec![existing.take(), value]),
+                None => {
+                    object.insert((*name).to_owned(), value);
+                }
+            }
+        }
+        if !attributes.is_empty() {
+            let attr = attributes
+                .iter()
+                .map(|(key, value)| {
+                    ((*key).to_owned(), value.parse::<u64>().map_or_else(|_| json!(value), |n| json!(n)))
+                })
+                .collect();
+            object.insert("@attr".to_owned(), Value::Object(attr));
+        }
+        Value::Object(object)
+    }
+}
+
+fn ok_answer(format: Format, body: Node) -> Answer {
+    match format {
+        Format::Json => {
+            let Node::Element { name, .. } = &body;
+            super::json(StatusCode::OK, &json!({ *name: body.to_json() }))
+        }
+        Format::Xml => {
+            let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<lfm status=\"ok\">");
+            body.write_xml(&mut out);
+            out.push_str("</lfm>\n");
+            super::with_type(StatusCode::OK, out.into_bytes(), "text/xml; charset=utf-8")
+        }
+    }
+}
+
+fn failure_answer(format: Format, status: StatusCode, failure: &Failure) -> Answer {
+    match format {
+        Format::Json => super::json(status, &json!({"error": failure.code, "message": failure.message})),
+        Format::Xml => {
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<lfm status=\"failed\"><error code=\"{}\">{}</error></lfm>\n",
+                failure.code,
+                xml_escape(&failure.message)
+            );
+            super::with_type(status, body.into_bytes(), "text/xml; charset=utf-8")
+        }
+    }
+}
+
+fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 cannot carry most control characters, even escaped.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect()
+    }
+
+    #[test]
+    fn signatures_match_the_reference_vectors() {
+        let session = params(&[
+            ("api_key", "YOUR_API_KEY"),
+            ("method", "auth.getSession"),
+            ("token", "YOUR_REQUESTED_TOKEN"),
+            ("format", "json"),
+        ]);
+        assert_eq!(signature(&session, "YOUR_SECRET"), "94539006de89b3c6b3c030bb1e52b9c4");
+        let love = params(&[
+            ("method", "track.love"),
+            ("api_key", "YOUR_API_KEY"),
+            ("artist", "KITANO REM"),
+            ("track", "RAINSICK"),
+            ("sk", "YOUR_SESSION_KEY"),
+            ("api_sig", "ignored"),
+            ("callback", "ignored"),
+        ]);
+        assert_eq!(signature(&love, "YOUR_SECRET"), "800b8884b00c9343d1d425ed271e0f42");
+        // `artist[10]` sorts before `artist[1]` (byte order: '0' < ']').
+        let batch = params(&[("artist[1]", "b"), ("artist[10]", "a")]);
+        assert_eq!(signature(&batch, "s"), md5_hex("artist[10]aartist[1]bs"));
+        let mut signed = love.clone();
+        signed.insert("api_sig".into(), "800B8884B00C9343D1D425ED271E0F42".into());
+        assert!(verify_signature(&signed, "YOUR_SECRET").is_ok(), "uppercase hex is accepted");
+        assert_eq!(verify_signature(&signed, "OTHER").err().map(|failure| failure.code), Some(13));
+        signed.remove("api_sig");
+        assert_eq!(verify_signature(&signed, "YOUR_SECRET").err().map(|failure| failure.code), Some(13));
+    }
+
+    #[test]
+    fn batches_are_read_by_index() {
+        let items = batch_items(&params(&[
+            ("artist[0]", "BANKS"),
+            ("track[0]", "Love Is Unkind"),
+            ("timestamp[0]", "1700000000"),
+            ("album[0]", "Off With Her Head"),
+            ("artist[1]", "Mk.gee"),
+            ("track[1]", "You"),
+            ("timestamp[1]", "1700000060"),
+            ("method", "track.scrobble"),
+        ]))
+        .unwrap_or_else(|failure| panic!("{}", failure.message));
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[&0].album, "Off With Her Head");
+        assert_eq!(items[&1].artist, "Mk.gee");
+        let single =
+            batch_items(&params(&[("artist", "A"), ("track", "T"), ("timestamp", "1700000000")])).ok().unwrap();
+        assert_eq!(single[&0].track, "T");
+        let code =
+            |pairs: &[(&str, &str)]| batch_items(&params(pairs)).err().map(|failure| (failure.code, failure.message));
+        let (six, message) = code(&[("artist[0]", "A"), ("timestamp[0]", "1")]).unwrap();
+        assert_eq!(six, 6);
+        assert!(message.contains("track[0]"), "{message}");
+        assert!(
+            code(&[("artist[50]", "A"), ("track[50]", "T"), ("timestamp[50]", "1")]).unwrap().1.contains("at most 50")
+        );
+        assert!(code(&[("artist", "A"), ("track", "T"), ("timestamp", "soon")]).unwrap().1.contains("unix seconds"));
+        assert!(code(&[("method", "track.scrobble")]).unwrap().1.contains("artist[0]"));
+    }
+
+    #[test]
+    fn answers_in_both_formats() {
+        let batch = Node::Element {
+            name: "scrobbles",
+            attributes: vec![("accepted", "1".into()), ("ignored", "0".into())],
+            text: None,
+            children: vec![Node::parent(
+                "scrobble",
+                vec![Node::corrected("artist", "Björk & <Co>"), Node::ignored(0, "")],
+            )],
+        };
+        let mut xml = String::new();
+        batch.write_xml(&mut xml);
+        assert_eq!(
+            xml,
+            "<scrobbles accepted=\"1\" ignored=\"0\"><scrobble><artist corrected=\"0\">Björk &amp; &lt;Co&gt;</artist><ignoredMessage code=\"0\"></ignoredMessage></scrobble></scrobbles>"
+        );
+        let value = batch.to_json();
+        assert_eq!(value["@attr"], json!({"accepted": 1, "ignored": 0}));
+        assert_eq!(
+            value["scrobble"]["artist"],
+            json!({"corrected": "0", "#text": "Björk & <Co>"}),
+            "one scrobble is an object"
+        );
+        assert_eq!(value["scrobble"]["ignoredMessage"], json!({"code": "0", "#text": ""}));
+        let two = Node::parent("scrobbles", vec![Node::leaf("scrobble", "a"), Node::leaf("scrobble", "b")]);
+        assert_eq!(two.to_json()["scrobble"], json!(["a", "b"]), "several are an array");
+        assert_eq!(xml_escape("a\u{1}b"), "a\u{fffd}b");
+    }
+}

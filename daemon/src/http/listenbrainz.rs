@@ -1,0 +1,712 @@
+//! The ListenBrainz API (`/1/…`): submitting listens (`single`, `playing_now`,
+//! `import`), validating tokens, and reading listens back, with ListenBrainz's
+//! validation rules, `{"code", "error"}` error bodies and `X-RateLimit-*` headers.
+
+use std::net::SocketAddr;
+
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, StatusCode};
+use serde_json::{Map, Value, json};
+
+use super::limiter::Budget;
+use super::{Answer, App, BodyError, query_pairs, read_body};
+use crate::clock;
+use crate::error::{Error, UserError};
+use crate::service::credentials::{Api, CredentialRecord, sha256};
+use crate::service::{NewListen, NowPlaying};
+
+/// Most listens in one `import` document.
+pub(crate) const MAX_LISTENS_PER_REQUEST: usize = 1000;
+/// Largest listen, serialised compactly, in bytes.
+pub(crate) const MAX_LISTEN_SIZE: usize = 10_240;
+/// Largest request body: a full `import` and its envelope.
+const MAX_BODY: usize = MAX_LISTEN_SIZE * MAX_LISTENS_PER_REQUEST + 1024;
+/// Most tags on one listen, and longest tag in characters.
+const MAX_TAGS_PER_LISTEN: usize = 50;
+const MAX_TAG_SIZE: usize = 64;
+/// Earliest accepted `listened_at`: 2002-10-01 00:00:00 UTC, as ListenBrainz has it.
+const LISTEN_MINIMUM_TS: i64 = 1_033_430_400;
+/// How far ahead of the server's clock `listened_at` may be.
+const MAX_FUTURE_S: i64 = 3600;
+/// Longest duration accepted, in seconds (ListenBrainz's cap).
+const MAX_DURATION_S: u64 = 24 * 24 * 60 * 60;
+/// Listens one `GET …/listens` returns by default, and at most.
+const DEFAULT_ITEMS_PER_GET: usize = 25;
+const MAX_ITEMS_PER_GET: usize = 1000;
+/// `additional_info` keys holding one MBID, and lists of MBIDs.
+const MBID_KEYS: [&str; 4] = ["release_mbid", "recording_mbid", "release_group_mbid", "track_mbid"];
+const MBID_LIST_KEYS: [&str; 2] = ["artist_mbids", "work_mbids"];
+
+/// A refusal in ListenBrainz's shape.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+fn bad(message: impl Into<String>) -> Refusal {
+    Refusal { status: StatusCode::BAD_REQUEST, message: message.into() }
+}
+
+fn error_answer(status: StatusCode, message: &str) -> Answer {
+    super::json(status, &json!({"code": status.as_u16(), "error": message}))
+}
+
+/// Serves `/1/…`: counts the request against its budget, routes it, and adds the
+/// `X-RateLimit-*` headers to the answer.
+pub(super) async fn handle(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Answer {
+    let token = token_of(&request);
+    let credential = token.as_deref().and_then(|token| app.service.credentials().by_token(token));
+    let key = match &credential {
+        Some(credential) => format!("credential:{}", credential.id),
+        None => format!("address:{}", peer.ip()),
+    };
+    let budget = app.limiter.take(&key, clock::now_ms().max(0) as u64 / 1000);
+    let mut answer = if budget.exceeded {
+        error_answer(
+            StatusCode::TOO_MANY_REQUESTS,
+            "You have exceeded your rate limit. See the X-RateLimit-* response headers for more information on your current rate limit.",
+        )
+    } else {
+        route(app, request, token.is_some(), credential)
+            .await
+            .unwrap_or_else(|refusal| error_answer(refusal.status, &refusal.message))
+    };
+    add_budget(&mut answer, budget);
+    answer
+}
+
+async fn route(
+    app: &App,
+    request: Request<Incoming>,
+    has_token: bool,
+    credential: Option<CredentialRecord>,
+) -> Result<Answer, Refusal> {
+    let path = request.uri().path().trim_end_matches('/').to_owned();
+    let segments: Vec<&str> = path.split('/').skip(2).collect();
+    let method = request.method().clone();
+    let want = |expected: Method| {
+        if method == expected {
+            Ok(())
+        } else {
+            Err(Refusal {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                message: format!("{path} takes {expected} requests"),
+            })
+        }
+    };
+    match segments.as_slice() {
+        ["submit-listens"] => {
+            want(Method::POST)?;
+            let credential = match (has_token, credential) {
+                (_, Some(credential)) => credential,
+                (false, None) => return Err(unauthorized("You need to provide an Authorization header.")),
+                (true, None) => return Err(unauthorized("Invalid authorization token.")),
+            };
+            let return_msid =
+                query_pairs(&request).iter().any(|(name, value)| name == "return_msid" && value == "true");
+            let body = read_body(request, MAX_BODY).await.map_err(|err| match err {
+                BodyError::TooLarge(cap) => Refusal {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    message: format!("Payload too large: a request may carry at most {cap} bytes."),
+                },
+                BodyError::Broken(message) => bad(format!("Cannot read the request body: {message}")),
+            })?;
+            submit(app, &credential, &body, return_msid).await
+        }
+        ["validate-token"] => {
+            want(Method::GET)?;
+            let legacy = query_pairs(&request).into_iter().find(|(name, _)| name == "token").map(|(_, value)| value);
+            let credential = match (has_token, credential, legacy) {
+                (_, Some(credential), _) => Some(credential),
+                (false, None, None) => return Err(bad("You need to provide an Authorization token.")),
+                (false, None, Some(token)) => app.service.credentials().by_token(&token),
+                (true, None, _) => None,
+            };
+            Ok(super::json(
+                StatusCode::OK,
+                &match credential.filter(|credential| credential.api == Api::Listenbrainz) {
+                    Some(_) => json!({"code": 200, "message": "Token valid.", "valid": true, "user_name": app.user}),
+                    None => json!({"code": 200, "message": "Token invalid.", "valid": false}),
+                },
+            ))
+        }
+        ["user", user, what] => {
+            want(Method::GET)?;
+            if !user.eq_ignore_ascii_case(&app.user) {
+                return Err(Refusal { status: StatusCode::NOT_FOUND, message: format!("Cannot find user: {user}") });
+            }
+            match *what {
+                "listens" => listens(app, &query_pairs(&request)).await,
+                "listen-count" => {
+                    let service = app.service.clone();
+                    let counts = blocking(move || service.status().map(|status| status.counts)).await?;
+                    Ok(super::json(StatusCode::OK, &json!({"payload": {"count": counts[3]}})))
+                }
+                "playing-now" => Ok(playing_now(app)),
+                _ => Err(not_found(&path)),
+            }
+        }
+        _ => Err(not_found(&path)),
+    }
+}
+
+fn unauthorized(message: &str) -> Refusal {
+    Refusal { status: StatusCode::UNAUTHORIZED, message: message.to_owned() }
+}
+
+fn not_found(path: &str) -> Refusal {
+    Refusal { status: StatusCode::NOT_FOUND, message: format!("no ListenBrainz endpoint at {path}") }
+}
+
+/// The token of `Authorization: Token <token>`.
+fn token_of(request: &Request<Incoming>) -> Option<String> {
+    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("token") && !token.trim().is_empty()).then(|| token.trim().to_owned())
+}
+
+fn add_budget(answer: &mut Answer, budget: Budget) {
+    let headers = answer.headers_mut();
+    for (name, value) in [
+        ("x-ratelimit-limit", budget.limit as u64),
+        ("x-ratelimit-remaining", budget.remaining as u64),
+        ("x-ratelimit-reset-in", budget.reset_in),
+        ("x-ratelimit-reset", budget.reset_at),
+    ] {
+        headers.insert(name, HeaderValue::from(value));
+    }
+}
+
+/// Which kind of document was submitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListenType {
+    Single,
+    PlayingNow,
+    Import,
+}
+
+/// One listen, validated.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Submitted {
+    listened_at: Option<i64>,
+    artist: String,
+    track: String,
+    release: Option<String>,
+    duration_ms: Option<u64>,
+    artist_names: Vec<String>,
+}
+
+async fn submit(app: &App, credential: &CredentialRecord, body: &[u8], return_msid: bool) -> Result<Answer, Refusal> {
+    let (listen_type, listens) = validate(body, clock::now_ms() / 1000)?;
+    if listen_type == ListenType::PlayingNow {
+        let listen = listens.into_iter().next().expect("validated: one listen");
+        let msid = msid(&listen.artist, &listen.track);
+        app.service.now_playing(NowPlaying {
+            source: credential.name.clone(),
+            artist: listen.artist,
+            track: listen.track,
+            album: listen.release,
+            duration_ms: listen.duration_ms,
+            at: std::time::Instant::now(),
+        });
+        let body = if return_msid { json!({"status": "ok", "recording_msid": msid}) } else { json!({"status": "ok"}) };
+        return Ok(super::json(StatusCode::OK, &body));
+    }
+    let listens = listens
+        .into_iter()
+        .map(|listen| NewListen {
+            artist: listen.artist,
+            track: listen.track,
+            album: listen.release,
+            listened_at_s: listen.listened_at.expect("validated: single and import listens have listened_at"),
+            duration_ms: listen.duration_ms,
+            source: credential.name.clone(),
+            loved: None,
+            artists: listen.artist_names,
+        })
+        .collect();
+    store(app, listens).await?;
+    Ok(super::json(StatusCode::OK, &json!({"status": "ok"})))
+}
+
+/// Stores listens durably: only then is the answer 200.
+async fn store(app: &App, listens: Vec<NewListen>) -> Result<(), Refusal> {
+    match app.service.add_listens(listens).await {
+        Ok(_) => Ok(()),
+        Err(Error::User(UserError::InvalidParams(message))) => Err(bad(message)),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot store submitted listens");
+            Err(Refusal {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "The listens could not be stored; nothing was recorded. Try again.".to_owned(),
+            })
+        }
+    }
+}
+
+/// Checks a submitted document against every ListenBrainz rule.
+fn validate(body: &[u8], now_s: i64) -> Result<(ListenType, Vec<Submitted>), Refusal> {
+    let document: Value =
+        serde_json::from_slice(body).map_err(|err| bad(format!("Cannot parse JSON document: {err}")))?;
+    let Value::Object(mut document) = document else {
+        return Err(bad("Invalid JSON document submitted: it must be an object."));
+    };
+    let listen_type = match document.get("listen_type").and_then(Value::as_str) {
+        Some("single") => ListenType::Single,
+        Some("playing_now") => ListenType::PlayingNow,
+        Some("import") => ListenType::Import,
+        _ => return Err(bad("JSON document requires a valid listen_type key.")),
+    };
+    let Some(Value::Array(payload)) = document.remove("payload") else {
+        return Err(bad("JSON document requires a payload list."));
+    };
+    if payload.is_empty() {
+        return Err(bad("JSON document does not contain any listens in payload."));
+    }
+    if listen_type != ListenType::Import && payload.len() > 1 {
+        return Err(bad(
+            "JSON document contains more than listen for a single/playing_now. It should contain only one.",
+        ));
+    }
+    if payload.len() > MAX_LISTENS_PER_REQUEST {
+        return Err(bad(format!(
+            "Too many listens. You may not submit more than {MAX_LISTENS_PER_REQUEST} listens at once."
+        )));
+    }
+    let mut listens = Vec::with_capacity(payload.len());
+    for (position, listen) in payload.into_iter().enumerate() {
+        let in_listen = |refusal: Refusal| {
+            if listen_type == ListenType::Import {
+                bad(format!("{} (listen {position} of the payload)", refusal.message))
+            } else {
+                refusal
+            }
+        };
+        listens.push(validate_listen(listen, listen_type, now_s).map_err(in_listen)?);
+    }
+    Ok((listen_type, listens))
+}
+
+fn validate_listen(listen: Value, listen_type: ListenType, now_s: i64) -> Result<Submitted, Refusal> {
+    let compact = serde_json::to_string(&listen).expect("JSON values serialise");
+    if compact.len() > MAX_LISTEN_SIZE {
+        return Err(bad(format!(
+            "JSON document is too large. In aggregate, listens may not exceed {MAX_LISTEN_SIZE} characters."
+        )));
+    }
+    if compact.contains("\\u0000") {
+        return Err(bad("JSON document must not contain a NUL character."));
+    }
+    let Value::Object(mut listen) = listen else {
+        return Err(bad("Each listen must be a JSON object."));
+    };
+    let listened_at = match listen_type {
+        ListenType::PlayingNow => {
+            if listen.contains_key("listened_at") {
+                return Err(bad("JSON document must not contain listened_at while submitting playing_now."));
+            }
+            if listen.keys().any(|key| key != "track_metadata") {
+                return Err(bad("JSON document may only contain track_metadata as top level key"));
+            }
+            None
+        }
+        ListenType::Single | ListenType::Import => {
+            if listen.keys().any(|key| key != "listened_at" && key != "track_metadata") {
+                return Err(bad("JSON document may only contain listened_at and track_metadata top level keys"));
+            }
+            let at = match listen.get("listened_at") {
+                None => return Err(bad("JSON document must contain the key listened_at at the top level.")),
+                Some(Value::Number(number)) if number.is_i64() => number.as_i64().expect("checked"),
+                Some(_) => return Err(bad("JSON document must contain an int value for listened_at.")),
+            };
+            if at < LISTEN_MINIMUM_TS {
+                return Err(bad(format!(
+                    "Value for key listened_at is too low. listened_at timestamp should be greater than {LISTEN_MINIMUM_TS} (2002-10-01 00:00:00 UTC)."
+                )));
+            }
+            if at > now_s + MAX_FUTURE_S {
+                return Err(bad(
+                    "Value for key listened_at is too high. listened_at may be at most one hour ahead of the server's clock.",
+                ));
+            }
+            Some(at)
+        }
+    };
+    let Some(Value::Object(mut metadata)) = listen.remove("track_metadata") else {
+        return Err(bad("JSON document must contain the key track_metadata at the top level, as an object."));
+    };
+    let artist = required_text(&metadata, "artist_name")?;
+    let track = required_text(&metadata, "track_name")?;
+    let release = match metadata.get("release_name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(release)) => Some(release.trim().to_owned()).filter(|release| !release.is_empty()),
+        Some(_) => return Err(bad("track_metadata.release_name must be a single string.")),
+    };
+    let (duration_ms, artist_names) = match metadata.remove("additional_info") {
+        None | Some(Value::Null) => (None, Vec::new()),
+        Some(Value::Object(info)) => additional_info(&info)?,
+        Some(_) => return Err(bad("track_metadata.additional_info must be a JSON object.")),
+    };
+    Ok(Submitted { listened_at, artist, track, release, duration_ms, artist_names })
+}
+
+fn required_text(metadata: &Map<String, Value>, key: &str) -> Result<String, Refusal> {
+    match metadata.get(key) {
+        None | Some(Value::Null) => Err(bad(format!("JSON document does not contain required track_metadata.{key}."))),
+        Some(Value::String(text)) if text.trim().is_empty() => {
+            Err(bad(format!("track_metadata.{key} must not be empty.")))
+        }
+        Some(Value::String(text)) => Ok(text.trim().to_owned()),
+        Some(_) => Err(bad(format!("track_metadata.{key} must be a single string."))),
+    }
+}
+
+/// Checks `additional_info`; returns the duration and the separate artist names.
+fn additional_info(info: &Map<String, Value>) -> Result<(Option<u64>, Vec<String>), Refusal> {
+    if let Some(tags) = info.get("tags") {
+        let Value::Array(tags) = tags else {
+            return Err(bad("additional_info.tags must be a list of strings."));
+        };
+        if tags.len() > MAX_TAGS_PER_LISTEN {
+            return Err(bad(format!("JSON document may not contain more than {MAX_TAGS_PER_LISTEN} tags.")));
+        }
+        for tag in tags {
+            match tag {
+                Value::String(tag) if tag.chars().count() > MAX_TAG_SIZE => {
+                    return Err(bad(format!(
+                        "JSON document may not contain tags longer than {MAX_TAG_SIZE} characters."
+                    )));
+                }
+                Value::String(_) => {}
+                _ => return Err(bad("additional_info.tags must be a list of strings.")),
+            }
+        }
+    }
+    if info.contains_key("duration") && info.contains_key("duration_ms") {
+        return Err(bad("JSON document should not contain both duration and duration_ms."));
+    }
+    let duration = |key: &str, unit_ms: u64| -> Result<Option<u64>, Refusal> {
+        match info.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(number)) => match number.as_u64() {
+                Some(value) if value / (1000 / unit_ms) <= MAX_DURATION_S => Ok(Some(value * unit_ms)),
+                _ => Err(bad(format!(
+                    "Value for {key} is invalid, it should be a non-negative integer of at most {MAX_DURATION_S} seconds."
+                ))),
+            },
+            Some(_) => Err(bad(format!("Value for {key} is invalid, it should be an integer."))),
+        }
+    };
+    let duration_ms = match duration("duration_ms", 1)? {
+        Some(ms) => Some(ms),
+        None => duration("duration", 1000)?,
+    };
+    for key in MBID_KEYS {
+        match info.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(mbid)) if is_uuid(mbid) => {}
+            Some(_) => return Err(bad(format!("additional_info.{key} must be a valid MBID (a UUID)."))),
+        }
+    }
+    for key in MBID_LIST_KEYS {
+        match info.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(mbids)) if mbids.iter().all(|mbid| mbid.as_str().is_some_and(is_uuid)) => {}
+            Some(_) => return Err(bad(format!("additional_info.{key} must be a list of valid MBIDs (UUIDs)."))),
+        }
+    }
+    let artist_names = match info.get("artist_names") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(names)) => {
+            let names: Option<Vec<String>> = names
+                .iter()
+                .map(|name| name.as_str().map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned))
+                .collect();
+            names.ok_or_else(|| bad("additional_info.artist_names must be a list of non-empty strings."))?
+        }
+        Some(_) => return Err(bad("additional_info.artist_names must be a list of non-empty strings.")),
+    };
+    Ok((duration_ms, artist_names))
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_uuid(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(index, byte)| match index {
+            8 | 13 | 18 | 23 => *byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        })
+}
+
+/// A stable UUID-shaped id for a track (ListenBrainz's `recording_msid`).
+fn msid(artist: &str, track: &str) -> String {
+    let key = format!("{}\u{1f}{}", crate::identity::canonical_key(artist), crate::identity::canonical_key(track));
+    let hex = crate::service::credentials::hex(&sha256(key.as_bytes())[..16]);
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// `GET /1/user/{user}/listens`.
+async fn listens(app: &App, query: &[(String, String)]) -> Result<Answer, Refusal> {
+    let number = |name: &str| -> Result<Option<i64>, Refusal> {
+        match query.iter().rev().find(|(key, _)| key == name) {
+            None => Ok(None),
+            Some((_, value)) => value
+                .trim()
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| bad(format!("{name} must be an integer, got {value:?}"))),
+        }
+    };
+    let (min_ts, max_ts) = (number("min_ts")?, number("max_ts")?);
+    let count = match number("count")? {
+        None => DEFAULT_ITEMS_PER_GET,
+        Some(count) if count < 0 => return Err(bad("count must not be negative")),
+        Some(count) => (count as usize).min(MAX_ITEMS_PER_GET),
+    };
+    if let (Some(min), Some(max)) = (min_ts, max_ts)
+        && max <= min
+    {
+        return Err(bad("max_ts should be greater than min_ts"));
+    }
+    let service = app.service.clone();
+    let (listens, bounds) = blocking(move || {
+        let after = min_ts.map_or(0, |min| (min + 1).max(0) as u64);
+        let before = max_ts.map_or(u64::MAX, |max| max.max(0) as u64);
+        let listens = if min_ts.is_some() && max_ts.is_none() {
+            let mut listens = service.listens_oldest_first(after, before, count)?;
+            listens.reverse();
+            listens
+        } else {
+            service.listens(Some(after as i64), max_ts, count, None)?
+        };
+        Ok((listens, service.listen_bounds()?))
+    })
+    .await?;
+    let (oldest, latest) = bounds.unwrap_or((0, 0));
+    let user = &app.user;
+    let listens: Vec<Value> = listens
+        .into_iter()
+        .map(|listen| {
+            let record = &listen.record;
+            let artist = record.credit.clone().unwrap_or_else(|| record.artist.clone());
+            let track = record.raw_title.clone().unwrap_or_else(|| record.track.clone());
+            let msid = msid(&artist, &track);
+            let mut info = Map::new();
+            info.insert("recording_msid".into(), json!(msid));
+            if let Some(duration) = record.duration_ms {
+                info.insert("duration_ms".into(), json!(duration));
+            }
+            if !record.featured.is_empty() {
+                let names: Vec<&str> =
+                    std::iter::once(record.artist.as_str()).chain(record.featured.iter().map(String::as_str)).collect();
+                info.insert("artist_names".into(), json!(names));
+            }
+            let sources: Vec<&str> = record.sources.iter().map(|source| source.source.as_str()).collect();
+            info.insert("musique_sources".into(), json!(sources));
+            let mut metadata = Map::new();
+            metadata.insert("artist_name".into(), json!(artist));
+            metadata.insert("track_name".into(), json!(track));
+            if let Some(album) = &record.album {
+                metadata.insert("release_name".into(), json!(album));
+            }
+            metadata.insert("additional_info".into(), Value::Object(info));
+            json!({
+                "inserted_at": listen.key.0,
+                "listened_at": listen.key.0,
+                "recording_msid": msid,
+                "track_metadata": metadata,
+                "user_name": user,
+            })
+        })
+        .collect();
+    Ok(super::json(
+        StatusCode::OK,
+        &json!({"payload": {
+            "count": listens.len(),
+            "latest_listen_ts": latest,
+            "listens": listens,
+            "oldest_listen_ts": oldest,
+            "user_id": user,
+        }}),
+    ))
+}
+
+/// `GET /1/user/{user}/playing-now`.
+fn playing_now(app: &App) -> Answer {
+    let listens: Vec<Value> = app
+        .service
+        .playing()
+        .map(|playing| {
+            let mut metadata = Map::new();
+            metadata.insert("artist_name".into(), json!(playing.artist));
+            metadata.insert("track_name".into(), json!(playing.track));
+            if let Some(album) = &playing.album {
+                metadata.insert("release_name".into(), json!(album));
+            }
+            let mut info = Map::new();
+            if let Some(duration) = playing.duration_ms {
+                info.insert("duration_ms".into(), json!(duration));
+            }
+            info.insert("musique_sources".into(), json!([playing.source]));
+            metadata.insert("additional_info".into(), Value::Object(info));
+            json!({"playing_now": true, "track_metadata": metadata, "user_name": app.user})
+        })
+        .into_iter()
+        .collect();
+    super::json(
+        StatusCode::OK,
+        &json!({"payload": {"count": listens.len(), "listens": listens, "playing_now": true, "user_id": app.user}}),
+    )
+}
+
+/// Runs store reads off the async workers; a failure is a 503.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> crate::error::Result<T> + Send + 'static,
+) -> Result<T, Refusal> {
+    let unavailable = |message: String| {
+        tracing::error!(error = %message, "cannot read listens for the ListenBrainz API");
+        Refusal { status: StatusCode::SERVICE_UNAVAILABLE, message: "The store cannot be read right now.".to_owned() }
+    };
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(unavailable(err.to_string())),
+        Err(err) => Err(unavailable(err.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn check(document: Value) -> Result<(ListenType, Vec<Submitted>), String> {
+        validate(document.to_string().as_bytes(), NOW).map_err(|refusal| refusal.message)
+    }
+
+    fn listen(metadata: Value) -> Value {
+        json!({"listened_at": NOW - 60, "track_metadata": metadata})
+    }
+
+    fn single(listen: Value) -> Value {
+        json!({"listen_type": "single", "payload": [listen]})
+    }
+
+    fn refused(document: Value, expected: &str) {
+        let message = check(document).expect_err("refused");
+        assert!(message.contains(expected), "{message:?} should contain {expected:?}");
+    }
+
+    #[test]
+    fn the_reference_documents_pass() {
+        let sample: Value =
+            serde_json::from_str(include_str!("../../../../shared/reference/api-samples/listenbrainz-submit.json"))
+                .unwrap();
+        let (kind, listens) =
+            validate(sample["request"]["body"].to_string().as_bytes(), NOW).unwrap_or_else(|r| panic!("{}", r.message));
+        assert_eq!(kind, ListenType::Single);
+        assert_eq!(listens[0].artist, "Rick Astley");
+        assert_eq!(listens[0].duration_ms, Some(222_000));
+        let import = &sample["cases"][0]["request"]["body"];
+        let (kind, listens) = validate(import.to_string().as_bytes(), NOW).unwrap_or_else(|r| panic!("{}", r.message));
+        assert_eq!((kind, listens.len()), (ListenType::Import, 2));
+        let playing = &sample["cases"][1]["request"]["body"];
+        let (kind, listens) = validate(playing.to_string().as_bytes(), NOW).unwrap_or_else(|r| panic!("{}", r.message));
+        assert_eq!((kind, listens[0].listened_at), (ListenType::PlayingNow, None));
+    }
+
+    #[test]
+    fn document_rules() {
+        assert!(validate(b"{not json", NOW).unwrap_err().message.starts_with("Cannot parse JSON document"));
+        refused(json!([1]), "must be an object");
+        refused(json!({"payload": []}), "requires a valid listen_type key");
+        refused(json!({"listen_type": "scrobble", "payload": []}), "requires a valid listen_type key");
+        refused(json!({"listen_type": "single"}), "requires a payload list");
+        refused(json!({"listen_type": "import", "payload": []}), "does not contain any listens");
+        let one = listen(json!({"artist_name": "A", "track_name": "T"}));
+        refused(json!({"listen_type": "single", "payload": [one, one]}), "more than listen for a single/playing_now");
+        refused(json!({"listen_type": "playing_now", "payload": [one, one]}), "more than listen");
+        let many: Vec<Value> = (0..1001).map(|_| one.clone()).collect();
+        refused(json!({"listen_type": "import", "payload": many}), "more than 1000 listens");
+        let thousand: Vec<Value> = (0..1000).map(|_| one.clone()).collect();
+        assert_eq!(check(json!({"listen_type": "import", "payload": thousand})).unwrap().1.len(), 1000);
+    }
+
+    #[test]
+    fn listen_rules() {
+        let ok = json!({"artist_name": "A", "track_name": "T"});
+        refused(single(json!("x")), "must be a JSON object");
+        refused(single(json!({"track_metadata": ok})), "must contain the key listened_at");
+        refused(single(json!({"listened_at": "1700000000", "track_metadata": ok})), "int value for listened_at");
+        refused(single(json!({"listened_at": 1.5e9, "track_metadata": ok})), "int value for listened_at");
+        refused(single(json!({"listened_at": 1_033_430_399, "track_metadata": ok})), "too low");
+        assert!(check(single(json!({"listened_at": 1_033_430_400, "track_metadata": ok}))).is_ok());
+        refused(single(json!({"listened_at": NOW + 3601, "track_metadata": ok})), "too high");
+        assert!(check(single(json!({"listened_at": NOW + 3600, "track_metadata": ok}))).is_ok());
+        refused(
+            single(json!({"listened_at": NOW, "track_metadata": ok, "extra": 1})),
+            "only contain listened_at and track_metadata",
+        );
+        refused(
+            json!({"listen_type": "playing_now", "payload": [{"listened_at": NOW, "track_metadata": ok}]}),
+            "must not contain listened_at",
+        );
+        refused(
+            json!({"listen_type": "playing_now", "payload": [{"track_metadata": ok, "x": 1}]}),
+            "only contain track_metadata",
+        );
+        refused(single(json!({"listened_at": NOW})), "key track_metadata");
+        refused(single(listen(json!({"track_name": "T"}))), "required track_metadata.artist_name");
+        refused(single(listen(json!({"artist_name": "A"}))), "required track_metadata.track_name");
+        refused(single(listen(json!({"artist_name": " ", "track_name": "T"}))), "artist_name must not be empty");
+        refused(
+            single(listen(json!({"artist_name": ["A", "B"], "track_name": "T"}))),
+            "artist_name must be a single string",
+        );
+        refused(single(listen(json!({"artist_name": "A\u{0}", "track_name": "T"}))), "NUL");
+        refused(single(listen(json!({"artist_name": "A", "track_name": "T", "release_name": 3}))), "release_name");
+        let huge = "x".repeat(MAX_LISTEN_SIZE);
+        refused(single(listen(json!({"artist_name": "A", "track_name": huge}))), "too large");
+    }
+
+    #[test]
+    fn additional_info_rules() {
+        let with =
+            |info: Value| single(listen(json!({"artist_name": "A", "track_name": "T", "additional_info": info})));
+        refused(with(json!([])), "additional_info must be a JSON object");
+        let tags: Vec<String> = (0..51).map(|n| n.to_string()).collect();
+        refused(with(json!({"tags": tags})), "more than 50 tags");
+        refused(with(json!({"tags": ["x".repeat(65)]})), "longer than 64 characters");
+        assert!(check(with(json!({"tags": ["é".repeat(64)]}))).is_ok(), "characters, not bytes");
+        refused(with(json!({"tags": "rock"})), "list of strings");
+        refused(with(json!({"duration": 200, "duration_ms": 200_000})), "both duration and duration_ms");
+        refused(with(json!({"duration": MAX_DURATION_S + 1})), "Value for duration is invalid");
+        refused(with(json!({"duration_ms": -5})), "Value for duration_ms is invalid");
+        refused(with(json!({"duration_ms": "200000"})), "should be an integer");
+        let seconds = check(with(json!({"duration": 200}))).unwrap().1;
+        assert_eq!(seconds[0].duration_ms, Some(200_000));
+        refused(with(json!({"recording_mbid": "not-a-uuid"})), "recording_mbid must be a valid MBID");
+        refused(with(json!({"artist_mbids": ["db92a151-1ac2-438b-bc43-b82e149ddd5"]})), "artist_mbids");
+        assert!(check(with(json!({"artist_mbids": ["db92a151-1ac2-438b-bc43-b82e149ddd50"]}))).is_ok());
+        refused(with(json!({"artist_names": ["A", ""]})), "artist_names");
+        let names = check(with(json!({"artist_names": ["A", "B"], "unknown_key": {"kept": true}}))).unwrap().1;
+        assert_eq!(names[0].artist_names, ["A", "B"]);
+    }
+
+    #[test]
+    fn import_errors_name_the_listen() {
+        let good = listen(json!({"artist_name": "A", "track_name": "T"}));
+        let broken = listen(json!({"artist_name": "A"}));
+        refused(json!({"listen_type": "import", "payload": [good, broken]}), "(listen 1 of the payload)");
+    }
+
+    #[test]
+    fn msids_are_stable_uuids() {
+        let id = msid("Beyoncé", "Halo");
+        assert!(is_uuid(&id), "{id}");
+        assert_eq!(id, msid("BEYONCE", "halo"));
+        assert_ne!(id, msid("Beyoncé", "Single Ladies"));
+    }
+}

@@ -1,0 +1,318 @@
+//! The HTTP listener: ListenBrainz- and Last.fm 2.0-compatible scrobbling
+//! endpoints, and `/health` for monitoring.
+//!
+//! hyper serves HTTP/1.1 on a TCP listener (loopback by default), optionally
+//! behind rustls. Connections are bounded (`max_connections`, each holding a
+//! semaphore permit), a request's headers must arrive within `header_timeout_ms`
+//! (which also closes idle kept-alive connections), and its body is read and
+//! answered within `request_timeout_ms`, with a per-route size cap checked
+//! before anything is parsed.
+//!
+//! Everything a client submits goes through [`Service::add_listens`], the same
+//! path as `listens.add`: a 200 means the listens are durably stored.
+//!
+//! Modules: `listenbrainz` serves `/1/…`, `lastfm` serves `/2.0/` and the
+//! `/api/auth/` page, `limiter` keeps per-credential request budgets.
+
+mod lastfm;
+mod limiter;
+mod listenbrainz;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use musique_config::HttpConfig;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+
+use crate::service::{HttpState, Service};
+
+/// How long shutdown waits for requests in flight before closing their connections.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// The HTTP answer type.
+pub(crate) type Answer = Response<Full<Bytes>>;
+
+/// A bound listener, ready to serve.
+pub(crate) struct Http {
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: Arc<App>,
+    max_connections: u32,
+    header_timeout: Duration,
+}
+
+/// What every request handler shares.
+pub(crate) struct App {
+    service: Service,
+    limiter: limiter::Limiter,
+    request_timeout: Duration,
+    /// The user name clients sign in with.
+    user: String,
+}
+
+impl Http {
+    /// Binds the listener and loads the TLS certificate; records the outcome in the
+    /// service's status. `None` when turned off or when it cannot start (logged).
+    pub(crate) fn bind(service: &Service, config: &HttpConfig) -> Option<Http> {
+        if !config.enabled {
+            service.set_http(HttpState::Off);
+            return None;
+        }
+        match Http::try_bind(service, config) {
+            Ok(http) => Some(http),
+            Err(error) => {
+                tracing::error!(%error, "the scrobbling endpoints are not served");
+                service.set_http(HttpState::Failed(error));
+                None
+            }
+        }
+    }
+
+    fn try_bind(service: &Service, config: &HttpConfig) -> Result<Http, String> {
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(tls_acceptor(cert, key)?),
+            _ => None,
+        };
+        let listener = std::net::TcpListener::bind(config.listen)
+            .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
+            .and_then(TcpListener::from_std)
+            .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
+        let local = listener.local_addr().map_err(|err| err.to_string())?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{local}");
+        tracing::info!(%url, "scrobbling endpoints listening");
+        service.set_http(HttpState::Listening(url));
+        Ok(Http {
+            listener,
+            tls,
+            app: Arc::new(App {
+                service: service.clone(),
+                limiter: limiter::Limiter::new(config.rate_limit, config.rate_window_s),
+                request_timeout: Duration::from_millis(config.request_timeout_ms),
+                user: service.http_user(),
+            }),
+            max_connections: config.max_connections,
+            header_timeout: Duration::from_millis(config.header_timeout_ms),
+        })
+    }
+
+    /// Serves until `shutdown` turns true; then stops accepting, lets requests in
+    /// flight finish (for a few seconds) and closes every connection.
+    pub(crate) async fn serve(self, mut shutdown: watch::Receiver<bool>) {
+        let Http { listener, tls, app, max_connections, header_timeout } = self;
+        let permits = Arc::new(Semaphore::new(max_connections as usize));
+        loop {
+            let permit = tokio::select! {
+                permit = permits.clone().acquire_owned() => permit.expect("never closed"),
+                _ = shutdown.changed() => break,
+            };
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %err, "cannot accept an HTTP connection");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+                _ = shutdown.changed() => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let (app, tls, shutdown) = (app.clone(), tls.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                let _permit = permit;
+                match tls {
+                    None => connection(TokioIo::new(stream), peer, app, header_timeout, shutdown).await,
+                    Some(tls) => match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => connection(TokioIo::new(stream), peer, app, header_timeout, shutdown).await,
+                        Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    },
+                }
+            });
+        }
+        drop(listener);
+        // Each connection holds a permit: all of them back means all closed.
+        let _ = tokio::time::timeout(DRAIN + Duration::from_secs(1), permits.acquire_many(max_connections)).await;
+        app.service.set_http(HttpState::Off);
+    }
+}
+
+/// Serves one connection until it closes or the daemon stops.
+async fn connection<I>(
+    io: TokioIo<I>,
+    peer: SocketAddr,
+    app: Arc<App>,
+    header_timeout: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(app.answer(request, peer).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(64 * 1024)
+        .serve_connection(io, service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            tokio::time::timeout(DRAIN, conn.as_mut()).await.unwrap_or(Ok(()))
+        }
+    };
+    if let Err(err) = result {
+        tracing::debug!(%peer, error = %err, "HTTP connection ended");
+    }
+}
+
+impl App {
+    /// Routes a request and bounds the time it takes.
+    async fn answer(&self, request: Request<Incoming>, peer: SocketAddr) -> Answer {
+        let started = std::time::Instant::now();
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        let answer = match tokio::time::timeout(self.request_timeout, self.route(request, peer)).await {
+            Ok(answer) => answer,
+            Err(_) => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({"code": 503, "error": "The request took too long; try again."}),
+            ),
+        };
+        tracing::debug!(%peer, %method, %path, status = answer.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "http");
+        answer
+    }
+
+    async fn route(&self, request: Request<Incoming>, peer: SocketAddr) -> Answer {
+        let path = request.uri().path();
+        if request.method() == Method::OPTIONS {
+            return preflight();
+        }
+        if path == "/health" {
+            return self.health();
+        }
+        if matches!(path, "/2.0" | "/2.0/") {
+            return lastfm::handle(self, request).await;
+        }
+        if matches!(path, "/api/auth" | "/api/auth/") {
+            return lastfm::auth_page(self, &request);
+        }
+        if path.starts_with("/1/") {
+            return listenbrainz::handle(self, request, peer).await;
+        }
+        json(StatusCode::NOT_FOUND, &serde_json::json!({"code": 404, "error": format!("no endpoint at {path}")}))
+    }
+
+    fn health(&self) -> Answer {
+        match self.service.status() {
+            Ok(status) => json(
+                StatusCode::OK,
+                &serde_json::json!({
+                    "status": "ok",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "uptime_s": status.uptime_s,
+                    "listens": status.counts[3],
+                    "index_lag": status.index_lag,
+                }),
+            ),
+            Err(err) => {
+                json(StatusCode::SERVICE_UNAVAILABLE, &serde_json::json!({"status": "error", "error": err.to_string()}))
+            }
+        }
+    }
+}
+
+/// Why a body could not be read.
+pub(crate) enum BodyError {
+    /// Larger than the route's cap.
+    TooLarge(usize),
+    /// The client went away or sent a broken body.
+    Broken(String),
+}
+
+/// Reads a whole body of at most `cap` bytes, refusing a larger declared length at once.
+pub(crate) async fn read_body(request: Request<Incoming>, cap: usize) -> Result<Bytes, BodyError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > cap as u64) {
+        return Err(BodyError::TooLarge(cap));
+    }
+    match Limited::new(request.into_body(), cap).collect().await {
+        Ok(body) => Ok(body.to_bytes()),
+        Err(err) if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge(cap)),
+        Err(err) => Err(BodyError::Broken(err.to_string())),
+    }
+}
+
+/// A JSON answer.
+pub(crate) fn json(status: StatusCode, body: &serde_json::Value) -> Answer {
+    let bytes = serde_json::to_vec(body).expect("JSON values serialise");
+    with_type(status, bytes, "application/json")
+}
+
+/// An answer with a content type, open to browsers (scrobbler extensions call from pages).
+pub(crate) fn with_type(status: StatusCode, body: Vec<u8>, content_type: &'static str) -> Answer {
+    let mut answer = Response::new(Full::new(Bytes::from(body)));
+    *answer.status_mut() = status;
+    let headers = answer.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    answer
+}
+
+/// The answer to a CORS preflight.
+fn preflight() -> Answer {
+    let mut answer = with_type(StatusCode::NO_CONTENT, Vec::new(), "text/plain");
+    let headers = answer.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Authorization, Content-Type"));
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    answer
+}
+
+/// The query string as name → value pairs, in order.
+pub(crate) fn query_pairs(request: &Request<Incoming>) -> Vec<(String, String)> {
+    request
+        .uri()
+        .query()
+        .map(|query| form_urlencoded::parse(query.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+/// A rustls acceptor for the certificate chain and key (PEM files).
+fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsAcceptor, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .map_err(|err| format!("cannot read the TLS certificate {}: {err}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!("no certificate in {}", cert.display()));
+    }
+    let key =
+        PrivateKeyDer::from_pem_file(key).map_err(|err| format!("cannot read the TLS key {}: {err}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.with_no_client_auth().with_single_cert(chain, key))
+        .map_err(|err| format!("unusable TLS certificate or key: {err}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
