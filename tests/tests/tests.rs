@@ -11,4 +11,5 @@ mod lastfm;
 mod lifecycle;
 mod plugins;
 mod rpc;
+mod scrobble;
 mod tidy;

@@ -1,0 +1,615 @@
+//! The scrobbling endpoints through a real musiqued over HTTP: every
+//! ListenBrainz validation rule and error body, the Last.fm 2.0 methods with
+//! their signatures, error and ignored codes, credentials and revocation,
+//! rate limits, transport limits, durability of acknowledged listens and many
+//! concurrent submitters.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use musique_api::{Event, MusiqueApiClient};
+use musique_tests::Daemon;
+use musique_tests::scrobble::{Issued, create_token};
+use serde_json::{Value, json};
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+async fn listen_count(daemon: &Daemon) -> u64 {
+    daemon.client().await.status().await.expect("status").counts.listens
+}
+
+/// An answer: status, headers and body as JSON (or `Value::String` when not JSON).
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer { status, headers, body }
+}
+
+async fn submit(http: &reqwest::Client, url: &str, token: Option<&str>, body: impl Into<reqwest::Body>) -> Answer {
+    let mut request = http.post(format!("{url}/1/submit-listens")).body(body);
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Token {token}"));
+    }
+    answer(request.send().await.expect("POST submit-listens")).await
+}
+
+async fn get(http: &reqwest::Client, url: &str) -> Answer {
+    answer(http.get(url).send().await.expect("GET")).await
+}
+
+fn listen(at: i64, artist: &str, track: &str) -> Value {
+    json!({"listened_at": at, "track_metadata": {"artist_name": artist, "track_name": track}})
+}
+
+/// Sends raw bytes and reads the answer until the server closes or 20 s pass.
+fn raw_request(url: &str, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+fn lb_error(code: u16, message: &str) -> Value {
+    json!({"code": code, "error": message})
+}
+
+#[tokio::test]
+async fn listenbrainz_endpoint_rules_errors_and_reads() {
+    let daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let http = reqwest::Client::new();
+    let token = create_token(&daemon, "navidrome", "listenbrainz");
+    let secret = Some(token.secret.as_str());
+    let start = now() - 10_000;
+
+    // validate-token: valid, invalid (still 200), missing (400), and the legacy query form.
+    let valid = answer(
+        http.get(format!("{url}/1/validate-token"))
+            .header("Authorization", format!("Token {}", token.secret))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(valid.status, 200);
+    assert_eq!(valid.body, json!({"code": 200, "message": "Token valid.", "valid": true, "user_name": token.user}));
+    for header in ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset-in", "x-ratelimit-reset"] {
+        assert!(valid.headers.contains_key(header), "{header} is sent");
+    }
+    let invalid =
+        answer(http.get(format!("{url}/1/validate-token")).header("Authorization", "Token nope").send().await.unwrap())
+            .await;
+    assert_eq!(
+        (invalid.status, invalid.body),
+        (200, json!({"code": 200, "message": "Token invalid.", "valid": false}))
+    );
+    let missing = get(&http, &format!("{url}/1/validate-token")).await;
+    assert_eq!((missing.status, missing.body), (400, lb_error(400, "You need to provide an Authorization token.")));
+    let legacy = get(&http, &format!("{url}/1/validate-token?token={}", token.secret)).await;
+    assert_eq!(legacy.body["valid"], true);
+
+    // Refusals change nothing.
+    let one = json!({"listen_type": "single", "payload": [listen(start, "Rick Astley", "Never Gonna Give You Up")]});
+    let refused = submit(&http, &url, None, one.to_string()).await;
+    assert_eq!((refused.status, refused.body), (401, lb_error(401, "You need to provide an Authorization header.")));
+    let refused = submit(&http, &url, Some("not-a-token"), one.to_string()).await;
+    assert_eq!((refused.status, refused.body), (401, lb_error(401, "Invalid authorization token.")));
+    let refused = submit(&http, &url, secret, "{\"listen_type\": \"single\", \"payload\": [").await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body["error"].as_str().unwrap().starts_with("Cannot parse JSON document"), "{}", refused.body);
+    let refused = submit(&http, &url, secret, json!({"listen_type": "scrobble", "payload": []}).to_string()).await;
+    assert_eq!(refused.body, lb_error(400, "JSON document requires a valid listen_type key."));
+    let two = json!({"listen_type": "single", "payload": [listen(start, "A", "T"), listen(start + 1, "A", "T")]});
+    let refused = submit(&http, &url, secret, two.to_string()).await;
+    assert_eq!(
+        refused.body,
+        lb_error(400, "JSON document contains more than listen for a single/playing_now. It should contain only one.")
+    );
+    let mut batch: Vec<Value> =
+        (0..10).map(|index| listen(start + index * 60, "Batch", &format!("Song {index}"))).collect();
+    batch[7] = json!({"listened_at": start, "track_metadata": {"artist_name": "Batch"}});
+    let refused = submit(&http, &url, secret, json!({"listen_type": "import", "payload": batch}).to_string()).await;
+    assert_eq!(refused.status, 400);
+    let message = refused.body["error"].as_str().unwrap();
+    assert!(message.contains("track_name") && message.contains("listen 7"), "{message}");
+    // An oversized body is refused on its declared length, before it is sent.
+    let head = raw_request(
+        &url,
+        &format!(
+            "POST /1/submit-listens HTTP/1.1\r\nHost: x\r\nAuthorization: Token {}\r\nContent-Length: {}\r\n\r\n",
+            token.secret,
+            11 * 1024 * 1024
+        ),
+    );
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert!(head.contains("\"code\":413"), "{head}");
+    assert_eq!(listen_count(&daemon).await, 0, "nothing refused was stored");
+
+    // A single listen, sent twice (a client retry), is stored once.
+    let ok = submit(&http, &url, secret, one.to_string()).await;
+    assert_eq!((ok.status, &ok.body), (200, &json!({"status": "ok"})));
+    assert_eq!(submit(&http, &url, secret, one.to_string()).await.status, 200);
+    assert_eq!(listen_count(&daemon).await, 1);
+
+    // An import of the maximum size; one more is refused.
+    let thousand: Vec<Value> =
+        (0..1000).map(|index| listen(start - 1 - index * 30, "Importer", &format!("Track {index}"))).collect();
+    let ok = submit(&http, &url, secret, json!({"listen_type": "import", "payload": thousand}).to_string()).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(listen_count(&daemon).await, 1001);
+    let too_many: Vec<Value> = (0..1001).map(|index| listen(start - index, "X", "Y")).collect();
+    let refused = submit(&http, &url, secret, json!({"listen_type": "import", "payload": too_many}).to_string()).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(listen_count(&daemon).await, 1001);
+
+    // playing_now: an event, the playing-now endpoint, and an msid when asked.
+    let subscriber = daemon.client().await;
+    let mut events = subscriber.events_subscribe().await.expect("subscribe");
+    let user = &token.user;
+    let nothing = get(&http, &format!("{url}/1/user/{user}/playing-now")).await;
+    assert_eq!(nothing.body["payload"]["count"], 0);
+    let playing = json!({"listen_type": "playing_now", "payload": [{"track_metadata": {"artist_name": "Aphex Twin", "track_name": "Xtal", "additional_info": {"duration_ms": 291000}}}]});
+    let ok = answer(
+        http.post(format!("{url}/1/submit-listens?return_msid=true"))
+            .header("Authorization", format!("Token {}", token.secret))
+            .body(playing.to_string())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(ok.body["status"], "ok");
+    assert_eq!(ok.body["recording_msid"].as_str().map(str::len), Some(36));
+    let event = tokio::time::timeout(Duration::from_secs(30), events.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(
+        event,
+        Event::NowPlaying {
+            source: "navidrome".into(),
+            artist: "Aphex Twin".into(),
+            track: "Xtal".into(),
+            album: None
+        }
+    );
+    let now_playing = get(&http, &format!("{url}/1/user/{user}/playing-now")).await;
+    assert_eq!(now_playing.body["payload"]["count"], 1);
+    assert_eq!(now_playing.body["payload"]["playing_now"], true);
+    assert_eq!(now_playing.body["payload"]["listens"][0]["track_metadata"]["track_name"], "Xtal");
+    assert_eq!(listen_count(&daemon).await, 1001, "now playing is not a listen");
+
+    // Reading back: newest first, default count, clamping, paging and errors.
+    let page = get(&http, &format!("{url}/1/user/{user}/listens")).await;
+    let listens = page.body["payload"]["listens"].as_array().unwrap();
+    assert_eq!(listens.len(), 25);
+    assert_eq!(listens[0]["listened_at"], start);
+    assert_eq!(listens[0]["track_metadata"]["artist_name"], "Rick Astley");
+    assert_eq!(listens[0]["user_name"], user.as_str());
+    assert_eq!(page.body["payload"]["latest_listen_ts"], start);
+    assert_eq!(page.body["payload"]["oldest_listen_ts"], start - 1 - 999 * 30);
+    let clamped = get(&http, &format!("{url}/1/user/{user}/listens?count=5000")).await;
+    assert_eq!(clamped.body["payload"]["count"], 1000);
+    let before = get(&http, &format!("{url}/1/user/{user}/listens?max_ts={start}&count=2")).await;
+    let times: Vec<i64> = before.body["payload"]["listens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["listened_at"].as_i64().unwrap())
+        .collect();
+    assert_eq!(times, [start - 1, start - 31], "max_ts is exclusive");
+    let after = get(&http, &format!("{url}/1/user/{user}/listens?min_ts={}&count=2", start - 1 - 999 * 30)).await;
+    let times: Vec<i64> = after.body["payload"]["listens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["listened_at"].as_i64().unwrap())
+        .collect();
+    assert_eq!(times, [start - 1 - 997 * 30, start - 1 - 998 * 30], "the listens just after min_ts, newest first");
+    let bad = get(&http, &format!("{url}/1/user/{user}/listens?min_ts=10&max_ts=10")).await;
+    assert_eq!((bad.status, bad.body), (400, lb_error(400, "max_ts should be greater than min_ts")));
+    let bad = get(&http, &format!("{url}/1/user/{user}/listens?count=many")).await;
+    assert_eq!(bad.status, 400);
+    let unknown = get(&http, &format!("{url}/1/user/nosuchuser/listens")).await;
+    assert_eq!((unknown.status, unknown.body), (404, lb_error(404, "Cannot find user: nosuchuser")));
+    let count = get(&http, &format!("{url}/1/user/{user}/listen-count")).await;
+    assert_eq!(count.body, json!({"payload": {"count": 1001}}));
+
+    // Other paths and methods, and health.
+    assert_eq!(get(&http, &format!("{url}/1/no-such-thing")).await.status, 404);
+    assert_eq!(get(&http, &format!("{url}/1/submit-listens")).await.status, 405);
+    let health = get(&http, &format!("{url}/health")).await;
+    assert_eq!((health.status, &health.body["status"], &health.body["listens"]), (200, &json!("ok"), &json!(1001)));
+
+    // A revoked token is refused at once.
+    let (code, _, stderr) = daemon.ctl(&["tokens", "revoke", "navidrome"]);
+    assert_eq!(code, 0, "{stderr}");
+    let refused = submit(&http, &url, secret, one.to_string()).await;
+    assert_eq!((refused.status, refused.body), (401, lb_error(401, "Invalid authorization token.")));
+}
+
+#[tokio::test]
+async fn rate_limits_are_per_token() {
+    let daemon = Daemon::start_with_config("[http]\nlisten = \"127.0.0.1:0\"\nrate_limit = 3\nrate_window_s = 3600\n");
+    let url = daemon.http_url().await;
+    let http = reqwest::Client::new();
+    let (first, second) =
+        (create_token(&daemon, "first", "listenbrainz"), create_token(&daemon, "second", "listenbrainz"));
+    let body = |at: i64| json!({"listen_type": "single", "payload": [listen(at, "A", &format!("T{at}"))]}).to_string();
+    let base = now() - 1000;
+    for at in 0..3 {
+        let ok = submit(&http, &url, Some(&first.secret), body(base + at)).await;
+        assert_eq!(ok.status, 200);
+        assert_eq!(ok.headers["x-ratelimit-remaining"], (2 - at).to_string().as_str());
+    }
+    let limited = submit(&http, &url, Some(&first.secret), body(base + 3)).await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(
+        limited.body,
+        lb_error(
+            429,
+            "You have exceeded your rate limit. See the X-RateLimit-* response headers for more information on your current rate limit."
+        )
+    );
+    assert_eq!(limited.headers["x-ratelimit-limit"], "3");
+    assert_eq!(limited.headers["x-ratelimit-remaining"], "0");
+    let reset_in: u64 = limited.headers["x-ratelimit-reset-in"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&reset_in), "{reset_in}");
+    assert_eq!(
+        submit(&http, &url, Some(&second.secret), body(base + 4)).await.status,
+        200,
+        "another token has its own budget"
+    );
+    assert_eq!(listen_count(&daemon).await, 4, "the limited request stored nothing");
+}
+
+/// A signed Last.fm 2.0 request.
+struct Lastfm {
+    http: reqwest::Client,
+    url: String,
+    api_key: String,
+    secret: String,
+}
+
+impl Lastfm {
+    fn new(url: &str, issued: &Issued) -> Lastfm {
+        Lastfm {
+            http: reqwest::Client::new(),
+            url: format!("{url}/2.0/"),
+            api_key: issued.info.api_key.clone().expect("api key"),
+            secret: issued.secret.clone(),
+        }
+    }
+
+    fn sign(&self, params: &mut BTreeMap<String, String>, secret: &str) {
+        let mut hasher = Md5::new();
+        for (name, value) in params.iter().filter(|(name, _)| *name != "format") {
+            hasher.update(name.as_bytes());
+            hasher.update(value.as_bytes());
+        }
+        hasher.update(secret.as_bytes());
+        let sig: String = hasher.finalize().iter().map(|byte| format!("{byte:02X}")).collect();
+        params.insert("api_sig".into(), sig);
+    }
+
+    /// POSTs `method` with `pairs`, the API key, and a signature made with `secret` (none when `None`).
+    async fn call_with(&self, method: &str, pairs: &[(&str, &str)], secret: Option<&str>) -> Answer {
+        let mut params: BTreeMap<String, String> =
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        params.insert("method".into(), method.into());
+        params.entry("api_key".into()).or_insert_with(|| self.api_key.clone());
+        if let Some(secret) = secret {
+            self.sign(&mut params, secret);
+        }
+        answer(self.http.post(&self.url).form(&params).send().await.expect("POST /2.0/")).await
+    }
+
+    async fn call(&self, method: &str, pairs: &[(&str, &str)]) -> Answer {
+        self.call_with(method, pairs, Some(&self.secret.clone())).await
+    }
+}
+
+fn code_of(answer: &Answer) -> Option<i64> {
+    answer.body["error"].as_i64()
+}
+
+#[tokio::test]
+async fn lastfm_sessions_scrobbles_and_error_codes() {
+    let mut daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let issued = create_token(&daemon, "scrobbler", "lastfm");
+    let api = Lastfm::new(&url, &issued);
+    let user = issued.user.clone();
+    let json_format = ("format", "json");
+
+    // Keys, signatures and passwords.
+    let unknown = api.call_with("auth.getMobileSession", &[("api_key", "0123"), json_format], Some("x")).await;
+    assert_eq!((unknown.status, code_of(&unknown)), (403, Some(10)));
+    let xml = api.call_with("auth.getMobileSession", &[("api_key", "0123")], Some("x")).await;
+    let text = xml.body.as_str().expect("XML by default");
+    assert!(text.contains("<lfm status=\"failed\"><error code=\"10\">"), "{text}");
+    let creds = [("username", user.as_str()), ("password", issued.secret.as_str()), json_format];
+    let bad_sig = api.call_with("auth.getMobileSession", &creds, Some("wrong secret")).await;
+    assert_eq!(code_of(&bad_sig), Some(13));
+    assert_eq!(code_of(&api.call_with("auth.getMobileSession", &creds, None).await), Some(13), "unsigned");
+    let wrong =
+        api.call("auth.getMobileSession", &[("username", user.as_str()), ("password", "guess"), json_format]).await;
+    assert_eq!((wrong.status, code_of(&wrong)), (403, Some(4)));
+    let stranger =
+        api.call("auth.getMobileSession", &[("username", "stranger"), ("password", &issued.secret), json_format]).await;
+    assert_eq!(code_of(&stranger), Some(4));
+    let session = api.call("auth.getMobileSession", &creds).await;
+    assert_eq!(session.status, 200, "{}", session.body);
+    assert_eq!(session.body["session"]["name"], user.as_str());
+    assert_eq!(session.body["session"]["subscriber"], "0");
+    let sk = session.body["session"]["key"].as_str().unwrap().to_owned();
+    let auth_token = {
+        let inner = format!("{:x}", Md5::digest(issued.secret.as_bytes()));
+        format!("{:x}", Md5::digest(format!("{user}{inner}").as_bytes()))
+    };
+    let older = api.call("auth.getMobileSession", &[("username", &user), ("authToken", &auth_token)]).await;
+    let text = older.body.as_str().expect("XML");
+    assert!(text.starts_with("<?xml") && text.contains("<lfm status=\"ok\"><session><name>"), "{text}");
+
+    // Now playing: needs a session.
+    let no_session =
+        api.call("track.updateNowPlaying", &[("artist", "Aphex Twin"), ("track", "Xtal"), json_format]).await;
+    assert_eq!(code_of(&no_session), Some(9));
+    let bad_session =
+        api.call("track.updateNowPlaying", &[("artist", "A"), ("track", "T"), ("sk", "nope"), json_format]).await;
+    assert_eq!(code_of(&bad_session), Some(9));
+    let playing = api.call("track.updateNowPlaying", &[("artist", "Aphex Twin"), ("track", "Xtal"), ("sk", &sk)]).await;
+    let text = playing.body.as_str().unwrap();
+    assert!(
+        text.contains("<nowplaying><track corrected=\"0\">Xtal</track><artist corrected=\"0\">Aphex Twin</artist>"),
+        "{text}"
+    );
+    assert!(text.contains("<ignoredMessage code=\"0\"></ignoredMessage>"), "{text}");
+    let missing = api.call("track.updateNowPlaying", &[("artist", "Aphex Twin"), ("sk", &sk), json_format]).await;
+    assert_eq!((missing.status, code_of(&missing)), (400, Some(6)));
+
+    // A batch with ignored items; JSON with @attr.
+    let base = now() - 5000;
+    let (ok0, ok2) = (base.to_string(), (base + 300).to_string());
+    let batch = api
+        .call(
+            "track.scrobble",
+            &[
+                ("artist[0]", "BANKS"),
+                ("track[0]", "Love Is Unkind"),
+                ("timestamp[0]", &ok0),
+                ("album[0]", "Off With Her Head"),
+                ("artist[1]", "Old"),
+                ("track[1]", "Song"),
+                ("timestamp[1]", "1000000000"),
+                ("artist[2]", "Mk.gee"),
+                ("track[2]", "You"),
+                ("timestamp[2]", &ok2),
+                ("artist[3]", "Future"),
+                ("track[3]", "Song"),
+                ("timestamp[3]", &(now() + 7200).to_string()),
+                ("artist[4]", " "),
+                ("track[4]", "Nobody"),
+                ("timestamp[4]", &ok0),
+                ("sk", &sk),
+                json_format,
+            ],
+        )
+        .await;
+    assert_eq!(batch.status, 200, "{}", batch.body);
+    let scrobbles = &batch.body["scrobbles"];
+    assert_eq!(scrobbles["@attr"], json!({"accepted": 2, "ignored": 3}));
+    let codes: Vec<&str> = scrobbles["scrobble"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["ignoredMessage"]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["0", "3", "0", "4", "1"]);
+    assert_eq!(scrobbles["scrobble"][0]["album"], json!({"corrected": "0", "#text": "Off With Her Head"}));
+    assert_eq!(listen_count(&daemon).await, 2);
+    let single = api
+        .call(
+            "track.scrobble",
+            &[
+                ("artist", "Björk"),
+                ("track", "Wanderlust"),
+                ("timestamp", &(base + 600).to_string()),
+                ("sk", &sk),
+                json_format,
+            ],
+        )
+        .await;
+    assert_eq!(single.body["scrobbles"]["@attr"]["accepted"], 1);
+    assert!(single.body["scrobbles"]["scrobble"].is_object(), "one scrobble is an object");
+    assert_eq!(listen_count(&daemon).await, 3);
+
+    // Malformed batches are refused whole.
+    let mut fifty_one: Vec<(String, String)> = Vec::new();
+    for index in 0..51 {
+        fifty_one.push((format!("artist[{index}]"), "A".into()));
+        fifty_one.push((format!("track[{index}]"), format!("T{index}")));
+        fifty_one.push((format!("timestamp[{index}]"), (base + index).to_string()));
+    }
+    let mut pairs: Vec<(&str, &str)> = fifty_one.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    pairs.extend([("sk", sk.as_str()), json_format]);
+    assert_eq!(code_of(&api.call("track.scrobble", &pairs).await), Some(6));
+    let no_track =
+        api.call("track.scrobble", &[("artist[0]", "A"), ("timestamp[0]", &ok0), ("sk", &sk), json_format]).await;
+    assert_eq!(code_of(&no_track), Some(6));
+    let bad_time = api
+        .call(
+            "track.scrobble",
+            &[("artist[0]", "A"), ("track[0]", "T"), ("timestamp[0]", "yesterday"), ("sk", &sk), json_format],
+        )
+        .await;
+    assert_eq!(code_of(&bad_time), Some(6));
+    assert_eq!(listen_count(&daemon).await, 3, "refused batches store nothing");
+
+    // Methods and users.
+    assert_eq!(
+        code_of(&api.call("track.love", &[("artist", "A"), ("track", "T"), ("sk", &sk), json_format]).await),
+        Some(3)
+    );
+    assert_eq!(code_of(&api.call("", &[json_format]).await), Some(3));
+    let info = api.call_with("user.getInfo", &[("user", &user), json_format], None).await;
+    assert_eq!(info.body["user"]["playcount"], "3");
+    assert_eq!(info.body["user"]["name"], user.as_str());
+    let nobody = api.call_with("user.getInfo", &[("user", "nobody"), json_format], None).await;
+    assert_eq!(code_of(&nobody), Some(6));
+
+    // The desktop flow: getToken, then getSession once.
+    let token = api.call("auth.getToken", &[json_format]).await;
+    let token = token.body["token"].as_str().unwrap().to_owned();
+    let page = get(&api.http, &format!("{url}/api/auth/?api_key={}&token={token}", api.api_key)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.as_str().unwrap().contains("scrobbler"));
+    let web = api.call("auth.getSession", &[("token", &token), json_format]).await;
+    assert!(web.body["session"]["key"].is_string(), "{}", web.body);
+    assert_eq!(
+        code_of(&api.call("auth.getSession", &[("token", &token), json_format]).await),
+        Some(4),
+        "a token is used once"
+    );
+
+    // Sessions survive a restart; revoking the credential ends them.
+    daemon.stop();
+    daemon.restart();
+    let url = daemon.http_url().await;
+    let api = Lastfm { url: format!("{url}/2.0/"), ..api };
+    let after = api
+        .call(
+            "track.scrobble",
+            &[
+                ("artist", "Stereolab"),
+                ("track", "French Disko"),
+                ("timestamp", &(base + 900).to_string()),
+                ("sk", &sk),
+                json_format,
+            ],
+        )
+        .await;
+    assert_eq!(after.body["scrobbles"]["@attr"]["accepted"], 1, "{}", after.body);
+    let (code, _, stderr) = daemon.ctl(&["tokens", "revoke", &issued.info.id.to_string()]);
+    assert_eq!(code, 0, "{stderr}");
+    let revoked = api
+        .call("track.scrobble", &[("artist", "A"), ("track", "T"), ("timestamp", &ok0), ("sk", &sk), json_format])
+        .await;
+    assert_eq!(code_of(&revoked), Some(10));
+    assert_eq!(listen_count(&daemon).await, 4);
+    let (_, listed, _) = daemon.ctl(&["tokens", "list"]);
+    assert!(listed.contains("no credentials"), "{listed}");
+}
+
+#[tokio::test]
+async fn concurrent_submitters_are_stored_exactly_once_and_survive_a_crash() {
+    let mut daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let tokens: Vec<Issued> =
+        (0..8).map(|index| create_token(&daemon, &format!("client-{index}"), "listenbrainz")).collect();
+    let base = now() - 100_000;
+    let mut tasks = Vec::new();
+    for (client, token) in tokens.iter().enumerate() {
+        let (url, token) = (url.clone(), token.secret.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            // Each client sends 60 singles: 40 of its own, 20 shared with every other client.
+            for index in 0..60_i64 {
+                let (at, track) = if index < 40 {
+                    (base + client as i64 * 1000 + index * 10, format!("Own {client}-{index}"))
+                } else {
+                    (base + 50_000 + index * 10, format!("Shared {index}"))
+                };
+                let body = json!({"listen_type": "single", "payload": [listen(at, "Concurrent", &track)]}).to_string();
+                let ok = submit(&http, &url, Some(&token), body).await;
+                assert_eq!(ok.status, 200, "{}", ok.body);
+            }
+            // And one import batch.
+            let batch: Vec<Value> = (0..100_i64)
+                .map(|index| {
+                    listen(base + 60_000 + client as i64 * 2000 + index * 10, "Batch", &format!("B{client}-{index}"))
+                })
+                .collect();
+            let ok =
+                submit(&http, &url, Some(&token), json!({"listen_type": "import", "payload": batch}).to_string()).await;
+            assert_eq!(ok.status, 200);
+        }));
+    }
+    for task in tasks {
+        task.await.expect("submitter");
+    }
+    let expected = 8 * 40 + 20 + 8 * 100;
+    assert_eq!(listen_count(&daemon).await, expected);
+    // Every 200 meant durable: a crash right now loses nothing.
+    daemon.kill9();
+    daemon.restart();
+    assert_eq!(listen_count(&daemon).await, expected);
+    let client = daemon.client().await;
+    let page = client
+        .listens_list(
+            Some(musique_api::TimeArg::Unix(base + 50_000)),
+            Some(musique_api::TimeArg::Unix(base + 60_000)),
+            Some(1000),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.listens.len(), 20);
+    assert!(page.listens.iter().all(|listen| listen.sources.len() == 8), "a play sent by 8 clients has 8 sources");
+}
+
+#[tokio::test]
+async fn transport_limits_tls_and_switches() {
+    use std::io::{Read, Write};
+    let daemon = Daemon::start_with_config("[http]\nlisten = \"127.0.0.1:0\"\nheader_timeout_ms = 300\n");
+    let url = daemon.http_url().await;
+    let address = url.trim_start_matches("http://").to_owned();
+
+    // A client that never finishes its headers is cut off.
+    let mut slow = std::net::TcpStream::connect(&address).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    slow.write_all(b"POST /1/submit-listens HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let mut buffer = Vec::new();
+    let read = slow.read_to_end(&mut buffer);
+    assert!(read.is_ok(), "the server closed the connection: {read:?}");
+    // Garbage instead of HTTP gets a 400, not a crash.
+    let mut garbage = std::net::TcpStream::connect(&address).unwrap();
+    garbage.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    garbage.write_all(b"\x16\x03\x01 definitely not http\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    let _ = garbage.read_to_string(&mut reply);
+    assert!(reply.is_empty() || reply.starts_with("HTTP/1.1 400"), "{reply:?}");
+    // An oversized Last.fm body.
+    let http = reqwest::Client::new();
+    let big =
+        answer(http.post(format!("{url}/2.0/?format=json")).body(vec![b'a'; 2 * 1024 * 1024]).send().await.unwrap())
+            .await;
+    assert_eq!((big.status, code_of(&big)), (413, Some(6)));
+    let health = get(&http, &format!("{url}/health")).await;
+    assert_eq!(health.status, 200, "still serving");
+
+    // Turned off: no listener, and the status says so.
+    let off = Daemon::start_with_config("[http]\nenabled = false\n");
+    let status = off.client().await.status().await.unwrap();
+    assert_eq!(status.http, None);
+    let component = status.components.iter().find(|component| component.name == "http").unwrap();
+    assert_eq!(component.state, "off");
+
+    // A port in use: the daemon runs, the status tells why there are no endpoints.
+    let taken = Daemon::start_with_config(&format!("[http]\nlisten = \"{address}\"\n"));
+    let status = taken.client().await.status().await.unwrap();
+    let component = status.components.iter().find(|component| component.name == "http").unwrap();
+    assert_eq!(component.state, "failed");
+    assert!(component.detail.as_deref().unwrap().contains(&address), "{component:?}");
+}
