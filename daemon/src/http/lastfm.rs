@@ -380,7 +380,7 @@ async fn scrobble(
     }
     let accepted = listens.len();
     if !listens.is_empty() {
-        match app.service.add_listens(listens).await {
+        match app.service.add_listens(listens, true).await {
             Ok(_) => {}
             Err(Error::User(UserError::InvalidParams(message))) => {
                 return Err(fail(6, format!("Invalid parameters - {message}")));

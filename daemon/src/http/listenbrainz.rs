@@ -226,13 +226,14 @@ async fn submit(app: &App, credential: &CredentialRecord, body: &[u8], return_ms
             artists: listen.artist_names,
         })
         .collect();
-    store(app, listens).await?;
+    store(app, listens, listen_type == ListenType::Single).await?;
     Ok(super::json(StatusCode::OK, &json!({"status": "ok"})))
 }
 
-/// Stores listens durably: only then is the answer 200.
-async fn store(app: &App, listens: Vec<NewListen>) -> Result<(), Refusal> {
-    match app.service.add_listens(listens).await {
+/// Stores listens durably: only then is the answer 200. `import` documents are bulk:
+/// their listens are not announced one by one.
+async fn store(app: &App, listens: Vec<NewListen>, announce: bool) -> Result<(), Refusal> {
+    match app.service.add_listens(listens, announce).await {
         Ok(_) => Ok(()),
         Err(Error::User(UserError::InvalidParams(message))) => Err(bad(message)),
         Err(err) => {

@@ -183,7 +183,7 @@ impl MusiqueApiServer for Rpc {
                 artists: Vec::new(),
             });
         }
-        let keys = self.service.add_listens(listens).await?;
+        let keys = self.service.add_listens(listens, true).await?;
         let added = keys.iter().filter(|(_, added)| *added).count() as u64;
         Ok(AddReport {
             added,

@@ -287,8 +287,9 @@ impl Service {
         self.state.store.read()?.listen_bounds()
     }
 
-    /// Stores listens; returns each one's key and whether it was new.
-    pub(crate) async fn add_listens(&self, listens: Vec<NewListen>) -> Result<Vec<((u64, u64), bool)>> {
+    /// Stores listens; returns each one's key and whether it was new. New listens are
+    /// announced as `listen_recorded` events unless `announce` is false (bulk submissions).
+    pub(crate) async fn add_listens(&self, listens: Vec<NewListen>, announce: bool) -> Result<Vec<((u64, u64), bool)>> {
         if listens.is_empty() {
             return Err(Error::invalid("give `listen` (one) or `listens` (a batch of at least one)"));
         }
@@ -349,7 +350,7 @@ impl Service {
         }
         let outcome = self.state.store.ingest(prepared).await?;
         let added: Vec<(u64, u64)> = outcome.keys.iter().filter(|(_, added)| *added).map(|(key, _)| *key).collect();
-        if !added.is_empty() {
+        if announce && !added.is_empty() {
             let service = self.clone();
             tokio::task::spawn_blocking(move || service.announce(&added));
         }
@@ -436,7 +437,7 @@ impl Service {
                         artists: Vec::new(),
                     })
                     .collect();
-                if let Err(err) = self.add_listens(listens).await {
+                if let Err(err) = self.add_listens(listens, true).await {
                     tracing::warn!(plugin, error = %err, "listens from a plugin were refused");
                 }
             }

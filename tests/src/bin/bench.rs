@@ -22,21 +22,25 @@ struct Options {
     generate_only: Option<std::path::PathBuf>,
     samples: usize,
     keep_binary: bool,
+    /// Only the scrobbling-endpoint rows.
+    scrobbling_only: bool,
 }
 
 fn parse_options() -> anyhow::Result<Options> {
-    let mut options = Options { listens: 1_000_000, generate_only: None, samples: 300, keep_binary: false };
+    let mut options =
+        Options { listens: 1_000_000, generate_only: None, samples: 300, keep_binary: false, scrobbling_only: false };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listens" => options.listens = args.next().context("--listens needs a number")?.parse()?,
             "--samples" => options.samples = args.next().context("--samples needs a number")?.parse()?,
             "--no-build" => options.keep_binary = true,
+            "--scrobbling-only" => options.scrobbling_only = true,
             "--generate-only" => {
                 options.generate_only = Some(args.next().context("--generate-only needs a folder")?.into())
             }
             "--help" | "-h" => {
-                println!("bench [--listens N] [--samples N] [--no-build] [--generate-only DIR]");
+                println!("bench [--listens N] [--samples N] [--no-build] [--generate-only DIR] [--scrobbling-only]");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other}; try --help"),
@@ -45,15 +49,27 @@ fn parse_options() -> anyhow::Result<Options> {
     Ok(options)
 }
 
-/// Makes sure target/release/musiqued is current (cargo does nothing when it is).
+/// Makes sure target/release/musiqued and musiquectl are current (cargo does nothing when they are).
 fn build_daemon() -> anyhow::Result<()> {
     let Some(cargo) = std::env::var_os("CARGO") else { return Ok(()) };
     let status = Command::new(cargo)
-        .args(["build", "--release", "--quiet", "-p", "musique-daemon", "--bin", "musiqued"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "musique-daemon",
+            "-p",
+            "musique-ctl",
+            "--bin",
+            "musiqued",
+            "--bin",
+            "musiquectl",
+        ])
         .status()
         .context("cannot run cargo")?;
     if !status.success() {
-        bail!("building musiqued failed");
+        bail!("building musiqued and musiquectl failed");
     }
     Ok(())
 }
@@ -101,6 +117,11 @@ fn main() -> anyhow::Result<()> {
 
 async fn bench(options: Options) -> anyhow::Result<()> {
     let mut rows = Vec::new();
+    if options.scrobbling_only {
+        rows.extend(scrobbling().await?);
+        print_table(&rows);
+        return Ok(());
+    }
     let export_dir = tempfile::Builder::new().prefix("musique-bench-export").tempdir()?;
     let generating = Instant::now();
     let export = generate::spotify_extended(&export_dir.path().join("export"), options.listens, 42)?;
@@ -289,6 +310,7 @@ async fn bench(options: Options) -> anyhow::Result<()> {
     child.wait()?;
 
     rows.push(lastfm_import().await?);
+    rows.extend(scrobbling().await?);
 
     print_table(&rows);
     Ok(())
@@ -316,6 +338,98 @@ async fn lastfm_import() -> anyhow::Result<Row> {
         target: "> 800/s (budget: 1000/s)",
         met: rate > 800.0,
     })
+}
+
+/// Listens through the ListenBrainz endpoint: single submissions from 8 concurrent clients
+/// (each answered only once durable), and 1000-listen import batches.
+async fn scrobbling() -> anyhow::Result<Vec<Row>> {
+    const CLIENTS: i64 = 8;
+    const SINGLES: i64 = 1000;
+    const BATCHES: i64 = 50;
+    let daemon = Daemon::start_with_config("[http]\nlisten = \"127.0.0.1:0\"\nrate_limit = 1000000\n");
+    let url = daemon.http_url().await;
+    let token = musique_tests::scrobble::create_token(&daemon, "bench", "listenbrainz").secret;
+    let start = 1_700_000_000_i64;
+    // A library of 20,000 tracks on 2,000 albums by 500 artists, played in a scattered order.
+    let listen = |at: i64, index: i64| {
+        let track = index * 7919 % 20_000;
+        let album = track / 10;
+        serde_json::json!({"listened_at": at, "track_metadata": {
+            "artist_name": format!("Artist {}", album % 500), "track_name": format!("Track {track}"),
+            "release_name": format!("Album {album}")}})
+    };
+    let submitting = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..CLIENTS {
+        let (url, token) = (url.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            for index in 0..SINGLES {
+                let n = client * SINGLES + index;
+                let body = serde_json::json!({"listen_type": "single", "payload": [listen(start + n * 200, n)]});
+                let response = http
+                    .post(format!("{url}/1/submit-listens"))
+                    .header("Authorization", format!("Token {token}"))
+                    .body(body.to_string())
+                    .send()
+                    .await?;
+                if !response.status().is_success() {
+                    bail!("single submission answered {}", response.status());
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let singles_rate = (CLIENTS * SINGLES) as f64 / submitting.elapsed().as_secs_f64();
+    // The indexer catches up on the singles' new tracks before the next row is timed.
+    wait_indexed(&daemon.client().await).await;
+
+    let http = reqwest::Client::new();
+    let bodies: Vec<String> = (0..BATCHES)
+        .map(|batch| {
+            let payload: Vec<serde_json::Value> = (0..1000)
+                .map(|index| listen(start - 10 - (batch * 1000 + index) * 200, batch * 1000 + index + 1_000_000))
+                .collect();
+            serde_json::json!({"listen_type": "import", "payload": payload}).to_string()
+        })
+        .collect();
+    let importing = Instant::now();
+    for body in bodies {
+        let response = http
+            .post(format!("{url}/1/submit-listens"))
+            .header("Authorization", format!("Token {token}"))
+            .body(body)
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("import batch answered {}", response.status());
+        }
+    }
+    let import_rate = (BATCHES * 1000) as f64 / importing.elapsed().as_secs_f64();
+    let stored = daemon.client().await.status().await?.counts.listens;
+    if stored != (CLIENTS * SINGLES + BATCHES * 1000) as u64 {
+        bail!("{stored} listens stored after the scrobbling rows");
+    }
+    Ok(vec![
+        Row {
+            work: format!(
+                "ListenBrainz single submissions, {CLIENTS} concurrent clients ({} listens)",
+                CLIENTS * SINGLES
+            ),
+            measured: format!("{singles_rate:.0} listens/s"),
+            target: "> 2000/s",
+            met: singles_rate > 2000.0,
+        },
+        Row {
+            work: format!("ListenBrainz import batches of 1000 listens ({BATCHES} batches, one client)"),
+            measured: format!("{import_rate:.0} listens/s"),
+            target: "> 50000/s",
+            met: import_rate > 50_000.0,
+        },
+    ])
 }
 
 fn print_table(rows: &[Row]) {
