@@ -327,6 +327,10 @@ fn code_of(answer: &Answer) -> Option<i64> {
 #[tokio::test]
 async fn lastfm_sessions_scrobbles_and_error_codes() {
     let mut daemon = Daemon::start();
+    // Everything logged, so the end can check no secret was.
+    daemon.stop();
+    daemon.set_log_level("debug");
+    daemon.restart();
     let url = daemon.http_url().await;
     let issued = create_token(&daemon, "scrobbler", "lastfm");
     let api = Lastfm::new(&url, &issued);
@@ -510,6 +514,12 @@ async fn lastfm_sessions_scrobbles_and_error_codes() {
     assert_eq!(listen_count(&daemon).await, 4);
     let (_, listed, _) = daemon.ctl(&["tokens", "list"]);
     assert!(listed.contains("no credentials"), "{listed}");
+
+    let log = daemon.log();
+    assert!(log.contains("DEBUG"), "the log was at debug level");
+    for secret in [issued.secret.as_str(), sk.as_str(), token.as_str(), auth_token.as_str()] {
+        assert!(!log.contains(secret), "a secret is in the daemon log");
+    }
 }
 
 #[tokio::test]
