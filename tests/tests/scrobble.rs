@@ -292,17 +292,6 @@ impl Lastfm {
         }
     }
 
-    fn sign(&self, params: &mut BTreeMap<String, String>, secret: &str) {
-        let mut hasher = Md5::new();
-        for (name, value) in params.iter().filter(|(name, _)| *name != "format") {
-            hasher.update(name.as_bytes());
-            hasher.update(value.as_bytes());
-        }
-        hasher.update(secret.as_bytes());
-        let sig: String = hasher.finalize().iter().map(|byte| format!("{byte:02X}")).collect();
-        params.insert("api_sig".into(), sig);
-    }
-
     /// POSTs `method` with `pairs`, the API key, and a signature made with `secret` (none when `None`).
     async fn call_with(&self, method: &str, pairs: &[(&str, &str)], secret: Option<&str>) -> Answer {
         let mut params: BTreeMap<String, String> =
@@ -310,7 +299,8 @@ impl Lastfm {
         params.insert("method".into(), method.into());
         params.entry("api_key".into()).or_insert_with(|| self.api_key.clone());
         if let Some(secret) = secret {
-            self.sign(&mut params, secret);
+            let sig = musique_tests::lastfm::api_sig(&params, secret);
+            params.insert("api_sig".into(), sig);
         }
         answer(self.http.post(&self.url).form(&params).send().await.expect("POST /2.0/")).await
     }
