@@ -157,7 +157,7 @@ fn verify_signature(params: &BTreeMap<String, String>, secret: &str) -> Result<(
 }
 
 /// The `api_sig` of some parameters (lowercase hex).
-pub(crate) fn signature(params: &BTreeMap<String, String>, secret: &str) -> String {
+fn signature(params: &BTreeMap<String, String>, secret: &str) -> String {
     let mut hasher = Md5::new();
     // A BTreeMap of Strings iterates in byte order, which is the order Last.fm signs in.
     for (name, value) in params {
@@ -406,15 +406,9 @@ async fn user_info(app: &App, params: &BTreeMap<String, String>) -> Result<Node,
         return Err(fail(6, "User not found"));
     }
     let service = app.service.clone();
-    let read =
-        tokio::task::spawn_blocking(move || Ok::<_, Error>((service.status()?.counts, service.listen_bounds()?)))
-            .await
-            .map_err(|err| Error::Internal(crate::error::InternalError::WriteFailed(err.to_string())))
-            .and_then(|result| result);
-    let (counts, bounds) = read.map_err(|err| {
-        tracing::error!(error = %err, "cannot read counts for user.getInfo");
-        fail(8, "Operation failed - Most likely the backend service failed. Please try again.")
-    })?;
+    let (counts, bounds) = super::read_store(move || Ok((service.counts()?, service.listen_bounds()?)))
+        .await
+        .map_err(|()| fail(8, "Operation failed - Most likely the backend service failed. Please try again."))?;
     let registered = bounds.map_or(0, |(oldest, _)| oldest);
     Ok(Node::parent(
         "user",

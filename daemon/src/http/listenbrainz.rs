@@ -17,9 +17,9 @@ use crate::service::credentials::{Api, CredentialRecord, sha256};
 use crate::service::{NewListen, NowPlaying};
 
 /// Most listens in one `import` document.
-pub(crate) const MAX_LISTENS_PER_REQUEST: usize = 1000;
+const MAX_LISTENS_PER_REQUEST: usize = 1000;
 /// Largest listen, serialised compactly, in bytes.
-pub(crate) const MAX_LISTEN_SIZE: usize = 10_240;
+const MAX_LISTEN_SIZE: usize = 10_240;
 /// Largest request body: a full `import` and its envelope.
 const MAX_BODY: usize = MAX_LISTEN_SIZE * MAX_LISTENS_PER_REQUEST + 1024;
 /// Most tags on one listen, and longest tag in characters.
@@ -140,7 +140,7 @@ async fn route(
                 "listens" => listens(app, &query_pairs(&request)).await,
                 "listen-count" => {
                     let service = app.service.clone();
-                    let counts = blocking(move || service.status().map(|status| status.counts)).await?;
+                    let counts = blocking(move || service.counts()).await?;
                     Ok(super::json(StatusCode::OK, &json!({"payload": {"count": counts[3]}})))
                 }
                 "playing-now" => Ok(playing_now(app)),
@@ -188,7 +188,7 @@ enum ListenType {
 
 /// One listen, validated.
 #[derive(Debug, PartialEq)]
-pub(crate) struct Submitted {
+struct Submitted {
     listened_at: Option<i64>,
     artist: String,
     track: String,
@@ -562,19 +562,14 @@ fn playing_now(app: &App) -> Answer {
     )
 }
 
-/// Runs store reads off the async workers; a failure is a 503.
+/// Reads the store off the async workers; a failure is a 503.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> crate::error::Result<T> + Send + 'static,
 ) -> Result<T, Refusal> {
-    let unavailable = |message: String| {
-        tracing::error!(error = %message, "cannot read listens for the ListenBrainz API");
-        Refusal { status: StatusCode::SERVICE_UNAVAILABLE, message: "The store cannot be read right now.".to_owned() }
-    };
-    match tokio::task::spawn_blocking(work).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(unavailable(err.to_string())),
-        Err(err) => Err(unavailable(err.to_string())),
-    }
+    super::read_store(work).await.map_err(|()| Refusal {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        message: "The store cannot be read right now.".to_owned(),
+    })
 }
 
 #[cfg(test)]

@@ -236,6 +236,20 @@ impl App {
     }
 }
 
+/// Runs store reads off the async workers; a failure (logged) is `Err(())`, for
+/// each API to answer in its own shape.
+async fn read_store<T: Send + 'static>(
+    work: impl FnOnce() -> crate::error::Result<T> + Send + 'static,
+) -> Result<T, ()> {
+    let failure = match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(value)) => return Ok(value),
+        Ok(Err(err)) => err.to_string(),
+        Err(err) => err.to_string(),
+    };
+    tracing::error!(error = %failure, "cannot read the store for a scrobbling client");
+    Err(())
+}
+
 /// Why a body could not be read.
 pub(crate) enum BodyError {
     /// Larger than the route's cap.

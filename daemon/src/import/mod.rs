@@ -264,6 +264,30 @@ struct Job {
     preparer: Preparer,
 }
 
+/// Records how a run ended, from the run as last committed: completed (`None`),
+/// interrupted (`Some(None)`, resumable) or failed (`Some(Some(reason))`).
+pub(crate) fn finish_run(store: &Store, mut last: ImportRunRecord, ended: Option<Option<String>>) -> ImportRunRecord {
+    match ended {
+        None => last.state = RunState::Completed,
+        Some(None) => last.state = RunState::Interrupted,
+        Some(Some(reason)) => {
+            tracing::error!(run = last.id, %reason, "import failed");
+            last.state = RunState::Failed;
+            last.error = Some(reason);
+        }
+    }
+    if last.state != RunState::Interrupted {
+        last.finished_at = Some(clock::now_ms() / 1000);
+    }
+    match store.save_run_blocking(last.clone()) {
+        Ok(saved) => saved,
+        Err(err) => {
+            tracing::error!(run = last.id, error = %err, "cannot save the end of an import");
+            last
+        }
+    }
+}
+
 /// Why a run stopped before its end.
 enum Stop {
     Cancelled,
@@ -273,24 +297,12 @@ enum Stop {
 impl Job {
     fn run(mut self, run: ImportRunRecord) {
         let mut committed = run.clone();
-        let result = self.import(run, &mut committed);
-        let mut last = committed;
-        match result {
-            Ok(()) => last.state = RunState::Completed,
-            Err(Stop::Cancelled) => last.state = RunState::Interrupted,
-            Err(Stop::Failed(err)) => {
-                tracing::error!(run = last.id, error = %err, "import failed");
-                last.state = RunState::Failed;
-                last.error = Some(err.to_string());
-            }
-        }
-        if last.state != RunState::Interrupted {
-            last.finished_at = Some(clock::now_ms() / 1000);
-        }
-        match self.store.save_run_blocking(last.clone()) {
-            Ok(saved) => last = saved,
-            Err(err) => tracing::error!(run = last.id, error = %err, "cannot save the end of an import"),
-        }
+        let ended = match self.import(run, &mut committed) {
+            Ok(()) => None,
+            Err(Stop::Cancelled) => Some(None),
+            Err(Stop::Failed(err)) => Some(Some(err.to_string())),
+        };
+        let last = finish_run(&self.store, committed, ended);
         tracing::info!(
             run = last.id,
             state = ?last.state,

@@ -208,25 +208,13 @@ struct Job {
 impl Job {
     fn run(mut self, run: ImportRunRecord) {
         let mut committed = run.clone();
-        let result = self.import(run, &mut committed);
-        let mut last = committed;
-        match result {
-            Ok(()) => last.state = RunState::Completed,
-            Err(GiveUp::Cancelled) => last.state = RunState::Interrupted,
-            Err(GiveUp::Failed(reason)) => {
-                tracing::error!(run = last.id, %reason, "adapter import failed");
-                last.state = RunState::Failed;
-                last.error = Some(reason);
-            }
-        }
-        if last.state != RunState::Interrupted {
-            last.finished_at = Some(clock::now_ms() / 1000);
-        }
+        let ended = match self.import(run, &mut committed) {
+            Ok(()) => None,
+            Err(GiveUp::Cancelled) => Some(None),
+            Err(GiveUp::Failed(reason)) => Some(Some(reason)),
+        };
         let store = &self.context.store;
-        match store.save_run_blocking(last.clone()) {
-            Ok(saved) => last = saved,
-            Err(err) => tracing::error!(run = last.id, error = %err, "cannot save the end of an import"),
-        }
+        let last = super::finish_run(store, committed, ended);
         if last.state == RunState::Completed
             && self.request.mode != Mode::Range
             && let Some(to) = self.request.to

@@ -260,6 +260,11 @@ impl Service {
         })
     }
 
+    /// How many artists, albums, tracks and listens are stored.
+    pub(crate) fn counts(&self) -> Result<[u64; 4]> {
+        self.state.store.read()?.counts()
+    }
+
     /// Listens newest first in `[from_s, to_s)`, before the cursor.
     pub(crate) fn listens(
         &self,
