@@ -1,5 +1,9 @@
-//! Time: parsing the forms exports and callers use, and the UTC day and month
-//! numbers the aggregates are bucketed by. All times are UTC.
+//! Time: the [`Clock`] every handle reads "now" from, parsing the forms exports
+//! and callers use, and the UTC day and month numbers the aggregates are
+//! bucketed by. All times are UTC.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -8,8 +12,59 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime};
 /// Seconds in a day.
 pub(crate) const DAY_S: i64 = 86_400;
 
-/// Now, in unix milliseconds.
-pub(crate) fn now_ms() -> i64 {
+/// Where "now" comes from. Every handle takes one, so tests can set the time;
+/// the daemon runs on [`Clock::system`]. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Clock {
+    /// `None`: the system clock. `Some`: a clock that only moves when told to (tests).
+    set: Option<Arc<AtomicI64>>,
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.set {
+            None => formatter.write_str("Clock::system"),
+            Some(at) => write!(formatter, "Clock::at({})", at.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl Clock {
+    /// The system's clock.
+    pub(crate) fn system() -> Clock {
+        Clock { set: None }
+    }
+
+    /// A clock standing at `ms` (unix milliseconds) until [`Clock::set_ms`] or [`Clock::advance_ms`].
+    #[cfg(test)]
+    pub(crate) fn at_ms(ms: i64) -> Clock {
+        Clock { set: Some(Arc::new(AtomicI64::new(ms))) }
+    }
+
+    /// Moves a set clock forward; the system clock ignores it.
+    #[cfg(test)]
+    pub(crate) fn advance_ms(&self, ms: i64) {
+        if let Some(at) = &self.set {
+            at.fetch_add(ms, Ordering::Relaxed);
+        }
+    }
+
+    /// Now, in unix milliseconds.
+    pub(crate) fn now_ms(&self) -> i64 {
+        match &self.set {
+            Some(at) => at.load(Ordering::Relaxed),
+            None => now_ms(),
+        }
+    }
+
+    /// Now, in unix seconds.
+    pub(crate) fn now_s(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+}
+
+/// The system's now, in unix milliseconds. Handles use their [`Clock`] instead.
+fn now_ms() -> i64 {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }

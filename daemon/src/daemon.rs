@@ -3,22 +3,36 @@
 //!
 //! Start: data directory → store (which locks it) → socket (refusing to
 //! start beside a live daemon) → index (rebuilt or caught up) → plugins →
-//! credentials → HTTP listener (optional; a failure to bind is reported, not fatal) → RPC.
-//! Stop: RPC → HTTP (requests in flight finish) → background work (imports left
-//! resumable) → plugins → indexer (last commit) → store.
+//! imports → credentials → adapters → config → watcher → HTTP listener
+//! (optional; a failure to bind is reported, not fatal) → RPC. Each part is
+//! registered in [`Components`] as soon as it started.
+//! Stop: RPC → HTTP (requests in flight finish) → then every component in
+//! reverse: watcher, trackers and enricher, imports (left resumable), plugins,
+//! indexer (last commit), socket file, store. A failed start stops what had
+//! started the same way, by dropping the registry.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use musique_config::Config;
 use tokio::net::UnixListener;
 
+use crate::adapters::Adapters;
+use crate::clock::Clock;
+use crate::components::{Component, ComponentState, Components, Health};
 use crate::error::{Result, io_err};
 use crate::events::EventBus;
-use crate::plugins::PluginHost;
+use crate::handles::Handles;
+use crate::imports::Imports;
+use crate::imports::runs::Runs;
+use crate::library::Library;
+use crate::plugins::{PluginHost, PluginState};
 use crate::rpc::{self, Rpc};
-use crate::service::Service;
+use crate::runtime::Runtime;
+use crate::scrobbling::{Credentials, Scrobbling};
 use crate::store::Store;
 
 /// Where the daemon keeps its files and listens.
@@ -34,8 +48,10 @@ pub struct Paths {
 
 /// A started daemon, ready to [`Daemon::run`].
 pub struct Daemon {
-    /// Everything the RPC serves.
-    service: Service,
+    /// Everything the edges serve.
+    handles: Handles,
+    /// Every started part, stopped in reverse when the daemon stops (or fails to start).
+    components: Arc<Components>,
     /// The bound socket, served by `run`.
     listener: UnixListener,
     /// Where things are.
@@ -46,8 +62,6 @@ pub struct Daemon {
     signals: Signals,
     /// What plugins emit, ingested by a task while the daemon runs.
     emitted_inbox: tokio::sync::mpsc::UnboundedReceiver<crate::plugins::Emitted>,
-    /// Watches the plugins directory while it lives.
-    watcher: Option<notify::RecommendedWatcher>,
     /// The scrobbling endpoints, when they are served.
     http: Option<crate::http::Http>,
 }
@@ -57,29 +71,47 @@ impl Daemon {
     /// another daemon holds the data directory or the socket.
     pub fn start(config: Config, paths: Paths) -> Result<Daemon> {
         let signals = Signals::install().map_err(io_err("install signal handlers", "musiqued"))?;
+        let clock = Clock::system();
         // Owner-only: the data directory holds a person's listening history.
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&paths.data_dir)
             .map_err(io_err("create data directory", &paths.data_dir))?;
-        let store = Store::open(&paths.data_dir, config.store.cache_mb)?;
-        let listener = match rpc::server::bind(&paths.socket) {
-            Ok(listener) => listener,
-            Err(err) => {
-                store.close();
-                return Err(err.into());
+        // On an early return, dropping this stops whatever had started, in reverse.
+        let components = Arc::new(Components::default());
+        let store = Store::open(&paths.data_dir, config.store.cache_mb, clock.clone())?;
+        components.started(Component::new("store", running, {
+            let store = store.clone();
+            move || store.close()
+        }));
+        let listener = rpc::server::bind(&paths.socket)?;
+        components.started(Component::new("socket", running, {
+            let socket = paths.socket.clone();
+            move || {
+                let _ = std::fs::remove_file(&socket);
             }
-        };
+        }));
         let commit_interval = Duration::from_millis(config.index.commit_interval_ms);
-        let index = match crate::index::open(&paths.data_dir.join("index"), &store, commit_interval) {
-            Ok(index) => index,
-            Err(err) => {
-                store.close();
-                let _ = std::fs::remove_file(&paths.socket);
-                return Err(err);
-            }
-        };
+        let index = crate::index::open(&paths.data_dir.join("index"), &store, commit_interval)?;
+        components.started(Component::new(
+            "indexer",
+            {
+                let (index, store) = (index.clone(), store.clone());
+                move || match index.last_error() {
+                    Some(error) => Health::new(ComponentState::Failed, Some(error)),
+                    None => {
+                        let lag = store.last_seq().saturating_sub(index.indexed_seq());
+                        Health::new(ComponentState::Running, (lag > 0).then(|| format!("{lag} changes to index")))
+                    }
+                }
+            },
+            {
+                let index = index.clone();
+                move || index.stop()
+            },
+        ));
+        let events = EventBus::default();
         let (emitted, emitted_inbox) = tokio::sync::mpsc::unbounded_channel();
         let plugins_dir = config.plugins_dir(&paths.data_dir);
         let plugins = PluginHost::start(
@@ -91,70 +123,134 @@ impl Daemon {
             emitted,
         )
         .map_err(io_err("create plugins directory", &plugins_dir))?;
-        let credentials = match crate::service::Credentials::open(store.clone(), &paths.data_dir) {
-            Ok(credentials) => credentials,
-            Err(err) => {
-                plugins.stop_all();
-                index.stop();
-                store.close();
-                let _ = std::fs::remove_file(&paths.socket);
-                return Err(err);
+        components.started(Component::new(
+            "plugins",
+            {
+                let plugins = plugins.clone();
+                move || plugins_health(&plugins)
+            },
+            {
+                let plugins = plugins.clone();
+                move || plugins.stop_all()
+            },
+        ));
+        let library =
+            Library::new(store.clone(), index, events.clone(), config.credits.separators.clone(), clock.clone());
+        let runs = Runs::new(store.clone(), events.clone(), clock.clone());
+        components.started(Component::new(
+            "imports",
+            {
+                let runs = runs.clone();
+                move || match runs.running_count() {
+                    0 => Health::new(ComponentState::Idle, None),
+                    running => Health::new(ComponentState::Running, Some(format!("{running} running"))),
+                }
+            },
+            {
+                let runs = runs.clone();
+                move || runs.stop_all()
+            },
+        ));
+        let imports = Imports::new(library.clone(), runs.clone(), events.clone(), config.import.clone());
+        let credentials = Credentials::open(store.clone(), &paths.data_dir, clock.clone())?;
+        let scrobbling = Scrobbling::new(library.clone(), credentials, events.clone(), config.http.user.clone());
+        let adapters = Adapters::new(plugins, library.clone(), runs, store, events.clone(), &config.import);
+        components.started(Component::new("adapters", running, {
+            let adapters = adapters.clone();
+            move || adapters.stop_background()
+        }));
+        let runtime = Runtime::new(
+            library.clone(),
+            adapters.clone(),
+            components.clone(),
+            &config,
+            paths.config_file.clone(),
+            paths.data_dir.clone(),
+        );
+        components.started(Component::new(
+            "config",
+            {
+                let runtime = runtime.clone();
+                move || runtime.config_health()
+            },
+            || {},
+        ));
+        match crate::watch::start(runtime.clone(), &plugins_dir, paths.config_file.as_deref()) {
+            Ok(watcher) => {
+                let watcher = std::sync::Mutex::new(Some(watcher));
+                components.started(Component::new("watcher", running, move || {
+                    // Dropping the watcher ends its thread.
+                    watcher.lock().expect("watcher lock").take();
+                }))
             }
-        };
-        let service = Service::new(store, index, plugins, EventBus::default(), &config, &paths, credentials);
-        let watcher = match crate::watch::start(service.clone(), &plugins_dir, paths.config_file.as_deref()) {
-            Ok(watcher) => Some(watcher),
             Err(err) => {
                 tracing::warn!(error = %err, "cannot watch for changes; use `musiquectl plugins reload` and SIGHUP");
-                None
             }
-        };
-        let http = crate::http::Http::bind(&service, &config.http);
-        Ok(Daemon { service, listener, paths, config, signals, emitted_inbox, watcher, http })
+        }
+        let handles = Handles { library, imports, adapters, scrobbling, runtime, events };
+        let http = crate::http::Http::bind(&handles, &config.http);
+        components.started(Component::new(
+            "http",
+            {
+                let runtime = handles.runtime.clone();
+                move || runtime.http_health()
+            },
+            // Stopped first, by `run`, so requests in flight finish while everything else still runs.
+            || {},
+        ));
+        // Served by `run`, and stopped there before anything else.
+        components.started(Component::new("rpc", running, || {}));
+        Ok(Daemon { handles, components, listener, paths, config, signals, emitted_inbox, http })
     }
 
     /// Serves until SIGTERM or Ctrl-C, then stops every component in order.
     pub async fn run(self) -> Result<()> {
-        let Daemon { service, listener, paths, config, signals, mut emitted_inbox, watcher, http } = self;
+        let Daemon { handles, components, listener, paths, config, signals, mut emitted_inbox, http } = self;
         let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
         let http = http.map(|http| tokio::spawn(http.serve(http_stopped)));
-        let ingesting = service.clone();
+        let ingesting = handles.adapters.clone();
         let plugin_ingest = tokio::spawn(async move {
             while let Some(emitted) = emitted_inbox.recv().await {
-                ingesting.plugin_emitted(emitted).await;
+                ingesting.emitted(emitted).await;
             }
         });
         tracing::info!(socket = %paths.socket.display(), data_dir = %paths.data_dir.display(), "musiqued ready");
         // Trackers and adapter imports left running start again, off the start-up path.
-        let resuming = service.clone();
-        tokio::task::spawn_blocking(move || resuming.resume_adapters());
-        let reloading = service.clone();
+        let resuming = handles.adapters.clone();
+        tokio::task::spawn_blocking(move || resuming.resume());
+        let reloading = handles.runtime.clone();
         let on_hangup = move || {
-            let service = reloading.clone();
-            tokio::task::spawn_blocking(move || service.reload_config());
+            let runtime = reloading.clone();
+            tokio::task::spawn_blocking(move || runtime.reload_config());
         };
-        rpc::serve(listener, Rpc::new(service.clone()), &config.rpc, signals.shutdown(on_hangup)).await;
+        rpc::serve(listener, Rpc::new(handles.clone()), &config.rpc, signals.shutdown(on_hangup)).await;
         tracing::info!("shutting down");
         // Scrobblers first: requests in flight finish (their listens are stored) before the store closes.
         let _ = stop_http.send(true);
         if let Some(http) = http {
             let _ = http.await;
         }
-        drop(watcher);
         plugin_ingest.abort();
-        let stopping = service.clone();
-        tokio::task::spawn_blocking(move || {
-            stopping.stop_background();
-            stopping.plugins().stop_all();
-            stopping.index().stop();
-            stopping.store().close();
-        })
-        .await
-        .map_err(|err| crate::error::Error::Internal(crate::error::InternalError::WriteFailed(err.to_string())))?;
-        let _ = std::fs::remove_file(&paths.socket);
+        drop(handles);
+        tokio::task::spawn_blocking(move || components.stop_all())
+            .await
+            .map_err(|_| crate::error::Error::Internal(crate::error::InternalError::WorkerGone("shutdown")))?;
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The health of a part with nothing more to say than that it runs.
+fn running() -> Health {
+    Health::new(ComponentState::Running, None)
+}
+
+fn plugins_health(plugins: &PluginHost) -> Health {
+    let list = plugins.list();
+    let count = |state: PluginState| list.iter().filter(|plugin| plugin.state == state).count();
+    let (running, failed) = (count(PluginState::Running), count(PluginState::Failed));
+    let state = if failed > 0 { ComponentState::Degraded } else { ComponentState::Running };
+    Health::new(state, Some(format!("{running} running, {failed} failed")))
 }
 
 /// The signals the daemon handles.

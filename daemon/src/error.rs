@@ -1,5 +1,7 @@
 //! The daemon's one error type, split by who has to act: the caller
-//! ([`UserError`]) or the operator and developers ([`InternalError`]).
+//! ([`UserError`]), nobody but time ([`Error::Unavailable`]: a remote service
+//! is down or asks to slow down) or the operator and developers ([`InternalError`]).
+//! Each has its own JSON-RPC code and HTTP status.
 
 use std::io;
 use std::path::PathBuf;
@@ -10,6 +12,14 @@ pub enum Error {
     /// The caller asked for something wrong; the message says what and how to fix it.
     #[error(transparent)]
     User(#[from] UserError),
+    /// Unavailable for now: a remote service is down, slow or rate limited; try again later.
+    #[error("{message} (try again later)")]
+    Unavailable {
+        /// What is unavailable and why.
+        message: String,
+        /// How long the remote service asked to wait, when it said.
+        retry_after_ms: Option<u64>,
+    },
     /// Something broke inside; the message names the place.
     #[error("internal: {0}")]
     Internal(#[from] InternalError),
@@ -74,6 +84,24 @@ pub enum InternalError {
     /// A worker thread is gone (the daemon is shutting down or a thread panicked).
     #[error("{0} is not running")]
     WorkerGone(&'static str),
+    /// An adapter broke its contract: it answered a call with something that is not the reply.
+    #[error("the {adapter} adapter answered `{method}` wrongly: {message}")]
+    AdapterReply {
+        /// The adapter.
+        adapter: String,
+        /// The method called.
+        method: String,
+        /// What was wrong with the answer.
+        message: String,
+    },
+    /// An adapter failed inside (a panic, a timeout, its own internal error).
+    #[error("the {adapter} adapter failed: {message}")]
+    AdapterFailed {
+        /// The adapter.
+        adapter: String,
+        /// What happened.
+        message: String,
+    },
 }
 
 /// Reasons the daemon refuses to start.
@@ -116,6 +144,11 @@ impl Error {
     /// An invalid-params user error.
     pub(crate) fn invalid(message: impl Into<String>) -> Error {
         Error::User(UserError::InvalidParams(message.into()))
+    }
+
+    /// An unavailable-for-now error.
+    pub(crate) fn unavailable(message: impl Into<String>, retry_after_ms: Option<u64>) -> Error {
+        Error::Unavailable { message: message.into(), retry_after_ms }
     }
 
     /// A not-found user error.

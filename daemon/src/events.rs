@@ -29,7 +29,7 @@ pub(crate) enum Event {
 /// A recorded listen with its key.
 #[derive(Clone)]
 pub(crate) struct RecordedListen {
-    pub(crate) key: (u64, u64),
+    pub(crate) key: crate::store::ListenKey,
     pub(crate) record: ListenRecord,
     /// Whether its track is loved.
     pub(crate) loved: bool,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use notify::Watcher;
 
-use crate::service::Service;
+use crate::runtime::Runtime;
 
 /// How long events must pause before acting on them.
 const SETTLE: Duration = Duration::from_millis(300);
@@ -22,7 +22,7 @@ enum Change {
 
 /// Starts watching; the returned watcher stops watching when dropped.
 pub(crate) fn start(
-    service: Service,
+    runtime: Runtime,
     plugins_dir: &Path,
     config_file: Option<&Path>,
 ) -> notify::Result<notify::RecommendedWatcher> {
@@ -54,10 +54,10 @@ pub(crate) fn start(
                     pending.push(change);
                 }
                 if pending.contains(&Change::Config) {
-                    service.reload_config();
+                    runtime.reload_config();
                 }
                 if pending.contains(&Change::Plugins) {
-                    service.plugins().rescan();
+                    runtime.plugins_changed();
                 }
             }
         })

@@ -131,7 +131,6 @@ async fn listens_add_list_and_page() {
 async fn top_over_periods_and_ranges() {
     let daemon = Daemon::start();
     let client = daemon.client().await;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let mut listens = Vec::new();
     // Across month boundaries: 2024-01-31, 2024-02-01 .. 2024-03-15.
     for (at, artist) in [
@@ -144,12 +143,11 @@ async fn top_over_periods_and_ranges() {
     ] {
         listens.push(new_listen(artist, &format!("Song at {at}"), at));
     }
-    listens.push(new_listen("Today Band", "Now", now - 60));
     client.listens_add(None, Some(listens)).await.unwrap();
 
     let all = client.stats_top(EntityKind::Artist, None, None, None, None).await.unwrap();
     let names: Vec<(&str, u64)> = all.entries.iter().map(|entry| (entry.name.as_str(), entry.plays)).collect();
-    assert_eq!(names, vec![("Björk", 3), ("Air", 2), ("Cocteau Twins", 1), ("Today Band", 1)]);
+    assert_eq!(names, vec![("Björk", 3), ("Air", 2), ("Cocteau Twins", 1)]);
 
     // 2024-02-01 (inclusive) to 2024-03-15 (exclusive): whole February from counters, March from listens.
     let range = client
@@ -178,9 +176,11 @@ async fn top_over_periods_and_ranges() {
     let names: Vec<(&str, u64)> = tight.entries.iter().map(|entry| (entry.name.as_str(), entry.plays)).collect();
     assert_eq!(names, vec![("Björk", 3), ("Air", 1)]);
 
+    // Which listens a named period holds depends on the clock: `library::charts` tests that with a set clock.
+    // Over RPC, a period answers its bounds, whole UTC days ending tomorrow at midnight.
     let today = client.stats_top(EntityKind::Track, Some(Period::Day), None, None, None).await.unwrap();
-    assert_eq!(today.entries.len(), 1);
-    assert_eq!((today.entries[0].name.as_str(), today.entries[0].artist.as_deref()), ("Now", Some("Today Band")));
+    let (from, to) = (today.from.unwrap(), today.to.unwrap());
+    assert_eq!((to - from, from % 86_400), (86_400, 0), "{today:?}");
     let week = client.stats_top(EntityKind::Album, Some(Period::Week), None, None, None).await.unwrap();
     assert!(week.entries.is_empty(), "no albums were given");
 }

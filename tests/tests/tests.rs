@@ -8,6 +8,7 @@ mod crash;
 mod ctl;
 mod imports;
 mod lastfm;
+mod layers;
 mod lifecycle;
 mod plugins;
 mod rpc;

@@ -60,6 +60,9 @@ pub mod error_code {
     pub const INTERNAL: i32 = -32603;
     /// The thing asked for does not exist.
     pub const NOT_FOUND: i32 = -32004;
+    /// Unavailable for now (a remote service is down or rate limited): try again later.
+    /// The error's `data` may hold `{"retry_after_ms": N}`.
+    pub const UNAVAILABLE: i32 = -32005;
 }
 
 /// Every method of the daemon. Since [`INITIAL`] unless marked otherwise.

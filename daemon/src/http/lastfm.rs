@@ -18,10 +18,10 @@ use md5::{Digest, Md5};
 use serde_json::{Value, json};
 
 use super::{Answer, App, BodyError, query_pairs, read_body};
-use crate::clock;
 use crate::error::{Error, UserError};
-use crate::service::credentials::{Api, CredentialRecord};
-use crate::service::{NewListen, NowPlaying};
+use crate::library::Listen;
+use crate::scrobbling::credentials::{CredentialRecord, WebToken};
+use crate::scrobbling::{Api, NowPlaying};
 
 /// Largest request body (50 scrobbles with long names fit many times over).
 const MAX_BODY: usize = 1024 * 1024;
@@ -104,10 +104,11 @@ async fn call(app: &App, http_method: &Method, params: &BTreeMap<String, String>
     }
     let (credential, secret) = params
         .get("api_key")
-        .and_then(|key| app.service.credentials().by_api_key(key))
+        .and_then(|key| app.scrobbling.credentials().by_api_key(key))
         .filter(|(credential, _)| credential.api == Api::Lastfm)
         .ok_or_else(|| fail(10, "Invalid API key - You must be granted a valid key by musique (`musiquectl tokens create NAME --api lastfm`)"))?;
-    let budget = app.limiter.take(&format!("credential:{}", credential.id), clock::now_ms().max(0) as u64 / 1000);
+    let budget =
+        app.limiter.take(&format!("credential:{}", credential.id), app.scrobbling.clock().now_s().max(0) as u64);
     if budget.exceeded {
         return Err(fail(29, "Rate Limit Exceeded - Your client has made too many requests in a short period"));
     }
@@ -122,13 +123,13 @@ async fn call(app: &App, http_method: &Method, params: &BTreeMap<String, String>
             }
             mobile_session(app, params, &credential, &secret).await
         }
-        "auth.gettoken" => Ok(Node::leaf("token", app.service.credentials().new_web_token(credential.id))),
+        "auth.gettoken" => Ok(Node::leaf("token", app.scrobbling.credentials().new_web_token(credential.id))),
         "auth.getsession" => {
             let token = required(params, "token")?;
-            match app.service.credentials().take_web_token(token, credential.id) {
-                Ok(()) => session_node(app, &credential).await,
-                Err(true) => Err(fail(15, "This token has expired")),
-                Err(false) => Err(fail(4, "Invalid authentication token supplied")),
+            match app.scrobbling.credentials().take_web_token(token, credential.id) {
+                WebToken::Taken => session_node(app, &credential).await,
+                WebToken::Expired => Err(fail(15, "This token has expired")),
+                WebToken::Unknown => Err(fail(4, "Invalid authentication token supplied")),
             }
         }
         "track.updatenowplaying" => {
@@ -156,22 +157,14 @@ fn verify_signature(params: &BTreeMap<String, String>, secret: &str) -> Result<(
     }
 }
 
-/// The `api_sig` of some parameters (lowercase hex).
+/// The `api_sig` of some parameters (lowercase hex), as the Last.fm adapter signs.
 fn signature(params: &BTreeMap<String, String>, secret: &str) -> String {
-    let mut hasher = Md5::new();
-    // A BTreeMap of Strings iterates in byte order, which is the order Last.fm signs in.
-    for (name, value) in params {
-        if !matches!(name.as_str(), "format" | "callback" | "api_sig") {
-            hasher.update(name.as_bytes());
-            hasher.update(value.as_bytes());
-        }
-    }
-    hasher.update(secret.as_bytes());
-    crate::service::credentials::hex(&hasher.finalize())
+    let pairs: Vec<(&str, &str)> = params.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+    musique_lastfm::client::api_sig(&pairs, secret)
 }
 
 fn md5_hex(text: &str) -> String {
-    crate::service::credentials::hex(&Md5::digest(text.as_bytes()))
+    crate::scrobbling::credentials::hex(&Md5::digest(text.as_bytes()))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -214,7 +207,7 @@ async fn mobile_session(
 }
 
 async fn session_node(app: &App, credential: &CredentialRecord) -> Result<Node, Failure> {
-    let key = app.service.credentials().new_session(credential.id).await.map_err(|err| {
+    let key = app.scrobbling.credentials().new_session(credential.id).await.map_err(|err| {
         tracing::error!(error = %err, "cannot store a Last.fm API session");
         fail(8, "Operation failed - Most likely the backend service failed. Please try again.")
     })?;
@@ -228,7 +221,7 @@ async fn session_node(app: &App, credential: &CredentialRecord) -> Result<Node, 
 fn session_of(app: &App, params: &BTreeMap<String, String>, credential: &CredentialRecord) -> Result<(), Failure> {
     let invalid = || fail(9, "Invalid session key - Please re-authenticate");
     let key = params.get("sk").ok_or_else(invalid)?;
-    match app.service.credentials().by_session(key) {
+    match app.scrobbling.credentials().by_session(key) {
         Some(owner) if owner.id == credential.id => Ok(()),
         _ => Err(invalid()),
     }
@@ -250,13 +243,13 @@ fn now_playing(app: &App, params: &BTreeMap<String, String>, credential: &Creden
             Node::ignored(0, ""),
         ],
     );
-    app.service.now_playing(NowPlaying {
+    app.scrobbling.now_playing(NowPlaying {
         source: credential.name.clone(),
         artist,
         track,
         album,
         duration_ms,
-        at: std::time::Instant::now(),
+        at_ms: 0,
     });
     Ok(node)
 }
@@ -334,7 +327,7 @@ async fn scrobble(
     credential: &CredentialRecord,
 ) -> Result<Node, Failure> {
     let items = batch_items(params)?;
-    let now_s = clock::now_ms() / 1000;
+    let now_s = app.scrobbling.clock().now_s();
     let mut listens = Vec::new();
     let mut nodes = Vec::new();
     let mut ignored = 0;
@@ -355,15 +348,14 @@ async fn scrobble(
         if verdict.is_some() {
             ignored += 1;
         } else {
-            listens.push(NewListen {
+            listens.push(Listen {
                 artist: item.artist.clone(),
                 track: item.track.clone(),
                 album: Some(item.album.clone()).filter(|album| !album.is_empty()),
-                listened_at_s: timestamp,
-                duration_ms: item.duration.map(|seconds| seconds.saturating_mul(1000)),
-                source: credential.name.clone(),
-                loved: None,
                 artists: Vec::new(),
+                started_ms: timestamp.saturating_mul(1000),
+                duration_ms: item.duration.map(|seconds| seconds.saturating_mul(1000)),
+                loved: None,
             });
         }
         nodes.push(Node::parent(
@@ -380,7 +372,7 @@ async fn scrobble(
     }
     let accepted = listens.len();
     if !listens.is_empty() {
-        match app.service.add_listens(listens, true).await {
+        match app.scrobbling.submit(&credential.name, listens, true).await {
             Ok(_) => {}
             Err(Error::User(UserError::InvalidParams(message))) => {
                 return Err(fail(6, format!("Invalid parameters - {message}")));
@@ -405,8 +397,8 @@ async fn user_info(app: &App, params: &BTreeMap<String, String>) -> Result<Node,
     {
         return Err(fail(6, "User not found"));
     }
-    let service = app.service.clone();
-    let (counts, bounds) = super::read_store(move || Ok((service.counts()?, service.listen_bounds()?)))
+    let library = app.scrobbling.library().clone();
+    let (counts, bounds) = super::read_store(move || Ok((library.counts()?, library.listen_bounds()?)))
         .await
         .map_err(|()| fail(8, "Operation failed - Most likely the backend service failed. Please try again."))?;
     let registered = bounds.map_or(0, |(oldest, _)| oldest);
@@ -420,10 +412,10 @@ async fn user_info(app: &App, params: &BTreeMap<String, String>) -> Result<Node,
             Node::leaf("age", "0"),
             Node::leaf("gender", "n"),
             Node::leaf("subscriber", "0"),
-            Node::leaf("playcount", counts[3].to_string()),
-            Node::leaf("artist_count", counts[0].to_string()),
-            Node::leaf("album_count", counts[1].to_string()),
-            Node::leaf("track_count", counts[2].to_string()),
+            Node::leaf("playcount", counts.listens.to_string()),
+            Node::leaf("artist_count", counts.artists.to_string()),
+            Node::leaf("album_count", counts.albums.to_string()),
+            Node::leaf("track_count", counts.tracks.to_string()),
             Node::leaf("playlists", "0"),
             Node::leaf("bootstrap", "0"),
             Node::Element {
@@ -442,7 +434,7 @@ async fn user_info(app: &App, params: &BTreeMap<String, String>) -> Result<Node,
 /// the token is authorised from the start; this page only says so.
 pub(super) fn auth_page(app: &App, request: &Request<Incoming>) -> Answer {
     let query: BTreeMap<String, String> = query_pairs(request).into_iter().collect();
-    let known = query.get("api_key").and_then(|key| app.service.credentials().by_api_key(key));
+    let known = query.get("api_key").and_then(|key| app.scrobbling.credentials().by_api_key(key));
     let (status, message) = match known {
         Some((credential, _)) => (
             StatusCode::OK,

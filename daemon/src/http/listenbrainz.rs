@@ -11,10 +11,10 @@ use serde_json::{Map, Value, json};
 
 use super::limiter::Budget;
 use super::{Answer, App, BodyError, query_pairs, read_body};
-use crate::clock;
 use crate::error::{Error, UserError};
-use crate::service::credentials::{Api, CredentialRecord, sha256};
-use crate::service::{NewListen, NowPlaying};
+use crate::library::Listen;
+use crate::scrobbling::credentials::{CredentialRecord, sha256};
+use crate::scrobbling::{Api, NowPlaying};
 
 /// Most listens in one `import` document.
 const MAX_LISTENS_PER_REQUEST: usize = 1000;
@@ -56,12 +56,12 @@ fn error_answer(status: StatusCode, message: &str) -> Answer {
 /// `X-RateLimit-*` headers to the answer.
 pub(super) async fn handle(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Answer {
     let token = token_of(&request);
-    let credential = token.as_deref().and_then(|token| app.service.credentials().by_token(token));
+    let credential = token.as_deref().and_then(|token| app.scrobbling.credentials().by_token(token));
     let key = match &credential {
         Some(credential) => format!("credential:{}", credential.id),
         None => format!("address:{}", peer.ip()),
     };
-    let budget = app.limiter.take(&key, clock::now_ms().max(0) as u64 / 1000);
+    let budget = app.limiter.take(&key, app.scrobbling.clock().now_s().max(0) as u64);
     let mut answer = if budget.exceeded {
         error_answer(
             StatusCode::TOO_MANY_REQUESTS,
@@ -120,7 +120,7 @@ async fn route(
             let credential = match (has_token, credential, legacy) {
                 (_, Some(credential), _) => Some(credential),
                 (false, None, None) => return Err(bad("You need to provide an Authorization token.")),
-                (false, None, Some(token)) => app.service.credentials().by_token(&token),
+                (false, None, Some(token)) => app.scrobbling.credentials().by_token(&token),
                 (true, None, _) => None,
             };
             Ok(super::json(
@@ -139,9 +139,9 @@ async fn route(
             match *what {
                 "listens" => listens(app, &query_pairs(&request)).await,
                 "listen-count" => {
-                    let service = app.service.clone();
-                    let counts = blocking(move || service.counts()).await?;
-                    Ok(super::json(StatusCode::OK, &json!({"payload": {"count": counts[3]}})))
+                    let library = app.scrobbling.library().clone();
+                    let counts = blocking(move || library.counts()).await?;
+                    Ok(super::json(StatusCode::OK, &json!({"payload": {"count": counts.listens}})))
                 }
                 "playing-now" => Ok(playing_now(app)),
                 _ => Err(not_found(&path)),
@@ -198,42 +198,44 @@ struct Submitted {
 }
 
 async fn submit(app: &App, credential: &CredentialRecord, body: &[u8], return_msid: bool) -> Result<Answer, Refusal> {
-    let (listen_type, listens) = validate(body, clock::now_ms() / 1000)?;
+    let (listen_type, listens) = validate(body, app.scrobbling.clock().now_s())?;
     if listen_type == ListenType::PlayingNow {
         let listen = listens.into_iter().next().expect("validated: one listen");
         let msid = msid(&listen.artist, &listen.track);
-        app.service.now_playing(NowPlaying {
+        app.scrobbling.now_playing(NowPlaying {
             source: credential.name.clone(),
             artist: listen.artist,
             track: listen.track,
             album: listen.release,
             duration_ms: listen.duration_ms,
-            at: std::time::Instant::now(),
+            at_ms: 0,
         });
         let body = if return_msid { json!({"status": "ok", "recording_msid": msid}) } else { json!({"status": "ok"}) };
         return Ok(super::json(StatusCode::OK, &body));
     }
     let listens = listens
         .into_iter()
-        .map(|listen| NewListen {
+        .map(|listen| Listen {
             artist: listen.artist,
             track: listen.track,
             album: listen.release,
-            listened_at_s: listen.listened_at.expect("validated: single and import listens have listened_at"),
-            duration_ms: listen.duration_ms,
-            source: credential.name.clone(),
-            loved: None,
             artists: listen.artist_names,
+            started_ms: listen
+                .listened_at
+                .expect("validated: single and import listens have listened_at")
+                .saturating_mul(1000),
+            duration_ms: listen.duration_ms,
+            loved: None,
         })
         .collect();
-    store(app, listens, listen_type == ListenType::Single).await?;
+    store(app, credential, listens, listen_type == ListenType::Single).await?;
     Ok(super::json(StatusCode::OK, &json!({"status": "ok"})))
 }
 
 /// Stores listens durably: only then is the answer 200. `import` documents are bulk:
 /// their listens are not announced one by one.
-async fn store(app: &App, listens: Vec<NewListen>, announce: bool) -> Result<(), Refusal> {
-    match app.service.add_listens(listens, announce).await {
+async fn store(app: &App, credential: &CredentialRecord, listens: Vec<Listen>, announce: bool) -> Result<(), Refusal> {
+    match app.scrobbling.submit(&credential.name, listens, announce).await {
         Ok(_) => Ok(()),
         Err(Error::User(UserError::InvalidParams(message))) => Err(bad(message)),
         Err(err) => {
@@ -444,7 +446,7 @@ fn is_uuid(text: &str) -> bool {
 /// A stable UUID-shaped id for a track (ListenBrainz's `recording_msid`).
 fn msid(artist: &str, track: &str) -> String {
     let key = format!("{}\u{1f}{}", crate::identity::canonical_key(artist), crate::identity::canonical_key(track));
-    let hex = crate::service::credentials::hex(&sha256(key.as_bytes())[..16]);
+    let hex = crate::scrobbling::credentials::hex(&sha256(key.as_bytes())[..16]);
     format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
@@ -471,18 +473,18 @@ async fn listens(app: &App, query: &[(String, String)]) -> Result<Answer, Refusa
     {
         return Err(bad("max_ts should be greater than min_ts"));
     }
-    let service = app.service.clone();
+    let library = app.scrobbling.library().clone();
     let (listens, bounds) = blocking(move || {
         let after = min_ts.map_or(0, |min| (min + 1).max(0) as u64);
         let before = max_ts.map_or(u64::MAX, |max| max.max(0) as u64);
         let listens = if min_ts.is_some() && max_ts.is_none() {
-            let mut listens = service.listens_oldest_first(after, before, count)?;
+            let mut listens = library.listens_oldest_first(after, before, count)?;
             listens.reverse();
             listens
         } else {
-            service.listens(Some(after as i64), max_ts, count, None)?
+            library.listens(Some(after as i64), max_ts, count, None)?
         };
-        Ok((listens, service.listen_bounds()?))
+        Ok((listens, library.listen_bounds()?))
     })
     .await?;
     let (oldest, latest) = bounds.unwrap_or((0, 0));
@@ -514,8 +516,8 @@ async fn listens(app: &App, query: &[(String, String)]) -> Result<Answer, Refusa
             }
             metadata.insert("additional_info".into(), Value::Object(info));
             json!({
-                "inserted_at": listen.key.0,
-                "listened_at": listen.key.0,
+                "inserted_at": listen.key.start_s,
+                "listened_at": listen.key.start_s,
                 "recording_msid": msid,
                 "track_metadata": metadata,
                 "user_name": user,
@@ -537,7 +539,7 @@ async fn listens(app: &App, query: &[(String, String)]) -> Result<Answer, Refusa
 /// `GET /1/user/{user}/playing-now`.
 fn playing_now(app: &App) -> Answer {
     let listens: Vec<Value> = app
-        .service
+        .scrobbling
         .playing()
         .map(|playing| {
             let mut metadata = Map::new();

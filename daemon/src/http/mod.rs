@@ -8,8 +8,9 @@
 //! answered within `request_timeout_ms`, with a per-route size cap checked
 //! before anything is parsed.
 //!
-//! Everything a client submits goes through [`Service::add_listens`], the same
-//! path as `listens.add`: a 200 means the listens are durably stored.
+//! Everything a client submits goes through `Scrobbling::submit` into the
+//! library's one ingest path, like `listens.add`: a 200 means the listens are
+//! durably stored.
 //!
 //! Modules: `listenbrainz` serves `/1/…`, `lastfm` serves `/2.0/` and the
 //! `/api/auth/` page, `limiter` keeps per-credential request budgets.
@@ -34,7 +35,9 @@ use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
-use crate::service::{HttpState, Service};
+use crate::handles::Handles;
+use crate::runtime::{HttpState, Runtime};
+use crate::scrobbling::Scrobbling;
 
 /// How long shutdown waits for requests in flight before closing their connections.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -53,7 +56,10 @@ pub(crate) struct Http {
 
 /// What every request handler shares.
 pub(crate) struct App {
-    service: Service,
+    /// Credentials, now-playing and submissions.
+    scrobbling: Scrobbling,
+    /// Where the listener's state is shown.
+    runtime: Runtime,
     limiter: limiter::Limiter,
     request_timeout: Duration,
     /// The user name clients sign in with.
@@ -63,22 +69,22 @@ pub(crate) struct App {
 impl Http {
     /// Binds the listener and loads the TLS certificate; records the outcome in the
     /// service's status. `None` when turned off or when it cannot start (logged).
-    pub(crate) fn bind(service: &Service, config: &HttpConfig) -> Option<Http> {
+    pub(crate) fn bind(handles: &Handles, config: &HttpConfig) -> Option<Http> {
         if !config.enabled {
-            service.set_http(HttpState::Off);
+            handles.runtime.set_http(HttpState::Off);
             return None;
         }
-        match Http::try_bind(service, config) {
+        match Http::try_bind(handles, config) {
             Ok(http) => Some(http),
             Err(error) => {
                 tracing::error!(%error, "the scrobbling endpoints are not served");
-                service.set_http(HttpState::Failed(error));
+                handles.runtime.set_http(HttpState::Failed(error));
                 None
             }
         }
     }
 
-    fn try_bind(service: &Service, config: &HttpConfig) -> Result<Http, String> {
+    fn try_bind(handles: &Handles, config: &HttpConfig) -> Result<Http, String> {
         let tls = match (&config.tls_cert, &config.tls_key) {
             (Some(cert), Some(key)) => Some(tls_acceptor(cert, key)?),
             _ => None,
@@ -91,15 +97,16 @@ impl Http {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{local}");
         tracing::info!(%url, "scrobbling endpoints listening");
-        service.set_http(HttpState::Listening(url));
+        handles.runtime.set_http(HttpState::Listening(url));
         Ok(Http {
             listener,
             tls,
             app: Arc::new(App {
-                service: service.clone(),
+                scrobbling: handles.scrobbling.clone(),
+                runtime: handles.runtime.clone(),
                 limiter: limiter::Limiter::new(config.rate_limit, config.rate_window_s),
                 request_timeout: Duration::from_millis(config.request_timeout_ms),
-                user: service.http_user(),
+                user: handles.scrobbling.user().to_owned(),
             }),
             max_connections: config.max_connections,
             header_timeout: Duration::from_millis(config.header_timeout_ms),
@@ -145,7 +152,7 @@ impl Http {
         drop(listener);
         // Each connection holds a permit: all of them back means all closed.
         let _ = tokio::time::timeout(DRAIN + Duration::from_secs(1), permits.acquire_many(max_connections)).await;
-        app.service.set_http(HttpState::Off);
+        app.runtime.set_http(HttpState::Off);
     }
 }
 
@@ -218,15 +225,16 @@ impl App {
     }
 
     fn health(&self) -> Answer {
-        match self.service.status() {
-            Ok(status) => json(
+        let library = self.scrobbling.library();
+        match library.counts() {
+            Ok(counts) => json(
                 StatusCode::OK,
                 &serde_json::json!({
                     "status": "ok",
                     "version": env!("CARGO_PKG_VERSION"),
-                    "uptime_s": status.uptime_s,
-                    "listens": status.counts[3],
-                    "index_lag": status.index_lag,
+                    "uptime_s": self.runtime.uptime_s(),
+                    "listens": counts.listens,
+                    "index_lag": library.index_health().lag,
                 }),
             ),
             Err(err) => {

@@ -619,7 +619,7 @@ impl HostServices for Services {
     }
 
     fn now_ms(&self) -> i64 {
-        clock::now_ms()
+        clock::Clock::system().now_ms()
     }
 }
 
@@ -630,7 +630,7 @@ mod tests {
     #[test]
     fn builtin_plugins_run_through_the_same_host() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), 8).unwrap();
+        let store = Store::open(dir.path(), 8, crate::clock::Clock::system()).unwrap();
         let config = musique_config::Config::parse(
             "[adapters.echo]\nstart_artist = \"Air\"\nstart_track = \"Alone in Kyoto\"\nstart_at = 1700000000\n",
             Path::new("test.toml"),

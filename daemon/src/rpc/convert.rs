@@ -6,14 +6,16 @@ use musique_api::{
     TokenInfo, TrackerStatus as WireTracker, TrackerTrack,
 };
 
+use crate::adapters::{Enriched, TrackerStatus};
+use crate::components::ComponentState;
 use crate::events::{Event, RecordedListen};
-use crate::import::ImportKind;
+use crate::library::Period;
 use crate::plugins::{PluginState, PluginStatus};
-use crate::service::credentials::{Api, CredentialRecord};
-use crate::service::{Enriched, HttpState, Period, StatusReport};
+use crate::runtime::StatusReport;
+use crate::scrobbling::Api;
+use crate::scrobbling::credentials::CredentialRecord;
 use crate::store::Kind;
-use crate::store::records::{ImportRunRecord, RunState};
-use crate::trackers::TrackerStatus;
+use crate::store::records::{ExportKind, ImportRunRecord, RunKind, RunState};
 
 pub(super) fn kind_of(kind: EntityKind) -> Kind {
     match kind {
@@ -42,28 +44,18 @@ pub(super) fn period_of(period: WirePeriod) -> Period {
 }
 
 /// The file format of a kind; `None` for adapter kinds, which `imports.fetch` imports.
-pub(super) fn import_kind_of(kind: WireImportKind) -> Option<ImportKind> {
+pub(super) fn import_kind_of(kind: WireImportKind) -> Option<ExportKind> {
     match kind {
-        WireImportKind::Spotify => Some(ImportKind::Spotify),
-        WireImportKind::LastfmCsv => Some(ImportKind::LastfmCsv),
-        WireImportKind::Listenbrainz => Some(ImportKind::Listenbrainz),
+        WireImportKind::Spotify => Some(ExportKind::Spotify),
+        WireImportKind::LastfmCsv => Some(ExportKind::LastfmCsv),
+        WireImportKind::Listenbrainz => Some(ExportKind::Listenbrainz),
         WireImportKind::Lastfm => None,
     }
 }
 
-/// A listen's public id: `<start second>-<track id>`.
-pub(super) fn listen_id(key: (u64, u64)) -> String {
-    format!("{}-{}", key.0, key.1)
-}
-
-pub(super) fn parse_listen_id(id: &str) -> Option<(u64, u64)> {
-    let (start, track) = id.split_once('-')?;
-    Some((start.parse().ok()?, track.parse().ok()?))
-}
-
 pub(super) fn listen_dto(listen: RecordedListen) -> Listen {
     Listen {
-        id: listen_id(listen.key),
+        id: listen.key.to_string(),
         listened_at: listen.record.start_ms.div_euclid(1000),
         duration_ms: listen.record.duration_ms,
         artist: listen.record.artist,
@@ -78,11 +70,11 @@ pub(super) fn listen_dto(listen: RecordedListen) -> Listen {
 pub(super) fn run_dto(run: ImportRunRecord) -> ImportRun {
     ImportRun {
         id: run.id,
-        kind: match run.kind.as_str() {
-            "lastfm-csv" => WireImportKind::LastfmCsv,
-            "listenbrainz" => WireImportKind::Listenbrainz,
-            "lastfm" => WireImportKind::Lastfm,
-            _ => WireImportKind::Spotify,
+        kind: match run.kind() {
+            RunKind::File(ExportKind::Spotify) => WireImportKind::Spotify,
+            RunKind::File(ExportKind::LastfmCsv) => WireImportKind::LastfmCsv,
+            RunKind::File(ExportKind::Listenbrainz) => WireImportKind::Listenbrainz,
+            RunKind::Adapter(_) => WireImportKind::Lastfm,
         },
         path: run.path,
         state: match run.state {
@@ -154,71 +146,43 @@ pub(super) fn token_dto(record: CredentialRecord) -> TokenInfo {
 }
 
 pub(super) fn status_dto(report: StatusReport) -> Status {
-    let [artists, albums, tracks, listens] = report.counts;
-    let indexer = match report.index_error {
-        Some(error) => ComponentStatus { name: "indexer".into(), state: "failed".into(), detail: Some(error) },
-        None => ComponentStatus {
-            name: "indexer".into(),
-            state: "running".into(),
-            detail: (report.index_lag > 0).then(|| format!("{} changes to index", report.index_lag)),
-        },
-    };
-    let (http, http_url) = match report.http {
-        HttpState::Off => (ComponentStatus { name: "http".into(), state: "off".into(), detail: None }, None),
-        HttpState::Listening(url) => (
-            ComponentStatus {
-                name: "http".into(),
-                state: "running".into(),
-                detail: Some(format!("listening on {url}")),
-            },
-            Some(url),
-        ),
-        HttpState::Failed(error) => {
-            (ComponentStatus { name: "http".into(), state: "failed".into(), detail: Some(error) }, None)
-        }
-    };
+    let counts = report.counts;
     Status {
         api_version: CURRENT_API_VERSION,
         daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
         uptime_s: report.uptime_s,
-        counts: Counts { artists, albums, tracks, listens },
+        counts: Counts {
+            artists: counts.artists,
+            albums: counts.albums,
+            tracks: counts.tracks,
+            listens: counts.listens,
+        },
         store_bytes: report.store_bytes,
         index_bytes: report.index_bytes,
         index_lag: report.index_lag,
         data_dir: report.data_dir,
-        components: vec![
-            ComponentStatus { name: "store".into(), state: "running".into(), detail: None },
-            indexer,
-            ComponentStatus {
-                name: "imports".into(),
-                state: if report.imports_running > 0 { "running".into() } else { "idle".into() },
-                detail: (report.imports_running > 0).then(|| format!("{} running", report.imports_running)),
-            },
-            ComponentStatus {
-                name: "plugins".into(),
-                state: if report.plugins_failed > 0 { "degraded".into() } else { "running".into() },
-                detail: Some(format!("{} running, {} failed", report.plugins_running, report.plugins_failed)),
-            },
-            match report.config_error {
-                Some(error) => ComponentStatus {
-                    name: "config".into(),
-                    state: "invalid".into(),
-                    detail: Some(format!("last reload refused, running config kept: {error}")),
-                },
-                None => ComponentStatus {
-                    name: "config".into(),
-                    state: "ok".into(),
-                    detail: Some(format!(
-                        "{}, reloaded {} times",
-                        report.config_file.as_deref().unwrap_or("defaults (no config file)"),
-                        report.config_reloads
-                    )),
-                },
-            },
-            ComponentStatus { name: "rpc".into(), state: "running".into(), detail: None },
-            http,
-        ],
-        http: http_url,
+        components: report
+            .components
+            .into_iter()
+            .map(|component| ComponentStatus {
+                name: component.name.to_owned(),
+                state: component_state_dto(component.health.state).to_owned(),
+                detail: component.health.detail,
+            })
+            .collect(),
+        http: report.http_url,
+    }
+}
+
+fn component_state_dto(state: ComponentState) -> &'static str {
+    match state {
+        ComponentState::Running => "running",
+        ComponentState::Idle => "idle",
+        ComponentState::Degraded => "degraded",
+        ComponentState::Failed => "failed",
+        ComponentState::Off => "off",
+        ComponentState::Ok => "ok",
+        ComponentState::Invalid => "invalid",
     }
 }
 

@@ -19,12 +19,15 @@ use musique_api::{
 pub(crate) use server::serve;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::adapters::AdapterImport;
 use crate::error::{Error, UserError};
-use crate::import::{AdapterImport, AdapterMode};
-use crate::service::credentials::Api;
-use crate::service::{self, Service};
-use crate::store::Kind;
-use convert::{kind_of, listen_dto, listen_id, parse_listen_id, run_dto};
+use crate::handles::Handles;
+use crate::imports::ImportRequest;
+use crate::library::{self, Origin, SourceName};
+use crate::scrobbling::Api;
+use crate::store::records::{ExportKind, HistoryMode};
+use crate::store::{Kind, ListenKey};
+use convert::{kind_of, listen_dto, run_dto};
 
 /// Default page size of `listens.list`.
 const DEFAULT_PAGE: u32 = 50;
@@ -32,38 +35,36 @@ const DEFAULT_PAGE: u32 = 50;
 const DEFAULT_RESULTS: u32 = 20;
 const MAX_RESULTS: u32 = 1000;
 
-/// The server side of the API.
+/// The server side of the API: it holds every handle, and only converts and delegates.
 pub(crate) struct Rpc {
-    service: Service,
+    handles: Handles,
 }
 
 impl Rpc {
-    pub(crate) fn new(service: Service) -> Rpc {
-        Rpc { service }
+    pub(crate) fn new(handles: Handles) -> Rpc {
+        Rpc { handles }
     }
 
-    /// Applies `action` to the plugin `name` (false: no such plugin) and answers the new list.
+    /// Applies `action` to the plugin `name` and answers the new list.
     async fn plugin_action(
         &self,
         name: String,
-        action: impl FnOnce(&crate::plugins::PluginHost, &str) -> bool + Send + 'static,
+        action: impl FnOnce(&crate::adapters::Adapters, &str) -> Result<(), Error> + Send + 'static,
     ) -> RpcResult<Vec<PluginInfo>> {
-        let plugins = self.blocking(move |service| {
-            if !action(service.plugins(), &name) {
-                return Err(Error::not_found(format!("no plugin named {name:?}")));
-            }
-            Ok(service.plugins().list())
+        let plugins = self.blocking(move |handles| {
+            action(&handles.adapters, &name)?;
+            Ok(handles.adapters.plugins())
         });
         Ok(plugins.await?.into_iter().map(convert::plugin_dto).collect())
     }
 
-    /// Runs blocking service work off the async workers.
+    /// Runs blocking work off the async workers.
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(Service) -> Result<T, Error> + Send + 'static,
+        work: impl FnOnce(Handles) -> Result<T, Error> + Send + 'static,
     ) -> RpcResult<T> {
-        let service = self.service.clone();
-        match tokio::task::spawn_blocking(move || work(service)).await {
+        let handles = self.handles.clone();
+        match tokio::task::spawn_blocking(move || work(handles)).await {
             Ok(result) => result.map_err(ErrorObjectOwned::from),
             Err(join) => {
                 tracing::error!(error = %join, "rpc worker panicked");
@@ -82,6 +83,11 @@ impl From<Error> for ErrorObjectOwned {
             Error::User(UserError::NotFound(message)) => {
                 ErrorObjectOwned::owned(error_code::NOT_FOUND, message, None::<()>)
             }
+            unavailable @ Error::Unavailable { retry_after_ms, .. } => ErrorObjectOwned::owned(
+                error_code::UNAVAILABLE,
+                unavailable.to_string(),
+                retry_after_ms.map(|ms| serde_json::json!({ "retry_after_ms": ms })),
+            ),
             other => {
                 tracing::error!(error = %other, "rpc call failed");
                 ErrorObjectOwned::owned(error_code::INTERNAL, format!("internal error: {other}"), None::<()>)
@@ -133,7 +139,7 @@ impl MusiqueApiServer for Rpc {
     }
 
     async fn status(&self) -> RpcResult<Status> {
-        let report = self.service.status()?;
+        let report = self.handles.runtime.status()?;
         Ok(convert::status_dto(report))
     }
 
@@ -146,17 +152,18 @@ impl MusiqueApiServer for Rpc {
     ) -> RpcResult<ListensPage> {
         let from = time_of("from", from)?;
         let to = time_of("to", to)?;
-        let limit = limit_of(limit, DEFAULT_PAGE, service::MAX_PAGE as u32)?;
+        let limit = limit_of(limit, DEFAULT_PAGE, library::MAX_PAGE as u32)?;
         let before = match cursor {
             Some(cursor) => Some(
-                parse_listen_id(&cursor)
-                    .ok_or_else(|| invalid(format!("`cursor` {cursor:?} is not a cursor from listens.list")))?,
+                cursor
+                    .parse::<ListenKey>()
+                    .map_err(|()| invalid(format!("`cursor` {cursor:?} is not a cursor from listens.list")))?,
             ),
             None => None,
         };
-        let listens = self.blocking(move |service| service.listens(from, to, limit, before)).await?;
+        let listens = self.blocking(move |handles| handles.library.listens(from, to, limit, before)).await?;
         let next_cursor =
-            (listens.len() == limit).then(|| listens.last().map(|listen| listen_id(listen.key))).flatten();
+            (listens.len() == limit).then(|| listens.last().map(|listen| listen.key.to_string())).flatten();
         Ok(ListensPage { listens: listens.into_iter().map(listen_dto).collect(), next_cursor })
     }
 
@@ -169,21 +176,24 @@ impl MusiqueApiServer for Rpc {
         };
         let mut listens = Vec::with_capacity(wire.len());
         for (position, listen) in wire.into_iter().enumerate() {
+            let at = |message: String| invalid(format!("listen {position}: {message}"));
             let listened_at_s = time_of("listened_at", Some(listen.listened_at))
-                .map_err(|err| invalid(format!("listen {position}: {}", err.message())))?
+                .map_err(|err| at(err.message().to_owned()))?
                 .expect("given");
-            listens.push(service::NewListen {
+            let source = SourceName::parse(listen.source.as_deref().unwrap_or("rpc"))
+                .map_err(|err| at(format!("`source` {err}")))?;
+            let listen = library::Listen {
                 artist: listen.artist,
                 track: listen.track,
                 album: listen.album,
-                listened_at_s,
-                duration_ms: listen.duration_ms,
-                source: listen.source.unwrap_or_else(|| "rpc".to_owned()),
-                loved: None,
                 artists: Vec::new(),
-            });
+                started_ms: listened_at_s.saturating_mul(1000),
+                duration_ms: listen.duration_ms,
+                loved: None,
+            };
+            listens.push((Origin::Rpc(source), listen));
         }
-        let keys = self.service.add_listens(listens, true).await?;
+        let keys = self.handles.library.add_each(listens, true).await?;
         let added = keys.iter().filter(|(_, added)| *added).count() as u64;
         Ok(AddReport {
             added,
@@ -191,7 +201,7 @@ impl MusiqueApiServer for Rpc {
             results: keys
                 .into_iter()
                 .map(|(key, added)| AddResult {
-                    id: listen_id(key),
+                    id: key.to_string(),
                     status: if added { AddStatus::Added } else { AddStatus::Duplicate },
                 })
                 .collect(),
@@ -204,12 +214,9 @@ impl MusiqueApiServer for Rpc {
         kinds: Option<Vec<EntityKind>>,
         limit: Option<u32>,
     ) -> RpcResult<SearchResults> {
-        if query.len() > 1024 {
-            return Err(invalid("`query` is limited to 1024 bytes"));
-        }
         let limit = limit_of(limit, DEFAULT_RESULTS, MAX_RESULTS)?;
         let kinds: Vec<Kind> = kinds.unwrap_or_default().into_iter().map(kind_of).collect();
-        let hits = self.blocking(move |service| service.search(&query, &kinds, limit)).await?;
+        let hits = self.blocking(move |handles| handles.library.search(&query, &kinds, limit)).await?;
         Ok(SearchResults {
             hits: hits
                 .into_iter()
@@ -239,9 +246,7 @@ impl MusiqueApiServer for Rpc {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
                 return Err(invalid("give either `period` or `from`/`to`, not both"));
             }
-            (Some(period), None, None) => {
-                service::period_range(convert::period_of(period), crate::clock::now_ms() / 1000)
-            }
+            (Some(period), None, None) => self.handles.library.period_range(convert::period_of(period)),
             (None, None, None) => None,
             (None, from, to) => {
                 let from = from.unwrap_or(0);
@@ -253,7 +258,7 @@ impl MusiqueApiServer for Rpc {
             }
         };
         let domain_kind = kind_of(kind);
-        let rows = self.blocking(move |service| service.top(domain_kind, range, limit)).await?;
+        let rows = self.blocking(move |handles| handles.library.top(domain_kind, range, limit)).await?;
         Ok(TopList {
             kind,
             from: range.map(|(from, _)| from),
@@ -282,49 +287,52 @@ impl MusiqueApiServer for Rpc {
         if options.min_play_ms.is_some_and(|ms| ms > 24 * 3600 * 1000) {
             return Err(invalid("`options.min_play_ms` must be at most one day (86400000)"));
         }
-        let kind = convert::import_kind_of(kind)
+        let kind: ExportKind = convert::import_kind_of(kind)
             .ok_or_else(|| invalid(format!("`{}` history comes from its API: use imports.fetch", kind.as_str())))?;
-        let path = PathBuf::from(path);
-        let run = self
-            .blocking(move |service| service.start_import(kind, path, options.min_play_ms, options.include_incognito))
-            .await?;
+        let request = ImportRequest {
+            kind,
+            path: PathBuf::from(path),
+            min_play_ms: options.min_play_ms,
+            include_incognito: options.include_incognito,
+        };
+        let run = self.blocking(move |handles| handles.imports.start(request)).await?;
         Ok(run_dto(run))
     }
 
     async fn imports_status(&self, id: u64) -> RpcResult<ImportRun> {
-        let run = self.blocking(move |service| service.import_run(id)).await?;
+        let run = self.blocking(move |handles| handles.imports.run(id)).await?;
         Ok(run_dto(run))
     }
 
     async fn imports_list(&self, limit: Option<u32>) -> RpcResult<Vec<ImportRun>> {
         let limit = limit_of(limit, DEFAULT_RESULTS, MAX_RESULTS)?;
-        let runs = self.blocking(move |service| service.import_runs(limit)).await?;
+        let runs = self.blocking(move |handles| handles.imports.list(limit)).await?;
         Ok(runs.into_iter().map(run_dto).collect())
     }
 
     async fn index_rebuild(&self) -> RpcResult<IndexReport> {
-        let (documents, elapsed) = self.service.index().rebuild().await?;
+        let (documents, elapsed) = self.handles.library.rebuild_index().await?;
         Ok(IndexReport { documents, elapsed_ms: elapsed.as_millis() as u64 })
     }
 
     async fn plugins_list(&self) -> RpcResult<Vec<PluginInfo>> {
-        Ok(self.service.plugins().list().into_iter().map(convert::plugin_dto).collect())
+        Ok(self.handles.adapters.plugins().into_iter().map(convert::plugin_dto).collect())
     }
 
     async fn plugins_reload(&self) -> RpcResult<Vec<PluginInfo>> {
-        let plugins = self.blocking(|service| {
-            service.plugins().rescan();
-            Ok(service.plugins().list())
+        let plugins = self.blocking(|handles| {
+            handles.adapters.rescan_plugins();
+            Ok(handles.adapters.plugins())
         });
         Ok(plugins.await?.into_iter().map(convert::plugin_dto).collect())
     }
 
     async fn plugins_disable(&self, name: String) -> RpcResult<Vec<PluginInfo>> {
-        self.plugin_action(name, |plugins, name| plugins.disable(name)).await
+        self.plugin_action(name, |adapters, name| adapters.disable_plugin(name)).await
     }
 
     async fn plugins_enable(&self, name: String) -> RpcResult<Vec<PluginInfo>> {
-        self.plugin_action(name, |plugins, name| plugins.enable(name)).await
+        self.plugin_action(name, |adapters, name| adapters.enable_plugin(name)).await
     }
 
     async fn imports_fetch(
@@ -337,38 +345,38 @@ impl MusiqueApiServer for Rpc {
         let from = time_of("from", from)?;
         let to = time_of("to", to)?;
         let mode = match mode {
-            FetchMode::Full => AdapterMode::Full,
-            FetchMode::Incremental => AdapterMode::Incremental,
-            FetchMode::Range => AdapterMode::Range,
+            FetchMode::Full => HistoryMode::Full,
+            FetchMode::Incremental => HistoryMode::Incremental,
+            FetchMode::Range => HistoryMode::Range,
         };
-        if mode != AdapterMode::Range && (from.is_some() || to.is_some()) {
+        if mode != HistoryMode::Range && (from.is_some() || to.is_some()) {
             return Err(invalid("`from` and `to` go with `mode: range`"));
         }
-        if mode == AdapterMode::Range && from.is_none() && to.is_none() {
+        if mode == HistoryMode::Range && from.is_none() && to.is_none() {
             return Err(invalid("`mode: range` needs `from`, `to` or both"));
         }
         let request = AdapterImport { adapter, mode, from, to };
-        let run = self.blocking(move |service| service.fetch_history(request)).await?;
+        let run = self.blocking(move |handles| handles.adapters.fetch_history(request)).await?;
         Ok(run_dto(run))
     }
 
     async fn trackers_start(&self, adapter: String) -> RpcResult<TrackerStatus> {
-        let status = self.blocking(move |service| service.tracker_start(&adapter)).await?;
+        let status = self.blocking(move |handles| handles.adapters.tracker_start(&adapter)).await?;
         Ok(convert::tracker_dto(status))
     }
 
     async fn trackers_stop(&self, adapter: String) -> RpcResult<Vec<TrackerStatus>> {
-        let stopped = self.blocking(move |service| service.tracker_stop(&adapter)).await?;
+        let stopped = self.blocking(move |handles| handles.adapters.tracker_stop(&adapter)).await?;
         Ok(stopped.into_iter().map(convert::tracker_dto).collect())
     }
 
     async fn trackers_status(&self, adapter: Option<String>) -> RpcResult<Vec<TrackerStatus>> {
-        let all = self.service.tracker_status(adapter.as_deref());
+        let all = self.handles.adapters.tracker_status(adapter.as_deref());
         Ok(all.into_iter().map(convert::tracker_dto).collect())
     }
 
     async fn auth_begin(&self, adapter: String) -> RpcResult<AuthBegin> {
-        let begun = self.blocking(move |service| service.auth_begin(&adapter)).await?;
+        let begun = self.blocking(move |handles| handles.adapters.auth_begin(&adapter)).await?;
         Ok(AuthBegin { url: begun.url, token: begun.token })
     }
 
@@ -376,7 +384,7 @@ impl MusiqueApiServer for Rpc {
         if token.is_empty() || token.len() > 256 {
             return Err(invalid("`token` must be the token from auth.begin"));
         }
-        let status = self.blocking(move |service| service.auth_complete(&adapter, token)).await?;
+        let status = self.blocking(move |handles| handles.adapters.auth_complete(&adapter, token)).await?;
         Ok(AuthStatus { done: status.done, user: status.user })
     }
 
@@ -389,7 +397,7 @@ impl MusiqueApiServer for Rpc {
     ) -> RpcResult<LoveReport> {
         let adapter = adapter.unwrap_or_else(|| "lastfm".to_owned());
         let (a, t, name) = (artist.clone(), track.clone(), adapter.clone());
-        self.blocking(move |service| service.love(&name, &a, &t, loved)).await?;
+        self.blocking(move |handles| handles.adapters.love(&name, &a, &t, loved)).await?;
         Ok(LoveReport { artist, track, loved, adapter })
     }
 
@@ -400,7 +408,8 @@ impl MusiqueApiServer for Rpc {
         refresh: Option<bool>,
     ) -> RpcResult<EnrichmentInfo> {
         let (a, b) = (artist.clone(), album.clone());
-        let enriched = self.blocking(move |service| service.enrich(&a, b.as_deref(), refresh.unwrap_or(false))).await?;
+        let enriched =
+            self.blocking(move |handles| handles.adapters.enrich(&a, b.as_deref(), refresh.unwrap_or(false))).await?;
         Ok(convert::enrichment_dto(artist, album, enriched))
     }
 
@@ -409,20 +418,25 @@ impl MusiqueApiServer for Rpc {
             TokenApi::Listenbrainz => Api::Listenbrainz,
             TokenApi::Lastfm => Api::Lastfm,
         };
-        let issued = self.service.credentials().create(&name, api).await?;
-        Ok(NewToken { info: convert::token_dto(issued.record), secret: issued.secret, user: self.service.http_user() })
+        let scrobbling = &self.handles.scrobbling;
+        let issued = scrobbling.credentials().create(&name, api).await?;
+        Ok(NewToken {
+            info: convert::token_dto(issued.record),
+            secret: issued.secret,
+            user: scrobbling.user().to_owned(),
+        })
     }
 
     async fn tokens_list(&self) -> RpcResult<Vec<TokenInfo>> {
-        Ok(self.service.credentials().list().into_iter().map(convert::token_dto).collect())
+        Ok(self.handles.scrobbling.credentials().list().into_iter().map(convert::token_dto).collect())
     }
 
     async fn tokens_revoke(&self, token: String) -> RpcResult<TokenInfo> {
-        Ok(convert::token_dto(self.service.credentials().revoke(&token).await?))
+        Ok(convert::token_dto(self.handles.scrobbling.credentials().revoke(&token).await?))
     }
 
     async fn events_subscribe(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
-        let mut events = self.service.events().subscribe();
+        let mut events = self.handles.events.subscribe();
         let sink = pending.accept().await?;
         loop {
             let event = tokio::select! {

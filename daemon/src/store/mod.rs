@@ -11,6 +11,7 @@
 
 mod counts;
 pub(crate) mod records;
+mod state;
 pub(crate) mod tables;
 mod writer;
 
@@ -21,17 +22,19 @@ use std::thread::JoinHandle;
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
+use crate::clock::Clock;
 use crate::error::{Error, InternalError, Result, StartupError, store_err};
 use crate::identity::Name;
 use records::{
-    AlbumRecord, ArtistRecord, EnrichmentRecord, ImportRunRecord, ListenRecord, LovedRecord, RunState, TrackRecord,
-    decode,
+    AlbumRecord, ArtistRecord, EnrichmentRecord, ImportRunRecord, ListenRecord, LovedRecord, TrackRecord, decode,
 };
+pub(crate) use state::{StateKey, StateScope};
 pub(crate) use writer::{IngestOutcome, PreparedListen, Put, TrackIdentity};
 use writer::{WriteOp, Writer};
 
 /// The on-disk schema version this build writes and reads.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+/// 2: the daemon's state values all in the records' encoding (see `state::upgrade_v1`).
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// Name of the store file inside the data directory.
 pub(crate) const STORE_FILE: &str = "musique.redb";
@@ -55,6 +58,53 @@ impl Kind {
             _ => None,
         }
     }
+}
+
+/// A listen's identity and its key in the `listens` table: its start second and its track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ListenKey {
+    pub(crate) start_s: u64,
+    pub(crate) track_id: u64,
+}
+
+impl ListenKey {
+    pub(crate) fn new(start_s: u64, track_id: u64) -> ListenKey {
+        ListenKey { start_s, track_id }
+    }
+
+    /// The key as the `listens` table stores it.
+    pub(crate) fn row(self) -> (u64, u64) {
+        (self.start_s, self.track_id)
+    }
+
+    fn of_row((start_s, track_id): (u64, u64)) -> ListenKey {
+        ListenKey { start_s, track_id }
+    }
+}
+
+/// Shown as `START-TRACK` (the listen id of the API).
+impl std::fmt::Display for ListenKey {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}-{}", self.start_s, self.track_id)
+    }
+}
+
+impl std::str::FromStr for ListenKey {
+    type Err = ();
+
+    fn from_str(text: &str) -> std::result::Result<ListenKey, ()> {
+        let (start, track) = text.split_once('-').ok_or(())?;
+        Ok(ListenKey { start_s: start.parse().map_err(|_| ())?, track_id: track.parse().map_err(|_| ())? })
+    }
+}
+
+/// How many of each thing the store holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) artists: u64,
+    pub(crate) albums: u64,
+    pub(crate) tracks: u64,
+    pub(crate) listens: u64,
 }
 
 /// Aggregate series: which counter a row of `AGGREGATES` is.
@@ -140,7 +190,7 @@ const MAX_QUEUED_WRITES: usize = 64;
 impl Store {
     /// Opens (or creates) the store in `data_dir`, checks its schema version,
     /// marks imports that were running as interrupted, and starts the writer.
-    pub(crate) fn open(data_dir: &Path, cache_mb: u64) -> Result<Store> {
+    pub(crate) fn open(data_dir: &Path, cache_mb: u64, clock: Clock) -> Result<Store> {
         let path = data_dir.join(STORE_FILE);
         let cache_bytes = usize::try_from(cache_mb * 1024 * 1024).unwrap_or(usize::MAX);
         let db = Database::builder().set_cache_size(cache_bytes).create(&path).map_err(|err| match err {
@@ -160,7 +210,7 @@ impl Store {
             writer_thread: Mutex::new(None),
             names: Default::default(),
         });
-        let writer = Writer::new(db, shared_notifier(&shared))?;
+        let writer = Writer::new(db, shared_notifier(&shared), clock)?;
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || writer.run(receiver))
@@ -208,32 +258,16 @@ impl Store {
         Ok(Reader { txn, names: self.shared.names.clone() })
     }
 
-    /// Queues an ingest and returns where its outcome will arrive (for pipelining).
-    pub(crate) fn ingest_later(
+    /// Queues listens (with an import run and small values) for one commit and
+    /// returns where its outcome will arrive. Only the library calls this: it
+    /// checks every listen first.
+    pub(crate) fn ingest(
         &self,
         listens: Vec<PreparedListen>,
         run: Option<ImportRunRecord>,
         puts: Vec<Put>,
     ) -> Result<tokio::sync::oneshot::Receiver<Result<IngestOutcome>>> {
         self.submit(|reply| WriteOp::Ingest { listens, run, puts, reply })
-    }
-
-    /// Stores listens (with an import run and small values, all in one commit); blocks until durable.
-    pub(crate) fn ingest_blocking(
-        &self,
-        listens: Vec<PreparedListen>,
-        run: Option<ImportRunRecord>,
-        puts: Vec<Put>,
-    ) -> Result<IngestOutcome> {
-        self.ingest_later(listens, run, puts)?
-            .blocking_recv()
-            .map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
-    }
-
-    /// Stores listens from an async context.
-    pub(crate) async fn ingest(&self, listens: Vec<PreparedListen>) -> Result<IngestOutcome> {
-        let receiver = self.submit(|reply| WriteOp::Ingest { listens, run: None, puts: Vec::new(), reply })?;
-        receiver.await.map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
     }
 
     /// Writes small values in one commit, from an async context; returns once durable.
@@ -295,18 +329,23 @@ pub(crate) struct Reader {
 }
 
 /// A listen with its identity key.
-pub(crate) type KeyedListen = ((u64, u64), ListenRecord);
+pub(crate) type KeyedListen = (ListenKey, ListenRecord);
 
 impl Reader {
     /// How many rows each entity table and the listens table hold.
-    pub(crate) fn counts(&self) -> Result<[u64; 4]> {
+    pub(crate) fn counts(&self) -> Result<Counts> {
         // Every table exists: `Store::open` creates them.
         let len = |def: redb::TableDefinition<u64, &[u8]>| -> Result<u64> {
             self.txn.open_table(def).map_err(store_err("open table"))?.len().map_err(store_err("count"))
         };
         let listens = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
         let listens = listens.len().map_err(store_err("count listens"))?;
-        Ok([len(tables::ARTISTS)?, len(tables::ALBUMS)?, len(tables::TRACKS)?, listens])
+        Ok(Counts {
+            artists: len(tables::ARTISTS)?,
+            albums: len(tables::ALBUMS)?,
+            tracks: len(tables::TRACKS)?,
+            listens,
+        })
     }
 
     /// An artist by id.
@@ -387,11 +426,11 @@ impl Reader {
         &self,
         from_s: u64,
         to_s: u64,
-        before: Option<(u64, u64)>,
+        before: Option<ListenKey>,
         limit: usize,
     ) -> Result<Vec<KeyedListen>> {
         let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
-        let upper = match before {
+        let upper = match before.map(ListenKey::row) {
             Some(key) if key < (to_s, 0) => key,
             _ => (to_s, 0),
         };
@@ -402,7 +441,7 @@ impl Reader {
         let range = table.range((from_s, 0)..upper).map_err(store_err("scan listens"))?;
         for row in range.rev() {
             let (key, value) = row.map_err(store_err("scan listens"))?;
-            listens.push((key.value(), decode(value.value(), "listens")?));
+            listens.push((ListenKey::of_row(key.value()), decode(value.value(), "listens")?));
             if listens.len() >= limit {
                 break;
             }
@@ -419,7 +458,7 @@ impl Reader {
         }
         for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))?.take(limit) {
             let (key, value) = row.map_err(store_err("scan listens"))?;
-            listens.push((key.value(), decode(value.value(), "listens")?));
+            listens.push((ListenKey::of_row(key.value()), decode(value.value(), "listens")?));
         }
         Ok(listens)
     }
@@ -433,11 +472,11 @@ impl Reader {
     }
 
     /// Listens by key; keys that are absent are skipped.
-    pub(crate) fn listens_by_key(&self, keys: &[(u64, u64)]) -> Result<Vec<KeyedListen>> {
+    pub(crate) fn listens_by_key(&self, keys: &[ListenKey]) -> Result<Vec<KeyedListen>> {
         let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
         let mut listens = Vec::with_capacity(keys.len());
         for key in keys {
-            if let Some(value) = table.get(key).map_err(store_err("get listen"))? {
+            if let Some(value) = table.get(key.row()).map_err(store_err("get listen"))? {
                 listens.push((*key, decode(value.value(), "listens")?));
             }
         }
@@ -506,15 +545,20 @@ impl Reader {
         Ok(table.get((plugin, key)).map_err(store_err("get plugin state"))?.map(|value| value.value().to_vec()))
     }
 
-    /// The daemon's own stored value for `(scope, key)`.
-    pub(crate) fn service_state(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>> {
+    /// A value of the daemon's own state.
+    pub(crate) fn state<T: serde::de::DeserializeOwned>(&self, key: &StateKey) -> Result<Option<T>> {
         let table = self.txn.open_table(tables::SERVICE_STATE).map_err(store_err("open service state"))?;
-        Ok(table.get((scope, key)).map_err(store_err("get service state"))?.map(|value| value.value().to_vec()))
+        let (scope, name) = key.row();
+        match table.get((scope, name.as_str())).map_err(store_err("get service state"))? {
+            Some(value) => Ok(Some(state::decode_value(value.value())?)),
+            None => Ok(None),
+        }
     }
 
-    /// Every stored value of one scope of the daemon's own state, by key.
-    pub(crate) fn service_states(&self, scope: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    /// Every value of one kind of the daemon's own state, by the key's name.
+    pub(crate) fn states<T: serde::de::DeserializeOwned>(&self, scope: StateScope) -> Result<Vec<(String, T)>> {
         let table = self.txn.open_table(tables::SERVICE_STATE).map_err(store_err("open service state"))?;
+        let scope = state::scope_name(scope);
         let mut values = Vec::new();
         for row in table.range((scope, "")..).map_err(store_err("scan service state"))? {
             let (key, value) = row.map_err(store_err("scan service state"))?;
@@ -522,7 +566,7 @@ impl Reader {
             if row_scope != scope {
                 break;
             }
-            values.push((row_key.to_owned(), value.value().to_vec()));
+            values.push((row_key.to_owned(), state::decode_value(value.value())?));
         }
         Ok(values)
     }
@@ -564,19 +608,6 @@ impl Reader {
             }
         }
         Ok(runs)
-    }
-
-    /// The latest unfinished run reading the same files, to resume it.
-    pub(crate) fn resumable_run(&self, kind: &str, fingerprint: &str) -> Result<Option<ImportRunRecord>> {
-        for run in self.runs(usize::MAX)? {
-            if run.kind == kind
-                && run.fingerprint == fingerprint
-                && matches!(run.state, RunState::Interrupted | RunState::Running)
-            {
-                return Ok(Some(run));
-            }
-        }
-        Ok(None)
     }
 }
 

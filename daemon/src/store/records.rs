@@ -112,8 +112,8 @@ pub(crate) enum RunState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ImportRunRecord {
     pub(crate) id: u64,
-    /// `spotify`, `lastfm-csv` or `listenbrainz`.
-    pub(crate) kind: String,
+    /// What it imports, as [`RunKind::tag`] writes it; read it with [`ImportRunRecord::kind`].
+    kind_tag: String,
     /// The path as given (absolute).
     pub(crate) path: String,
     /// Names, sizes and times of the files, so a resume reads the same files.
@@ -141,10 +141,10 @@ pub(crate) struct ImportRunRecord {
 
 impl ImportRunRecord {
     /// A new run (id 0: the store gives it one), running, with nothing done yet.
-    pub(crate) fn new(kind: String, path: String, fingerprint: String, started_at: i64) -> ImportRunRecord {
+    pub(crate) fn new(kind: &RunKind, path: String, fingerprint: String, started_at: i64) -> ImportRunRecord {
         ImportRunRecord {
             id: 0,
-            kind,
+            kind_tag: kind.tag(),
             path,
             fingerprint,
             min_play_ms: 0,
@@ -166,6 +166,70 @@ impl ImportRunRecord {
             rejected_samples: Vec::new(),
             file_errors: Vec::new(),
             error: None,
+        }
+    }
+}
+
+impl ImportRunRecord {
+    /// What the run imports.
+    pub(crate) fn kind(&self) -> RunKind {
+        RunKind::of_tag(&self.kind_tag)
+    }
+}
+
+/// The export files musique reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExportKind {
+    Spotify,
+    LastfmCsv,
+    Listenbrainz,
+}
+
+impl ExportKind {
+    pub(crate) const ALL: [ExportKind; 3] = [ExportKind::Spotify, ExportKind::LastfmCsv, ExportKind::Listenbrainz];
+
+    /// Its name in the API and on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ExportKind::Spotify => "spotify",
+            ExportKind::LastfmCsv => "lastfm-csv",
+            ExportKind::Listenbrainz => "listenbrainz",
+        }
+    }
+}
+
+/// What an import run imports: export files of a kind, or an adapter's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RunKind {
+    File(ExportKind),
+    Adapter(String),
+}
+
+impl RunKind {
+    /// How the run stores its kind: the export kind's name, or `adapter:NAME`.
+    /// Schema-1 stores wrote an adapter's bare name, which [`RunKind::of_tag`] still reads.
+    fn tag(&self) -> String {
+        match self {
+            RunKind::File(kind) => kind.name().to_owned(),
+            RunKind::Adapter(name) => format!("adapter:{name}"),
+        }
+    }
+
+    fn of_tag(tag: &str) -> RunKind {
+        if let Some(name) = tag.strip_prefix("adapter:") {
+            return RunKind::Adapter(name.to_owned());
+        }
+        match ExportKind::ALL.into_iter().find(|kind| kind.name() == tag) {
+            Some(kind) => RunKind::File(kind),
+            None => RunKind::Adapter(tag.to_owned()),
+        }
+    }
+
+    /// The export kind's or the adapter's name.
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            RunKind::File(kind) => kind.name(),
+            RunKind::Adapter(name) => name,
         }
     }
 }
@@ -228,6 +292,37 @@ pub(crate) fn decode_listen_head(bytes: &[u8]) -> Result<ListenHead, Error> {
     }
 }
 
+/// Whether an adapter's tracker runs (`StateKey::Tracker`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TrackerRecord {
+    pub(crate) running: bool,
+    /// When it first started (unix seconds): where a sweep starts when there is no watermark yet.
+    pub(crate) since: i64,
+}
+
+/// Which part of an adapter's history an import asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum HistoryMode {
+    /// Everything up to now.
+    Full,
+    /// What came after the last full or incremental import (or tracker sweep).
+    Incremental,
+    /// A date range.
+    Range,
+}
+
+/// What an adapter import run asked (`StateKey::ImportRequest`), so it resumes asking the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ImportRequestRecord {
+    pub(crate) adapter: String,
+    pub(crate) mode: HistoryMode,
+    /// Unix seconds, inclusive.
+    pub(crate) from: Option<i64>,
+    /// Unix seconds, exclusive.
+    pub(crate) to: Option<i64>,
+}
+
 /// Encodes a record in the current layout.
 pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
     let mut bytes = vec![RECORD_V1];
@@ -251,6 +346,23 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], table: &'static str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_kinds_read_their_tags_and_schema_1_names() {
+        for kind in [
+            RunKind::File(ExportKind::Spotify),
+            RunKind::File(ExportKind::LastfmCsv),
+            RunKind::File(ExportKind::Listenbrainz),
+            RunKind::Adapter("lastfm".into()),
+            RunKind::Adapter("spotify".into()),
+            RunKind::Adapter("csvfeed".into()),
+        ] {
+            assert_eq!(RunKind::of_tag(&kind.tag()), kind);
+        }
+        // Schema 1 wrote adapters' bare names.
+        assert_eq!(RunKind::of_tag("lastfm"), RunKind::Adapter("lastfm".into()));
+        assert_eq!(RunKind::of_tag("spotify"), RunKind::File(ExportKind::Spotify));
+    }
 
     #[test]
     fn round_trip_and_version_byte() {

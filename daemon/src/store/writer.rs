@@ -15,8 +15,8 @@ use super::records::{
     TrackRecord, decode, encode,
 };
 use super::series::{self, Granularity};
-use super::{Kind, SCHEMA_VERSION, scoped_key, tables};
-use crate::clock;
+use super::{Kind, ListenKey, SCHEMA_VERSION, StateKey, scoped_key, tables};
+use crate::clock::{self, Clock};
 use crate::error::{Error, InternalError, Result, StartupError, store_err};
 use crate::identity::{Credit, Name};
 
@@ -68,13 +68,13 @@ pub(crate) struct PreparedListen {
 pub(crate) const CROSS_SOURCE_WINDOW_S: u64 = 60;
 
 /// A stored listen's key and encoded record.
-type StoredListen = ((u64, u64), Vec<u8>);
+type StoredListen = (ListenKey, Vec<u8>);
 
 /// A small value written with other writes, in the same transaction.
 #[derive(Debug)]
 pub(crate) enum Put {
-    /// The daemon's own state (`SERVICE_STATE`); an empty value deletes.
-    Service { scope: String, key: String, value: Vec<u8> },
+    /// The daemon's own state (`SERVICE_STATE`); `None` deletes. Made by [`Put::state`] and [`Put::clear`].
+    State { key: StateKey, value: Option<Vec<u8>> },
     /// A plugin's own state (`PLUGIN_STATE`); an empty value deletes.
     Plugin { plugin: String, key: String, value: Vec<u8> },
     /// A track's loved flag.
@@ -83,13 +83,32 @@ pub(crate) enum Put {
     Enrichment { kind: Kind, key: String, record: EnrichmentRecord },
 }
 
+impl Put {
+    /// Stores a value of the daemon's own state.
+    pub(crate) fn state<T: serde::Serialize>(key: StateKey, value: &T) -> Put {
+        Put::State { key, value: Some(super::state::encode_value(value)) }
+    }
+
+    /// Deletes a value of the daemon's own state.
+    pub(crate) fn clear(key: StateKey) -> Put {
+        Put::State { key, value: None }
+    }
+}
+
 /// What an ingest did.
 #[derive(Debug)]
 pub(crate) struct IngestOutcome {
     /// For each listen sent, in order: its key and whether it was new.
-    pub(crate) keys: Vec<((u64, u64), bool)>,
+    pub(crate) keys: Vec<(ListenKey, bool)>,
     /// The import run as stored after this batch, when one was given.
     pub(crate) run: Option<ImportRunRecord>,
+}
+
+impl IngestOutcome {
+    /// The keys of the listens that were new.
+    pub(crate) fn added(&self) -> Vec<ListenKey> {
+        self.keys.iter().filter(|(_, added)| *added).map(|(key, _)| *key).collect()
+    }
 }
 
 pub(super) enum WriteOp {
@@ -117,6 +136,8 @@ pub(super) enum WriteOp {
 pub(super) struct Writer {
     db: Arc<Database>,
     notify: SeqNotifier,
+    /// Dates loved flags.
+    clock: Clock,
     artist_ids: HashMap<String, u64>,
     album_ids: HashMap<String, u64>,
     track_ids: HashMap<String, u64>,
@@ -188,28 +209,32 @@ pub(super) fn read_u64(meta: &impl ReadableTable<&'static str, &'static [u8]>, k
 /// marks runs left running by a crash as interrupted. Returns (db id, last seq).
 pub(super) fn prepare(db: &Database, path: &Path) -> Result<(String, u64)> {
     let txn = db.begin_write().map_err(store_err("begin write"))?;
+    let version = {
+        let meta = txn.open_table(tables::META).map_err(store_err("open meta"))?;
+        let version = meta.get("schema_version").map_err(store_err("read meta"))?;
+        version.map(|bytes| <[u8; 4]>::try_from(bytes.value()).map(u32::from_le_bytes).unwrap_or(u32::MAX))
+    };
+    match version {
+        Some(found) if found > SCHEMA_VERSION => {
+            return Err(Error::Startup(StartupError::DowngradeNotSupported {
+                path: path.to_owned(),
+                found,
+                supported: SCHEMA_VERSION,
+            }));
+        }
+        Some(1) => {
+            tracing::info!(path = %path.display(), "upgrading the store from schema 1 to {SCHEMA_VERSION}");
+            super::state::upgrade_v1(&txn)?;
+        }
+        _ => {}
+    }
     let (db_id, last_seq) = {
         let mut tables = Tables::open(&txn)?;
-        let version = tables
-            .meta
-            .get("schema_version")
-            .map_err(store_err("read meta"))?
-            .map(|bytes| <[u8; 4]>::try_from(bytes.value()).map(u32::from_le_bytes).unwrap_or(u32::MAX));
-        match version {
-            Some(found) if found > SCHEMA_VERSION => {
-                return Err(Error::Startup(StartupError::DowngradeNotSupported {
-                    path: path.to_owned(),
-                    found,
-                    supported: SCHEMA_VERSION,
-                }));
-            }
-            Some(_) => {}
-            None => {
-                tables
-                    .meta
-                    .insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
-                    .map_err(store_err("write meta"))?;
-            }
+        if version != Some(SCHEMA_VERSION) {
+            tables
+                .meta
+                .insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
+                .map_err(store_err("write meta"))?;
         }
         let existing_id = tables
             .meta
@@ -248,10 +273,11 @@ fn new_db_id() -> String {
 }
 
 impl Writer {
-    pub(super) fn new(db: Arc<Database>, notify: SeqNotifier) -> Result<Writer> {
+    pub(super) fn new(db: Arc<Database>, notify: SeqNotifier, clock: Clock) -> Result<Writer> {
         let mut writer = Writer {
             db,
             notify,
+            clock,
             artist_ids: HashMap::default(),
             album_ids: HashMap::default(),
             track_ids: HashMap::default(),
@@ -396,6 +422,9 @@ impl Writer {
         Ok(())
     }
 
+    /// Stores a batch of listens: resolves their names to ids, adds each new
+    /// listen or merges it into the one already stored for its play, counts
+    /// sources, records loved flags and moves the run's counts.
     fn ingest(
         &mut self,
         tables: &mut Tables<'_>,
@@ -404,84 +433,101 @@ impl Writer {
         aggregates: &mut HashMap<(u8, u32, u64), u64>,
     ) -> Result<IngestOutcome> {
         let mut keys = Vec::with_capacity(listens.len());
-        let (mut added, mut duplicates) = (0u64, 0u64);
+        let mut batch = BatchTally::default();
         // Listens of one batch share their identities (`Arc`s), so resolve each once.
         // Pointers are stable keys here: `listens` keeps every `Arc` alive.
-        let mut resolved: HashMap<(*const TrackIdentity, *const Name), (u64, Option<u64>, u64)> = HashMap::default();
-        let mut new_by_source: HashMap<&str, u64> = HashMap::default();
-        let mut loves: HashMap<String, (bool, &str)> = HashMap::default();
+        let mut resolved: HashMap<(*const TrackIdentity, *const Name), Ids> = HashMap::default();
         for listen in listens {
-            let credit = &listen.identity.credit;
             let pointers = (Arc::as_ptr(&listen.identity), listen.album.as_ref().map_or(std::ptr::null(), Arc::as_ptr));
-            let (artist_id, album_id, track_id) = match resolved.get(&pointers) {
+            let ids = match resolved.get(&pointers) {
                 Some(ids) => *ids,
                 None => {
-                    let artist_id = self.artist(tables, &credit.primary)?;
-                    let album_id = match &listen.album {
-                        Some(album) => Some(self.album(tables, artist_id, &credit.primary, album)?),
-                        None => None,
-                    };
-                    let track_id = self.track(tables, artist_id, album_id, &listen.identity)?;
-                    resolved.insert(pointers, (artist_id, album_id, track_id));
-                    (artist_id, album_id, track_id)
+                    let ids = self.resolve(tables, listen)?;
+                    resolved.insert(pointers, ids);
+                    ids
                 }
             };
-            let start_s = u64::try_from(listen.start_ms.div_euclid(1000)).unwrap_or(0);
-            let key = (start_s, track_id);
-            let identity = &listen.identity;
-            let record = ListenRecord {
-                start_ms: listen.start_ms,
-                duration_ms: listen.duration_ms,
-                track_id,
-                artist_id,
-                album_id,
-                artist: credit.primary.display.clone(),
-                featured: credit.featured.iter().map(|name| name.display.clone()).collect(),
-                track: credit.title.display.clone(),
-                album: listen.album.as_ref().map(|album| album.display.clone()),
-                credit: (identity.raw_artist != credit.primary.display).then(|| identity.raw_artist.clone()),
-                raw_title: (identity.raw_title != credit.title.display).then(|| identity.raw_title.clone()),
-                sources: vec![(*listen.source).clone()],
-            };
-            let source = listen.source.source.as_str();
-            let existing = match tables.listens.get(key).map_err(store_err("read listen"))? {
-                Some(bytes) => Some((key, bytes.value().to_vec())),
-                None => self.same_play(tables, key, source)?,
-            };
-            match existing {
-                None => {
-                    tables.listens.insert(key, encode(&record).as_slice()).map_err(store_err("write listen"))?;
-                    added += 1;
-                    keys.push((key, true));
-                    count_listen(aggregates, start_s, artist_id, album_id, track_id);
-                    *new_by_source.entry(source).or_insert(0) += 1;
-                }
-                Some((kept_key, bytes)) => {
-                    duplicates += 1;
-                    keys.push((kept_key, false));
-                    let mut kept: ListenRecord = decode(&bytes, "listens")?;
-                    if !kept.sources.iter().any(|known| known.source == source) {
-                        kept.sources.push((*listen.source).clone());
-                        tables.listens.insert(kept_key, encode(&kept).as_slice()).map_err(store_err("write listen"))?;
-                        *new_by_source.entry(source).or_insert(0) += 1;
-                    }
-                    if kept_key != key {
-                        tables.aliases.insert(key, kept_key).map_err(store_err("write alias"))?;
-                        self.has_aliases = true;
-                    }
-                }
-            }
+            let key_and_new = self.store_listen(tables, listen, ids, aggregates, &mut batch)?;
+            keys.push(key_and_new);
             if let Some(loved) = listen.loved {
-                loves.insert(scoped_key(&credit.primary, &credit.title), (loved, source));
+                let credit = &listen.identity.credit;
+                batch.loves.insert(scoped_key(&credit.primary, &credit.title), (loved, &listen.source.source));
             }
         }
-        for (source, count) in new_by_source {
+        self.count_sources(tables, &batch.new_by_source)?;
+        self.apply_loves(tables, batch.loves)?;
+        let run = match run {
+            Some(run) => Some(count_run(tables, run, batch.added, batch.duplicates)?),
+            None => None,
+        };
+        Ok(IngestOutcome { keys, run })
+    }
+
+    /// The ids of a listen's artist, album and track, created when new.
+    fn resolve(&mut self, tables: &mut Tables<'_>, listen: &PreparedListen) -> Result<Ids> {
+        let credit = &listen.identity.credit;
+        let artist = self.artist(tables, &credit.primary)?;
+        let album = match &listen.album {
+            Some(album) => Some(self.album(tables, artist, &credit.primary, album)?),
+            None => None,
+        };
+        let track = self.track(tables, artist, album, &listen.identity)?;
+        Ok(Ids { artist, album, track })
+    }
+
+    /// Adds a listen, or merges its source into the listen already stored for
+    /// the same play. Returns the key it is stored under and whether it is new.
+    fn store_listen<'listen>(
+        &mut self,
+        tables: &mut Tables<'_>,
+        listen: &'listen PreparedListen,
+        ids: Ids,
+        aggregates: &mut HashMap<(u8, u32, u64), u64>,
+        batch: &mut BatchTally<'listen>,
+    ) -> Result<(ListenKey, bool)> {
+        let start_s = u64::try_from(listen.start_ms.div_euclid(1000)).unwrap_or(0);
+        let key = ListenKey::new(start_s, ids.track);
+        let source = listen.source.source.as_str();
+        let existing = match tables.listens.get(key.row()).map_err(store_err("read listen"))? {
+            Some(bytes) => Some((key, bytes.value().to_vec())),
+            None => self.same_play(tables, key, source)?,
+        };
+        let Some((kept_key, bytes)) = existing else {
+            let record = listen_record(listen, ids);
+            tables.listens.insert(key.row(), encode(&record).as_slice()).map_err(store_err("write listen"))?;
+            count_listen(aggregates, start_s, ids.artist, ids.album, ids.track);
+            batch.added += 1;
+            *batch.new_by_source.entry(source).or_insert(0) += 1;
+            return Ok((key, true));
+        };
+        batch.duplicates += 1;
+        let mut kept: ListenRecord = decode(&bytes, "listens")?;
+        if !kept.sources.iter().any(|known| known.source == source) {
+            kept.sources.push((*listen.source).clone());
+            tables.listens.insert(kept_key.row(), encode(&kept).as_slice()).map_err(store_err("write listen"))?;
+            *batch.new_by_source.entry(source).or_insert(0) += 1;
+        }
+        if kept_key != key {
+            tables.aliases.insert(key.row(), kept_key.row()).map_err(store_err("write alias"))?;
+            self.has_aliases = true;
+        }
+        Ok((kept_key, false))
+    }
+
+    /// Adds the batch's new reports per source to the `sources` table.
+    fn count_sources(&mut self, tables: &mut Tables<'_>, new_by_source: &HashMap<&str, u64>) -> Result<()> {
+        for (&source, &count) in new_by_source {
             let stored =
                 tables.sources.get(source).map_err(store_err("read sources"))?.map_or(0, |value| value.value());
             tables.sources.insert(source, stored + count).map_err(store_err("write sources"))?;
             self.sources.insert(source.to_owned());
         }
-        let now_ms = clock::now_ms();
+        Ok(())
+    }
+
+    /// Stores loved flags that changed.
+    fn apply_loves(&self, tables: &mut Tables<'_>, loves: HashMap<String, (bool, &str)>) -> Result<()> {
+        let now_ms = self.clock.now_ms();
         for (track_key, (loved, source)) in loves {
             let stored = match tables.loved.get(track_key.as_str()).map_err(store_err("read loved"))? {
                 Some(bytes) => Some(decode::<LovedRecord>(bytes.value(), "loved")?.loved),
@@ -495,42 +541,28 @@ impl Writer {
                     .map_err(store_err("write loved"))?;
             }
         }
-        let run = match run {
-            Some(mut run) => {
-                let stored: Option<ImportRunRecord> = match tables.runs.get(run.id).map_err(store_err("get run"))? {
-                    Some(bytes) => Some(decode(bytes.value(), "import_runs")?),
-                    None => None,
-                };
-                let stored = stored.ok_or_else(|| Error::invalid(format!("no import run {}", run.id)))?;
-                run.imported = stored.imported + added;
-                run.duplicates = stored.duplicates + duplicates;
-                tables.runs.insert(run.id, encode(&run).as_slice()).map_err(store_err("write run"))?;
-                Some(run)
-            }
-            None => None,
-        };
-        Ok(IngestOutcome { keys, run })
+        Ok(())
     }
 
     /// The listen already stored for this play, when another source reported it
     /// (see [`CROSS_SOURCE_WINDOW_S`]): `key`'s alias if this source reported it
     /// before, else the closest listen of the same track within the window that
     /// no report of `source` is merged into yet. Returns its key and bytes.
-    fn same_play(&self, tables: &Tables<'_>, key: (u64, u64), source: &str) -> Result<Option<StoredListen>> {
+    fn same_play(&self, tables: &Tables<'_>, key: ListenKey, source: &str) -> Result<Option<StoredListen>> {
         if self.has_aliases
-            && let Some(target) = tables.aliases.get(key).map_err(store_err("read alias"))?
+            && let Some(target) = tables.aliases.get(key.row()).map_err(store_err("read alias"))?
         {
-            let target = target.value();
-            if let Some(bytes) = tables.listens.get(target).map_err(store_err("read listen"))? {
+            let target = ListenKey::of_row(target.value());
+            if let Some(bytes) = tables.listens.get(target.row()).map_err(store_err("read listen"))? {
                 return Ok(Some((target, bytes.value().to_vec())));
             }
         }
         if !self.sources.iter().any(|known| known != source) {
             return Ok(None);
         }
-        let (start_s, track_id) = key;
+        let ListenKey { start_s, track_id } = key;
         let range = (start_s.saturating_sub(CROSS_SOURCE_WINDOW_S), 0)..=(start_s + CROSS_SOURCE_WINDOW_S, u64::MAX);
-        let mut best: Option<(u64, (u64, u64), Vec<u8>)> = None;
+        let mut best: Option<(u64, ListenKey, Vec<u8>)> = None;
         for row in tables.listens.range(range).map_err(store_err("scan listens"))? {
             let (candidate, value) = row.map_err(store_err("scan listens"))?;
             let candidate = candidate.value();
@@ -543,7 +575,7 @@ impl Writer {
             }
             let record: ListenRecord = decode(value.value(), "listens")?;
             if record.sources.iter().all(|known| known.source != source) {
-                best = Some((distance, candidate, value.value().to_vec()));
+                best = Some((distance, ListenKey::of_row(candidate), value.value().to_vec()));
             }
         }
         Ok(best.map(|(_, key, bytes)| (key, bytes)))
@@ -657,11 +689,12 @@ impl Writer {
 /// Writes one small value.
 fn apply_put(tables: &mut Tables<'_>, put: Put) -> Result<()> {
     let result = match put {
-        Put::Service { scope, key, value } if value.is_empty() => {
-            tables.service_state.remove((scope.as_str(), key.as_str())).map(|_| ())
-        }
-        Put::Service { scope, key, value } => {
-            tables.service_state.insert((scope.as_str(), key.as_str()), value.as_slice()).map(|_| ())
+        Put::State { key, value } => {
+            let (scope, name) = key.row();
+            match value {
+                Some(value) => tables.service_state.insert((scope, name.as_str()), value.as_slice()).map(|_| ()),
+                None => tables.service_state.remove((scope, name.as_str())).map(|_| ()),
+            }
         }
         Put::Plugin { plugin, key, value } if value.is_empty() => {
             tables.plugin_state.remove((plugin.as_str(), key.as_str())).map(|_| ())
@@ -681,6 +714,62 @@ fn apply_put(tables: &mut Tables<'_>, put: Put) -> Result<()> {
 
 fn group_failed(message: &str) -> Error {
     Error::Internal(InternalError::WriteFailed(message.to_owned()))
+}
+
+/// The ids a listen's names resolve to.
+#[derive(Debug, Clone, Copy)]
+struct Ids {
+    artist: u64,
+    album: Option<u64>,
+    track: u64,
+}
+
+/// What one batch did, beyond each listen's key.
+#[derive(Default)]
+struct BatchTally<'listen> {
+    added: u64,
+    duplicates: u64,
+    /// New reports per source (a new listen, or a source merged into one).
+    new_by_source: HashMap<&'listen str, u64>,
+    /// Loved flags by track key: the last report of a track wins.
+    loves: HashMap<String, (bool, &'listen str)>,
+}
+
+/// The record of a new listen.
+fn listen_record(listen: &PreparedListen, ids: Ids) -> ListenRecord {
+    let identity = &listen.identity;
+    let credit = &identity.credit;
+    ListenRecord {
+        start_ms: listen.start_ms,
+        duration_ms: listen.duration_ms,
+        track_id: ids.track,
+        artist_id: ids.artist,
+        album_id: ids.album,
+        artist: credit.primary.display.clone(),
+        featured: credit.featured.iter().map(|name| name.display.clone()).collect(),
+        track: credit.title.display.clone(),
+        album: listen.album.as_ref().map(|album| album.display.clone()),
+        credit: (identity.raw_artist != credit.primary.display).then(|| identity.raw_artist.clone()),
+        raw_title: (identity.raw_title != credit.title.display).then(|| identity.raw_title.clone()),
+        sources: vec![(*listen.source).clone()],
+    }
+}
+
+/// Stores a run with its counts moved by this batch; the writer owns these two counts.
+fn count_run(
+    tables: &mut Tables<'_>,
+    mut run: ImportRunRecord,
+    added: u64,
+    duplicates: u64,
+) -> Result<ImportRunRecord> {
+    let stored: ImportRunRecord = match tables.runs.get(run.id).map_err(store_err("get run"))? {
+        Some(bytes) => decode(bytes.value(), "import_runs")?,
+        None => return Err(Error::invalid(format!("no import run {}", run.id))),
+    };
+    run.imported = stored.imported + added;
+    run.duplicates = stored.duplicates + duplicates;
+    tables.runs.insert(run.id, encode(&run).as_slice()).map_err(store_err("write run"))?;
+    Ok(run)
 }
 
 /// Adds one listen to every counter it belongs to.

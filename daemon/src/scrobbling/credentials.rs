@@ -16,21 +16,16 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::RwLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ring::rand::{SecureRandom, SystemRandom};
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::clock;
+use crate::clock::Clock;
 use crate::error::{Error, Result, io_err};
-use crate::store::records::{decode, encode};
-use crate::store::{Put, Store};
-
-/// `SERVICE_STATE` scope of credentials, keyed by id (16 hex digits).
-const CREDENTIAL_SCOPE: &str = "credential";
-/// `SERVICE_STATE` scope of Last.fm sessions, keyed by the session key's SHA-256 (hex).
-const SESSION_SCOPE: &str = "lastfm-session";
+use crate::library::SourceName;
+use crate::store::{Put, StateKey, StateScope, Store};
 /// Longest a token from `auth.getToken` waits for `auth.getSession`.
 const WEB_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// Most outstanding `auth.getToken` tokens; the oldest go first.
@@ -64,6 +59,17 @@ struct SessionRecord {
     created_ms: i64,
 }
 
+/// What a web token from `auth.getToken` turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WebToken {
+    /// Issued to this credential and fresh: it is used up now.
+    Taken,
+    /// Issued, but too long ago.
+    Expired,
+    /// Never issued (or to another credential, or already used).
+    Unknown,
+}
+
 /// A credential just issued, with its secret (shown once).
 pub(crate) struct Issued {
     pub(crate) record: CredentialRecord,
@@ -74,13 +80,15 @@ pub(crate) struct Issued {
 /// The credentials, cached; see the module docs.
 pub(crate) struct Credentials {
     store: Store,
+    /// Dates credentials and sessions, and expires web tokens.
+    clock: Clock,
     /// Derives Last.fm shared secrets.
     key: ring::hmac::Key,
     cache: RwLock<Cache>,
     /// Held while a credential is issued, so ids and names stay unique.
     issuing: tokio::sync::Mutex<()>,
-    /// `auth.getToken` tokens → (credential, issued at).
-    web_tokens: std::sync::Mutex<HashMap<String, (u64, Instant)>>,
+    /// `auth.getToken` tokens → (credential, issued at in unix milliseconds).
+    web_tokens: std::sync::Mutex<HashMap<String, (u64, i64)>>,
 }
 
 #[derive(Default)]
@@ -105,15 +113,14 @@ impl Cache {
 
 impl Credentials {
     /// Loads the credentials and sessions, and the server key (created on first use).
-    pub(crate) fn open(store: Store, data_dir: &Path) -> Result<Credentials> {
+    pub(crate) fn open(store: Store, data_dir: &Path, clock: Clock) -> Result<Credentials> {
         let key = server_key(&data_dir.join("scrobble.key"))?;
         let mut cache = Cache::default();
         let reader = store.read()?;
-        for (_, value) in reader.service_states(CREDENTIAL_SCOPE)? {
-            cache.insert(decode::<CredentialRecord>(&value, "service_state")?);
+        for (_, record) in reader.states::<CredentialRecord>(StateScope::Credential)? {
+            cache.insert(record);
         }
-        for (hash, value) in reader.service_states(SESSION_SCOPE)? {
-            let session = decode::<SessionRecord>(&value, "service_state")?;
+        for (hash, session) in reader.states::<SessionRecord>(StateScope::LastfmSession)? {
             if let Some(hash) = unhex32(&hash) {
                 cache.sessions.insert(hash, session.credential);
             }
@@ -121,6 +128,7 @@ impl Credentials {
         drop(reader);
         Ok(Credentials {
             store,
+            clock,
             key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key),
             cache: RwLock::new(cache),
             issuing: tokio::sync::Mutex::new(()),
@@ -130,8 +138,8 @@ impl Credentials {
 
     /// Issues a credential; its secret is in the answer only.
     pub(crate) async fn create(&self, name: &str, api: Api) -> Result<Issued> {
-        if !valid_name(name) {
-            return Err(Error::invalid(format!("token name {name:?} must be 1-32 of a-z, 0-9, '-', '_', '.'")));
+        if let Err(err) = SourceName::parse(name) {
+            return Err(Error::invalid(format!("token name {err}")));
         }
         let _issuing = self.issuing.lock().await;
         let (record, secret) = {
@@ -142,7 +150,7 @@ impl Credentials {
                 )));
             }
             let id = cache.by_id.keys().next_back().map_or(1, |last| last + 1);
-            let created_ms = clock::now_ms();
+            let created_ms = self.clock.now_ms();
             match api {
                 Api::Listenbrainz => {
                     let token = uuid_v4();
@@ -196,11 +204,7 @@ impl Credentials {
             (record, sessions)
         };
         let mut puts = vec![credential_put(&record, false)];
-        puts.extend(sessions.iter().map(|hash| Put::Service {
-            scope: SESSION_SCOPE.to_owned(),
-            key: hex(hash),
-            value: Vec::new(),
-        }));
+        puts.extend(sessions.iter().map(|hash| Put::clear(StateKey::LastfmSession(hex(hash)))));
         self.store.put(puts).await?;
         let mut cache = self.cache.write().expect("credentials lock");
         cache.by_id.remove(&record.id);
@@ -239,8 +243,8 @@ impl Credentials {
     pub(crate) async fn new_session(&self, credential: u64) -> Result<String> {
         let session_key = hex(&random::<16>());
         let hash = sha256(session_key.as_bytes());
-        let record = SessionRecord { credential, created_ms: clock::now_ms() };
-        let put = Put::Service { scope: SESSION_SCOPE.to_owned(), key: hex(&hash), value: encode(&record) };
+        let record = SessionRecord { credential, created_ms: self.clock.now_ms() };
+        let put = Put::state(StateKey::LastfmSession(hex(&hash)), &record);
         self.store.put(vec![put]).await?;
         let revoked = {
             let mut cache = self.cache.write().expect("credentials lock");
@@ -252,7 +256,7 @@ impl Credentials {
         };
         if revoked {
             // Revoked while the session was being written: it must not work.
-            let gone = Put::Service { scope: SESSION_SCOPE.to_owned(), key: hex(&hash), value: Vec::new() };
+            let gone = Put::clear(StateKey::LastfmSession(hex(&hash)));
             self.store.put(vec![gone]).await?;
             return Err(Error::not_found("the credential was revoked"));
         }
@@ -263,32 +267,33 @@ impl Credentials {
     /// secret (the request is signed) is the authorisation, so it is ready at once.
     pub(crate) fn new_web_token(&self, credential: u64) -> String {
         let token = hex(&random::<16>());
+        let now_ms = self.clock.now_ms();
         let mut tokens = self.web_tokens.lock().expect("web tokens lock");
-        tokens.retain(|_, (_, issued)| issued.elapsed() < WEB_TOKEN_LIFETIME);
+        tokens.retain(|_, (_, issued_ms)| !expired(*issued_ms, now_ms));
         if tokens.len() >= MAX_WEB_TOKENS
             && let Some(oldest) = tokens.iter().min_by_key(|(_, (_, issued))| *issued).map(|(token, _)| token.clone())
         {
             tokens.remove(&oldest);
         }
-        tokens.insert(token.clone(), (credential, Instant::now()));
+        tokens.insert(token.clone(), (credential, now_ms));
         token
     }
 
-    /// Takes a web token: `Ok(())` when it was issued to `credential` and is fresh,
-    /// `Err(true)` when it expired, `Err(false)` when unknown.
-    pub(crate) fn take_web_token(&self, token: &str, credential: u64) -> std::result::Result<(), bool> {
+    /// Takes a web token issued to `credential`.
+    pub(crate) fn take_web_token(&self, token: &str, credential: u64) -> WebToken {
+        let now_ms = self.clock.now_ms();
         let mut tokens = self.web_tokens.lock().expect("web tokens lock");
         match tokens.get(token) {
-            Some((owner, _)) if *owner != credential => Err(false),
-            Some((_, issued)) if issued.elapsed() >= WEB_TOKEN_LIFETIME => {
+            Some((owner, _)) if *owner != credential => WebToken::Unknown,
+            Some((_, issued_ms)) if expired(*issued_ms, now_ms) => {
                 tokens.remove(token);
-                Err(true)
+                WebToken::Expired
             }
             Some(_) => {
                 tokens.remove(token);
-                Ok(())
+                WebToken::Taken
             }
-            None => Err(false),
+            None => WebToken::Unknown,
         }
     }
 
@@ -299,11 +304,13 @@ impl Credentials {
 }
 
 fn credential_put(record: &CredentialRecord, live: bool) -> Put {
-    Put::Service {
-        scope: CREDENTIAL_SCOPE.to_owned(),
-        key: format!("{:016x}", record.id),
-        value: if live { encode(record) } else { Vec::new() },
-    }
+    let key = StateKey::Credential(record.id);
+    if live { Put::state(key, record) } else { Put::clear(key) }
+}
+
+/// Whether a web token issued at `issued_ms` has expired at `now_ms`.
+fn expired(issued_ms: i64, now_ms: i64) -> bool {
+    now_ms.saturating_sub(issued_ms) >= WEB_TOKEN_LIFETIME.as_millis() as i64
 }
 
 /// Reads the server key, creating it (owner-only, written whole before it is used).
@@ -332,12 +339,6 @@ fn server_key(path: &Path) -> Result<[u8; 32]> {
     file.write_all(&key).and_then(|()| file.sync_all()).map_err(io_err("write", &partial))?;
     std::fs::rename(&partial, path).map_err(io_err("rename", path))?;
     Ok(key)
-}
-
-/// A credential name: like a listen source.
-fn valid_name(name: &str) -> bool {
-    (1..=32).contains(&name.len())
-        && name.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || b"-_.".contains(&byte))
 }
 
 fn random<const N: usize>() -> [u8; N] {
@@ -392,8 +393,29 @@ mod tests {
         assert_eq!(hex(&hash), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(unhex32(&hex(&hash)), Some(hash));
         assert_eq!(unhex32("zz"), None);
-        assert!(valid_name("navidrome") && valid_name("web-scrobbler_2.0"));
-        assert!(!valid_name("") && !valid_name("Navidrome") && !valid_name("a b"));
+        for name in ["navidrome", "web-scrobbler_2.0"] {
+            assert!(SourceName::parse(name).is_ok(), "{name}");
+        }
+        for name in ["", "Navidrome", "a b"] {
+            assert!(SourceName::parse(name).is_err(), "{name}");
+        }
+    }
+
+    #[test]
+    fn web_tokens_expire_after_an_hour_by_the_clock() {
+        let harness = crate::harness::Harness::at("2024-06-01T12:00:00Z");
+        let credentials = Credentials::open(harness.store.clone(), harness.dir(), harness.clock.clone()).unwrap();
+        let minute = 60 * 1000;
+        // (minutes waited, what the token is then)
+        let cases = [(0, WebToken::Taken), (59, WebToken::Taken), (60, WebToken::Expired), (61, WebToken::Expired)];
+        for (waited, expected) in cases {
+            let token = credentials.new_web_token(1);
+            assert_eq!(credentials.take_web_token(&token, 2), WebToken::Unknown, "another credential's");
+            harness.clock.advance_ms(waited * minute);
+            assert_eq!(credentials.take_web_token(&token, 1), expected, "after {waited} minutes");
+            assert_eq!(credentials.take_web_token(&token, 1), WebToken::Unknown, "used or dropped");
+        }
+        assert_eq!(credentials.take_web_token("never-issued", 1), WebToken::Unknown);
     }
 
     #[test]

@@ -12,20 +12,16 @@ use std::time::Duration;
 use musique_sdk::ErrorKind;
 use musique_sdk::protocol::{EnrichRequest, Enrichment, method};
 
-use super::Service;
-use super::adapters::plugin_error;
-use crate::clock;
+use super::{Adapters, plugin_error};
 use crate::error::{Error, Result};
-use crate::plugins::{PluginCallError, PluginState};
+use crate::plugins::PluginCallError;
 use crate::store::records::{EnrichmentRecord, ImageRecord};
-use crate::store::{Kind, Put};
+use crate::store::{Kind, Put, StateKey};
 
 /// How long what was found stays fresh.
 const FRESH_FOUND_MS: i64 = 30 * 24 * 3600 * 1000;
 /// How long a miss is remembered.
 const FRESH_MISS_MS: i64 = 7 * 24 * 3600 * 1000;
-/// The background enricher's stored position: the last album id it handled.
-const CURSOR: (&str, &str) = ("enrich", "album-cursor");
 /// The background enricher pauses this long when adapters cannot be used (no credentials).
 const PAUSE: Duration = Duration::from_secs(600);
 
@@ -40,8 +36,8 @@ pub(crate) struct Enriched {
 enum Failure {
     /// Bad input, or the store failed.
     Service(Error),
-    /// The adapter failed.
-    Adapter(PluginCallError),
+    /// The adapter (named) failed.
+    Adapter(String, PluginCallError),
 }
 
 impl From<Error> for Failure {
@@ -50,12 +46,12 @@ impl From<Error> for Failure {
     }
 }
 
-impl Service {
+impl Adapters {
     /// What is known about an artist (or an album of theirs); fetched when missing or stale.
     pub(crate) fn enrich(&self, artist: &str, album: Option<&str>, refresh: bool) -> Result<Enriched> {
         self.try_enrich(artist, album, refresh).map_err(|failure| match failure {
             Failure::Service(error) => error,
-            Failure::Adapter(error) => plugin_error(error),
+            Failure::Adapter(adapter, error) => plugin_error(&adapter, error),
         })
     }
 
@@ -65,16 +61,15 @@ impl Service {
         if artist.is_empty() {
             return Err(Error::invalid("`artist` must not be empty").into());
         }
+        let library = &self.state.library;
         let (kind, key) = match album {
-            Some(album) => (Kind::Album, self.album_key(artist, album)),
-            None => {
-                let credit = crate::identity::split_credit(artist, "", &self.state.separators);
-                (Kind::Artist, credit.primary.key)
-            }
+            Some(album) => (Kind::Album, library.album_key(artist, album)),
+            None => (Kind::Artist, library.artist_key(artist)),
         };
+        let now_ms = self.state.clock.now_ms();
         if !refresh
             && let Some(record) = self.state.store.read()?.enrichment(kind, &key)?
-            && is_fresh(&record)
+            && is_fresh(&record, now_ms)
         {
             return Ok(Enriched { kind, record, cached: true });
         }
@@ -86,12 +81,17 @@ impl Service {
             .state
             .plugins
             .call(&adapter, method::ENRICH, serde_json::to_value(request).expect("JSON"))
-            .map_err(Failure::Adapter)?;
-        let found: Option<Enrichment> = serde_json::from_value(value)
-            .map_err(|err| Error::invalid(format!("the {adapter} adapter answered `enrich` wrongly: {err}")))?;
+            .map_err(|error| Failure::Adapter(adapter.clone(), error))?;
+        let found: Option<Enrichment> = serde_json::from_value(value).map_err(|err| {
+            Error::Internal(crate::error::InternalError::AdapterReply {
+                adapter: adapter.clone(),
+                method: method::ENRICH.to_owned(),
+                message: err.to_string(),
+            })
+        })?;
         let record = EnrichmentRecord {
             source: adapter,
-            fetched_at_ms: clock::now_ms(),
+            fetched_at_ms: now_ms,
             found: found.is_some(),
             name: found.as_ref().map(|found| found.name.clone()).unwrap_or_default(),
             url: found.as_ref().and_then(|found| found.url.clone()),
@@ -113,20 +113,12 @@ impl Service {
 
     /// The first running adapter that can enrich.
     fn enrich_adapter(&self) -> Option<String> {
-        self.state
-            .plugins
-            .list()
-            .into_iter()
-            .find(|status| {
-                status.state == PluginState::Running
-                    && status.capabilities.iter().any(|capability| capability == "enrich")
-            })
-            .map(|status| status.name)
+        self.with_capability("enrich").into_iter().next()
     }
 }
 
-fn is_fresh(record: &EnrichmentRecord) -> bool {
-    let age = clock::now_ms() - record.fetched_at_ms;
+fn is_fresh(record: &EnrichmentRecord, now_ms: i64) -> bool {
+    let age = now_ms - record.fetched_at_ms;
     age < if record.found { FRESH_FOUND_MS } else { FRESH_MISS_MS }
 }
 
@@ -138,9 +130,9 @@ pub(crate) struct Enricher {
 }
 
 impl Enricher {
-    pub(crate) fn start(&self, service: Service) {
+    pub(crate) fn start(&self, adapters: Adapters) {
         let stop = self.stop.clone();
-        let spawned = std::thread::Builder::new().name("enricher".into()).spawn(move || run(&service, &stop));
+        let spawned = std::thread::Builder::new().name("enricher".into()).spawn(move || run(&adapters, &stop));
         match spawned {
             Ok(thread) => *self.thread.lock().expect("enricher lock") = Some(thread),
             Err(err) => tracing::warn!(error = %err, "cannot start the enricher"),
@@ -155,51 +147,47 @@ impl Enricher {
     }
 }
 
-fn run(service: &Service, stop: &AtomicBool) {
-    let store = service.store().clone();
+fn run(adapters: &Adapters, stop: &AtomicBool) {
+    let store = adapters.state.store.clone();
     while !stop.load(Ordering::Relaxed) {
         let seen = store.last_seq();
-        match enrich_new_albums(service, stop) {
+        match enrich_new_albums(adapters, stop) {
             Ok(true) => continue,
             Ok(false) => store.wait_for_change(seen, Duration::from_secs(2)),
             Err(reason) => {
                 tracing::info!(%reason, "background enrichment paused for {} minutes", PAUSE.as_secs() / 60);
-                let _ = crate::retry::sleep_unless(PAUSE, stop);
+                let _ = super::retry::sleep_unless(PAUSE, stop);
             }
         }
     }
 }
 
 /// Enriches albums added since the stored position (and their artists). `Ok(true)`
-/// when it did some work, `Err` when adapters cannot be used now.
-fn enrich_new_albums(service: &Service, stop: &AtomicBool) -> std::result::Result<bool, String> {
-    if service.enrich_adapter().is_none() {
+/// when it did some work, `Err` when adapters cannot be used now (the error says why).
+fn enrich_new_albums(adapters: &Adapters, stop: &AtomicBool) -> Result<bool> {
+    if adapters.enrich_adapter().is_none() {
         return Ok(false);
     }
-    let store = service.store();
-    let reader = store.read().map_err(|err| err.to_string())?;
-    let cursor = reader
-        .service_state(CURSOR.0, CURSOR.1)
-        .map_err(|err| err.to_string())?
-        .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok())
-        .map_or(0, u64::from_le_bytes);
+    let store = &adapters.state.store;
+    let reader = store.read()?;
+    let cursor = reader.state::<u64>(&StateKey::EnricherPosition)?.unwrap_or(0);
     let mut done = cursor;
-    while let Some(album) = reader.album(done + 1).map_err(|err| err.to_string())? {
+    while let Some(album) = reader.album(done + 1)? {
         // Imports come first: they share the adapter's request budget.
-        if stop.load(Ordering::Relaxed) || service.state.imports.running_count() > 0 {
+        if stop.load(Ordering::Relaxed) || adapters.state.runs.running_count() > 0 {
             break;
         }
-        let artist = reader.artist(album.artist_id).map_err(|err| err.to_string())?.map(|artist| artist.name);
+        let artist = reader.artist(album.artist_id)?.map(|artist| artist.name);
         if let Some(artist) = artist {
             for album in [Some(album.title.as_str()), None] {
-                match service.try_enrich(&artist, album, false) {
+                match adapters.try_enrich(&artist, album, false) {
                     Ok(_) => {}
-                    Err(Failure::Adapter(error)) => {
+                    Err(Failure::Adapter(adapter, error)) => {
                         let kind = error.plugin_error().map(|error| error.kind);
                         if kind != Some(ErrorKind::InvalidInput) {
                             // No credentials, service down, plugin gone: stop here and keep the position.
                             save(store, done)?;
-                            return Err(error.to_string());
+                            return Err(plugin_error(&adapter, error));
                         }
                         tracing::debug!(%artist, error = %error, "enrichment refused");
                     }
@@ -219,7 +207,6 @@ fn enrich_new_albums(service: &Service, stop: &AtomicBool) -> std::result::Resul
     Ok(true)
 }
 
-fn save(store: &crate::store::Store, done: u64) -> std::result::Result<(), String> {
-    let put = Put::Service { scope: CURSOR.0.to_owned(), key: CURSOR.1.to_owned(), value: done.to_le_bytes().to_vec() };
-    store.put_blocking(vec![put]).map_err(|err| err.to_string())
+fn save(store: &crate::store::Store, done: u64) -> Result<()> {
+    store.put_blocking(vec![Put::state(StateKey::EnricherPosition, &done)])
 }

@@ -16,31 +16,16 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use musique_sdk::protocol::{HistoryPage, HistoryRequest, LiveConfig, NowPlaying, method};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::clock;
+use super::Adapters;
+use super::retry::{self, GiveUp};
+use super::sync::{sweep_start, watermark, watermark_put};
 use crate::error::{Error, Result};
 use crate::events::Event;
-use crate::import::{AdapterContext, track_identity, watermark, watermark_put};
-use crate::retry::{self, GiveUp};
-use crate::store::records::Provenance;
-use crate::store::{PreparedListen, Put};
-
-/// Scope of trackers' stored state.
-const SCOPE: &str = "tracker";
-
-/// Each sweep starts this long before the watermark: scrobbles can reach
-/// Last.fm some time after they started (submitted at the end of the play, or
-/// late from a phone that was offline for a short while).
-pub(crate) const OVERLAP_S: i64 = 15 * 60;
-
-/// What a tracker keeps across restarts.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct Stored {
-    running: bool,
-    /// When it first started (unix seconds): the sweep's start when there is no watermark yet.
-    since: i64,
-}
+use crate::library::{Commit, Listen, Origin, SourceName};
+use crate::store::records::TrackerRecord;
+use crate::store::{Put, StateKey, StateScope};
 
 /// A tracker as `trackers.status` shows it.
 #[derive(Debug, Clone, Default)]
@@ -72,18 +57,10 @@ pub(crate) struct Trackers {
     stopped: Mutex<BTreeMap<String, TrackerStatus>>,
 }
 
-/// Announces recorded listens (by key) to subscribers.
-pub(crate) type Announce = Arc<dyn Fn(&[(u64, u64)]) + Send + Sync>;
-
 impl Trackers {
     /// Starts a tracker for `adapter` (no-op when running) and stores that it runs.
-    pub(crate) fn start(&self, context: &AdapterContext, announce: Announce, adapter: &str) -> Result<TrackerStatus> {
-        let live = context.plugins.list().into_iter().any(|status| {
-            status.name == adapter
-                && status.state == crate::plugins::PluginState::Running
-                && status.capabilities.iter().any(|capability| capability == "live")
-        });
-        if !live {
+    pub(crate) fn start(&self, adapters: &Adapters, adapter: &str) -> Result<TrackerStatus> {
+        if !adapters.with_capability("live").iter().any(|name| name == adapter) {
             return Err(Error::invalid(format!(
                 "no running adapter `{adapter}` can track live plays (see `musiquectl plugins`)"
             )));
@@ -94,9 +71,10 @@ impl Trackers {
         {
             return Ok(tracker.status.lock().expect("status lock").clone());
         }
-        let stored = load(context, adapter)?;
-        let since = stored.map(|stored| stored.since).unwrap_or_else(|| clock::now_ms() / 1000);
-        context.store.put_blocking(vec![store_put(adapter, Stored { running: true, since })])?;
+        let store = &adapters.state.store;
+        let stored = load(adapters, adapter)?;
+        let since = stored.map(|stored| stored.since).unwrap_or_else(|| adapters.state.clock.now_s());
+        store.put_blocking(vec![store_put(adapter, TrackerRecord { running: true, since })])?;
         let status = Arc::new(Mutex::new(TrackerStatus {
             adapter: adapter.to_owned(),
             running: true,
@@ -104,8 +82,7 @@ impl Trackers {
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let poller = Poller {
-            context: context.clone(),
-            announce,
+            adapters: adapters.clone(),
             adapter: adapter.to_owned(),
             since,
             stop: stop.clone(),
@@ -122,10 +99,10 @@ impl Trackers {
     }
 
     /// Stops a tracker and stores that it is stopped; `false` when it was not running.
-    pub(crate) fn stop(&self, context: &AdapterContext, adapter: &str) -> Result<bool> {
+    pub(crate) fn stop(&self, adapters: &Adapters, adapter: &str) -> Result<bool> {
         let tracker = self.running.lock().expect("trackers lock").remove(adapter);
-        if let Some(stored) = load(context, adapter)? {
-            context.store.put_blocking(vec![store_put(adapter, Stored { running: false, ..stored })])?;
+        if let Some(stored) = load(adapters, adapter)? {
+            adapters.state.store.put_blocking(vec![store_put(adapter, TrackerRecord { running: false, ..stored })])?;
         }
         let Some(tracker) = tracker else { return Ok(false) };
         self.halt(adapter, tracker);
@@ -151,17 +128,19 @@ impl Trackers {
     }
 
     /// Starts the trackers stored as running.
-    pub(crate) fn restore(&self, context: &AdapterContext, announce: Announce) {
-        let stored = match context.store.read().and_then(|reader| reader.service_states(SCOPE)) {
+    pub(crate) fn restore(&self, adapters: &Adapters) {
+        let stored = adapters.state.store.read().and_then(|reader| reader.states::<TrackerRecord>(StateScope::Tracker));
+        let stored = match stored {
             Ok(stored) => stored,
             Err(err) => {
                 tracing::warn!(error = %err, "cannot read stored trackers");
                 return;
             }
         };
-        for (adapter, bytes) in stored {
-            let running = serde_json::from_slice::<Stored>(&bytes).is_ok_and(|stored| stored.running);
-            if running && let Err(err) = self.start(context, announce.clone(), &adapter) {
+        for (adapter, record) in stored {
+            if record.running
+                && let Err(err) = self.start(adapters, &adapter)
+            {
                 tracing::warn!(adapter, error = %err, "cannot restart a tracker");
             }
         }
@@ -179,23 +158,17 @@ impl Trackers {
     }
 }
 
-fn load(context: &AdapterContext, adapter: &str) -> Result<Option<Stored>> {
-    let bytes = context.store.read()?.service_state(SCOPE, adapter)?;
-    Ok(bytes.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+fn load(adapters: &Adapters, adapter: &str) -> Result<Option<TrackerRecord>> {
+    adapters.state.store.read()?.state(&StateKey::Tracker(adapter.to_owned()))
 }
 
-fn store_put(adapter: &str, stored: Stored) -> Put {
-    Put::Service {
-        scope: SCOPE.to_owned(),
-        key: adapter.to_owned(),
-        value: serde_json::to_vec(&stored).expect("tracker state is JSON"),
-    }
+fn store_put(adapter: &str, record: TrackerRecord) -> Put {
+    Put::state(StateKey::Tracker(adapter.to_owned()), &record)
 }
 
 /// One tracker's loop, on its thread.
 struct Poller {
-    context: AdapterContext,
-    announce: Announce,
+    adapters: Adapters,
     adapter: String,
     since: i64,
     stop: Arc<AtomicBool>,
@@ -221,7 +194,7 @@ impl Poller {
                 let result = self.sweep();
                 let mut status = self.status.lock().expect("status lock");
                 status.polls += 1;
-                status.last_poll_ms = Some(clock::now_ms());
+                status.last_poll_ms = Some(self.adapters.state.clock.now_ms());
                 match result {
                     Ok(()) => status.last_error = None,
                     Err(GiveUp::Cancelled) => break,
@@ -231,7 +204,7 @@ impl Poller {
                     }
                 }
             }
-            let next = clock::now_ms() + interval.as_millis() as i64;
+            let next = self.adapters.state.clock.now_ms() + interval.as_millis() as i64;
             self.status.lock().expect("status lock").next_poll_ms = Some(next);
             self.sleep(interval);
         }
@@ -241,11 +214,11 @@ impl Poller {
     fn call<T: serde::de::DeserializeOwned>(&self, method: &str, payload: &impl Serialize) -> Result<T, GiveUp> {
         let adapter = self.adapter.as_str();
         retry::call(
-            &self.context.plugins,
+            &self.adapters.state.plugins,
             adapter,
             method,
             payload,
-            self.context.retry,
+            self.adapters.state.retry,
             &self.stop,
             &mut |_, reason| tracing::debug!(adapter, %reason, "tracker request failed; retrying"),
         )
@@ -254,9 +227,10 @@ impl Poller {
     /// One poll: every page from the watermark on.
     fn sweep(&self) -> Result<(), GiveUp> {
         let failed = |err: Error| GiveUp::Failed(err.to_string());
-        let mark = watermark(&self.context.store, &self.adapter).map_err(failed)?;
-        let from = (mark.unwrap_or(self.since) - OVERLAP_S).max(0);
-        let source = Arc::new(Provenance { source: self.adapter.clone(), import_run: None });
+        let state = &self.adapters.state;
+        let mark = watermark(&state.store, &self.adapter).map_err(failed)?;
+        let from = sweep_start(mark.unwrap_or(self.since));
+        let mut intake = state.library.intake(&Origin::Tracker(SourceName::of_plugin(&self.adapter)));
         let mut cursor = None;
         let mut newest = mark;
         let mut first = true;
@@ -267,28 +241,33 @@ impl Poller {
                 first = false;
                 self.now_playing(page.now_playing.clone());
             }
-            let mut batch = Vec::with_capacity(page.listens.len());
+            let mut listens = Vec::with_capacity(page.listens.len());
             for listen in &page.listens {
-                if listen.listened_at < 0 {
-                    continue;
-                }
-                newest = Some(newest.map_or(listen.listened_at, |newest| newest.max(listen.listened_at)));
-                batch.push(PreparedListen {
-                    start_ms: listen.listened_at * 1000,
+                let admitted = intake.admit(Listen {
+                    artist: listen.artist.clone(),
+                    track: listen.track.clone(),
+                    album: listen.album.clone(),
+                    artists: Vec::new(),
+                    started_ms: listen.listened_at.saturating_mul(1000),
                     duration_ms: listen.duration_ms,
-                    identity: Arc::new(track_identity(&listen.artist, &listen.track, &self.context.separators)),
-                    album: listen.album.as_deref().map(|album| Arc::new(crate::identity::Name::new(album))),
-                    source: source.clone(),
                     loved: listen.loved,
                 });
+                match admitted {
+                    Ok(admitted) => {
+                        newest = Some(newest.map_or(listen.listened_at, |newest| newest.max(listen.listened_at)));
+                        listens.push(admitted);
+                    }
+                    Err(reason) => tracing::warn!(adapter = %self.adapter, %reason, "a tracked listen was refused"),
+                }
             }
             let last = page.next.is_none();
             let puts = match newest {
                 Some(newest) if last && Some(newest) != mark => vec![watermark_put(&self.adapter, newest)],
                 _ => Vec::new(),
             };
-            let outcome = self.context.store.ingest_blocking(batch, None, puts).map_err(failed)?;
-            let added: Vec<(u64, u64)> = outcome.keys.iter().filter(|(_, new)| *new).map(|(key, _)| *key).collect();
+            let commit = Commit { listens, run: None, puts };
+            let outcome = state.library.commit(commit).and_then(|pending| pending.wait_blocking()).map_err(failed)?;
+            let added = outcome.added();
             if !added.is_empty() {
                 // The status first, so a subscriber that hears of a listen finds it in the status.
                 {
@@ -300,7 +279,7 @@ impl Poller {
                         status.last_track = Some((newest.artist.clone(), newest.track.clone(), newest.listened_at));
                     }
                 }
-                (self.announce)(&added);
+                state.library.announce(&added);
             }
             match page.next {
                 Some(next) => cursor = Some(next),
@@ -317,7 +296,7 @@ impl Poller {
         }
         status.now_playing = now.clone();
         if let Some(now) = now {
-            self.context.events.send(Event::NowPlaying {
+            self.adapters.state.events.send(Event::NowPlaying {
                 source: self.adapter.clone(),
                 artist: now.artist,
                 track: now.track,

@@ -1,0 +1,251 @@
+//! Adapters: what the daemon does with plugins beyond loading them. Typed
+//! calls into them, history imports ([`history`]), live trackers
+//! ([`trackers`]), retries ([`retry`]), enrichment ([`enrich`]), signing in,
+//! loving tracks, and the listens and now-playing they emit.
+//!
+//! `Adapters` is a cheap `Clone` handle. Methods that call plugins or wait for
+//! commits block; the edges run them off the async workers.
+
+mod enrich;
+mod history;
+mod retry;
+mod sync;
+mod trackers;
+
+use std::sync::Arc;
+
+use musique_sdk::ErrorKind;
+use musique_sdk::protocol::{AuthBegin, AuthComplete, AuthStatus, Love, method};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub(crate) use enrich::Enriched;
+pub(crate) use history::AdapterImport;
+pub(crate) use trackers::TrackerStatus;
+
+use crate::clock::Clock;
+use crate::error::{Error, InternalError, Result};
+use crate::events::{Event, EventBus};
+use crate::imports::runs::Runs;
+use crate::library::{Library, Listen, Origin, SourceName};
+use crate::plugins::{Emitted, PluginCallError, PluginHost, PluginState, PluginStatus};
+use crate::store::Store;
+use crate::store::records::ImportRunRecord;
+use retry::RetryPolicy;
+
+/// The adapters and their background work.
+#[derive(Clone)]
+pub(crate) struct Adapters {
+    state: Arc<State>,
+}
+
+struct State {
+    /// The loaded plugins.
+    plugins: PluginHost,
+    /// Where their listens go.
+    library: Library,
+    /// Import runs of both kinds (history imports are among them).
+    runs: Runs,
+    /// The adapters' own state: cursors, watermarks, tracker flags, the enrichment cache.
+    store: Store,
+    /// Now-playing, progress and import events.
+    events: EventBus,
+    clock: Clock,
+    /// How failed remote requests are retried (`[import] retry_*`).
+    retry: RetryPolicy,
+    /// Live trackers.
+    trackers: trackers::Trackers,
+    /// Background enrichment of new albums.
+    enricher: enrich::Enricher,
+}
+
+/// Turns a plugin's failure into an error that says who must act: the caller
+/// (bad input, credentials), time (rate limits, a service down) or the adapter.
+pub(crate) fn plugin_error(adapter: &str, error: PluginCallError) -> Error {
+    let Some(reply) = error.plugin_error() else {
+        return match error {
+            PluginCallError::NotRunning(_) => Error::invalid(error.to_string()),
+            PluginCallError::Call(_) => Error::Internal(InternalError::AdapterFailed {
+                adapter: adapter.to_owned(),
+                message: error.to_string(),
+            }),
+        };
+    };
+    match reply.kind {
+        ErrorKind::InvalidInput | ErrorKind::Unauthorized | ErrorKind::UnknownMethod => {
+            Error::invalid(error.to_string())
+        }
+        ErrorKind::RateLimited | ErrorKind::Unavailable => Error::unavailable(error.to_string(), reply.retry_after_ms),
+        _ => Error::Internal(InternalError::AdapterFailed { adapter: adapter.to_owned(), message: error.to_string() }),
+    }
+}
+
+impl Adapters {
+    pub(crate) fn new(
+        plugins: PluginHost,
+        library: Library,
+        runs: Runs,
+        store: Store,
+        events: EventBus,
+        import: &musique_config::ImportConfig,
+    ) -> Adapters {
+        let clock = library.clock().clone();
+        Adapters {
+            state: Arc::new(State {
+                plugins,
+                library,
+                runs,
+                store,
+                events,
+                clock,
+                retry: RetryPolicy::from_config(import),
+                trackers: trackers::Trackers::default(),
+                enricher: enrich::Enricher::default(),
+            }),
+        }
+    }
+
+    /// Calls `method` once and decodes the reply.
+    fn call<T: DeserializeOwned>(&self, adapter: &str, method: &str, payload: &impl Serialize) -> Result<T> {
+        let payload = serde_json::to_value(payload).expect("requests are JSON");
+        let value = self.state.plugins.call(adapter, method, payload).map_err(|error| plugin_error(adapter, error))?;
+        serde_json::from_value(value).map_err(|err| {
+            Error::Internal(InternalError::AdapterReply {
+                adapter: adapter.to_owned(),
+                method: method.to_owned(),
+                message: err.to_string(),
+            })
+        })
+    }
+
+    /// The running plugins that declare `capability`.
+    fn with_capability(&self, capability: &str) -> Vec<String> {
+        self.state
+            .plugins
+            .list()
+            .into_iter()
+            .filter(|status| {
+                status.state == PluginState::Running && status.capabilities.iter().any(|known| known == capability)
+            })
+            .map(|status| status.name)
+            .collect()
+    }
+
+    /// Every plugin, built in or dropped in.
+    pub(crate) fn plugins(&self) -> Vec<PluginStatus> {
+        self.state.plugins.list()
+    }
+
+    /// Looks at the plugins directory again (the watcher and `plugins.reload`). Blocks.
+    pub(crate) fn rescan_plugins(&self) {
+        self.state.plugins.rescan();
+    }
+
+    /// Stops a plugin until enabled; `NotFound` when there is none of that name.
+    pub(crate) fn disable_plugin(&self, name: &str) -> Result<()> {
+        if self.state.plugins.disable(name) { Ok(()) } else { Err(no_plugin(name)) }
+    }
+
+    /// Starts a disabled plugin again; `NotFound` when there is none of that name.
+    pub(crate) fn enable_plugin(&self, name: &str) -> Result<()> {
+        if self.state.plugins.enable(name) { Ok(()) } else { Err(no_plugin(name)) }
+    }
+
+    /// Applies new `[adapters.*]` tables; returns the plugins restarted.
+    pub(crate) fn configure(
+        &self,
+        adapters: std::collections::BTreeMap<String, musique_config::AdapterConfig>,
+    ) -> Vec<String> {
+        self.state.plugins.set_adapters(adapters)
+    }
+
+    /// Records what a plugin emitted: listens through the library, now-playing and
+    /// progress to the event bus.
+    pub(crate) async fn emitted(&self, emitted: Emitted) {
+        match emitted {
+            Emitted::Listens { plugin, listens } => {
+                let origin = Origin::Plugin(SourceName::of_plugin(&plugin));
+                let listens = listens
+                    .into_iter()
+                    .map(|listen| Listen {
+                        artist: listen.artist,
+                        track: listen.track,
+                        album: listen.album,
+                        artists: Vec::new(),
+                        started_ms: listen.listened_at.saturating_mul(1000),
+                        duration_ms: listen.duration_ms,
+                        loved: listen.loved,
+                    })
+                    .collect();
+                if let Err(err) = self.state.library.add(origin, listens, true).await {
+                    tracing::warn!(plugin, error = %err, "listens from a plugin were refused");
+                }
+            }
+            Emitted::NowPlaying { plugin, artist, track, album } => {
+                let source = SourceName::of_plugin(&plugin).to_string();
+                self.state.events.send(Event::NowPlaying { source, artist, track, album });
+            }
+            Emitted::Progress { plugin, job, done, total } => {
+                let source = SourceName::of_plugin(&plugin).to_string();
+                self.state.events.send(Event::PluginProgress { source, job, done, total });
+            }
+        }
+    }
+
+    /// Starts (or resumes) an adapter history import.
+    pub(crate) fn fetch_history(&self, request: AdapterImport) -> Result<ImportRunRecord> {
+        history::start(self, request)
+    }
+
+    /// Starts the adapter imports and trackers a stop or crash left running, and the enricher.
+    pub(crate) fn resume(&self) {
+        history::resume(self);
+        self.state.trackers.restore(self);
+        self.state.enricher.start(self.clone());
+    }
+
+    pub(crate) fn tracker_start(&self, adapter: &str) -> Result<TrackerStatus> {
+        self.state.trackers.start(self, adapter)
+    }
+
+    pub(crate) fn tracker_stop(&self, adapter: &str) -> Result<Vec<TrackerStatus>> {
+        if !self.state.trackers.stop(self, adapter)? {
+            return Err(Error::not_found(format!("no tracker of `{adapter}` is running")));
+        }
+        Ok(self.state.trackers.status(Some(adapter)))
+    }
+
+    pub(crate) fn tracker_status(&self, adapter: Option<&str>) -> Vec<TrackerStatus> {
+        self.state.trackers.status(adapter)
+    }
+
+    /// Stops trackers and the enricher (before the store closes); imports stop with their runs.
+    pub(crate) fn stop_background(&self) {
+        self.state.enricher.stop();
+        self.state.trackers.stop_all();
+    }
+
+    pub(crate) fn auth_begin(&self, adapter: &str) -> Result<AuthBegin> {
+        self.call(adapter, method::AUTH_BEGIN, &serde_json::Value::Null)
+    }
+
+    pub(crate) fn auth_complete(&self, adapter: &str, token: String) -> Result<AuthStatus> {
+        self.call(adapter, method::AUTH_COMPLETE, &AuthComplete { token })
+    }
+
+    /// Loves or unloves a track on the adapter's service, then stores the flag.
+    /// Nothing is stored when the service refuses.
+    pub(crate) fn love(&self, adapter: &str, artist: &str, track: &str, loved: bool) -> Result<()> {
+        let (artist, track) = (artist.trim(), track.trim());
+        if artist.is_empty() || track.is_empty() {
+            return Err(Error::invalid("`artist` and `track` must not be empty"));
+        }
+        let love = Love { artist: artist.to_owned(), track: track.to_owned(), loved };
+        self.call::<serde_json::Value>(adapter, method::LOVE, &love)?;
+        self.state.library.set_loved(artist, track, loved, adapter)
+    }
+}
+
+fn no_plugin(name: &str) -> Error {
+    Error::not_found(format!("no plugin named {name:?}"))
+}
