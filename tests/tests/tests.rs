@@ -13,3 +13,4 @@ mod plugins;
 mod rpc;
 mod scrobble;
 mod tidy;
+mod upgrade;
