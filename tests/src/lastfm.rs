@@ -1,5 +1,5 @@
-//! A fake Last.fm API on loopback, serving the shapes of
-//! `shared/reference/api-samples/lastfm-*.json`, programmable per test:
+//! A fake Last.fm API on loopback, serving the shapes of the samples in
+//! `adapters/lastfm/tests/data/`, programmable per test:
 //! users and their scrobbles, the now-playing entry, loved tracks, album and
 //! artist info, sign-in tokens, and faults injected into the next requests
 //! (error codes, HTTP 500/503, slow, hanging, truncated and malformed bodies).

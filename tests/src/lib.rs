@@ -71,6 +71,18 @@ impl Daemon {
         daemon
     }
 
+    /// Starts a daemon with extra config TOML on a data directory that `seed`
+    /// fills first (with a store from a fixture, say).
+    pub fn start_seeded(config: &str, seed: impl FnOnce(&Path)) -> Daemon {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = tempfile::Builder::new().prefix("musique-test").tempdir().expect("temp dir");
+        let mut daemon = Daemon { dir, child: None, config: config.to_owned(), log_level: "warn" };
+        std::fs::DirBuilder::new().mode(0o700).create(daemon.data_dir()).expect("create the data dir");
+        seed(&daemon.data_dir());
+        daemon.restart();
+        daemon
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")

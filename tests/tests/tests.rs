@@ -14,3 +14,4 @@ mod plugins;
 mod rpc;
 mod scrobble;
 mod tidy;
+mod upgrade;
