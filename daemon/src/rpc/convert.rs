@@ -1,9 +1,10 @@
 //! Conversions between domain values and wire types.
 
 use musique_api::{
-    CURRENT_API_VERSION, ComponentStatus, Counts, EnrichmentInfo, EntityKind, Event as WireEvent, Image,
-    ImportKind as WireImportKind, ImportRun, ImportState, Listen, Period as WirePeriod, PluginInfo, Status, TokenApi,
-    TokenInfo, TrackerStatus as WireTracker, TrackerTrack,
+    CURRENT_API_VERSION, ComponentState, ComponentStatus, Counts, EnrichmentInfo, EnrichmentKind, EntityKind,
+    Event as WireEvent, Image, ImportKind as WireImportKind, ImportRun, ImportState, Listen, Period as WirePeriod,
+    PluginInfo, PluginOrigin, PluginState as WirePluginState, RunKind, Status, TokenApi, TokenInfo,
+    TrackerStatus as WireTracker, TrackerTrack,
 };
 
 use crate::events::{Event, RecordedListen};
@@ -78,12 +79,8 @@ pub(super) fn listen_dto(listen: RecordedListen) -> Listen {
 pub(super) fn run_dto(run: ImportRunRecord) -> ImportRun {
     ImportRun {
         id: run.id,
-        kind: match run.kind.as_str() {
-            "lastfm-csv" => WireImportKind::LastfmCsv,
-            "listenbrainz" => WireImportKind::Listenbrainz,
-            "lastfm" => WireImportKind::Lastfm,
-            _ => WireImportKind::Spotify,
-        },
+        // The store keeps the export format's name, or the adapter's: each is its own kind.
+        kind: RunKind::from(run.kind),
         path: run.path,
         state: match run.state {
             RunState::Running => ImportState::Running,
@@ -126,14 +123,13 @@ pub(super) fn plugin_dto(plugin: PluginStatus) -> PluginInfo {
         abi: plugin.abi.map(|(major, minor)| format!("{major}.{minor}")),
         protocol: plugin.protocol.map(|(major, minor)| format!("{major}.{minor}")),
         capabilities: plugin.capabilities,
-        origin: if plugin.file.is_some() { "dynamic" } else { "builtin" }.to_owned(),
+        origin: if plugin.file.is_some() { PluginOrigin::Dynamic } else { PluginOrigin::Builtin },
         file: plugin.file,
         state: match plugin.state {
-            PluginState::Running => "running",
-            PluginState::Failed => "failed",
-            PluginState::Disabled => "disabled",
-        }
-        .to_owned(),
+            PluginState::Running => WirePluginState::Running,
+            PluginState::Failed => WirePluginState::Failed,
+            PluginState::Disabled => WirePluginState::Disabled,
+        },
         last_error: plugin.last_error,
         calls: plugin.calls,
         errors: plugin.errors,
@@ -155,27 +151,51 @@ pub(super) fn token_dto(record: CredentialRecord) -> TokenInfo {
 
 pub(super) fn status_dto(report: StatusReport) -> Status {
     let [artists, albums, tracks, listens] = report.counts;
+    let component = |name: &str, state: ComponentState, detail: Option<String>| ComponentStatus {
+        name: name.to_owned(),
+        state,
+        detail,
+    };
     let indexer = match report.index_error {
-        Some(error) => ComponentStatus { name: "indexer".into(), state: "failed".into(), detail: Some(error) },
-        None => ComponentStatus {
-            name: "indexer".into(),
-            state: "running".into(),
-            detail: (report.index_lag > 0).then(|| format!("{} changes to index", report.index_lag)),
-        },
+        Some(error) => component("indexer", ComponentState::Failed, Some(error)),
+        None => component(
+            "indexer",
+            ComponentState::Running,
+            (report.index_lag > 0).then(|| format!("{} changes to index", report.index_lag)),
+        ),
     };
     let (http, http_url) = match report.http {
-        HttpState::Off => (ComponentStatus { name: "http".into(), state: "off".into(), detail: None }, None),
-        HttpState::Listening(url) => (
-            ComponentStatus {
-                name: "http".into(),
-                state: "running".into(),
-                detail: Some(format!("listening on {url}")),
-            },
-            Some(url),
-        ),
-        HttpState::Failed(error) => {
-            (ComponentStatus { name: "http".into(), state: "failed".into(), detail: Some(error) }, None)
+        HttpState::Off => (component("http", ComponentState::Off, None), None),
+        HttpState::Listening(url) => {
+            (component("http", ComponentState::Running, Some(format!("listening on {url}"))), Some(url))
         }
+        HttpState::Failed(error) => (component("http", ComponentState::Failed, Some(error)), None),
+    };
+    let imports = if report.imports_running > 0 {
+        component("imports", ComponentState::Running, Some(format!("{} running", report.imports_running)))
+    } else {
+        component("imports", ComponentState::Idle, None)
+    };
+    let plugins = component(
+        "plugins",
+        if report.plugins_failed > 0 { ComponentState::Degraded } else { ComponentState::Running },
+        Some(format!("{} running, {} failed", report.plugins_running, report.plugins_failed)),
+    );
+    let config = match report.config_error {
+        Some(error) => component(
+            "config",
+            ComponentState::Invalid,
+            Some(format!("last reload refused, running config kept: {error}")),
+        ),
+        None => component(
+            "config",
+            ComponentState::Ok,
+            Some(format!(
+                "{}, reloaded {} times",
+                report.config_file.as_deref().unwrap_or("defaults (no config file)"),
+                report.config_reloads
+            )),
+        ),
     };
     Status {
         api_version: CURRENT_API_VERSION,
@@ -187,35 +207,12 @@ pub(super) fn status_dto(report: StatusReport) -> Status {
         index_lag: report.index_lag,
         data_dir: report.data_dir,
         components: vec![
-            ComponentStatus { name: "store".into(), state: "running".into(), detail: None },
+            component("store", ComponentState::Running, None),
             indexer,
-            ComponentStatus {
-                name: "imports".into(),
-                state: if report.imports_running > 0 { "running".into() } else { "idle".into() },
-                detail: (report.imports_running > 0).then(|| format!("{} running", report.imports_running)),
-            },
-            ComponentStatus {
-                name: "plugins".into(),
-                state: if report.plugins_failed > 0 { "degraded".into() } else { "running".into() },
-                detail: Some(format!("{} running, {} failed", report.plugins_running, report.plugins_failed)),
-            },
-            match report.config_error {
-                Some(error) => ComponentStatus {
-                    name: "config".into(),
-                    state: "invalid".into(),
-                    detail: Some(format!("last reload refused, running config kept: {error}")),
-                },
-                None => ComponentStatus {
-                    name: "config".into(),
-                    state: "ok".into(),
-                    detail: Some(format!(
-                        "{}, reloaded {} times",
-                        report.config_file.as_deref().unwrap_or("defaults (no config file)"),
-                        report.config_reloads
-                    )),
-                },
-            },
-            ComponentStatus { name: "rpc".into(), state: "running".into(), detail: None },
+            imports,
+            plugins,
+            config,
+            component("rpc", ComponentState::Running, None),
             http,
         ],
         http: http_url,
@@ -249,7 +246,7 @@ pub(super) fn tracker_dto(status: TrackerStatus) -> WireTracker {
 pub(super) fn enrichment_dto(artist: String, album: Option<String>, enriched: Enriched) -> EnrichmentInfo {
     let record = enriched.record;
     EnrichmentInfo {
-        kind: if enriched.kind == Kind::Album { "album" } else { "artist" }.to_owned(),
+        kind: if enriched.kind == Kind::Album { EnrichmentKind::Album } else { EnrichmentKind::Artist },
         artist,
         album,
         found: record.found,
