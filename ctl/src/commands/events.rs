@@ -15,6 +15,7 @@ use jsonrpsee::core::client::{Subscription, SubscriptionClientT};
 use jsonrpsee::core::params::ArrayParams;
 use musique_api::{Event, Feature, ImportState, MusiqueApiClient};
 use serde_json::Value;
+use tokio::signal::unix::{SignalKind, signal};
 
 use super::Session;
 use crate::output;
@@ -48,13 +49,13 @@ async fn follow(session: &Session, out: &mut impl Write) -> anyhow::Result<ExitC
         .subscribe(SUBSCRIBE, ArrayParams::new(), UNSUBSCRIBE)
         .await
         .context("cannot subscribe to events")?;
+    // Listening for Ctrl-C from here on, before saying so.
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
     // On stderr, so stdout holds events only; it also tells scripts the subscription is live.
     eprintln!("following musiqued's events (Ctrl-C to stop)");
-    let interrupted = tokio::signal::ctrl_c();
-    tokio::pin!(interrupted);
     loop {
         let event = tokio::select! {
-            _ = &mut interrupted => return Ok(ExitCode::SUCCESS),
+            _ = interrupt.recv() => return Ok(ExitCode::SUCCESS),
             event = events.next() => event,
         };
         match event {
