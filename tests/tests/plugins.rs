@@ -377,6 +377,10 @@ listens = [
             let error = plugins[0].last_error.clone().unwrap();
             assert!(error.contains(expected), "{flag}: {error}");
             assert_eq!(client.status().await.unwrap().counts.listens, 0, "{flag}: the daemon still answers");
+            // A plugin that does not start is a warning (the daemon's log level here is `warn`).
+            let log = daemon.log();
+            let warned = log.lines().any(|line| line.contains("WARN") && line.contains("plugin loaded"));
+            assert!(warned && log.contains(expected), "{flag}: {log}");
             drop(client);
             daemon.stop();
         }
