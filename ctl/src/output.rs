@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use musique_api::{
-    EnrichmentInfo, ImportRun, Listen, NewToken, PluginInfo, SearchHit, Status, TokenApi, TokenInfo, TopList,
+    EnrichmentInfo, Event, ImportRun, Listen, NewToken, PluginInfo, SearchHit, Status, TokenApi, TokenInfo, TopList,
     TrackerStatus,
 };
 use serde::Serialize;
@@ -79,7 +79,7 @@ pub(crate) fn status(out: &mut impl Write, status: &Status) -> io::Result<()> {
         .components
         .iter()
         .map(|component| {
-            vec![component.name.clone(), component.state.clone(), component.detail.clone().unwrap_or_default()]
+            vec![component.name.clone(), component.state.to_string(), component.detail.clone().unwrap_or_default()]
         })
         .collect();
     writeln!(out)?;
@@ -208,9 +208,9 @@ pub(crate) fn plugins(out: &mut impl Write, plugins: &[PluginInfo]) -> io::Resul
             vec![
                 plugin.name.clone(),
                 plugin.version.clone(),
-                plugin.state.clone(),
+                plugin.state.to_string(),
                 plugin.capabilities.join(","),
-                plugin.file.clone().unwrap_or_else(|| plugin.origin.clone()),
+                plugin.file.clone().unwrap_or_else(|| plugin.origin.to_string()),
                 plugin.last_error.clone().unwrap_or_default(),
             ]
         })
@@ -242,7 +242,7 @@ pub(crate) fn import_runs(out: &mut impl Write, runs: &[ImportRun]) -> io::Resul
 pub(crate) fn import_report(out: &mut impl Write, run: &ImportRun) -> io::Result<()> {
     let state = format!("{:?}", run.state).to_lowercase();
     writeln!(out, "import {} ({}) {state}: {}", run.id, run.kind.as_str(), run.path)?;
-    let unit = if run.kind == musique_api::ImportKind::Lastfm { "pages" } else { "files" };
+    let unit = if run.kind.is_adapter() { "pages" } else { "files" };
     writeln!(out, "  {:<13}{} of {}", format!("{unit}:"), run.files_done, run.files_total)?;
     writeln!(out, "  records:     {}", run.records)?;
     writeln!(out, "  imported:    {}", run.imported)?;
@@ -295,7 +295,7 @@ pub(crate) fn update_progress(bar: &ProgressBar, run: &ImportRun) {
         .checked_div(run.file_records_total)
         .unwrap_or(0);
     bar.set_position((run.files_done * FILE_STEPS + within).min(run.files_total.max(1) * FILE_STEPS));
-    let unit = if run.kind == musique_api::ImportKind::Lastfm { "page" } else { "file" };
+    let unit = if run.kind.is_adapter() { "page" } else { "file" };
     bar.set_message(format!(
         "{unit} {}/{}  imported {}  duplicates {}",
         (run.files_done + 1).min(run.files_total),
@@ -353,4 +353,53 @@ pub(crate) fn enrichment(out: &mut impl Write, info: &EnrichmentInfo) -> io::Res
         writeln!(out, "{summary}")?;
     }
     Ok(())
+}
+
+/// One event on one line, for `musiquectl events`.
+pub(crate) fn event(out: &mut impl Write, event: &Event) -> io::Result<()> {
+    match event {
+        Event::NowPlaying { source, artist, track, album } => match album {
+            Some(album) => writeln!(out, "now playing: {artist} – {track} ({album}) [{source}]"),
+            None => writeln!(out, "now playing: {artist} – {track} [{source}]"),
+        },
+        Event::ListenRecorded { listen } => writeln!(
+            out,
+            "listen: {} {} – {} [{}]",
+            when(listen.listened_at),
+            listen.artist,
+            listen.track,
+            listen.sources.join(",")
+        ),
+        Event::ImportProgress { run } => {
+            let unit = if run.kind.is_adapter() { "page" } else { "file" };
+            writeln!(
+                out,
+                "import {} ({}) running: {unit} {}/{}, imported {}, duplicates {}",
+                run.id,
+                run.kind,
+                (run.files_done + 1).min(run.files_total),
+                run.files_total,
+                run.imported,
+                run.duplicates
+            )
+        }
+        Event::ImportFinished { run } => {
+            let state = format!("{:?}", run.state).to_lowercase();
+            write!(
+                out,
+                "import {} ({}) {state}: imported {}, duplicates {}",
+                run.id, run.kind, run.imported, run.duplicates
+            )?;
+            match &run.error {
+                Some(error) => writeln!(out, "; {error}"),
+                None => writeln!(out),
+            }
+        }
+        Event::PluginProgress { source, job, done, total } => match total {
+            Some(total) => writeln!(out, "progress: {source} {job} {done}/{total}"),
+            None => writeln!(out, "progress: {source} {job} {done}"),
+        },
+        Event::Lagged { missed } => writeln!(out, "lagged: {missed} events missed (this terminal was too slow)"),
+        Event::Unknown => writeln!(out, "unknown: (an event this musiquectl does not know; --json shows it)"),
+    }
 }

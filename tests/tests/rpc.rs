@@ -81,7 +81,7 @@ async fn listens_add_list_and_page() {
     let client = daemon.client().await;
     let hello = client.hello().await.unwrap();
     assert_eq!(hello.api_version, musique_api::CURRENT_API_VERSION);
-    assert!(hello.features.contains(&"imports".to_owned()));
+    assert!(hello.features.contains(&musique_api::Feature::Imports));
 
     let batch: Vec<NewListen> =
         (0..25).map(|n| new_listen("Boards of Canada", &format!("Track {n}"), 1_700_000_000 + n * 600)).collect();

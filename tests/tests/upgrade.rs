@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use musique_api::{ImportKind, ImportState, MusiqueApiClient, TokenApi};
+use musique_api::{ImportKind, ImportState, MusiqueApiClient, RunKind, TokenApi};
 use musique_tests::lastfm::{API_KEY, FakeLastfm, SHARED_SECRET, api_sig};
 use musique_tests::{Daemon, wait_indexed};
 use serde_json::Value;
@@ -122,13 +122,15 @@ async fn check(daemon: &Daemon) {
     assert_eq!(page.next_cursor, None);
 
     let runs = client.imports_list(None).await.unwrap();
-    let summary: Vec<_> =
-        runs.iter().map(|run| (run.id, run.kind, run.state, run.records, run.imported, run.duplicates)).collect();
+    let summary: Vec<_> = runs
+        .iter()
+        .map(|run| (run.id, run.kind.clone(), run.state, run.records, run.imported, run.duplicates))
+        .collect();
     assert_eq!(
         summary,
         [
-            (2, ImportKind::Lastfm, ImportState::Completed, 6, 5, 1),
-            (1, ImportKind::Spotify, ImportState::Completed, 5, 3, 0)
+            (2, RunKind::Adapter("lastfm".into()), ImportState::Completed, 6, 5, 1),
+            (1, RunKind::File(ImportKind::Spotify), ImportState::Completed, 5, 3, 0)
         ]
     );
     let skipped: BTreeMap<String, u64> = [("podcast".to_owned(), 1), ("too_short".to_owned(), 1)].into();

@@ -21,6 +21,42 @@ use jsonrpsee::proc_macros::rpc;
 use serde::{Deserialize, Serialize};
 
 pub mod client;
+#[cfg(test)]
+mod tests;
+
+/// Gives a unit-only wire enum `as_str` (its name on the wire), `Display`, and
+/// comparisons with that name (`state == "running"`). The serde renames must
+/// agree: the tests check every variant.
+macro_rules! wire_names {
+    ($type:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $type {
+            /// The name used on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($type::$variant => $name,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $type {
+            fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<str> for $type {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $type {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
 
 /// The first API version.
 pub const INITIAL: u32 = 1;
@@ -34,23 +70,55 @@ pub const SCROBBLING: u32 = 4;
 /// The API version this crate speaks.
 pub const CURRENT_API_VERSION: u32 = SCROBBLING;
 
-/// Features a daemon may announce in [`Hello::features`].
-pub mod feature {
+/// Optional features a daemon announces in [`Hello::features`].
+///
+/// A client uses a feature only when the daemon announced it. Features a newer
+/// daemon announces decode as [`Feature::Unknown`], so older clients keep working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feature {
     /// `imports.*` for export files.
-    pub const IMPORTS: &str = "imports";
+    Imports,
     /// `search` over artists, albums and tracks.
-    pub const SEARCH: &str = "search";
+    Search,
     /// `stats.top`.
-    pub const STATS: &str = "stats";
+    Stats,
     /// `events.subscribe`.
-    pub const EVENTS: &str = "events";
+    Events,
     /// `plugins.*`: drop-in plugins.
-    pub const PLUGINS: &str = "plugins";
+    Plugins,
     /// `imports.fetch`, `trackers.*`, `auth.*`, `tracks.love`, `enrich.run`: adapters.
-    pub const ADAPTERS: &str = "adapters";
+    Adapters,
     /// `tokens.*` and the ListenBrainz / Last.fm 2.0 scrobbling endpoints.
-    pub const SCROBBLING: &str = "scrobbling";
+    Scrobbling,
+    /// A feature this client does not know (announced by a newer daemon).
+    #[serde(other, skip_serializing)]
+    Unknown,
 }
+
+impl Feature {
+    /// Every feature this crate knows, in the order the daemon announces them.
+    pub const ALL: [Feature; 7] = [
+        Feature::Imports,
+        Feature::Search,
+        Feature::Stats,
+        Feature::Events,
+        Feature::Plugins,
+        Feature::Adapters,
+        Feature::Scrobbling,
+    ];
+}
+
+wire_names!(Feature {
+    Imports => "imports",
+    Search => "search",
+    Stats => "stats",
+    Events => "events",
+    Plugins => "plugins",
+    Adapters => "adapters",
+    Scrobbling => "scrobbling",
+    Unknown => "unknown",
+});
 
 /// JSON-RPC error codes returned by the daemon, beyond the standard ones.
 pub mod error_code {
@@ -237,8 +305,8 @@ pub struct Hello {
     pub api_version: u32,
     /// The daemon's package version.
     pub daemon_version: String,
-    /// Optional features the daemon offers (see [`feature`]).
-    pub features: Vec<String>,
+    /// Optional features the daemon offers.
+    pub features: Vec<Feature>,
 }
 
 /// Answer to `daemon.status`.
@@ -324,12 +392,46 @@ pub struct Counts {
 pub struct ComponentStatus {
     /// Its name, for example `store` or `indexer`.
     pub name: String,
-    /// `running`, `idle` or `failed`.
-    pub state: String,
+    /// Where it stands.
+    pub state: ComponentState,
     /// More about the state, such as the last error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
+
+/// Where a component of the daemon stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentState {
+    /// Working (the store, the indexer, the RPC server, a listening `http`).
+    Running,
+    /// Nothing to do now (`imports` with no import running).
+    Idle,
+    /// Switched off by the config (`http` with `[http] enabled = false`).
+    Off,
+    /// In good order (`config`: the file was read).
+    Ok,
+    /// Working, with some parts failed (`plugins`: see `plugins.list`).
+    Degraded,
+    /// Refused (`config`: the last reload was invalid; the running config was kept).
+    Invalid,
+    /// Stopped by an error; `detail` says which.
+    Failed,
+    /// A state this client does not know (sent by a newer daemon).
+    #[serde(other)]
+    Unknown,
+}
+
+wire_names!(ComponentState {
+    Running => "running",
+    Idle => "idle",
+    Off => "off",
+    Ok => "ok",
+    Degraded => "degraded",
+    Invalid => "invalid",
+    Failed => "failed",
+    Unknown => "unknown",
+});
 
 /// A point in time given by a caller: unix seconds, or text in RFC 3339
 /// (`2024-05-23T06:49:10Z`) or as a UTC date (`2024-05-23`).
@@ -468,8 +570,8 @@ pub struct Image {
 /// Answer to `enrich.run`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrichmentInfo {
-    /// `artist` or `album`.
-    pub kind: String,
+    /// Whether it is about an artist or an album.
+    pub kind: EnrichmentKind,
     /// The artist asked about.
     pub artist: String,
     /// The album asked about.
@@ -495,6 +597,18 @@ pub struct EnrichmentInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
 }
+
+/// What an enrichment is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrichmentKind {
+    /// An artist.
+    Artist,
+    /// An album of an artist.
+    Album,
+}
+
+wire_names!(EnrichmentKind { Artist => "artist", Album => "album" });
 
 /// A page of listens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -651,7 +765,7 @@ pub struct TopEntry {
 }
 
 /// Export formats `imports.start` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ImportKind {
     /// Spotify extended streaming history or account-data history:
@@ -661,7 +775,8 @@ pub enum ImportKind {
     LastfmCsv,
     /// A ListenBrainz export: the zip, a JSONL file or a JSON array of listens.
     Listenbrainz,
-    /// History from the Last.fm API (`imports.fetch`). Since [`ADAPTERS`].
+    /// Not a format: the Last.fm API, which `imports.fetch` reads. `imports.start` answers
+    /// this kind with a pointer to `imports.fetch`. Since [`ADAPTERS`].
     Lastfm,
 }
 
@@ -674,6 +789,75 @@ impl ImportKind {
             ImportKind::Listenbrainz => "listenbrainz",
             ImportKind::Lastfm => "lastfm",
         }
+    }
+}
+
+/// What an import run reads: an export's format, or an adapter's service.
+///
+/// On the wire it is one string: the format (`spotify`, `lastfm-csv`, `listenbrainz`)
+/// or the adapter's name (`lastfm`, or the name of any plugin that can import history).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum RunKind {
+    /// An export file, folder or zip, read by `imports.start`. Never [`ImportKind::Lastfm`]:
+    /// the Last.fm API's runs are `Adapter("lastfm")`.
+    File(ImportKind),
+    /// History fetched by `imports.fetch` from this adapter.
+    Adapter(String),
+}
+
+impl RunKind {
+    /// The kind a wire name stands for: an export format's name, else an adapter's.
+    pub fn from_name(name: &str) -> RunKind {
+        match name {
+            "spotify" => RunKind::File(ImportKind::Spotify),
+            "lastfm-csv" => RunKind::File(ImportKind::LastfmCsv),
+            "listenbrainz" => RunKind::File(ImportKind::Listenbrainz),
+            adapter => RunKind::Adapter(adapter.to_owned()),
+        }
+    }
+
+    /// The name used on the wire and on the command line.
+    pub fn as_str(&self) -> &str {
+        match self {
+            RunKind::File(kind) => kind.as_str(),
+            RunKind::Adapter(name) => name,
+        }
+    }
+
+    /// Whether the run fetches from an adapter (its progress counts pages, not files).
+    pub fn is_adapter(&self) -> bool {
+        matches!(self, RunKind::Adapter(_))
+    }
+}
+
+impl From<String> for RunKind {
+    fn from(name: String) -> RunKind {
+        match RunKind::from_name(&name) {
+            RunKind::Adapter(_) => RunKind::Adapter(name),
+            file => file,
+        }
+    }
+}
+
+impl From<RunKind> for String {
+    fn from(kind: RunKind) -> String {
+        match kind {
+            RunKind::File(kind) => kind.as_str().to_owned(),
+            RunKind::Adapter(name) => name,
+        }
+    }
+}
+
+impl std::fmt::Display for RunKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for RunKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -708,9 +892,9 @@ pub enum ImportState {
 pub struct ImportRun {
     /// Its id.
     pub id: u64,
-    /// The format.
-    pub kind: ImportKind,
-    /// The path given.
+    /// What it reads: an export's format, or the adapter it fetches from.
+    pub kind: RunKind,
+    /// The path given (for adapter imports: what was asked, such as `lastfm: full history`).
     pub path: String,
     /// Where it stands.
     pub state: ImportState,
@@ -763,13 +947,13 @@ pub struct PluginInfo {
     pub protocol: Option<String>,
     /// What it can do.
     pub capabilities: Vec<String>,
-    /// `dynamic` (a file in the plugins directory) or `builtin`.
-    pub origin: String,
+    /// Where it comes from: a file in the plugins directory, or linked into musiqued.
+    pub origin: PluginOrigin,
     /// Its file, for dynamic plugins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
-    /// `running`, `failed` or `disabled`.
-    pub state: String,
+    /// Where it stands.
+    pub state: PluginState,
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
@@ -778,6 +962,38 @@ pub struct PluginInfo {
     /// Calls that failed.
     pub errors: u64,
 }
+
+/// Where a plugin comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginOrigin {
+    /// A file in the plugins directory.
+    Dynamic,
+    /// Linked into musiqued (a first-party adapter).
+    Builtin,
+    /// An origin this client does not know (sent by a newer daemon).
+    #[serde(other)]
+    Unknown,
+}
+
+wire_names!(PluginOrigin { Dynamic => "dynamic", Builtin => "builtin", Unknown => "unknown" });
+
+/// Where a plugin stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginState {
+    /// Loaded and answering.
+    Running,
+    /// Refused or broken; `last_error` says why.
+    Failed,
+    /// Stopped by `plugins.disable`, `enabled = false` or a newer file of the same plugin.
+    Disabled,
+    /// A state this client does not know (sent by a newer daemon).
+    #[serde(other)]
+    Unknown,
+}
+
+wire_names!(PluginState { Running => "running", Failed => "failed", Disabled => "disabled", Unknown => "unknown" });
 
 /// Answer to `index.rebuild`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

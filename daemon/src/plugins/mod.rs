@@ -198,7 +198,11 @@ impl PluginHost {
                 continue;
             }
             let entry = self.load(&file, bytes, hash);
-            tracing::info!(plugin = %entry.status.name, file, state = ?entry.status.state, error = ?entry.status.last_error, "plugin loaded");
+            if entry.status.state == PluginState::Failed {
+                tracing::warn!(plugin = %entry.status.name, file, state = ?entry.status.state, error = ?entry.status.last_error, "plugin loaded");
+            } else {
+                tracing::info!(plugin = %entry.status.name, file, state = ?entry.status.state, error = ?entry.status.last_error, "plugin loaded");
+            }
             let mut entries = self.shared.entries.lock().expect("entries lock");
             if entry.worker.is_some() {
                 // The newest file of a plugin wins: another file's instance of the same plugin stops.
@@ -330,7 +334,11 @@ impl PluginHost {
         let key = format!("{BUILTIN_PREFIX}{}", table.name());
         let mut status = blank_status(table.name(), None);
         let worker = self.start_table(table, &mut status);
-        tracing::info!(plugin = %status.name, state = ?status.state, error = ?status.last_error, "built-in plugin started");
+        if status.state == PluginState::Failed {
+            tracing::warn!(plugin = %status.name, state = ?status.state, error = ?status.last_error, "built-in plugin started");
+        } else {
+            tracing::info!(plugin = %status.name, state = ?status.state, error = ?status.last_error, "built-in plugin started");
+        }
         self.shared.entries.lock().expect("entries lock").insert(key, Entry { hash: 0, status, worker });
     }
 

@@ -1,9 +1,10 @@
 //! Conversions between domain values and wire types.
 
 use musique_api::{
-    CURRENT_API_VERSION, ComponentStatus, Counts, EnrichmentInfo, EntityKind, Event as WireEvent, Image,
-    ImportKind as WireImportKind, ImportRun, ImportState, Listen, Period as WirePeriod, PluginInfo, Status, TokenApi,
-    TokenInfo, TrackerStatus as WireTracker, TrackerTrack,
+    CURRENT_API_VERSION, ComponentState as WireComponentState, ComponentStatus, Counts, EnrichmentInfo, EnrichmentKind,
+    EntityKind, Event as WireEvent, Image, ImportKind as WireImportKind, ImportRun, ImportState, Listen,
+    Period as WirePeriod, PluginInfo, PluginOrigin, PluginState as WirePluginState, RunKind as WireRunKind, Status,
+    TokenApi, TokenInfo, TrackerStatus as WireTracker, TrackerTrack,
 };
 
 use crate::adapters::{Enriched, TrackerStatus};
@@ -71,10 +72,10 @@ pub(super) fn run_dto(run: ImportRunRecord) -> ImportRun {
     ImportRun {
         id: run.id,
         kind: match run.kind() {
-            RunKind::File(ExportKind::Spotify) => WireImportKind::Spotify,
-            RunKind::File(ExportKind::LastfmCsv) => WireImportKind::LastfmCsv,
-            RunKind::File(ExportKind::Listenbrainz) => WireImportKind::Listenbrainz,
-            RunKind::Adapter(_) => WireImportKind::Lastfm,
+            RunKind::File(ExportKind::Spotify) => WireRunKind::File(WireImportKind::Spotify),
+            RunKind::File(ExportKind::LastfmCsv) => WireRunKind::File(WireImportKind::LastfmCsv),
+            RunKind::File(ExportKind::Listenbrainz) => WireRunKind::File(WireImportKind::Listenbrainz),
+            RunKind::Adapter(name) => WireRunKind::Adapter(name),
         },
         path: run.path,
         state: match run.state {
@@ -118,14 +119,13 @@ pub(super) fn plugin_dto(plugin: PluginStatus) -> PluginInfo {
         abi: plugin.abi.map(|(major, minor)| format!("{major}.{minor}")),
         protocol: plugin.protocol.map(|(major, minor)| format!("{major}.{minor}")),
         capabilities: plugin.capabilities,
-        origin: if plugin.file.is_some() { "dynamic" } else { "builtin" }.to_owned(),
+        origin: if plugin.file.is_some() { PluginOrigin::Dynamic } else { PluginOrigin::Builtin },
         file: plugin.file,
         state: match plugin.state {
-            PluginState::Running => "running",
-            PluginState::Failed => "failed",
-            PluginState::Disabled => "disabled",
-        }
-        .to_owned(),
+            PluginState::Running => WirePluginState::Running,
+            PluginState::Failed => WirePluginState::Failed,
+            PluginState::Disabled => WirePluginState::Disabled,
+        },
         last_error: plugin.last_error,
         calls: plugin.calls,
         errors: plugin.errors,
@@ -166,7 +166,7 @@ pub(super) fn status_dto(report: StatusReport) -> Status {
             .into_iter()
             .map(|component| ComponentStatus {
                 name: component.name.to_owned(),
-                state: component_state_dto(component.health.state).to_owned(),
+                state: component_state_dto(component.health.state),
                 detail: component.health.detail,
             })
             .collect(),
@@ -174,15 +174,15 @@ pub(super) fn status_dto(report: StatusReport) -> Status {
     }
 }
 
-fn component_state_dto(state: ComponentState) -> &'static str {
+fn component_state_dto(state: ComponentState) -> WireComponentState {
     match state {
-        ComponentState::Running => "running",
-        ComponentState::Idle => "idle",
-        ComponentState::Degraded => "degraded",
-        ComponentState::Failed => "failed",
-        ComponentState::Off => "off",
-        ComponentState::Ok => "ok",
-        ComponentState::Invalid => "invalid",
+        ComponentState::Running => WireComponentState::Running,
+        ComponentState::Idle => WireComponentState::Idle,
+        ComponentState::Degraded => WireComponentState::Degraded,
+        ComponentState::Failed => WireComponentState::Failed,
+        ComponentState::Off => WireComponentState::Off,
+        ComponentState::Ok => WireComponentState::Ok,
+        ComponentState::Invalid => WireComponentState::Invalid,
     }
 }
 
@@ -213,7 +213,7 @@ pub(super) fn tracker_dto(status: TrackerStatus) -> WireTracker {
 pub(super) fn enrichment_dto(artist: String, album: Option<String>, enriched: Enriched) -> EnrichmentInfo {
     let record = enriched.record;
     EnrichmentInfo {
-        kind: if enriched.kind == Kind::Album { "album" } else { "artist" }.to_owned(),
+        kind: if enriched.kind == Kind::Album { EnrichmentKind::Album } else { EnrichmentKind::Artist },
         artist,
         album,
         found: record.found,

@@ -12,9 +12,9 @@ use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use musique_api::{
     AddReport, AddResult, AddStatus, AuthBegin, AuthStatus, CURRENT_API_VERSION, EnrichmentInfo, EntityKind,
-    Event as WireEvent, FetchMode, Hello, ImportKind, ImportOptions, ImportRun, IndexReport, ListensPage, LoveReport,
-    MusiqueApiServer, NewListen, NewToken, Period, PluginInfo, SearchHit, SearchResults, Status, TimeArg, TokenApi,
-    TokenInfo, TopEntry, TopList, TrackerStatus, error_code, feature,
+    Event as WireEvent, Feature, FetchMode, Hello, ImportKind, ImportOptions, ImportRun, IndexReport, ListensPage,
+    LoveReport, MusiqueApiServer, NewListen, NewToken, Period, PluginInfo, SearchHit, SearchResults, Status, TimeArg,
+    TokenApi, TokenInfo, TopEntry, TopList, TrackerStatus, error_code,
 };
 pub(crate) use server::serve;
 use tokio::sync::broadcast::error::RecvError;
@@ -124,17 +124,15 @@ impl MusiqueApiServer for Rpc {
         Ok(Hello {
             api_version: CURRENT_API_VERSION,
             daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
-            features: [
-                feature::IMPORTS,
-                feature::SEARCH,
-                feature::STATS,
-                feature::EVENTS,
-                feature::PLUGINS,
-                feature::ADAPTERS,
-                feature::SCROBBLING,
-            ]
-            .map(str::to_owned)
-            .to_vec(),
+            features: vec![
+                Feature::Imports,
+                Feature::Search,
+                Feature::Stats,
+                Feature::Events,
+                Feature::Plugins,
+                Feature::Adapters,
+                Feature::Scrobbling,
+            ],
         })
     }
 

@@ -1,0 +1,152 @@
+//! `musiquectl import`: an export file, folder or zip, or the history of an
+//! adapter (Last.fm, or any plugin that can import history), followed to its
+//! end with a progress bar.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use jsonrpsee::async_client::Client;
+use jsonrpsee::core::client::Subscription;
+use musique_api::{
+    Event, Feature, FetchMode, ImportOptions, ImportRun, ImportState, MusiqueApiClient, RunKind, TimeArg,
+};
+
+use super::{RangeArgs, Session};
+use crate::output;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Import {
+    /// The export's format (spotify, lastfm-csv, listenbrainz), or the adapter to fetch history
+    /// from: lastfm (needs `[adapters.lastfm]` with `api_key` and `user`) or the name of a plugin
+    /// that can import history (see `musiquectl plugins`).
+    kind: String,
+    /// The file, folder or zip (export formats only).
+    path: Option<PathBuf>,
+    /// The whole history (adapter imports).
+    #[arg(long, conflicts_with_all = ["since", "from", "to"])]
+    full: bool,
+    /// From this date on (adapter imports; YYYY-MM-DD, RFC 3339 or unix seconds, UTC).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    since: Option<String>,
+    #[command(flatten)]
+    range: RangeArgs,
+    /// Plays shorter than this many milliseconds are skipped (Spotify).
+    #[arg(long)]
+    min_play_ms: Option<u64>,
+    /// Keep plays from private sessions (Spotify).
+    #[arg(long)]
+    include_incognito: bool,
+    /// Start the import and return at once.
+    #[arg(long)]
+    no_wait: bool,
+}
+
+/// The adapter whose name is easily confused with an export format (`lastfm-csv`).
+const LASTFM: &str = "lastfm";
+
+/// How often a followed import's status is read, in case events were missed.
+const STATUS_POLL: Duration = Duration::from_secs(2);
+
+impl Import {
+    /// Mistakes seen without the daemon: a path after a name that is not an export format.
+    pub(crate) fn check_usage(&self) -> Result<(), String> {
+        if self.path.is_some() && RunKind::from_name(&self.kind).is_adapter() && self.kind != LASTFM {
+            return Err(format!(
+                "`{}` is not an export format (spotify, lastfm-csv, listenbrainz); \
+                 an adapter's history is imported without a PATH",
+                self.kind
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn run(self, session: &Session, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+        let client = &session.client;
+        let ranged = self.full || self.since.is_some() || self.range.from.is_some() || self.range.to.is_some();
+        let kind = RunKind::from_name(&self.kind);
+        session.require(Feature::Events)?;
+        let mut events: Subscription<Event> = client.events_subscribe().await.context("cannot subscribe to events")?;
+        let started = match (kind, self.path) {
+            (RunKind::Adapter(adapter), Some(path)) if adapter == LASTFM => bail!(
+                "`import lastfm` reads the Last.fm API, not a file ({}); for a CSV export use `import lastfm-csv`",
+                path.display()
+            ),
+            (RunKind::Adapter(adapter), Some(path)) => {
+                bail!("`import {adapter}` fetches history from the adapter, not from a file ({})", path.display())
+            }
+            (RunKind::Adapter(adapter), None) => {
+                session.require(Feature::Adapters)?;
+                let (mode, from, to) = match (self.full, self.since, self.range.into_times()) {
+                    (true, _, _) => (FetchMode::Full, None, None),
+                    (false, Some(since), _) => (FetchMode::Range, Some(TimeArg::Text(since)), None),
+                    (false, None, (None, None)) => (FetchMode::Incremental, None, None),
+                    (false, None, (from, to)) => (FetchMode::Range, from, to),
+                };
+                client.imports_fetch(adapter, mode, from, to).await?
+            }
+            (RunKind::File(_), None) => bail!("give the export's path"),
+            (RunKind::File(kind), Some(path)) => {
+                if ranged {
+                    bail!("--full, --since, --from and --to are for adapter imports (such as `import lastfm`)");
+                }
+                session.require(Feature::Imports)?;
+                let path = std::path::absolute(&path).with_context(|| format!("bad path {}", path.display()))?;
+                let options = ImportOptions {
+                    min_play_ms: self.min_play_ms,
+                    include_incognito: self.include_incognito.then_some(true),
+                };
+                client.imports_start(kind, path.display().to_string(), Some(options)).await?
+            }
+        };
+        let run = follow(client, &mut events, started, self.no_wait, session.json).await?;
+        if session.json {
+            output::json(out, &run)?
+        } else {
+            output::import_report(out, &run)?
+        }
+        let failed = run.state == ImportState::Failed || !run.file_errors.is_empty();
+        Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    }
+}
+
+/// Follows a started import to its end through the event subscription.
+async fn follow(
+    client: &Client,
+    events: &mut Subscription<Event>,
+    run: ImportRun,
+    no_wait: bool,
+    json: bool,
+) -> anyhow::Result<ImportRun> {
+    if no_wait || run.state != ImportState::Running {
+        return Ok(run);
+    }
+    let bar = output::progress_bar(&run, json);
+    let mut poll = tokio::time::interval(STATUS_POLL);
+    let mut current = run;
+    loop {
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::ImportProgress { run })) if run.id == current.id => current = run,
+                Some(Ok(Event::ImportFinished { run })) if run.id == current.id => {
+                    current = run;
+                    break;
+                }
+                Some(_) => {}
+                None => bail!("the daemon closed the connection during the import (it resumes when started again)"),
+            },
+            _ = poll.tick() => {
+                // Events can be missed by a slow terminal; the status is the truth.
+                current = client.imports_status(current.id).await?;
+                if current.state != ImportState::Running {
+                    break;
+                }
+            }
+        }
+        output::update_progress(&bar, &current);
+    }
+    bar.finish_and_clear();
+    Ok(current)
+}
