@@ -13,7 +13,6 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use md5::{Digest, Md5};
 use serde_json::{Value, json};
 
 /// The API key the fake accepts.
@@ -160,17 +159,11 @@ impl FakeLastfm {
     }
 }
 
-/// The `api_sig` of parameters, as Last.fm computes it.
+/// The `api_sig` of parameters, as Last.fm computes it: the Last.fm adapter's one implementation
+/// (its own tests check it against Last.fm's published vectors).
 pub fn api_sig(params: &BTreeMap<String, String>, secret: &str) -> String {
-    let mut hasher = Md5::new();
-    for (name, value) in params {
-        if !matches!(name.as_str(), "format" | "callback" | "api_sig") {
-            hasher.update(name.as_bytes());
-            hasher.update(value.as_bytes());
-        }
-    }
-    hasher.update(secret.as_bytes());
-    hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+    let pairs: Vec<(&str, &str)> = params.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+    musique_lastfm::client::api_sig(&pairs, secret)
 }
 
 fn serve(stream: TcpStream, state: &Mutex<State>) {
