@@ -281,8 +281,11 @@ async fn rpc_doc_examples_match_the_daemon() {
     let plugins_dir = checker.daemon.data_dir().join("plugins");
     std::fs::create_dir_all(&plugins_dir).unwrap();
     let echo = format!("{}musique_echo_plugin{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
-    std::fs::copy(musique_tests::bin_dir().join("deps").join(echo), plugins_dir.join("libecho.so")).unwrap();
-    std::fs::write(plugins_dir.join("x.so"), "not a library").unwrap();
+    // Written elsewhere and renamed into place, so the directory watcher never reads half a file.
+    std::fs::copy(musique_tests::bin_dir().join("deps").join(echo), plugins_dir.join(".libecho.partial")).unwrap();
+    std::fs::rename(plugins_dir.join(".libecho.partial"), plugins_dir.join("libecho.so")).unwrap();
+    std::fs::write(plugins_dir.join(".x.partial"), "not a library").unwrap();
+    std::fs::rename(plugins_dir.join(".x.partial"), plugins_dir.join("x.so")).unwrap();
     // The built-in adapter's counts depend on background work (enrichment) done by then.
     let versions = ["/result/*/version", "/result/0/calls", "/result/0/errors"];
     checker.check("plugins.reload", &versions);
