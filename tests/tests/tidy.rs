@@ -1,6 +1,12 @@
-//! Checks on the repository itself: docs in step with the API, module docs, no skipped tests.
+//! Checks on the repository itself: docs in step with the API (and the examples
+//! of `docs/rpc.md` with what a real daemon answers), module docs, no skipped tests.
 
 use std::path::{Path, PathBuf};
+
+use jsonrpsee::core::client::{ReceivedMessage, TransportReceiverT, TransportSenderT};
+use musique_api::MusiqueApiClient;
+use musique_tests::{Daemon, http_post, wait_import, wait_indexed};
+use serde_json::{Value, json};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
@@ -35,6 +41,17 @@ fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
     }
 }
 
+/// The files `docs/rpc.md` describes: the API crate's methods and types, and the daemon's
+/// RPC edge (what it answers, how it converts, which errors it maps).
+fn rpc_sources() -> Vec<PathBuf> {
+    let mut files = vec![root().join("daemon/api/src/lib.rs")];
+    let mut edge = Vec::new();
+    rust_files(&root().join("daemon/src/rpc"), &mut edge);
+    edge.sort();
+    files.extend(edge);
+    files
+}
+
 #[test]
 fn rpc_docs_cover_every_method_and_match_the_api() {
     let api = read("daemon/api/src/lib.rs");
@@ -48,11 +65,293 @@ fn rpc_docs_cover_every_method_and_match_the_api() {
     for name in &names {
         assert!(docs.contains(&format!("### {name}\n")), "docs/rpc.md has no section for `{name}`");
     }
-    let expected = format!("<!-- api-hash: {} -->", fnv1a(&api));
+    let mut sources = String::new();
+    for file in rpc_sources() {
+        let relative = file.strip_prefix(root()).expect("in the workspace").display().to_string();
+        sources.push_str(&format!("{relative}\n{}\n", std::fs::read_to_string(&file).unwrap()));
+    }
+    let expected = format!("<!-- api-hash: {} -->", fnv1a(&sources));
     assert!(
         docs.contains(&expected),
-        "daemon/api/src/lib.rs changed: check docs/rpc.md against it, then set its last line to\n{expected}"
+        "daemon/api/src/lib.rs or daemon/src/rpc/ changed: check docs/rpc.md against them \
+         (`rpc_doc_examples_match_the_daemon` checks the examples), then set its last line to\n{expected}"
     );
+}
+
+// ---- docs/rpc.md's examples against a real daemon --------------------------------------------------
+
+/// A request of `docs/rpc.md` and the answer shown after it, with the heading they are under.
+#[derive(Debug)]
+struct Example {
+    section: String,
+    request: Value,
+    answer: Value,
+    /// A notification shown after the answer (`events.subscribe`).
+    notification: Option<Value>,
+}
+
+/// Every request/answer pair of the doc; every JSON block must parse.
+fn examples(docs: &str) -> Vec<Example> {
+    let mut examples: Vec<Example> = Vec::new();
+    let mut section = String::new();
+    let mut request: Option<Value> = None;
+    let mut lines = docs.lines();
+    while let Some(line) = lines.next() {
+        if line.starts_with("## ") || line.starts_with("### ") {
+            section = line.trim_start_matches('#').trim().to_owned();
+            request = None;
+            continue;
+        }
+        if line != "```json" {
+            continue;
+        }
+        let block: Vec<&str> = lines.by_ref().take_while(|line| *line != "```").collect();
+        let value: Value = serde_json::from_str(&block.join("\n"))
+            .unwrap_or_else(|err| panic!("docs/rpc.md, {section}: a JSON block does not parse: {err}"));
+        match (value.get("method").is_some(), value.get("id").is_some()) {
+            (true, true) => request = Some(value),
+            (false, true) if request.is_some() => {
+                let request = request.take().expect("checked");
+                examples.push(Example { section: section.clone(), request, answer: value, notification: None });
+            }
+            (true, false) => {
+                let last = examples.last_mut().filter(|example| example.section == section);
+                last.expect("a notification follows an answer").notification = Some(value);
+            }
+            _ => {}
+        }
+    }
+    examples
+}
+
+/// Whether a JSON pointer matches a pattern where `*` stands for any one segment.
+fn matches(pattern: &str, path: &str) -> bool {
+    let (pattern, path): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    pattern.len() == path.len() && pattern.iter().zip(&path).all(|(want, got)| *want == "*" || want == got)
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Compares a doc example with a live answer: the same keys everywhere, the same array
+/// lengths, the same values, except at `volatile` paths (which depend on the machine or the
+/// moment), where only the JSON type must agree.
+fn compare(doc: &Value, live: &Value, path: &str, volatile: &[&str], differences: &mut Vec<String>) {
+    if volatile.iter().any(|pattern| matches(pattern, path)) {
+        if kind(doc) != kind(live) {
+            differences.push(format!("{path}: the doc shows a {}, the daemon answers {live}", kind(doc)));
+        }
+        return;
+    }
+    match (doc, live) {
+        (Value::Object(doc), Value::Object(live)) => {
+            for key in doc.keys().filter(|key| !live.contains_key(*key)) {
+                differences.push(format!("{path}/{key}: in the doc, not in the answer"));
+            }
+            for (key, value) in live.iter().filter(|(key, _)| !doc.contains_key(*key)) {
+                differences.push(format!("{path}/{key}: answered ({value}), not in the doc"));
+            }
+            for (key, value) in doc {
+                if let Some(answered) = live.get(key) {
+                    compare(value, answered, &format!("{path}/{key}"), volatile, differences);
+                }
+            }
+        }
+        (Value::Array(doc_items), Value::Array(live_items)) => {
+            if doc_items.len() != live_items.len() {
+                differences.push(format!("{path}: the doc shows {doc}, the daemon answers {live}"));
+                return;
+            }
+            for (index, (doc, live)) in doc_items.iter().zip(live_items).enumerate() {
+                compare(doc, live, &format!("{path}/{index}"), volatile, differences);
+            }
+        }
+        _ if doc != live => differences.push(format!("{path}: the doc shows {doc}, the daemon answers {live}")),
+        _ => {}
+    }
+}
+
+/// Runs the doc's examples on one daemon and collects where they differ.
+struct Checker {
+    daemon: Daemon,
+    examples: Vec<Example>,
+    differences: Vec<String>,
+}
+
+impl Checker {
+    fn example(&self, section: &str) -> &Example {
+        let found = self.examples.iter().find(|example| example.section == section);
+        found.unwrap_or_else(|| panic!("docs/rpc.md has no request/answer example under `{section}`"))
+    }
+
+    /// Sends the doc's request over HTTP and compares the answer with the doc's.
+    fn check(&mut self, section: &str, volatile: &[&str]) {
+        let example = self.example(section);
+        let (status, body) = http_post(&self.daemon.socket(), example.request.to_string().as_bytes());
+        assert_eq!(status, 200, "{section}: {body}");
+        let live: Value = serde_json::from_str(&body).unwrap_or_else(|err| panic!("{section}: {err}: {body}"));
+        let mut differences = Vec::new();
+        compare(&example.answer, &live, "", volatile, &mut differences);
+        self.note(section, differences);
+    }
+
+    fn note(&mut self, section: &str, differences: Vec<String>) {
+        self.differences.extend(differences.into_iter().map(|difference| format!("{section}: {difference}")));
+    }
+}
+
+/// The answer and first notification of the doc's `events.subscribe`, over a WebSocket.
+async fn subscribe(socket: &Path, request: &Value, trigger: impl FnOnce()) -> (Value, Value) {
+    let stream = tokio::net::UnixStream::connect(socket).await.expect("connect");
+    let url = jsonrpsee::client_transport::ws::Url::parse("ws://localhost/").unwrap();
+    let (mut sender, mut receiver) = jsonrpsee::client_transport::ws::WsTransportClientBuilder::default()
+        .build_with_stream(url, stream)
+        .await
+        .expect("websocket handshake");
+    sender.send(request.to_string()).await.expect("send");
+    let mut next = async || loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(30), receiver.receive())
+            .await
+            .expect("an answer within 30 s")
+            .expect("receive");
+        if let ReceivedMessage::Text(text) = message {
+            return serde_json::from_str::<Value>(&text).expect("JSON");
+        }
+    };
+    let answer = next().await;
+    trigger();
+    let notification = next().await;
+    (answer, notification)
+}
+
+/// The Last.fm CSV behind the `imports.list` example: one play the `listens.add` example stored, two new.
+const CSV: &str = "uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid
+1716446950,\"23 May 2024, 06:49\",Beyoncé,,Dangerously in Love,,Crazy in Love,
+1716447500,\"23 May 2024, 06:58\",Stereolab,,Dots and Loops,,Brakhage,
+1716447800,\"23 May 2024, 07:03\",Broadcast,,Haha Sound,,Pendulum,
+";
+
+/// Every example whose answer a fresh daemon gives the same way runs here, in an order
+/// that builds the state the doc describes; the rest of each answer must match exactly.
+#[tokio::test]
+async fn rpc_doc_examples_match_the_daemon() {
+    let docs = read("docs/rpc.md");
+    let daemon = Daemon::start();
+    let client = daemon.client().await;
+    let mut checker = Checker { daemon, examples: examples(&docs), differences: Vec::new() };
+
+    checker.check("daemon.hello", &["/result/daemon_version"]);
+    checker.check("listens.add", &[]);
+    wait_indexed(&client).await;
+    checker.check("listens.list", &[]);
+    checker.check("search", &["/result/hits/*/score"]);
+    checker.check("stats.top", &[]);
+    checker.check(
+        "daemon.status",
+        &[
+            "/result/daemon_version",
+            "/result/uptime_s",
+            "/result/store_bytes",
+            "/result/index_bytes",
+            "/result/data_dir",
+            "/result/http",
+            "/result/components/*/detail",
+        ],
+    );
+    checker.check("index.rebuild", &["/result/elapsed_ms"]);
+    checker.check("Errors", &[]);
+
+    // Imports: a Last.fm CSV of the temporary directory.
+    let csv = checker.daemon.dir.path().join("recenttracks.csv");
+    std::fs::write(&csv, CSV).unwrap();
+    let started =
+        client.imports_start(musique_api::ImportKind::LastfmCsv, csv.display().to_string(), None).await.unwrap();
+    wait_import(&client, started.id).await;
+    checker.check("imports.list", &["/result/*/path", "/result/*/started_at", "/result/*/finished_at"]);
+
+    // Plugins: the echo example and a file that is not a library, beside the built-in Last.fm adapter.
+    let plugins_dir = checker.daemon.data_dir().join("plugins");
+    std::fs::create_dir_all(&plugins_dir).unwrap();
+    let echo = format!("{}musique_echo_plugin{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    // Written elsewhere and renamed into place, so the directory watcher never reads half a file.
+    std::fs::copy(musique_tests::bin_dir().join("deps").join(echo), plugins_dir.join(".libecho.partial")).unwrap();
+    std::fs::rename(plugins_dir.join(".libecho.partial"), plugins_dir.join("libecho.so")).unwrap();
+    std::fs::write(plugins_dir.join(".x.partial"), "not a library").unwrap();
+    std::fs::rename(plugins_dir.join(".x.partial"), plugins_dir.join("x.so")).unwrap();
+    // The built-in adapter's counts depend on background work (enrichment) done by then.
+    let versions = ["/result/*/version", "/result/0/calls", "/result/0/errors"];
+    checker.check("plugins.reload", &versions);
+    checker.check("plugins.list", &versions);
+    checker.check("plugins.disable", &versions);
+    checker.check("plugins.enable", &versions);
+
+    // Credentials: secrets, keys and times differ on every run.
+    let token = ["/result/info/created_at", "/result/secret", "/result/user"];
+    checker.check("tokens.create", &token);
+    client.tokens_create("phone".into(), musique_api::TokenApi::Lastfm).await.unwrap();
+    checker.check("tokens.list", &["/result/*/created_at", "/result/*/api_key"]);
+    checker.check("tokens.revoke", &["/result/created_at"]);
+
+    // Events, over a WebSocket: the subscription's answer, then the listen its `listens.add` records.
+    let example = checker.example("events.subscribe");
+    let (request, doc_answer) = (example.request.clone(), example.answer.clone());
+    let doc_notification = example.notification.clone().expect("events.subscribe shows a notification");
+    let socket = checker.daemon.socket();
+    let add = json!({"jsonrpc": "2.0", "id": 2, "method": "listens.add", "params": {"listen": {
+        "artist": "Stereolab", "track": "French Disko", "listened_at": 1_700_000_000}}});
+    let (answer, notification) =
+        subscribe(&socket, &request, || assert_eq!(http_post(&socket, add.to_string().as_bytes()).0, 200)).await;
+    let mut differences = Vec::new();
+    compare(&doc_answer, &answer, "", &["/result"], &mut differences);
+    let volatile = ["/params/subscription", "/params/result/listen/id"];
+    compare(&doc_notification, &notification, "", &volatile, &mut differences);
+    checker.note("events.subscribe", differences);
+
+    assert!(
+        checker.differences.is_empty(),
+        "docs/rpc.md shows what musiqued does not answer:\n{}",
+        checker.differences.join("\n")
+    );
+}
+
+/// The error codes in the table of `docs/rpc.md` are the codes the daemon answers.
+#[test]
+fn rpc_doc_error_codes_are_the_daemons() {
+    let docs = read("docs/rpc.md");
+    let table: Vec<i64> = docs
+        .lines()
+        .filter_map(|line| line.strip_prefix("| -"))
+        .filter_map(|rest| rest.split(' ').next()?.parse::<i64>().ok())
+        .map(|code| -code)
+        .collect();
+    let daemon = Daemon::start();
+    let cases: [(&str, &[u8]); 5] = [
+        ("not JSON", b"{\"jsonrpc\":"),
+        ("not a request", br#"{"jsonrpc":"2.0","id":1,"params":[]}"#),
+        ("no such method", br#"{"jsonrpc":"2.0","id":1,"method":"listens.frobnicate"}"#),
+        ("invalid parameters", br#"{"jsonrpc":"2.0","id":1,"method":"listens.list","params":{"limit":0}}"#),
+        ("not found", br#"{"jsonrpc":"2.0","id":1,"method":"plugins.disable","params":{"name":"nobody"}}"#),
+    ];
+    let mut answered: Vec<i64> = cases
+        .iter()
+        .map(|(what, request)| {
+            let (_, body) = http_post(&daemon.socket(), request);
+            let answer: Value = serde_json::from_str(&body).unwrap_or_else(|err| panic!("{what}: {err}: {body}"));
+            answer["error"]["code"].as_i64().unwrap_or_else(|| panic!("{what}: no error code in {answer}"))
+        })
+        .collect();
+    // "Unavailable" needs a remote service that is down, and internal errors cannot be caused from outside.
+    answered.push(musique_api::error_code::UNAVAILABLE.into());
+    answered.push(musique_api::error_code::INTERNAL.into());
+    assert_eq!(table, answered, "the table of docs/rpc.md against the daemon's answers");
 }
 
 #[test]
