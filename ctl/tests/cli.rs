@@ -27,7 +27,7 @@ fn usage_errors_exit_2() {
 fn help_lists_the_commands() {
     let (code, out, _) = musiquectl(&["--help"], "/nonexistent.sock");
     assert_eq!(code, 0);
-    for command in ["status", "import", "listens", "search", "top", "reindex"] {
+    for command in ["status", "import", "listens", "search", "top", "reindex", "events"] {
         assert!(out.contains(command), "{command} missing from:\n{out}");
     }
 }
