@@ -301,17 +301,18 @@ listens = [
         assert_eq!((code, out.as_str()), (1, ""));
         assert!(err.contains("nosuch adapter is not running"), "{err}");
 
-        // A plugin that cannot import history: the run fails with the plugin's answer.
-        // FIXME: the daemon should refuse before it creates a run, as `trackers.start` does for
-        // plugins that are not live (a capability check in `import::remote::start_adapter`).
+        // A plugin that cannot import history is refused before any run is created,
+        // as `trackers.start` refuses plugins that are not live.
         install(&daemon.data_dir().join("plugins"), "libecho.so", &library("musique_echo_plugin"));
         wait_for(&client, "the echo plugin", |plugins| {
             plugins.iter().any(|plugin| plugin.name == "echo" && plugin.state == PluginState::Running)
         })
         .await;
-        let (code, out, _) = daemon.ctl(&["import", "echo", "--full"]);
-        assert_eq!(code, 1);
-        assert!(out.contains("(echo) failed") && out.contains("unknown method `history.page`"), "{out}");
+        let runs_before = client.imports_list(None).await.unwrap().len();
+        let (code, out, err) = daemon.ctl(&["import", "echo", "--full"]);
+        assert_eq!((code, out.as_str()), (1, ""));
+        assert!(err.contains("the echo adapter cannot import history"), "{err}");
+        assert_eq!(client.imports_list(None).await.unwrap().len(), runs_before, "no run was created");
 
         // Live: the tracker polls the same walk and publishes what plays now.
         let (code, out, err) = daemon.ctl(&["tracker", "start", "feed"]);
