@@ -260,7 +260,7 @@ impl Job<'_> {
                     batch.push(admitted);
                     None
                 }
-                Err(reason) => Some(reason),
+                Err(refusal) => Some(refusal.to_string()),
             },
             Outcome::Skip(rule) => {
                 *run.skipped.entry(rule.to_owned()).or_insert(0) += 1;

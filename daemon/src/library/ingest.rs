@@ -74,6 +74,21 @@ pub(crate) struct Listen {
     pub(crate) loved: Option<bool>,
 }
 
+/// Why [`Intake::admit`] refused a listen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Refusal {
+    #[error("`artist` and `track` must not be empty")]
+    EmptyName,
+    #[error("names are limited to {MAX_NAME_BYTES} bytes")]
+    NameTooLong,
+    #[error("`artists` takes at most {MAX_CREDITED} names, each not empty and at most {MAX_NAME_BYTES} bytes")]
+    BadCredit,
+    #[error("`listened_at` {0} is before 1970 or more than a day in the future")]
+    OutOfTime(i64),
+    #[error("`duration_ms` is longer than a day")]
+    TooLong,
+}
+
 /// A listen that passed [`Intake::admit`]; only the intake makes one.
 #[derive(Debug, Clone)]
 pub(crate) struct Admitted(PreparedListen);
@@ -124,33 +139,28 @@ impl Intake {
         }
     }
 
-    /// Checks a listen; the error says what is wrong with it.
-    pub(crate) fn admit(&mut self, listen: Listen) -> std::result::Result<Admitted, String> {
+    /// Checks a listen; the refusal says what is wrong with it.
+    pub(crate) fn admit(&mut self, listen: Listen) -> std::result::Result<Admitted, Refusal> {
         let artist = listen.artist.trim();
         let track = listen.track.trim();
         if artist.is_empty() || track.is_empty() {
-            return Err("`artist` and `track` must not be empty".to_owned());
+            return Err(Refusal::EmptyName);
         }
         if listen.artists.len() > MAX_CREDITED
             || listen.artists.iter().any(|name| name.trim().is_empty() || name.len() > MAX_NAME_BYTES)
         {
-            return Err(format!(
-                "`artists` takes at most {MAX_CREDITED} names, each not empty and at most {MAX_NAME_BYTES} bytes"
-            ));
+            return Err(Refusal::BadCredit);
         }
         let album = listen.album.as_deref().map(str::trim).filter(|album| !album.is_empty());
         if artist.len() > MAX_NAME_BYTES || track.len() > MAX_NAME_BYTES || album.map_or(0, str::len) > MAX_NAME_BYTES {
-            return Err(format!("names are limited to {MAX_NAME_BYTES} bytes"));
+            return Err(Refusal::NameTooLong);
         }
         let latest_ms = (self.clock.now_s() + MAX_AHEAD_S).saturating_mul(1000);
         if listen.started_ms < 0 || listen.started_ms > latest_ms {
-            return Err(format!(
-                "`listened_at` {} is before 1970 or more than a day in the future",
-                listen.started_ms.div_euclid(1000)
-            ));
+            return Err(Refusal::OutOfTime(listen.started_ms.div_euclid(1000)));
         }
         if listen.duration_ms.is_some_and(|duration| duration > MAX_DURATION_MS) {
-            return Err("`duration_ms` is longer than a day".to_owned());
+            return Err(Refusal::TooLong);
         }
         if self.identities.len() > MAX_CACHED_IDENTITIES {
             self.identities.clear();
@@ -335,7 +345,7 @@ mod tests {
                 match expected {
                     None => assert!(result.is_ok(), "{origin:?} {name}: {result:?}"),
                     Some(reason) => {
-                        let err = result.expect_err(name);
+                        let err = result.expect_err(name).to_string();
                         assert!(err.contains(reason), "{origin:?} {name}: {err}");
                     }
                 }
