@@ -20,7 +20,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::imports::runs::Ended;
-use crate::library::{Commit, Intake, Listen, Origin, SourceName};
+use crate::library::{Commit, Intake, Origin, SourceName};
 use crate::store::records::{HistoryMode, ImportRequestRecord, ImportRunRecord, RunKind, RunState};
 use crate::store::{Put, StateKey};
 
@@ -190,15 +190,7 @@ impl Job {
             let mut listens = Vec::with_capacity(page.listens.len());
             for listen in page.listens {
                 run.records += 1;
-                let admitted = self.intake.admit(Listen {
-                    artist: listen.artist,
-                    track: listen.track,
-                    album: listen.album,
-                    artists: Vec::new(),
-                    started_ms: listen.listened_at.saturating_mul(1000),
-                    duration_ms: listen.duration_ms,
-                    loved: listen.loved,
-                });
+                let admitted = self.intake.admit(super::listen_of(listen));
                 match admitted {
                     Ok(admitted) => listens.push(admitted),
                     Err(reason) => {

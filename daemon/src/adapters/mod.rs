@@ -165,18 +165,7 @@ impl Adapters {
         match emitted {
             Emitted::Listens { plugin, listens } => {
                 let origin = Origin::Plugin(SourceName::of_plugin(&plugin));
-                let listens = listens
-                    .into_iter()
-                    .map(|listen| Listen {
-                        artist: listen.artist,
-                        track: listen.track,
-                        album: listen.album,
-                        artists: Vec::new(),
-                        started_ms: listen.listened_at.saturating_mul(1000),
-                        duration_ms: listen.duration_ms,
-                        loved: listen.loved,
-                    })
-                    .collect();
+                let listens = listens.into_iter().map(listen_of).collect();
                 if let Err(err) = self.state.library.add(origin, listens, true).await {
                     tracing::warn!(plugin, error = %err, "listens from a plugin were refused");
                 }
@@ -243,6 +232,19 @@ impl Adapters {
         let love = Love { artist: artist.to_owned(), track: track.to_owned(), loved };
         self.call::<serde_json::Value>(adapter, method::LOVE, &love)?;
         self.state.library.set_loved(artist, track, loved, adapter)
+    }
+}
+
+/// A plugin's listen as the library takes it.
+fn listen_of(listen: musique_sdk::protocol::Listen) -> Listen {
+    Listen {
+        artist: listen.artist,
+        track: listen.track,
+        album: listen.album,
+        artists: Vec::new(),
+        started_ms: listen.listened_at.saturating_mul(1000),
+        duration_ms: listen.duration_ms,
+        loved: listen.loved,
     }
 }
 

@@ -23,7 +23,7 @@ use super::retry::{self, GiveUp};
 use super::sync::{sweep_start, watermark, watermark_put};
 use crate::error::{Error, Result};
 use crate::events::Event;
-use crate::library::{Commit, Listen, Origin, SourceName};
+use crate::library::{Commit, Origin, SourceName};
 use crate::store::records::TrackerRecord;
 use crate::store::{Put, StateKey, StateScope};
 
@@ -243,15 +243,7 @@ impl Poller {
             }
             let mut listens = Vec::with_capacity(page.listens.len());
             for listen in &page.listens {
-                let admitted = intake.admit(Listen {
-                    artist: listen.artist.clone(),
-                    track: listen.track.clone(),
-                    album: listen.album.clone(),
-                    artists: Vec::new(),
-                    started_ms: listen.listened_at.saturating_mul(1000),
-                    duration_ms: listen.duration_ms,
-                    loved: listen.loved,
-                });
+                let admitted = intake.admit(super::listen_of(listen.clone()));
                 match admitted {
                     Ok(admitted) => {
                         newest = Some(newest.map_or(listen.listened_at, |newest| newest.max(listen.listened_at)));
