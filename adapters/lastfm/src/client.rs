@@ -12,6 +12,7 @@ use md5::{Digest, Md5};
 use musique_sdk::{Error, ErrorKind};
 use serde_json::Value;
 
+use crate::codes::ErrorCode;
 use crate::settings::{Secret, Settings};
 
 /// The `api_sig` of a call: MD5 over the parameters sorted by name (bytes),
@@ -183,26 +184,35 @@ pub fn judge(method: &str, status: u16, body: &[u8]) -> Result<Value, Error> {
 }
 
 /// What a Last.fm error code means for the host.
-fn api_error(method: &str, code: i64, message: &str) -> Error {
-    let (kind, advice) = match code {
-        29 => (ErrorKind::RateLimited, "Last.fm asks to slow down"),
-        8 | 11 | 16 => (ErrorKind::Unavailable, "Last.fm is failing for now; try again later"),
-        10 | 26 => (ErrorKind::Unauthorized, "the API key is invalid or suspended; check api_key in [adapters.lastfm]"),
-        4 | 9 => (ErrorKind::Unauthorized, "the Last.fm session is invalid or revoked; run `musiquectl lastfm login`"),
-        13 => (ErrorKind::Unauthorized, "the signature was refused; check shared_secret in [adapters.lastfm]"),
-        14 => (ErrorKind::Unauthorized, "the token has not been authorized yet"),
-        15 => (ErrorKind::Unauthorized, "the token expired; run `musiquectl lastfm login` again"),
-        17 => (ErrorKind::InvalidInput, "this user's listening history is private on Last.fm"),
-        6 => (ErrorKind::InvalidInput, "Last.fm does not know it"),
+fn api_error(method: &str, number: i64, message: &str) -> Error {
+    use ErrorCode as Code;
+    let (kind, advice) = match ErrorCode::from_code(number) {
+        Some(Code::RateLimitExceeded) => (ErrorKind::RateLimited, "Last.fm asks to slow down"),
+        Some(Code::OperationFailed | Code::ServiceOffline | Code::TemporaryError) => {
+            (ErrorKind::Unavailable, "Last.fm is failing for now; try again later")
+        }
+        Some(Code::InvalidApiKey | Code::SuspendedApiKey) => {
+            (ErrorKind::Unauthorized, "the API key is invalid or suspended; check api_key in [adapters.lastfm]")
+        }
+        Some(Code::AuthenticationFailed | Code::InvalidSessionKey) => {
+            (ErrorKind::Unauthorized, "the Last.fm session is invalid or revoked; run `musiquectl lastfm login`")
+        }
+        Some(Code::InvalidSignature) => {
+            (ErrorKind::Unauthorized, "the signature was refused; check shared_secret in [adapters.lastfm]")
+        }
+        Some(Code::UnauthorizedToken) => (ErrorKind::Unauthorized, "the token has not been authorized yet"),
+        Some(Code::TokenExpired) => (ErrorKind::Unauthorized, "the token expired; run `musiquectl lastfm login` again"),
+        Some(Code::LoginRequired) => (ErrorKind::InvalidInput, "this user's listening history is private on Last.fm"),
+        Some(Code::InvalidParameters) => (ErrorKind::InvalidInput, "Last.fm does not know it"),
         _ => (ErrorKind::Internal, "Last.fm refused the call"),
     };
-    Error::new(kind, format!("Last.fm {method}: {advice} (error {code}: {message})"))
+    Error::new(kind, format!("Last.fm {method}: {advice} (error {number}: {message})"))
 }
 
 /// The Last.fm error code in an error built here, if any.
-pub fn error_code(error: &Error) -> Option<i64> {
+pub fn error_code(error: &Error) -> Option<ErrorCode> {
     let start = error.message.rfind("(error ")? + "(error ".len();
-    error.message[start..].split(':').next()?.parse().ok()
+    ErrorCode::from_code(error.message[start..].split(':').next()?.parse().ok()?)
 }
 
 #[cfg(test)]
@@ -269,6 +279,6 @@ mod tests {
             assert!(err.message.contains(text), "{}", err.message);
         }
         let err = judge("m", 403, br#"{"error":9,"message":"Invalid session key"}"#).unwrap_err();
-        assert_eq!(error_code(&err), Some(9));
+        assert_eq!(error_code(&err), Some(ErrorCode::InvalidSessionKey));
     }
 }

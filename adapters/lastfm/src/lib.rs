@@ -20,8 +20,11 @@
 //! or to stop and tell the user (`unauthorized`, `invalid_input`).
 
 pub mod client;
+pub mod codes;
 pub mod settings;
 pub mod wire;
+
+use codes::ErrorCode;
 
 use musique_sdk::protocol::{
     AuthBegin, AuthComplete, AuthStatus, EnrichRequest, HistoryPage, HistoryRequest, LiveConfig, Love, method,
@@ -220,7 +223,9 @@ impl Lastfm {
     fn auth_complete(&mut self, request: AuthComplete) -> Result<AuthStatus, Error> {
         let body = match self.client.call("auth.getSession", &[("token", &request.token)], Mode::SignedRead) {
             Ok(body) => body,
-            Err(err) if client::error_code(&err) == Some(14) => return Ok(AuthStatus { done: false, user: None }),
+            Err(err) if client::error_code(&err) == Some(ErrorCode::UnauthorizedToken) => {
+                return Ok(AuthStatus { done: false, user: None });
+            }
             Err(err) => return Err(err),
         };
         let session = body.get("session");
@@ -255,7 +260,7 @@ impl Lastfm {
         match self.client.call(method, &params, Mode::Read) {
             Ok(body) => wire::enrichment(&body, root).map(Some),
             // Not found: nothing to add (the host remembers that, too).
-            Err(err) if client::error_code(&err) == Some(6) => Ok(None),
+            Err(err) if client::error_code(&err) == Some(ErrorCode::InvalidParameters) => Ok(None),
             Err(err) => Err(err),
         }
     }
