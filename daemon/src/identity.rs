@@ -139,7 +139,9 @@ pub(crate) fn credit_of_artists(names: &[String], title: &str, separators: &[Str
     credit
 }
 
-/// Words that introduce featured artists, lowercase, each followed by a space or a dot.
+/// Words that introduce featured artists, lowercase. `featuring`, `feat.` and
+/// `ft.` do anywhere as words; bare `feat` and `ft` only right inside brackets
+/// (`(feat X)`), so "Little Feat", "No Small Feat (Live)" and "Ft Worth" stay whole.
 const FEATURING: [&str; 3] = ["featuring", "feat", "ft"];
 
 /// Finds a featuring marker at a word start: returns (byte start of the marker,
@@ -152,6 +154,7 @@ fn find_featuring(text: &str) -> Option<(usize, usize)> {
         if !at_word_start {
             continue;
         }
+        let in_brackets = matches!(lower[..start].trim_end().as_bytes().last(), Some(b'(' | b'['));
         for word in FEATURING {
             if !lower[start..].starts_with(word) {
                 continue;
@@ -159,7 +162,7 @@ fn find_featuring(text: &str) -> Option<(usize, usize)> {
             let mut end = start + word.len();
             match bytes.get(end) {
                 Some(b'.') => end += 1,
-                Some(b' ') => {}
+                Some(b' ') if word == "featuring" || in_brackets => {}
                 _ => continue,
             }
             return Some((start, end));
@@ -310,6 +313,41 @@ mod tests {
         check("Daft Punk", "Aerodynamic", &[], "Daft Punk", &[], "Aerodynamic");
         check("Soft Cell", "Tainted Love", &[], "Soft Cell", &[], "Tainted Love");
         check("feat. Nobody", "T", &[], "feat. Nobody", &[], "T");
+    }
+
+    /// Issue 11, item 3: names that must stay whole with the default (empty) separators,
+    /// and real credits that must split.
+    #[test]
+    fn band_names_stay_whole_and_credits_split() {
+        // (credit, title, primary, featured, bare title)
+        let cases: [(&str, &str, &str, &[&str], &str); 17] = [
+            ("Little Feat", "Dixie Chicken", "Little Feat", &[], "Dixie Chicken"),
+            ("Little Feat & Friends", "Willin'", "Little Feat & Friends", &[], "Willin'"),
+            ("Little Feat", "No Small Feat (Live)", "Little Feat", &[], "No Small Feat (Live)"),
+            ("Jimmie Vaughan", "Welcome to Ft Worth", "Jimmie Vaughan", &[], "Welcome to Ft Worth"),
+            ("Earth, Wind & Fire", "September", "Earth, Wind & Fire", &[], "September"),
+            ("Crosby, Stills, Nash & Young", "Helpless", "Crosby, Stills, Nash & Young", &[], "Helpless"),
+            ("Tyler, the Creator", "EARFQUAKE", "Tyler, the Creator", &[], "EARFQUAKE"),
+            ("Florence + the Machine", "Dog Days Are Over", "Florence + the Machine", &[], "Dog Days Are Over"),
+            ("AC/DC", "Back in Black", "AC/DC", &[], "Back in Black"),
+            ("Simon & Garfunkel", "The Boxer", "Simon & Garfunkel", &[], "The Boxer"),
+            (
+                "Calvin Harris feat. Rihanna",
+                "This Is What You Came For",
+                "Calvin Harris",
+                &["Rihanna"],
+                "This Is What You Came For",
+            ),
+            ("Drake ft. Rihanna", "Take Care", "Drake", &["Rihanna"], "Take Care"),
+            ("DJ Khaled featuring Drake", "For Free", "DJ Khaled", &["Drake"], "For Free"),
+            ("Mark Ronson", "Uptown Funk (feat Bruno Mars)", "Mark Ronson", &["Bruno Mars"], "Uptown Funk"),
+            ("Major Lazer", "Lean On [ft MØ & DJ Snake]", "Major Lazer", &["MØ & DJ Snake"], "Lean On"),
+            ("Gorillaz (ft Del)", "Clint Eastwood", "Gorillaz", &["Del"], "Clint Eastwood"),
+            ("Santana Featuring Rob Thomas", "Smooth", "Santana", &["Rob Thomas"], "Smooth"),
+        ];
+        for (credit, title, primary, featured, bare) in cases {
+            check(credit, title, &[], primary, featured, bare);
+        }
     }
 
     #[test]

@@ -257,3 +257,26 @@ async fn events_stream_listens_and_import_progress() {
     };
     assert_eq!((finished.id, finished.imported), (run.id, 1));
 }
+
+// See: issue 11, item 3 — "Little Feat & Friends" charted as artist "Little", "No Small Feat (Live)"
+// became track "No Small" with an artist "(Live)".
+#[tokio::test]
+async fn r11_band_names_with_feat_and_ft_stay_whole() {
+    let daemon = Daemon::start();
+    let client = daemon.client().await;
+    let listens = vec![
+        new_listen("Little Feat & Friends", "Willin'", 1_700_000_000),
+        new_listen("Little Feat", "No Small Feat (Live)", 1_700_000_300),
+        new_listen("Jimmie Vaughan", "Welcome to Ft Worth", 1_700_000_600),
+        new_listen("Calvin Harris feat. Rihanna", "This Is What You Came For", 1_700_000_900),
+    ];
+    client.listens_add(None, Some(listens)).await.unwrap();
+    let artists = client.stats_top(EntityKind::Artist, None, None, None, None).await.unwrap();
+    let mut names: Vec<&str> = artists.entries.iter().map(|entry| entry.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Calvin Harris", "Jimmie Vaughan", "Little Feat", "Little Feat & Friends"]);
+    let tracks = client.stats_top(EntityKind::Track, None, None, None, None).await.unwrap();
+    let mut titles: Vec<&str> = tracks.entries.iter().map(|entry| entry.name.as_str()).collect();
+    titles.sort_unstable();
+    assert_eq!(titles, ["No Small Feat (Live)", "This Is What You Came For", "Welcome to Ft Worth", "Willin'"]);
+}
