@@ -113,7 +113,7 @@ impl Adapters {
 
     /// The first running adapter that can enrich.
     fn enrich_adapter(&self) -> Option<String> {
-        self.with_capability("enrich").into_iter().next()
+        self.with_capability(musique_sdk::Capability::Enrich).into_iter().next()
     }
 }
 

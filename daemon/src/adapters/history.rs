@@ -54,7 +54,7 @@ pub(super) fn start(adapters: &Adapters, mut request: AdapterImport) -> Result<I
             request.adapter
         )));
     }
-    if !adapters.with_capability("history").contains(&request.adapter) {
+    if !adapters.with_capability(musique_sdk::Capability::History).contains(&request.adapter) {
         return Err(Error::invalid(format!("the {} adapter cannot import history", request.adapter)));
     }
     if let (Some(from), Some(to)) = (request.from, request.to)

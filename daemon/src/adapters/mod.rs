@@ -14,7 +14,7 @@ mod trackers;
 
 use std::sync::Arc;
 
-use musique_sdk::ErrorKind;
+use musique_sdk::{Capability, ErrorKind};
 use musique_sdk::protocol::{AuthBegin, AuthComplete, AuthStatus, Love, method};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -119,13 +119,13 @@ impl Adapters {
     }
 
     /// The running plugins that declare `capability`.
-    fn with_capability(&self, capability: &str) -> Vec<String> {
+    fn with_capability(&self, capability: Capability) -> Vec<String> {
         self.state
             .plugins
             .list()
             .into_iter()
             .filter(|status| {
-                status.state == PluginState::Running && status.capabilities.iter().any(|known| known == capability)
+                status.state == PluginState::Running && status.capabilities.contains(&capability)
             })
             .map(|status| status.name)
             .collect()

@@ -60,7 +60,7 @@ pub(crate) struct Trackers {
 impl Trackers {
     /// Starts a tracker for `adapter` (no-op when running) and stores that it runs.
     pub(crate) fn start(&self, adapters: &Adapters, adapter: &str) -> Result<TrackerStatus> {
-        if !adapters.with_capability("live").iter().any(|name| name == adapter) {
+        if !adapters.with_capability(musique_sdk::Capability::Live).iter().any(|name| name == adapter) {
             return Err(Error::invalid(format!(
                 "no running adapter `{adapter}` can track live plays (see `musiquectl plugins`)"
             )));

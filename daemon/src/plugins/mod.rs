@@ -48,7 +48,8 @@ pub(crate) struct PluginStatus {
     pub(crate) version: String,
     pub(crate) abi: Option<(u32, u32)>,
     pub(crate) protocol: Option<(u32, u32)>,
-    pub(crate) capabilities: Vec<String>,
+    /// What it declared it can do, as the SDK names it.
+    pub(crate) capabilities: Vec<Capability>,
     /// The plugin file, for dynamic plugins; `None` for built-in ones.
     pub(crate) file: Option<String>,
     pub(crate) state: PluginState,
@@ -392,7 +393,7 @@ impl PluginHost {
                 }
             };
         status.protocol = Some((hello.protocol.major, hello.protocol.minor));
-        status.capabilities = hello.capabilities.iter().map(capability_name).collect();
+        status.capabilities = hello.capabilities.clone();
         status.state = PluginState::Running;
         status.last_error = None;
         // Live plugins begin their work on `start`; plugins without it are fine.
@@ -460,7 +461,8 @@ pub(crate) fn builtin_tables() -> Vec<Table> {
     tables.into_iter().map(|table| table.expect("a built-in adapter's table is valid")).collect()
 }
 
-fn capability_name(capability: &Capability) -> String {
+/// A capability's name on the wire (`history`, `live`, …).
+pub(crate) fn capability_name(capability: &Capability) -> String {
     serde_json::to_value(capability)
         .ok()
         .and_then(|value| value.as_str().map(str::to_owned))
@@ -663,7 +665,7 @@ mod tests {
             (plugins[0].name.as_str(), plugins[0].file.as_deref(), plugins[0].state),
             ("echo", None, PluginState::Running)
         );
-        assert_eq!(plugins[0].capabilities, vec!["live".to_owned()]);
+        assert_eq!(plugins[0].capabilities, vec![Capability::Live]);
         let mut emitted = Vec::new();
         while let Ok(event) = inbox.try_recv() {
             emitted.push(event);

@@ -118,7 +118,7 @@ pub(super) fn plugin_dto(plugin: PluginStatus) -> PluginInfo {
         version: plugin.version,
         abi: plugin.abi.map(|(major, minor)| format!("{major}.{minor}")),
         protocol: plugin.protocol.map(|(major, minor)| format!("{major}.{minor}")),
-        capabilities: plugin.capabilities,
+        capabilities: plugin.capabilities.iter().map(crate::plugins::capability_name).collect(),
         origin: if plugin.file.is_some() { PluginOrigin::Dynamic } else { PluginOrigin::Builtin },
         file: plugin.file,
         state: match plugin.state {
