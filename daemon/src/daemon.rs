@@ -136,7 +136,7 @@ impl Daemon {
         ));
         let library =
             Library::new(store.clone(), index, events.clone(), config.credits.separators.clone(), clock.clone());
-        let runs = Runs::new(store.clone(), events.clone(), clock.clone());
+        let runs = Runs::new(library.clone(), store.clone(), events.clone());
         components.started(Component::new(
             "imports",
             {

@@ -10,6 +10,7 @@ mod imports;
 mod lastfm;
 mod layers;
 mod lifecycle;
+mod lifecycle_imports;
 mod plugins;
 mod rpc;
 mod scrobble;

@@ -67,8 +67,10 @@ pub const PLUGINS: u32 = 2;
 pub const ADAPTERS: u32 = 3;
 /// Added `tokens.*` (credentials for the scrobbling endpoints) and `Status.http`.
 pub const SCROBBLING: u32 = 4;
+/// Added `imports.cancel` and the `cancelled` run state.
+pub const IMPORT_CANCEL: u32 = 5;
 /// The API version this crate speaks.
-pub const CURRENT_API_VERSION: u32 = SCROBBLING;
+pub const CURRENT_API_VERSION: u32 = IMPORT_CANCEL;
 
 /// Optional features a daemon announces in [`Hello::features`].
 ///
@@ -199,6 +201,12 @@ pub trait MusiqueApi {
     /// Import runs, newest first.
     #[method(name = "imports.list", param_kind = map)]
     async fn imports_list(&self, limit: Option<u32>) -> RpcResult<Vec<ImportRun>>;
+
+    /// Stops an import for good: a running one at its next record, an interrupted or
+    /// failed one so that it is never resumed. What it stored stays. Answers the run.
+    /// Since [`IMPORT_CANCEL`].
+    #[method(name = "imports.cancel", param_kind = map)]
+    async fn imports_cancel(&self, id: u64) -> RpcResult<ImportRun>;
 
     /// Rebuilds the search index from the store and waits until it is done.
     #[method(name = "index.rebuild")]
@@ -885,6 +893,9 @@ pub enum ImportState {
     Failed,
     /// Stopped by a shutdown or crash; start the same import again to resume.
     Interrupted,
+    /// Stopped for good by `imports.cancel`: what it stored stays, it is never resumed.
+    /// Since [`IMPORT_CANCEL`].
+    Cancelled,
 }
 
 /// An import run and its report.

@@ -14,8 +14,8 @@ mod trackers;
 
 use std::sync::Arc;
 
-use musique_sdk::{Capability, ErrorKind};
 use musique_sdk::protocol::{AuthBegin, AuthComplete, AuthStatus, Love, method};
+use musique_sdk::{Capability, ErrorKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -124,9 +124,7 @@ impl Adapters {
             .plugins
             .list()
             .into_iter()
-            .filter(|status| {
-                status.state == PluginState::Running && status.capabilities.contains(&capability)
-            })
+            .filter(|status| status.state == PluginState::Running && status.capabilities.contains(&capability))
             .map(|status| status.name)
             .collect()
     }

@@ -108,6 +108,7 @@ impl Imports {
         let resumable = self.runs.resumable(&kind, &fingerprint, &[RunState::Interrupted, RunState::Running])?;
         let run = match resumable {
             Some(mut run) => {
+                refuse_other_options(&run, &request)?;
                 tracing::info!(run = run.id, cursor = ?run.cursor, "resuming interrupted import");
                 run.state = RunState::Running;
                 run.resumed += 1;
@@ -138,6 +139,11 @@ impl Imports {
         )
     }
 
+    /// Stops a run (of either kind) for good; see [`Runs::cancel`].
+    pub(crate) fn cancel(&self, id: u64) -> Result<ImportRunRecord> {
+        self.runs.cancel(id)
+    }
+
     /// A run (of either kind) by id.
     pub(crate) fn run(&self, id: u64) -> Result<ImportRunRecord> {
         self.runs.get(id)
@@ -147,6 +153,28 @@ impl Imports {
     pub(crate) fn list(&self, limit: usize) -> Result<Vec<ImportRunRecord>> {
         self.runs.list(limit)
     }
+}
+
+/// A resumed run keeps the options it started with: asking for others is refused
+/// with what to do, never silently ignored.
+fn refuse_other_options(run: &ImportRunRecord, request: &ImportRequest) -> Result<()> {
+    let mut differ = Vec::new();
+    if let Some(asked) = request.min_play_ms.filter(|asked| *asked != run.min_play_ms) {
+        differ.push(format!("min_play_ms {} (asked {asked})", run.min_play_ms));
+    }
+    if let Some(asked) = request.include_incognito.filter(|asked| *asked != run.include_incognito) {
+        differ.push(format!("include_incognito {} (asked {asked})", run.include_incognito));
+    }
+    if differ.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "import run {} of these files was interrupted with {}; start it again with its options to resume it, \
+         or cancel it (`musiquectl imports cancel {}`) and start over with the new ones",
+        run.id,
+        differ.join(" and "),
+        run.id
+    )))
 }
 
 /// One export-file import, on its thread.
@@ -167,6 +195,12 @@ enum Stop {
 impl Job<'_> {
     fn run(&mut self, files: Vec<InputFile>, run: ImportRunRecord, committed: &mut ImportRunRecord) -> Ended {
         match self.import(&files, run, committed) {
+            // Every file rejected whole: nothing could be imported, the run failed.
+            Ok(())
+                if !committed.file_errors.is_empty() && committed.file_errors.len() as u64 == committed.files_total =>
+            {
+                Ended::Failed(format!("no file could be read: {}", committed.file_errors.join("; ")))
+            }
             Ok(()) => Ended::Completed,
             Err(Stop::Cancelled) => Ended::Interrupted,
             Err(Stop::Failed(err)) => Ended::Failed(err.to_string()),

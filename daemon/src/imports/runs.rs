@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventBus};
+use crate::library::Library;
 use crate::store::Store;
 use crate::store::records::{ImportRunRecord, RunKind, RunState};
 
@@ -21,11 +22,19 @@ pub(crate) enum Ended {
     Interrupted,
     /// Gave up, for this reason; started again, it resumes from its cursor.
     Failed(String),
+    /// Stopped for good (`imports.cancel`).
+    Cancelled,
 }
+
+/// How long a finished run waits for its listens to become searchable before it
+/// reports completion anyway (the index goes on catching up).
+const SEARCHABLE_BOUND: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The runs importing now; cheap to clone, shared by both kinds of import.
 #[derive(Clone)]
 pub(crate) struct Runs {
+    /// A completed run waits until its listens are searchable.
+    library: Library,
     store: Store,
     events: EventBus,
     clock: Clock,
@@ -37,7 +46,17 @@ struct Running {
     /// What identifies "the same import", so a second start finds this one.
     fingerprint: String,
     cancel: Arc<AtomicBool>,
+    /// Set once the run's end is stored: from then on it is finished, whatever the thread does.
+    ended: Arc<AtomicBool>,
+    /// Set by `imports.cancel`: the interruption is for good.
+    cancelled: Arc<AtomicBool>,
     thread: JoinHandle<()>,
+}
+
+impl Running {
+    fn is_running(&self) -> bool {
+        !self.ended.load(Ordering::Acquire) && !self.thread.is_finished()
+    }
 }
 
 /// A run's work, on its thread: imports from where `run` stands, keeps
@@ -45,15 +64,16 @@ struct Running {
 pub(crate) type Work = Box<dyn FnOnce(&AtomicBool, ImportRunRecord, &mut ImportRunRecord) -> Ended + Send>;
 
 impl Runs {
-    pub(crate) fn new(store: Store, events: EventBus, clock: Clock) -> Runs {
-        Runs { store, events, clock, running: Arc::default() }
+    pub(crate) fn new(library: Library, store: Store, events: EventBus) -> Runs {
+        let clock = library.clock().clone();
+        Runs { library, store, events, clock, running: Arc::default() }
     }
 
     /// The run importing `fingerprint` now, as stored.
     pub(crate) fn running_with(&self, fingerprint: &str) -> Result<Option<ImportRunRecord>> {
         let id = {
             let mut running = self.running.lock().expect("running lock");
-            running.retain(|_, import| !import.thread.is_finished());
+            running.retain(|_, import| import.is_running());
             running.iter().find(|(_, import)| import.fingerprint == fingerprint).map(|(&id, _)| id)
         };
         match id {
@@ -66,26 +86,41 @@ impl Runs {
     pub(crate) fn spawn(&self, run: ImportRunRecord, fingerprint: String, work: Work) -> Result<ImportRunRecord> {
         let run = self.store.save_run_blocking(run)?;
         let cancel = Arc::new(AtomicBool::new(false));
+        let ended = Arc::new(AtomicBool::new(false));
+        let cancelled = Arc::new(AtomicBool::new(false));
         let runs = self.clone();
         let started = run.clone();
-        let stop = cancel.clone();
+        let (stop, done, for_good) = (cancel.clone(), ended.clone(), cancelled.clone());
         let thread = std::thread::Builder::new()
             .name(format!("import-{}", run.id))
             .spawn(move || {
                 let mut committed = started.clone();
-                let ended = work(&stop, started, &mut committed);
-                runs.finish(committed, ended);
+                let mut end = work(&stop, started, &mut committed);
+                if end == Ended::Interrupted && for_good.load(Ordering::Acquire) {
+                    end = Ended::Cancelled;
+                }
+                runs.finish(committed, end, &done);
             })
             .map_err(crate::error::io_err("spawn", "import thread"))?;
-        self.running.lock().expect("running lock").insert(run.id, Running { fingerprint, cancel, thread });
+        let running = Running { fingerprint, cancel, ended, cancelled, thread };
+        self.running.lock().expect("running lock").insert(run.id, running);
         Ok(run)
     }
 
     /// Records how a run ended, from the run as last committed, and announces it.
-    fn finish(&self, mut last: ImportRunRecord, ended: Ended) {
+    /// A completed run first waits (boundedly) until its listens are searchable, so
+    /// whoever waits for the end can search them at once.
+    fn finish(&self, mut last: ImportRunRecord, ended: Ended, done: &AtomicBool) {
+        if ended == Ended::Completed && !self.library.wait_searchable(SEARCHABLE_BOUND) {
+            tracing::warn!(
+                run = last.id,
+                "the index has not caught up with the import yet; it goes on in the background"
+            );
+        }
         match ended {
             Ended::Completed => last.state = RunState::Completed,
             Ended::Interrupted => last.state = RunState::Interrupted,
+            Ended::Cancelled => last.state = RunState::Cancelled,
             Ended::Failed(reason) => {
                 tracing::error!(run = last.id, %reason, "import failed");
                 last.state = RunState::Failed;
@@ -102,6 +137,7 @@ impl Runs {
                 last
             }
         };
+        done.store(true, Ordering::Release);
         tracing::info!(
             run = last.id,
             kind = last.kind().name(),
@@ -116,7 +152,7 @@ impl Runs {
 
     /// How many imports are running now.
     pub(crate) fn running_count(&self) -> usize {
-        self.running.lock().expect("running lock").values().filter(|import| !import.thread.is_finished()).count()
+        self.running.lock().expect("running lock").values().filter(|import| import.is_running()).count()
     }
 
     /// Asks every import to stop at its next record and waits for them; they
@@ -142,6 +178,29 @@ impl Runs {
         Ok(runs
             .into_iter()
             .find(|run| run.kind() == *kind && run.fingerprint == fingerprint && states.contains(&run.state)))
+    }
+
+    /// Asks a running import to stop at its next record, and waits for it; it is left
+    /// interrupted (resumable). `NotFound` when no import of that id runs.
+    pub(crate) fn cancel(&self, id: u64) -> Result<ImportRunRecord> {
+        let running = self.running.lock().expect("running lock").remove(&id);
+        if let Some(import) = running.filter(Running::is_running) {
+            import.cancelled.store(true, Ordering::Release);
+            import.cancel.store(true, Ordering::Relaxed);
+            let _ = import.thread.join();
+            return self.get(id);
+        }
+        let mut run = self.get(id)?;
+        match run.state {
+            RunState::Completed | RunState::Cancelled => {
+                Err(Error::invalid(format!("import run {id} has ended already ({:?})", run.state).to_lowercase()))
+            }
+            RunState::Running | RunState::Interrupted | RunState::Failed => {
+                run.state = RunState::Cancelled;
+                run.finished_at = Some(self.clock.now_s());
+                self.store.save_run_blocking(run)
+            }
+        }
     }
 
     /// A run by id.

@@ -81,6 +81,21 @@ impl Library {
         }
     }
 
+    /// Waits until everything committed so far is searchable, at most `bound`; false
+    /// when the index did not catch up in time (it goes on catching up). Blocks.
+    pub(crate) fn wait_searchable(&self, bound: std::time::Duration) -> bool {
+        let target = self.state.store.last_seq();
+        let deadline = std::time::Instant::now() + bound;
+        while self.state.index.indexed_seq() < target {
+            if std::time::Instant::now() >= deadline || self.state.index.last_error().is_some() {
+                return false;
+            }
+            // The indexer commits on its interval; a short poll costs nothing next to it.
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        true
+    }
+
     /// Rebuilds the search index from the store: (documents, time taken).
     pub(crate) async fn rebuild_index(&self) -> Result<(u64, std::time::Duration)> {
         self.state.index.rebuild().await

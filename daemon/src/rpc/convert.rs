@@ -83,6 +83,7 @@ pub(super) fn run_dto(run: ImportRunRecord) -> ImportRun {
             RunState::Completed => ImportState::Completed,
             RunState::Failed => ImportState::Failed,
             RunState::Interrupted => ImportState::Interrupted,
+            RunState::Cancelled => ImportState::Cancelled,
         },
         started_at: run.started_at,
         finished_at: run.finished_at,

@@ -308,6 +308,11 @@ impl MusiqueApiServer for Rpc {
         Ok(runs.into_iter().map(run_dto).collect())
     }
 
+    async fn imports_cancel(&self, id: u64) -> RpcResult<ImportRun> {
+        let run = self.blocking(move |handles| handles.imports.cancel(id)).await?;
+        Ok(run_dto(run))
+    }
+
     async fn index_rebuild(&self) -> RpcResult<IndexReport> {
         let (documents, elapsed) = self.handles.library.rebuild_index().await?;
         Ok(IndexReport { documents, elapsed_ms: elapsed.as_millis() as u64 })

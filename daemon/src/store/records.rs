@@ -106,6 +106,8 @@ pub(crate) enum RunState {
     Completed,
     Failed,
     Interrupted,
+    /// Stopped for good (`imports.cancel`); appended last, so schema-1 records keep their variants.
+    Cancelled,
 }
 
 /// An import run: what it reads, how far it got, and its report so far.
