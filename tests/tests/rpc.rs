@@ -280,3 +280,41 @@ async fn r11_band_names_with_feat_and_ft_stay_whole() {
     titles.sort_unstable();
     assert_eq!(titles, ["No Small Feat (Live)", "This Is What You Came For", "Welcome to Ft Worth", "Willin'"]);
 }
+
+// See: issue 11, item 2 — Last.fm scrobbles without an album, then the same plays from Spotify with
+// their album: the listens stayed album-less and album charts depended on import order.
+#[tokio::test]
+async fn r11_a_merged_play_gains_the_album_a_later_report_knows() {
+    let daemon = Daemon::start();
+    let client = daemon.client().await;
+    let report = |source: &str, album: Option<&str>, duration_ms: Option<u64>, at: i64| NewListen {
+        album: album.map(str::to_owned),
+        duration_ms,
+        source: Some(source.to_owned()),
+        ..new_listen("Stereolab", "French Disko", at)
+    };
+    client.listens_add(Some(report("lastfm", None, None, 1_700_000_000)), None).await.unwrap();
+    let added = client
+        .listens_add(Some(report("spotify", Some("Jenny Ondioline"), Some(305_000), 1_700_000_020)), None)
+        .await
+        .unwrap();
+    assert_eq!((added.added, added.duplicates), (0, 1), "the same play");
+    // A third report with another album changes nothing: the first album known stays.
+    client.listens_add(Some(report("rpc", Some("Refried Ectoplasm"), Some(1), 1_700_000_010)), None).await.unwrap();
+    let page = client.listens_list(None, None, None, None).await.unwrap();
+    assert_eq!(page.listens.len(), 1);
+    let listen = &page.listens[0];
+    assert_eq!((listen.album.as_deref(), listen.duration_ms), (Some("Jenny Ondioline"), Some(305_000)));
+    let albums = client.stats_top(EntityKind::Album, None, None, None, None).await.unwrap();
+    let rows: Vec<(&str, u64)> = albums.entries.iter().map(|entry| (entry.name.as_str(), entry.plays)).collect();
+    assert_eq!(rows, [("Jenny Ondioline", 1)]);
+    // Over a range, from the month counters and from the listens at the edges alike.
+    for (from, to) in [("2023-11-01", "2023-12-01"), ("2023-11-14", "2023-11-15")] {
+        let range = client
+            .stats_top(EntityKind::Album, None, Some(TimeArg::Text(from.into())), Some(TimeArg::Text(to.into())), None)
+            .await
+            .unwrap();
+        let rows: Vec<(&str, u64)> = range.entries.iter().map(|entry| (entry.name.as_str(), entry.plays)).collect();
+        assert_eq!(rows, [("Jenny Ondioline", 1)], "{from} .. {to}");
+    }
+}

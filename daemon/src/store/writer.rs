@@ -502,10 +502,27 @@ impl Writer {
         };
         batch.duplicates += 1;
         let mut kept: ListenRecord = decode(&bytes, "listens")?;
+        let mut changed = false;
         if !kept.sources.iter().any(|known| known.source == source) {
             kept.sources.push((*listen.source).clone());
-            tables.listens.insert(kept_key.row(), encode(&kept).as_slice()).map_err(store_err("write listen"))?;
             *batch.new_by_source.entry(source).or_insert(0) += 1;
+            changed = true;
+        }
+        // A later report fills what the listen lacks; what it has stays (first report wins).
+        if kept.album_id.is_none()
+            && let (Some(album_id), Some(album)) = (ids.album, &listen.album)
+        {
+            kept.album_id = Some(album_id);
+            kept.album = Some(album.display.clone());
+            count_album(aggregates, kept.start_ms, album_id);
+            changed = true;
+        }
+        if kept.duration_ms.is_none() && listen.duration_ms.is_some() {
+            kept.duration_ms = listen.duration_ms;
+            changed = true;
+        }
+        if changed {
+            tables.listens.insert(kept_key.row(), encode(&kept).as_slice()).map_err(store_err("write listen"))?;
         }
         if kept_key != key {
             tables.aliases.insert(key.row(), kept_key.row()).map_err(store_err("write alias"))?;
@@ -791,6 +808,13 @@ fn count_listen(
     }
     *aggregates.entry((series::LISTENS_PER_DAY, u32::try_from(day).unwrap_or(0), 0)).or_insert(0) += 1;
     *aggregates.entry((series::LISTENS_PER_HOUR_OF_WEEK, clock::hour_of_week(seconds), 0)).or_insert(0) += 1;
+}
+
+/// Counts a listen's album once it is known (a later report of the play named it).
+fn count_album(aggregates: &mut HashMap<(u8, u32, u64), u64>, start_ms: i64, album_id: u64) {
+    let month = u32::try_from(clock::month_of_day(clock::day_of(start_ms.div_euclid(1000)))).unwrap_or(0);
+    *aggregates.entry((series::of(Kind::Album, Granularity::Month), month, album_id)).or_insert(0) += 1;
+    *aggregates.entry((series::of(Kind::Album, Granularity::All), 0, album_id)).or_insert(0) += 1;
 }
 
 /// Adds the collected deltas to the stored counters, in key order: month
