@@ -23,20 +23,20 @@ use serde_json::{Value, json};
 use super::{Answer, App, BodyError, query_pairs, read_body};
 use crate::error::{Error, UserError};
 use crate::library::Listen;
-use crate::store::{Feedback, FeedbackSubject};
 use crate::scrobbling::credentials::{CredentialRecord, WebToken};
 use crate::scrobbling::{Api, NowPlaying};
+use crate::store::{Feedback, FeedbackSubject};
 
 /// Largest request body (50 scrobbles with long names fit many times over).
 const MAX_BODY: usize = 1024 * 1024;
 /// Most scrobbles in one `track.scrobble`.
 const MAX_SCROBBLES: usize = 50;
 /// Earliest timestamp accepted: 2002-10-01 UTC, as for ListenBrainz.
-const MINIMUM_TS: i64 = 1_033_430_400;
+pub(super) const MINIMUM_TS: i64 = 1_033_430_400;
 /// How far ahead of the server's clock a timestamp may be.
-const MAX_FUTURE_S: i64 = 3600;
+pub(super) const MAX_FUTURE_S: i64 = 3600;
 /// Longest name accepted, in bytes.
-const MAX_NAME_BYTES: usize = 1024;
+pub(super) const MAX_NAME_BYTES: usize = 1024;
 /// `user.getRecentTracks` page size by default, and at most (Last.fm's).
 const DEFAULT_RECENT_LIMIT: u64 = 50;
 const MAX_RECENT_LIMIT: u64 = 200;
@@ -195,11 +195,11 @@ fn signature(params: &BTreeMap<String, String>, secret: &str) -> String {
     musique_lastfm::client::api_sig(&pairs, secret)
 }
 
-fn md5_hex(text: &str) -> String {
+pub(super) fn md5_hex(text: &str) -> String {
     crate::scrobbling::credentials::hex(&Md5::digest(text.as_bytes()))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
@@ -251,7 +251,11 @@ async fn session_node(app: &App, credential: &CredentialRecord) -> Result<Node, 
     // `subscriber` is a number in JSON: typed clients (rustfm-scrobble) refuse a string.
     Ok(Node::parent(
         "session",
-        vec![Node::leaf("name", app.user.clone()), Node::leaf("key", key), Node::Number { name: "subscriber", value: 0 }],
+        vec![
+            Node::leaf("name", app.user.clone()),
+            Node::leaf("key", key),
+            Node::Number { name: "subscriber", value: 0 },
+        ],
     ))
 }
 
@@ -468,9 +472,10 @@ async fn recent_tracks(app: &App, params: &BTreeMap<String, String>) -> Result<N
     let number = |name: &str| -> Result<Option<u64>, Failure> {
         match params.get(name).map(|value| value.trim()).filter(|value| !value.is_empty()) {
             None => Ok(None),
-            Some(value) => value.parse::<u64>().map(Some).map_err(|_| {
-                fail(6, format!("Invalid parameters - {name} must be a whole number, got {value:?}"))
-            }),
+            Some(value) => value
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| fail(6, format!("Invalid parameters - {name} must be a whole number, got {value:?}"))),
         }
     };
     let page = number("page")?.unwrap_or(1).max(1);
@@ -512,7 +517,8 @@ async fn recent_tracks(app: &App, params: &BTreeMap<String, String>) -> Result<N
 
 /// A unix second as Last.fm shows a scrobble's date: `20 Oct 2020, 10:03` (UTC).
 fn display_date(seconds: u64) -> String {
-    let Some(at) = i64::try_from(seconds).ok().and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok())
+    let Some(at) =
+        i64::try_from(seconds).ok().and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok())
     else {
         return String::new();
     };
@@ -625,12 +631,25 @@ pub(super) fn auth_page(app: &App, request: &Request<Incoming>) -> Answer {
 /// An answer tree, written as Last.fm's XML or its JSON translation.
 #[derive(Debug)]
 enum Node {
-    Element { name: &'static str, attributes: Vec<(&'static str, String)>, text: Option<String>, children: Vec<Node> },
+    Element {
+        name: &'static str,
+        attributes: Vec<(&'static str, String)>,
+        text: Option<String>,
+        children: Vec<Node>,
+    },
     /// A number: its text in XML, a JSON number.
-    Number { name: &'static str, value: u64 },
+    Number {
+        name: &'static str,
+        value: u64,
+    },
     /// A list of `item` elements: in JSON always an array (even of one or none),
     /// with the attributes as strings in `@attr`, as Last.fm sends pages.
-    List { name: &'static str, item: &'static str, attributes: Vec<(&'static str, String)>, children: Vec<Node> },
+    List {
+        name: &'static str,
+        item: &'static str,
+        attributes: Vec<(&'static str, String)>,
+        children: Vec<Node>,
+    },
 }
 
 impl Node {

@@ -19,9 +19,9 @@ use crate::error::{Error, UserError};
 use crate::identity::Name;
 use crate::library::Listen;
 use crate::scrobbling::credentials::{CredentialRecord, sha256};
+use crate::scrobbling::{Api, NowPlaying};
 use crate::store::records::ListenRecord;
 use crate::store::{Feedback, FeedbackSubject, scoped_key};
-use crate::scrobbling::{Api, NowPlaying};
 
 /// Most listens in one `import` document.
 const MAX_LISTENS_PER_REQUEST: usize = 1000;
@@ -529,8 +529,10 @@ async fn delete_listen(app: &App, credential: &CredentialRecord, body: &[u8]) ->
     .into_iter()
     .find(|listen| listen_msid(&listen.record) == msid)
     .map(|listen| listen.key);
-    let not_found =
-        || Refusal { status: StatusCode::NOT_FOUND, message: format!("No listen at {listened_at} with recording_msid {msid}.") };
+    let not_found = || Refusal {
+        status: StatusCode::NOT_FOUND,
+        message: format!("No listen at {listened_at} with recording_msid {msid}."),
+    };
     let Some(key) = key else { return Err(not_found()) };
     match app.scrobbling.library().delete_listen(key).await {
         Ok(true) => {
@@ -559,7 +561,9 @@ async fn recording_feedback(app: &App, credential: &CredentialRecord, body: &[u8
     if !(document.contains_key("recording_msid") || document.contains_key("recording_mbid"))
         || !document.contains_key("score")
     {
-        return Err(bad("JSON document must contain either recording_msid or recording_mbid, and score top level keys"));
+        return Err(bad(
+            "JSON document must contain either recording_msid or recording_mbid, and score top level keys",
+        ));
     }
     if document.keys().any(|key| !matches!(key.as_str(), "recording_msid" | "recording_mbid" | "score")) {
         return Err(bad("JSON document may only contain recording_msid, recording_mbid and score top level keys"));
@@ -582,8 +586,7 @@ async fn recording_feedback(app: &App, credential: &CredentialRecord, body: &[u8
     let track_key = match &msid_given {
         None => None,
         Some(wanted) => {
-            let playing =
-                app.scrobbling.playing().map(|playing| library.track_key(&playing.artist, &playing.track));
+            let playing = app.scrobbling.playing().map(|playing| library.track_key(&playing.artist, &playing.track));
             match playing.filter(|key| msid(key) == *wanted) {
                 Some(key) => Some(key),
                 None => {
@@ -635,7 +638,9 @@ async fn get_feedback(app: &App, query: &[(String, String)]) -> Result<Answer, R
     let non_negative = |name: &str, default: usize| -> Result<usize, Refusal> {
         match number(name)? {
             None => Ok(default),
-            Some(value) => usize::try_from(value).map_err(|_| bad(format!("'{name}' should be a non-negative integer"))),
+            Some(value) => {
+                usize::try_from(value).map_err(|_| bad(format!("'{name}' should be a non-negative integer")))
+            }
         }
     };
     let count = non_negative("count", DEFAULT_ITEMS_PER_GET)?.min(MAX_ITEMS_PER_GET);
@@ -646,7 +651,12 @@ async fn get_feedback(app: &App, query: &[(String, String)]) -> Result<Answer, R
         let entries = library.feedback()?;
         let total = entries.len();
         let mut page = Vec::new();
-        for entry in entries.into_iter().filter(|entry| score.is_none_or(|score| i64::from(entry.score) == score)).skip(offset).take(count) {
+        for entry in entries
+            .into_iter()
+            .filter(|entry| score.is_none_or(|score| i64::from(entry.score) == score))
+            .skip(offset)
+            .take(count)
+        {
             let names = match (&entry.subject, metadata) {
                 (FeedbackSubject::Track(key), true) => library.track_by_key(key)?,
                 _ => None,

@@ -19,9 +19,7 @@ use crate::error::{Error, Result};
 use crate::events::{Event, EventBus, RecordedListen};
 use crate::index::{Hit, Index};
 use crate::store::records::{LovedRecord, TrackRecord};
-use crate::store::{
-    Counts, Feedback, FeedbackEntry, FeedbackSubject, Kind, ListenKey, Put, Reader, Store, scoped_key,
-};
+use crate::store::{Counts, Feedback, FeedbackEntry, FeedbackSubject, Kind, ListenKey, Put, Reader, Store, scoped_key};
 
 /// Most listens one `listens.list` page returns.
 pub(crate) const MAX_PAGE: usize = 1000;

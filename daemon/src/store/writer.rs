@@ -560,7 +560,8 @@ impl Writer {
         count_listen(removed, key.start_s, record.artist_id, record.album_id, record.track_id);
         for provenance in &record.sources {
             let source = provenance.source.as_str();
-            let stored = tables.sources.get(source).map_err(store_err("read sources"))?.map_or(0, |value| value.value());
+            let stored =
+                tables.sources.get(source).map_err(store_err("read sources"))?.map_or(0, |value| value.value());
             if stored > 1 {
                 tables.sources.insert(source, stored - 1).map_err(store_err("write sources"))?;
             } else {
@@ -968,7 +969,8 @@ fn remove_aggregates(tables: &mut Tables<'_>, removed: HashMap<(u8, u32, u64), u
             index += run;
         } else {
             let key = deltas[index].0;
-            let stored = tables.aggregates.get(key).map_err(store_err("read aggregate"))?.map_or(0, |plays| plays.value());
+            let stored =
+                tables.aggregates.get(key).map_err(store_err("read aggregate"))?.map_or(0, |plays| plays.value());
             if stored > delta {
                 tables.aggregates.insert(key, stored - delta).map_err(store_err("write aggregate"))?;
             } else {
