@@ -346,7 +346,7 @@ async fn lastfm_sessions_scrobbles_and_error_codes() {
     let session = api.call("auth.getMobileSession", &creds).await;
     assert_eq!(session.status, 200, "{}", session.body);
     assert_eq!(session.body["session"]["name"], user.as_str());
-    assert_eq!(session.body["session"]["subscriber"], "0");
+    assert_eq!(session.body["session"]["subscriber"], 0, "a number, as Last.fm sends it");
     let sk = session.body["session"]["key"].as_str().unwrap().to_owned();
     let auth_token = {
         let inner = format!("{:x}", Md5::digest(issued.secret.as_bytes()));
@@ -453,7 +453,7 @@ async fn lastfm_sessions_scrobbles_and_error_codes() {
 
     // Methods and users.
     assert_eq!(
-        code_of(&api.call("track.love", &[("artist", "A"), ("track", "T"), ("sk", &sk), json_format]).await),
+        code_of(&api.call("artist.getInfo", &[("artist", "A"), ("sk", &sk), json_format]).await),
         Some(3)
     );
     assert_eq!(code_of(&api.call("", &[json_format]).await), Some(3));
@@ -471,6 +471,7 @@ async fn lastfm_sessions_scrobbles_and_error_codes() {
     assert!(page.body.as_str().unwrap().contains("scrobbler"));
     let web = api.call("auth.getSession", &[("token", &token), json_format]).await;
     assert!(web.body["session"]["key"].is_string(), "{}", web.body);
+    assert_eq!(web.body["session"]["subscriber"], 0);
     assert_eq!(
         code_of(&api.call("auth.getSession", &[("token", &token), json_format]).await),
         Some(4),
@@ -612,4 +613,311 @@ async fn transport_limits_tls_and_switches() {
     let component = status.components.iter().find(|component| component.name == "http").unwrap();
     assert_eq!(component.state, "failed");
     assert!(component.detail.as_deref().unwrap().contains(&address), "{component:?}");
+}
+
+fn md5_hex(text: &str) -> String {
+    format!("{:x}", Md5::digest(text.as_bytes()))
+}
+
+/// Every listen in the store, newest first, through `listens.list`.
+async fn all_listens(daemon: &Daemon) -> Vec<musique_api::Listen> {
+    let client = daemon.client().await;
+    let mut listens = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = client.listens_list(None, None, Some(1000), cursor).await.expect("listens.list");
+        listens.extend(page.listens);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return listens,
+        }
+    }
+}
+
+/// Whether `listens.list` says the (first) listen of this track is loved.
+async fn loved(daemon: &Daemon, track: &str) -> bool {
+    let listens = all_listens(daemon).await;
+    listens.iter().find(|listen| listen.track == track).unwrap_or_else(|| panic!("no listen of {track}")).loved
+}
+
+/// A Last.fm session key for a credential, through `auth.getMobileSession`.
+async fn session_key(api: &Lastfm, user: &str) -> String {
+    let session = api.call("auth.getMobileSession", &[("username", user), ("password", &api.secret), ("format", "json")]).await;
+    session.body["session"]["key"].as_str().unwrap_or_else(|| panic!("no session: {}", session.body)).to_owned()
+}
+
+// See: issue 11, item 8 (Last.fm clients).
+#[tokio::test]
+async fn r11_lastfm_reads_loves_and_sign_in_as_clients_send_them() {
+    let daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let issued = create_token(&daemon, "phone", "lastfm");
+    let api = Lastfm::new(&url, &issued);
+    let user = issued.user.clone();
+    let json_format = ("format", "json");
+
+    // pyscrobbler hashes the user name lower-cased, whatever was typed.
+    let typed = user.to_uppercase();
+    let lowered = md5_hex(&format!("{}{}", user.to_lowercase(), md5_hex(&issued.secret)));
+    let session =
+        api.call("auth.getMobileSession", &[("username", &typed), ("authToken", &lowered), json_format]).await;
+    assert_eq!(session.status, 200, "{}", session.body);
+    assert_eq!(session.body["session"]["subscriber"], 0);
+    let sk = session.body["session"]["key"].as_str().unwrap().to_owned();
+    let wrong = md5_hex(&format!("{}{}", user.to_lowercase(), md5_hex("guess")));
+    let refused = api.call("auth.getMobileSession", &[("username", &typed), ("authToken", &wrong), json_format]).await;
+    assert_eq!((refused.status, code_of(&refused)), (403, Some(4)));
+
+    // Methods musique does not serve are error 3, signed or not; never a signature error.
+    for secret in [None, Some(issued.secret.as_str())] {
+        let unserved = api.call_with("track.getInfo", &[("artist", "A"), ("track", "T"), json_format], secret).await;
+        assert_eq!((unserved.status, code_of(&unserved)), (400, Some(3)), "{}", unserved.body);
+    }
+    let xml = api.call_with("user.getTopArtists", &[("user", &user)], None).await;
+    assert!(xml.body.as_str().unwrap().contains("<error code=\"3\">"), "{}", xml.body);
+    let no_key = get(&api.http, &format!("{url}/2.0/?method=user.getRecentTracks&user={user}&format=json")).await;
+    assert_eq!(code_of(&no_key), Some(10), "reads still name an API key");
+
+    // Five scrobbles and something playing now.
+    let base = now() - 10_000;
+    let plays = [
+        ("Stereolab", "French Disko", "Transient Random-Noise Bursts"),
+        ("Portishead", "Roads", "Dummy"),
+        ("Daft Punk feat. Pharrell Williams", "Get Lucky", "Random Access Memories"),
+        ("Stereolab", "Cybele's Reverie", "Emperor Tomato Ketchup"),
+        ("Björk", "Jóga", "Homogenic"),
+    ];
+    let mut batch: Vec<(String, String)> = vec![("sk".into(), sk.clone())];
+    for (index, (artist, track, album)) in plays.iter().enumerate() {
+        batch.push((format!("artist[{index}]"), (*artist).into()));
+        batch.push((format!("track[{index}]"), (*track).into()));
+        batch.push((format!("album[{index}]"), (*album).into()));
+        batch.push((format!("timestamp[{index}]"), (base + index as i64 * 300).to_string()));
+    }
+    let pairs: Vec<(&str, &str)> = batch.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+    assert_eq!(api.call("track.scrobble", &pairs).await.status, 200);
+    let now_playing = [("artist", "Aphex Twin"), ("track", "Xtal"), ("duration", "291"), ("sk", sk.as_str())];
+    assert_eq!(api.call("track.updateNowPlaying", &now_playing).await.status, 200);
+
+    // Love and unlove set the loved flag.
+    let love = api.call("track.love", &[("artist", "Stereolab"), ("track", "French Disko"), ("sk", &sk), json_format]).await;
+    assert_eq!((love.status, &love.body), (200, &json!({})));
+    assert!(loved(&daemon, "French Disko").await);
+    let no_session = api.call("track.love", &[("artist", "A"), ("track", "T"), json_format]).await;
+    assert_eq!(code_of(&no_session), Some(9));
+    let unsigned = api.call_with("track.love", &[("artist", "A"), ("track", "T"), ("sk", &sk), json_format], None).await;
+    assert_eq!(code_of(&unsigned), Some(13), "writes are signed");
+    let love = api.call("track.love", &[("artist", "Portishead"), ("track", "Roads"), ("sk", &sk)]).await;
+    assert!(love.body.as_str().unwrap().contains("<lfm status=\"ok\"></lfm>"), "{}", love.body);
+    let unlove = api.call("track.unlove", &[("artist", "Portishead"), ("track", "Roads"), ("sk", &sk)]).await;
+    assert_eq!(unlove.status, 200, "{}", unlove.body);
+    assert!(!loved(&daemon, "Roads").await);
+    assert!(loved(&daemon, "French Disko").await);
+
+    // user.getRecentTracks without a signature, in JSON: paging, now playing on page 1.
+    let recent = |pairs: &[(&str, &str)]| {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("user", &user));
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let api = &api;
+        async move {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            api.call_with("user.getRecentTracks", &pairs, None).await
+        }
+    };
+    let page = recent(&[("limit", "2"), json_format]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let tracks = &page.body["recenttracks"];
+    assert_eq!(
+        tracks["@attr"],
+        json!({"user": user, "page": "1", "perPage": "2", "totalPages": "3", "total": "5"}),
+        "Last.fm's paging, as strings"
+    );
+    let list = tracks["track"].as_array().expect("an array");
+    assert_eq!(list.len(), 3, "what plays now, then a page");
+    assert_eq!(list[0]["@attr"], json!({"nowplaying": "true"}));
+    assert_eq!((&list[0]["name"], &list[0]["artist"]), (&json!("Xtal"), &json!({"mbid": "", "#text": "Aphex Twin"})));
+    assert!(list[0].get("date").is_none(), "playing now has no date");
+    assert_eq!(list[1]["name"], "Jóga");
+    assert_eq!(list[1]["album"], json!({"mbid": "", "#text": "Homogenic"}));
+    assert_eq!(list[1]["date"]["uts"], (base + 1200).to_string());
+    let shown = list[1]["date"]["#text"].as_str().unwrap();
+    assert!(shown.len() == 18 && &shown[2..3] == " " && &shown[11..13] == ", ", "like `20 Oct 2020, 10:03`: {shown}");
+    assert_eq!(list[1]["image"].as_array().map(Vec::len), Some(4));
+    assert_eq!(list[2]["artist"]["#text"], "Stereolab");
+    assert!(list[1].get("loved").is_none(), "loved only when extended");
+    let last = recent(&[("limit", "2"), ("page", "3"), json_format]).await;
+    let list = last.body["recenttracks"]["track"].as_array().expect("an array, even of one");
+    assert_eq!(list.len(), 1);
+    assert_eq!((&list[0]["name"], &list[0]["date"]["uts"]), (&json!("French Disko"), &json!(base.to_string())));
+    let beyond = recent(&[("limit", "2"), ("page", "4"), json_format]).await;
+    assert_eq!(beyond.body["recenttracks"]["track"], json!([]));
+
+    // extended=1: the artist as an object, and the loved flag.
+    let extended = recent(&[("limit", "10"), ("extended", "1"), json_format]).await;
+    let list = extended.body["recenttracks"]["track"].as_array().unwrap();
+    assert_eq!(list.len(), 6);
+    assert_eq!(list[0]["artist"]["name"], "Aphex Twin");
+    assert_eq!(list[3]["artist"]["name"], "Daft Punk feat. Pharrell Williams", "the credit as scrobbled");
+    let loved_flags: Vec<&str> = list[1..].iter().map(|track| track["loved"].as_str().unwrap()).collect();
+    assert_eq!(loved_flags, ["0", "0", "0", "0", "1"]);
+
+    // from (inclusive) and to (exclusive); no now-playing entry with a `to`.
+    let (from, to) = ((base + 300).to_string(), (base + 1200).to_string());
+    let range = recent(&[("from", &from), ("to", &to), json_format]).await;
+    let list = range.body["recenttracks"]["track"].as_array().unwrap();
+    let names: Vec<&str> = list.iter().map(|track| track["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Cybele's Reverie", "Get Lucky", "Roads"]);
+    assert_eq!(range.body["recenttracks"]["@attr"]["total"], "3");
+
+    // XML, as pylast reads it; a GET with the query string works too.
+    let xml = recent(&[("limit", "1")]).await;
+    let text = xml.body.as_str().unwrap();
+    assert!(
+        text.contains(&format!(
+            "<recenttracks user=\"{user}\" page=\"1\" perPage=\"1\" totalPages=\"5\" total=\"5\"><track nowplaying=\"true\"><artist mbid=\"\">Aphex Twin</artist><name>Xtal</name>"
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("<date uts=\"{}\">", base + 1200)), "{text}");
+    let query = get(
+        &api.http,
+        &format!("{url}/2.0/?method=user.getrecenttracks&user={user}&api_key={}&format=json&limit=1&page=2", api.api_key),
+    )
+    .await;
+    assert_eq!(query.body["recenttracks"]["track"][0]["name"], "Cybele's Reverie");
+
+    // Refusals.
+    assert_eq!(code_of(&api.call_with("user.getRecentTracks", &[("user", "nobody"), json_format], None).await), Some(6));
+    assert_eq!(code_of(&recent(&[("page", "first"), json_format]).await), Some(6));
+    let bad_sig = api.call_with("user.getRecentTracks", &[("user", &user), json_format], Some("not the secret")).await;
+    assert_eq!(code_of(&bad_sig), Some(13), "a signature that is given is checked");
+    let info = api.call_with("user.getInfo", &[("user", &user), json_format], None).await;
+    assert_eq!(info.body["user"]["playcount"], "5");
+}
+
+/// What a delete must leave exactly as it was: counts, and charts over all time and over ranges
+/// that cut months (counted from listens) and hold whole months (counted from counters).
+async fn counts_and_charts(daemon: &Daemon, url: &str, user: &str, now: i64) -> Vec<String> {
+    use musique_api::{EntityKind, Period, TimeArg};
+    let client = daemon.client().await;
+    // Artists, albums and tracks stay known when their last listen goes (with no plays).
+    let listens = client.status().await.expect("status").counts.listens;
+    let mut lines = vec![format!("{listens} listens")];
+    let count = get(&reqwest::Client::new(), &format!("{url}/1/user/{user}/listen-count")).await;
+    lines.push(count.body.to_string());
+    let ranges = [None, Some((now - 86_400 * 200, now + 3600)), Some((now - 86_400 * 45, now - 86_400 * 3))];
+    for kind in [EntityKind::Artist, EntityKind::Album, EntityKind::Track] {
+        for range in ranges {
+            let (period, from, to) = match range {
+                None => (Some(Period::All), None, None),
+                Some((from, to)) => (None, Some(TimeArg::Unix(from)), Some(TimeArg::Unix(to))),
+            };
+            let top = client.stats_top(kind, period, from, to, Some(100)).await.expect("stats.top");
+            assert!(!top.entries.is_empty(), "{kind:?} {range:?}");
+            let rows: Vec<String> =
+                top.entries.iter().map(|entry| format!("{} {:?} {}", entry.name, entry.artist, entry.plays)).collect();
+            lines.push(format!("{kind:?} {range:?}: {rows:?}"));
+        }
+    }
+    lines
+}
+
+fn listen_on(at: i64, artist: &str, track: &str, album: &str) -> Value {
+    json!({"listened_at": at, "track_metadata": {"artist_name": artist, "track_name": track, "release_name": album}})
+}
+
+// See: issue 11, item 8 (ListenBrainz delete-listen).
+#[tokio::test]
+async fn r11_listenbrainz_delete_listen_leaves_counts_and_charts_exact_across_a_crash() {
+    let mut daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let http = reqwest::Client::new();
+    let token = create_token(&daemon, "navidrome", "listenbrainz");
+    let phone = create_token(&daemon, "phone", "listenbrainz");
+    let user = token.user.clone();
+    let now = now();
+    let artists = [("Stereolab", "Dots and Loops"), ("Portishead", "Dummy"), ("Björk", "Post")];
+    // Twelve plays nine days apart: over three months or more.
+    let kept: Vec<Value> = (0..12)
+        .map(|index| {
+            let (artist, album) = artists[index as usize % 3];
+            listen_on(now - 3600 - index * 86_400 * 9, artist, &format!("Song {}", index % 4), album)
+        })
+        .collect();
+    let ok = submit(&http, &url, Some(&token.secret), json!({"listen_type": "import", "payload": kept}).to_string()).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let before = counts_and_charts(&daemon, &url, &user, now).await;
+
+    // Three plays to delete: another play of a kept track, a new artist's, and one that a
+    // second client reported too, 20 s later (merged into one listen with two sources).
+    let doomed = [
+        listen_on(now - 86_400 * 20 - 7, "Stereolab", "Song 0", "Dots and Loops"),
+        listen_on(now - 86_400 * 50, "Aphex Twin", "Xtal", "Selected Ambient Works 85-92"),
+        listen_on(now - 5000, "Portishead", "Song 1", "Dummy"),
+    ];
+    let ok = submit(&http, &url, Some(&token.secret), json!({"listen_type": "import", "payload": doomed}).to_string()).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let echo = json!({"listen_type": "single", "payload": [listen_on(now - 4980, "Portishead", "Song 1", "Dummy")]});
+    assert_eq!(submit(&http, &url, Some(&phone.secret), echo.to_string()).await.status, 200);
+    assert_ne!(counts_and_charts(&daemon, &url, &user, now).await, before);
+
+    // The listens as a client reads them back: listened_at and recording_msid.
+    let page = get(&http, &format!("{url}/1/user/{user}/listens?count=100")).await;
+    let listens = page.body["payload"]["listens"].as_array().unwrap().clone();
+    assert_eq!(listens.len(), 15);
+    let msid_at = |at: i64| -> String {
+        let listen = listens.iter().find(|listen| listen["listened_at"] == at).unwrap_or_else(|| panic!("no listen at {at}"));
+        listen["recording_msid"].as_str().unwrap().to_owned()
+    };
+    let delete = |token: Option<&str>, body: Value| {
+        let mut request = http.post(format!("{url}/1/delete-listen")).body(body.to_string());
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Token {token}"));
+        }
+        async move { answer(request.send().await.expect("POST delete-listen")).await }
+    };
+    let secret = Some(token.secret.as_str());
+
+    // Refusals delete nothing.
+    let first = json!({"listened_at": now - 86_400 * 20 - 7, "recording_msid": msid_at(now - 86_400 * 20 - 7)});
+    let refused = delete(None, first.clone()).await;
+    assert_eq!((refused.status, refused.body), (401, lb_error(401, "You need to provide an Authorization header.")));
+    let refused = delete(Some("nope"), first.clone()).await;
+    assert_eq!(refused.status, 401);
+    let refused = delete(secret, json!({"recording_msid": msid_at(now - 5000)})).await;
+    assert_eq!((refused.status, refused.body), (400, lb_error(400, "Listen timestamp missing.")));
+    let refused = delete(secret, json!({"listened_at": now - 5000})).await;
+    assert_eq!(refused.body, lb_error(400, "Recording MSID missing."));
+    let refused = delete(secret, json!({"listened_at": now - 5000, "recording_msid": "not-a-uuid"})).await;
+    assert_eq!(refused.status, 400);
+    let other_track = json!({"listened_at": now - 5000, "recording_msid": msid_at(now - 3600)});
+    assert_eq!(delete(secret, other_track).await.status, 404, "the msid must be the listen's");
+    assert_eq!(get(&http, &format!("{url}/1/delete-listen")).await.status, 405);
+    assert_eq!(listen_count(&daemon).await, 15);
+
+    // Deleted: by the time read back, and the merged play by the second client's own time.
+    let ok = delete(secret, first.clone()).await;
+    assert_eq!((ok.status, &ok.body), (200, &json!({"status": "ok"})));
+    let ok = delete(secret, json!({"listened_at": now - 86_400 * 50, "recording_msid": msid_at(now - 86_400 * 50)})).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let merged = json!({"listened_at": now - 4980, "recording_msid": msid_at(now - 5000)});
+    let ok = delete(Some(&phone.secret), merged.clone()).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let again = delete(secret, first).await;
+    assert_eq!(again.status, 404, "already deleted: {}", again.body);
+    assert_eq!(delete(secret, merged).await.status, 404);
+    assert_eq!(counts_and_charts(&daemon, &url, &user, now).await, before, "as if never stored");
+    let sources: Vec<Vec<String>> = all_listens(&daemon).await.into_iter().map(|listen| listen.sources).collect();
+    assert!(sources.iter().all(|sources| sources == &["navidrome".to_owned()]), "{sources:?}");
+
+    // Durable: a crash right after changes nothing, and nothing comes back.
+    daemon.kill9();
+    daemon.restart();
+    let url = daemon.http_url().await;
+    assert_eq!(counts_and_charts(&daemon, &url, &user, now).await, before);
+    // The second client's report is new again once its listen is gone: it is stored anew.
+    let echo = json!({"listen_type": "single", "payload": [listen_on(now - 4980, "Portishead", "Song 1", "Dummy")]});
+    assert_eq!(submit(&http, &url, Some(&phone.secret), echo.to_string()).await.status, 200);
+    assert_eq!(listen_count(&daemon).await, 13);
 }
