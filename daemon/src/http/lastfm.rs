@@ -915,4 +915,27 @@ mod tests {
         assert_eq!(two.to_json()["scrobble"], json!(["a", "b"]), "several are an array");
         assert_eq!(xml_escape("a\u{1}b"), "a\u{fffd}b");
     }
+
+    #[test]
+    fn pages_numbers_and_dates() {
+        assert_eq!(display_date(1_603_188_238), "20 Oct 2020, 10:03", "the reference capture's date");
+        assert_eq!(display_date(0), "01 Jan 1970, 00:00");
+        let page = |children: Vec<Node>| Node::List {
+            name: "recenttracks",
+            item: "track",
+            attributes: vec![("page", "1".into()), ("total", "3".into())],
+            children,
+        };
+        assert_eq!(page(Vec::new()).to_json(), json!({"track": [], "@attr": {"page": "1", "total": "3"}}));
+        let one = page(vec![Node::leaf("track", "a")]);
+        assert_eq!(one.to_json(), json!({"track": ["a"], "@attr": {"page": "1", "total": "3"}}), "one is an array too");
+        let mut xml = String::new();
+        one.write_xml(&mut xml);
+        assert_eq!(xml, "<recenttracks page=\"1\" total=\"3\"><track>a</track></recenttracks>");
+        let subscriber = Node::Number { name: "subscriber", value: 0 };
+        assert_eq!(subscriber.to_json(), json!(0));
+        let mut xml = String::new();
+        subscriber.write_xml(&mut xml);
+        assert_eq!(xml, "<subscriber>0</subscriber>");
+    }
 }
