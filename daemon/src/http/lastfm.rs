@@ -172,7 +172,7 @@ async fn call(app: &App, http_method: &Method, params: &BTreeMap<String, String>
         }
         "user.getinfo" => user_info(app, params).await?,
         "user.getrecenttracks" => recent_tracks(app, params).await?,
-        _ => unreachable!("every method of METHODS is served"),
+        _ => return Err(fail(3, format!("Invalid Method - musique does not serve {}", params["method"]))),
     };
     Ok(Some(node))
 }
@@ -449,14 +449,15 @@ async fn love(
     let source = credential.name.clone();
     let stored = if loved {
         let subject = FeedbackSubject::Track(library.track_key(&artist, &track));
-        library.set_feedback(subject, Feedback::Love, &source).await
+        library.set_feedback(subject, Feedback::Love, &source).await.map_err(|err| err.to_string())
     } else {
-        tokio::task::spawn_blocking(move || library.set_loved(&artist, &track, false, &source))
-            .await
-            .unwrap_or_else(|err| Err(Error::invalid(err.to_string())))
+        match tokio::task::spawn_blocking(move || library.set_loved(&artist, &track, false, &source)).await {
+            Ok(stored) => stored.map_err(|err| err.to_string()),
+            Err(err) => Err(err.to_string()),
+        }
     };
-    stored.map_err(|err| {
-        tracing::error!(error = %err, "cannot store a loved flag");
+    stored.map_err(|error| {
+        tracing::error!(%error, "cannot store a loved flag");
         fail(16, "There was a temporary error processing your request. Please try again")
     })
 }
