@@ -44,6 +44,13 @@ def main():
         for index in range(60)
     ])
     playcount = mobile.get_user(user).get_playcount()
+    mobile.get_track("BANKS", "Love Is Unkind").love()
+
+    # Reads without a session are not signed: what plays now, and every recent track,
+    # page after page.
+    reader = network(host, api_key, secret, user)
+    playing = reader.get_user(user).get_now_playing()
+    recent = reader.get_user(user).get_recent_tracks(limit=None, cacheable=False)
 
     # The desktop flow: auth.getToken, the auth page, auth.getSession.
     web = network(host, api_key, secret, user)
@@ -70,6 +77,8 @@ def main():
         "web_url": url,
         "web_session": bool(web_key) and web_key != mobile.session_key,
         "playcount": playcount,
+        "now_playing": None if playing is None else [str(playing.artist), playing.title],
+        "recent": [[int(played.timestamp), str(played.track.artist), played.track.title] for played in recent],
         "wrong_password": wrong_password,
         "wrong_secret": wrong_secret,
     }))

@@ -55,6 +55,13 @@ def main():
     after = client.get_listens(user, min_ts=now - 3600 - 5 * 300, count=3)
     count = client.get_user_listen_count(user)
 
+    # Delete the oldest listen as read back (it carries its recording_msid), then love a
+    # recording by MBID and read the feedback back.
+    client.delete_listen(older[-1])
+    count_after_delete = client.get_user_listen_count(user)
+    client.submit_user_feedback(1, "5d7d3d2e-8e6f-4c4e-9b1b-3b0a2f8c2e11")
+    feedback = client.get_user_feedback(user, 1, False)
+
     invalid = liblistenbrainz.ListenBrainz(api_base_url=base)
     try:
         invalid.set_auth_token("00000000-0000-4000-8000-000000000000")
@@ -77,6 +84,9 @@ def main():
         "older": [listen.listened_at for listen in older],
         "after": [listen.listened_at for listen in after],
         "count": count,
+        "deleted": [older[-1].listened_at, older[-1].track_name],
+        "count_after_delete": count_after_delete,
+        "feedback": [[entry["score"], entry["recording_mbid"]] for entry in feedback["feedback"]],
         "invalid_token": invalid_token,
         "unknown_user": unknown_user,
         "remaining": client.remaining_requests,

@@ -73,6 +73,10 @@ async fn liblistenbrainz_and_pylast_scrobble_over_https() {
     assert_eq!(seen["invalid_token"], "refused");
     assert_eq!(seen["unknown_user"], 404);
     assert!(seen["remaining"].as_u64().is_some(), "X-RateLimit-Remaining was read: {seen}");
+    // delete-listen with the listen as read back, and love/hate feedback.
+    assert_eq!(seen["deleted"], serde_json::json!([now - 3600 - 29 * 300, "Import Track 29"]));
+    assert_eq!(seen["count_after_delete"], 30);
+    assert_eq!(seen["feedback"], serde_json::json!([[1, "5d7d3d2e-8e6f-4c4e-9b1b-3b0a2f8c2e11"]]));
 
     // pylast over HTTPS: getMobileSession, now playing, scrobbles (1 + 50 + 10), getInfo,
     // the getToken/getSession flow, and refusals for a wrong password and a wrong secret.
@@ -87,13 +91,26 @@ async fn liblistenbrainz_and_pylast_scrobble_over_https() {
     assert_eq!(seen["mobile_session"], true, "{seen}");
     assert_eq!(seen["web_session"], true, "{seen}");
     assert!(seen["web_url"].as_str().unwrap().starts_with(&format!("{url}/api/auth/?api_key={api_key}&token=")));
-    assert_eq!(seen["playcount"], 31 + 61, "user.getInfo counts every listen: {seen}");
+    assert_eq!(seen["playcount"], 30 + 61, "user.getInfo counts every listen: {seen}");
+    // Unsigned reads: what plays now, and user.getRecentTracks over every page.
+    assert_eq!(seen["now_playing"], serde_json::json!(["Aphex Twin", "Xtal"]));
+    let recent = seen["recent"].as_array().unwrap();
+    assert_eq!(recent.len(), 30 + 61, "every listen, once");
+    assert_eq!(recent[0], serde_json::json!([now - 600, "Daft Punk feat. Pharrell Williams", "Get Lucky"]));
+    let times: Vec<i64> = recent.iter().map(|played| played[0].as_i64().unwrap()).collect();
+    assert!(times.windows(2).all(|pair| pair[0] >= pair[1]), "newest first: {times:?}");
+    let mut distinct = recent.iter().map(ToString::to_string).collect::<Vec<_>>();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), recent.len(), "no listen twice across pages");
+    assert!(recent.contains(&serde_json::json!([now - 1200, "BANKS", "Love Is Unkind"])));
     assert_eq!(seen["wrong_password"], 4);
     assert_eq!(seen["wrong_secret"], 13);
 
     // Each listen exactly once, with its source.
     let listens = all_listens(&daemon).await;
-    assert_eq!(listens.len(), 31 + 62, "31 from liblistenbrainz, 62 from pylast");
+    assert_eq!(listens.len(), 30 + 62, "31 from liblistenbrainz less the one deleted, 62 from pylast");
+    assert!(!listens.iter().any(|listen| listen.track == "Import Track 29"), "deleted");
     let mut keys: Vec<(i64, &str, &str)> =
         listens.iter().map(|listen| (listen.listened_at, listen.artist.as_str(), listen.track.as_str())).collect();
     keys.sort();
@@ -108,6 +125,7 @@ async fn liblistenbrainz_and_pylast_scrobble_over_https() {
     assert_eq!(batch, 60);
     let banks = listens.iter().find(|listen| listen.artist == "BANKS").expect("pylast's scrobble");
     assert_eq!((banks.listened_at, banks.sources.as_slice()), (now - 1200, ["pylast".to_owned()].as_slice()));
+    assert!(banks.loved, "pylast's track.love");
     assert!(listens.iter().any(|listen| listen.artist == "Mk.gee"), "scrobbled with the web-flow session");
 
     // musiquectl shows them too.

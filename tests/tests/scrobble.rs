@@ -346,7 +346,7 @@ async fn lastfm_sessions_scrobbles_and_error_codes() {
     let session = api.call("auth.getMobileSession", &creds).await;
     assert_eq!(session.status, 200, "{}", session.body);
     assert_eq!(session.body["session"]["name"], user.as_str());
-    assert_eq!(session.body["session"]["subscriber"], "0");
+    assert_eq!(session.body["session"]["subscriber"], 0, "a number, as Last.fm sends it");
     let sk = session.body["session"]["key"].as_str().unwrap().to_owned();
     let auth_token = {
         let inner = format!("{:x}", Md5::digest(issued.secret.as_bytes()));
@@ -452,10 +452,7 @@ async fn lastfm_sessions_scrobbles_and_error_codes() {
     assert_eq!(listen_count(&daemon).await, 3, "refused batches store nothing");
 
     // Methods and users.
-    assert_eq!(
-        code_of(&api.call("track.love", &[("artist", "A"), ("track", "T"), ("sk", &sk), json_format]).await),
-        Some(3)
-    );
+    assert_eq!(code_of(&api.call("artist.getInfo", &[("artist", "A"), ("sk", &sk), json_format]).await), Some(3));
     assert_eq!(code_of(&api.call("", &[json_format]).await), Some(3));
     let info = api.call_with("user.getInfo", &[("user", &user), json_format], None).await;
     assert_eq!(info.body["user"]["playcount"], "3");
@@ -471,6 +468,7 @@ async fn lastfm_sessions_scrobbles_and_error_codes() {
     assert!(page.body.as_str().unwrap().contains("scrobbler"));
     let web = api.call("auth.getSession", &[("token", &token), json_format]).await;
     assert!(web.body["session"]["key"].is_string(), "{}", web.body);
+    assert_eq!(web.body["session"]["subscriber"], 0);
     assert_eq!(
         code_of(&api.call("auth.getSession", &[("token", &token), json_format]).await),
         Some(4),
@@ -612,4 +610,625 @@ async fn transport_limits_tls_and_switches() {
     let component = status.components.iter().find(|component| component.name == "http").unwrap();
     assert_eq!(component.state, "failed");
     assert!(component.detail.as_deref().unwrap().contains(&address), "{component:?}");
+}
+
+fn md5_hex(text: &str) -> String {
+    format!("{:x}", Md5::digest(text.as_bytes()))
+}
+
+/// Every listen in the store, newest first, through `listens.list`.
+async fn all_listens(daemon: &Daemon) -> Vec<musique_api::Listen> {
+    let client = daemon.client().await;
+    let mut listens = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = client.listens_list(None, None, Some(1000), cursor).await.expect("listens.list");
+        listens.extend(page.listens);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return listens,
+        }
+    }
+}
+
+/// Whether `listens.list` says the (first) listen of this track is loved.
+async fn loved(daemon: &Daemon, track: &str) -> bool {
+    let listens = all_listens(daemon).await;
+    listens.iter().find(|listen| listen.track == track).unwrap_or_else(|| panic!("no listen of {track}")).loved
+}
+
+/// A Last.fm session key for a credential, through `auth.getMobileSession`.
+async fn session_key(api: &Lastfm, user: &str) -> String {
+    let session =
+        api.call("auth.getMobileSession", &[("username", user), ("password", &api.secret), ("format", "json")]).await;
+    session.body["session"]["key"].as_str().unwrap_or_else(|| panic!("no session: {}", session.body)).to_owned()
+}
+
+// See: issue 11, item 8 (Last.fm clients).
+#[tokio::test]
+async fn r11_lastfm_reads_loves_and_sign_in_as_clients_send_them() {
+    let daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let issued = create_token(&daemon, "phone", "lastfm");
+    let api = Lastfm::new(&url, &issued);
+    let user = issued.user.clone();
+    let json_format = ("format", "json");
+
+    // pyscrobbler hashes the user name lower-cased, whatever was typed.
+    let typed = user.to_uppercase();
+    let lowered = md5_hex(&format!("{}{}", user.to_lowercase(), md5_hex(&issued.secret)));
+    let session =
+        api.call("auth.getMobileSession", &[("username", &typed), ("authToken", &lowered), json_format]).await;
+    assert_eq!(session.status, 200, "{}", session.body);
+    assert_eq!(session.body["session"]["subscriber"], 0);
+    let sk = session.body["session"]["key"].as_str().unwrap().to_owned();
+    let wrong = md5_hex(&format!("{}{}", user.to_lowercase(), md5_hex("guess")));
+    let refused = api.call("auth.getMobileSession", &[("username", &typed), ("authToken", &wrong), json_format]).await;
+    assert_eq!((refused.status, code_of(&refused)), (403, Some(4)));
+
+    // Methods musique does not serve are error 3, signed or not; never a signature error.
+    for secret in [None, Some(issued.secret.as_str())] {
+        let unserved = api.call_with("track.getInfo", &[("artist", "A"), ("track", "T"), json_format], secret).await;
+        assert_eq!((unserved.status, code_of(&unserved)), (400, Some(3)), "{}", unserved.body);
+    }
+    let xml = api.call_with("user.getTopArtists", &[("user", &user)], None).await;
+    assert!(xml.body.as_str().unwrap().contains("<error code=\"3\">"), "{}", xml.body);
+    let no_key = get(&api.http, &format!("{url}/2.0/?method=user.getRecentTracks&user={user}&format=json")).await;
+    assert_eq!(code_of(&no_key), Some(10), "reads still name an API key");
+
+    // Five scrobbles and something playing now.
+    let base = now() - 10_000;
+    let plays = [
+        ("Stereolab", "French Disko", "Transient Random-Noise Bursts"),
+        ("Portishead", "Roads", "Dummy"),
+        ("Daft Punk feat. Pharrell Williams", "Get Lucky", "Random Access Memories"),
+        ("Stereolab", "Cybele's Reverie", "Emperor Tomato Ketchup"),
+        ("Björk", "Jóga", "Homogenic"),
+    ];
+    let mut batch: Vec<(String, String)> = vec![("sk".into(), sk.clone())];
+    for (index, (artist, track, album)) in plays.iter().enumerate() {
+        batch.push((format!("artist[{index}]"), (*artist).into()));
+        batch.push((format!("track[{index}]"), (*track).into()));
+        batch.push((format!("album[{index}]"), (*album).into()));
+        batch.push((format!("timestamp[{index}]"), (base + index as i64 * 300).to_string()));
+    }
+    let pairs: Vec<(&str, &str)> = batch.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+    assert_eq!(api.call("track.scrobble", &pairs).await.status, 200);
+    let now_playing = [("artist", "Aphex Twin"), ("track", "Xtal"), ("duration", "291"), ("sk", sk.as_str())];
+    assert_eq!(api.call("track.updateNowPlaying", &now_playing).await.status, 200);
+
+    // Love and unlove set the loved flag.
+    let love =
+        api.call("track.love", &[("artist", "Stereolab"), ("track", "French Disko"), ("sk", &sk), json_format]).await;
+    assert_eq!((love.status, &love.body), (200, &json!({})));
+    assert!(loved(&daemon, "French Disko").await);
+    let no_session = api.call("track.love", &[("artist", "A"), ("track", "T"), json_format]).await;
+    assert_eq!(code_of(&no_session), Some(9));
+    let unsigned =
+        api.call_with("track.love", &[("artist", "A"), ("track", "T"), ("sk", &sk), json_format], None).await;
+    assert_eq!(code_of(&unsigned), Some(13), "writes are signed");
+    let love = api.call("track.love", &[("artist", "Portishead"), ("track", "Roads"), ("sk", &sk)]).await;
+    assert!(love.body.as_str().unwrap().contains("<lfm status=\"ok\"></lfm>"), "{}", love.body);
+    let unlove = api.call("track.unlove", &[("artist", "Portishead"), ("track", "Roads"), ("sk", &sk)]).await;
+    assert_eq!(unlove.status, 200, "{}", unlove.body);
+    assert!(!loved(&daemon, "Roads").await);
+    assert!(loved(&daemon, "French Disko").await);
+
+    // user.getRecentTracks without a signature, in JSON: paging, now playing on page 1.
+    let recent = |pairs: &[(&str, &str)]| {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("user", &user));
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let api = &api;
+        async move {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            api.call_with("user.getRecentTracks", &pairs, None).await
+        }
+    };
+    let page = recent(&[("limit", "2"), json_format]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let tracks = &page.body["recenttracks"];
+    assert_eq!(
+        tracks["@attr"],
+        json!({"user": user, "page": "1", "perPage": "2", "totalPages": "3", "total": "5"}),
+        "Last.fm's paging, as strings"
+    );
+    let list = tracks["track"].as_array().expect("an array");
+    assert_eq!(list.len(), 3, "what plays now, then a page");
+    assert_eq!(list[0]["@attr"], json!({"nowplaying": "true"}));
+    assert_eq!((&list[0]["name"], &list[0]["artist"]), (&json!("Xtal"), &json!({"mbid": "", "#text": "Aphex Twin"})));
+    assert!(list[0].get("date").is_none(), "playing now has no date");
+    assert_eq!(list[1]["name"], "Jóga");
+    assert_eq!(list[1]["album"], json!({"mbid": "", "#text": "Homogenic"}));
+    assert_eq!(list[1]["date"]["uts"], (base + 1200).to_string());
+    let shown = list[1]["date"]["#text"].as_str().unwrap();
+    assert!(shown.len() == 18 && &shown[2..3] == " " && &shown[11..13] == ", ", "like `20 Oct 2020, 10:03`: {shown}");
+    assert_eq!(list[1]["image"].as_array().map(Vec::len), Some(4));
+    assert_eq!(list[2]["artist"]["#text"], "Stereolab");
+    assert!(list[1].get("loved").is_none(), "loved only when extended");
+    let last = recent(&[("limit", "2"), ("page", "3"), json_format]).await;
+    let list = last.body["recenttracks"]["track"].as_array().expect("an array, even of one");
+    assert_eq!(list.len(), 1);
+    assert_eq!((&list[0]["name"], &list[0]["date"]["uts"]), (&json!("French Disko"), &json!(base.to_string())));
+    let beyond = recent(&[("limit", "2"), ("page", "4"), json_format]).await;
+    assert_eq!(beyond.body["recenttracks"]["track"], json!([]));
+
+    // extended=1: the artist as an object, and the loved flag.
+    let extended = recent(&[("limit", "10"), ("extended", "1"), json_format]).await;
+    let list = extended.body["recenttracks"]["track"].as_array().unwrap();
+    assert_eq!(list.len(), 6);
+    assert_eq!(list[0]["artist"]["name"], "Aphex Twin");
+    assert_eq!(list[3]["artist"]["name"], "Daft Punk feat. Pharrell Williams", "the credit as scrobbled");
+    let loved_flags: Vec<&str> = list[1..].iter().map(|track| track["loved"].as_str().unwrap()).collect();
+    assert_eq!(loved_flags, ["0", "0", "0", "0", "1"]);
+
+    // from (inclusive) and to (exclusive); no now-playing entry with a `to`.
+    let (from, to) = ((base + 300).to_string(), (base + 1200).to_string());
+    let range = recent(&[("from", &from), ("to", &to), json_format]).await;
+    let list = range.body["recenttracks"]["track"].as_array().unwrap();
+    let names: Vec<&str> = list.iter().map(|track| track["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Cybele's Reverie", "Get Lucky", "Roads"]);
+    assert_eq!(range.body["recenttracks"]["@attr"]["total"], "3");
+
+    // XML, as pylast reads it; a GET with the query string works too.
+    let xml = recent(&[("limit", "1")]).await;
+    let text = xml.body.as_str().unwrap();
+    assert!(
+        text.contains(&format!(
+            "<recenttracks user=\"{user}\" page=\"1\" perPage=\"1\" totalPages=\"5\" total=\"5\"><track nowplaying=\"true\"><artist mbid=\"\">Aphex Twin</artist><name>Xtal</name>"
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("<date uts=\"{}\">", base + 1200)), "{text}");
+    let query = get(
+        &api.http,
+        &format!(
+            "{url}/2.0/?method=user.getrecenttracks&user={user}&api_key={}&format=json&limit=1&page=2",
+            api.api_key
+        ),
+    )
+    .await;
+    assert_eq!(query.body["recenttracks"]["track"][0]["name"], "Cybele's Reverie");
+
+    // Refusals.
+    assert_eq!(
+        code_of(&api.call_with("user.getRecentTracks", &[("user", "nobody"), json_format], None).await),
+        Some(6)
+    );
+    assert_eq!(code_of(&recent(&[("page", "first"), json_format]).await), Some(6));
+    let bad_sig = api.call_with("user.getRecentTracks", &[("user", &user), json_format], Some("not the secret")).await;
+    assert_eq!(code_of(&bad_sig), Some(13), "a signature that is given is checked");
+    let info = api.call_with("user.getInfo", &[("user", &user), json_format], None).await;
+    assert_eq!(info.body["user"]["playcount"], "5");
+}
+
+/// What a delete must leave exactly as it was: counts, and charts over all time and over ranges
+/// that cut months (counted from listens) and hold whole months (counted from counters).
+async fn counts_and_charts(daemon: &Daemon, url: &str, user: &str, now: i64) -> Vec<String> {
+    use musique_api::{EntityKind, Period, TimeArg};
+    let client = daemon.client().await;
+    // Artists, albums and tracks stay known when their last listen goes (with no plays).
+    let listens = client.status().await.expect("status").counts.listens;
+    let mut lines = vec![format!("{listens} listens")];
+    let count = get(&reqwest::Client::new(), &format!("{url}/1/user/{user}/listen-count")).await;
+    lines.push(count.body.to_string());
+    let ranges = [None, Some((now - 86_400 * 200, now + 3600)), Some((now - 86_400 * 45, now - 86_400 * 3))];
+    for kind in [EntityKind::Artist, EntityKind::Album, EntityKind::Track] {
+        for range in ranges {
+            let (period, from, to) = match range {
+                None => (Some(Period::All), None, None),
+                Some((from, to)) => (None, Some(TimeArg::Unix(from)), Some(TimeArg::Unix(to))),
+            };
+            let top = client.stats_top(kind, period, from, to, Some(100)).await.expect("stats.top");
+            assert!(!top.entries.is_empty(), "{kind:?} {range:?}");
+            let rows: Vec<String> =
+                top.entries.iter().map(|entry| format!("{} {:?} {}", entry.name, entry.artist, entry.plays)).collect();
+            lines.push(format!("{kind:?} {range:?}: {rows:?}"));
+        }
+    }
+    lines
+}
+
+fn listen_on(at: i64, artist: &str, track: &str, album: &str) -> Value {
+    json!({"listened_at": at, "track_metadata": {"artist_name": artist, "track_name": track, "release_name": album}})
+}
+
+// See: issue 11, item 8 (ListenBrainz delete-listen).
+#[tokio::test]
+async fn r11_listenbrainz_delete_listen_leaves_counts_and_charts_exact_across_a_crash() {
+    let mut daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let http = reqwest::Client::new();
+    let token = create_token(&daemon, "navidrome", "listenbrainz");
+    let phone = create_token(&daemon, "phone", "listenbrainz");
+    let user = token.user.clone();
+    let now = now();
+    let artists = [("Stereolab", "Dots and Loops"), ("Portishead", "Dummy"), ("Björk", "Post")];
+    // Twelve plays nine days apart: over three months or more.
+    let kept: Vec<Value> = (0..12)
+        .map(|index| {
+            let (artist, album) = artists[index as usize % 3];
+            listen_on(now - 3600 - index * 86_400 * 9, artist, &format!("Song {}", index % 4), album)
+        })
+        .collect();
+    let ok =
+        submit(&http, &url, Some(&token.secret), json!({"listen_type": "import", "payload": kept}).to_string()).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let before = counts_and_charts(&daemon, &url, &user, now).await;
+
+    // Three plays to delete: another play of a kept track, a new artist's, and one that a
+    // second client reported too, 20 s later (merged into one listen with two sources).
+    let doomed = [
+        listen_on(now - 86_400 * 20 - 7, "Stereolab", "Song 0", "Dots and Loops"),
+        listen_on(now - 86_400 * 50, "Aphex Twin", "Xtal", "Selected Ambient Works 85-92"),
+        listen_on(now - 5000, "Portishead", "Song 1", "Dummy"),
+    ];
+    let ok =
+        submit(&http, &url, Some(&token.secret), json!({"listen_type": "import", "payload": doomed}).to_string()).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let echo = json!({"listen_type": "single", "payload": [listen_on(now - 4980, "Portishead", "Song 1", "Dummy")]});
+    assert_eq!(submit(&http, &url, Some(&phone.secret), echo.to_string()).await.status, 200);
+    assert_ne!(counts_and_charts(&daemon, &url, &user, now).await, before);
+
+    // The listens as a client reads them back: listened_at and recording_msid.
+    let page = get(&http, &format!("{url}/1/user/{user}/listens?count=100")).await;
+    let listens = page.body["payload"]["listens"].as_array().unwrap().clone();
+    assert_eq!(listens.len(), 15);
+    let msid_at = |at: i64| -> String {
+        let listen =
+            listens.iter().find(|listen| listen["listened_at"] == at).unwrap_or_else(|| panic!("no listen at {at}"));
+        listen["recording_msid"].as_str().unwrap().to_owned()
+    };
+    let delete = |token: Option<&str>, body: Value| {
+        let mut request = http.post(format!("{url}/1/delete-listen")).body(body.to_string());
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Token {token}"));
+        }
+        async move { answer(request.send().await.expect("POST delete-listen")).await }
+    };
+    let secret = Some(token.secret.as_str());
+
+    // Refusals delete nothing.
+    let first = json!({"listened_at": now - 86_400 * 20 - 7, "recording_msid": msid_at(now - 86_400 * 20 - 7)});
+    let refused = delete(None, first.clone()).await;
+    assert_eq!((refused.status, refused.body), (401, lb_error(401, "You need to provide an Authorization header.")));
+    let refused = delete(Some("nope"), first.clone()).await;
+    assert_eq!(refused.status, 401);
+    let refused = delete(secret, json!({"recording_msid": msid_at(now - 5000)})).await;
+    assert_eq!((refused.status, refused.body), (400, lb_error(400, "Listen timestamp missing.")));
+    let refused = delete(secret, json!({"listened_at": now - 5000})).await;
+    assert_eq!(refused.body, lb_error(400, "Recording MSID missing."));
+    let refused = delete(secret, json!({"listened_at": now - 5000, "recording_msid": "not-a-uuid"})).await;
+    assert_eq!(refused.status, 400);
+    let other_track = json!({"listened_at": now - 5000, "recording_msid": msid_at(now - 3600)});
+    assert_eq!(delete(secret, other_track).await.status, 404, "the msid must be the listen's");
+    assert_eq!(get(&http, &format!("{url}/1/delete-listen")).await.status, 405);
+    assert_eq!(listen_count(&daemon).await, 15);
+
+    // Deleted: by the time read back, and the merged play by the second client's own time.
+    let ok = delete(secret, first.clone()).await;
+    assert_eq!((ok.status, &ok.body), (200, &json!({"status": "ok"})));
+    let ok =
+        delete(secret, json!({"listened_at": now - 86_400 * 50, "recording_msid": msid_at(now - 86_400 * 50)})).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let merged = json!({"listened_at": now - 4980, "recording_msid": msid_at(now - 5000)});
+    let ok = delete(Some(&phone.secret), merged.clone()).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let again = delete(secret, first).await;
+    assert_eq!(again.status, 404, "already deleted: {}", again.body);
+    assert_eq!(delete(secret, merged).await.status, 404);
+    assert_eq!(counts_and_charts(&daemon, &url, &user, now).await, before, "as if never stored");
+    let sources: Vec<Vec<String>> = all_listens(&daemon).await.into_iter().map(|listen| listen.sources).collect();
+    assert!(sources.iter().all(|sources| sources == &["navidrome".to_owned()]), "{sources:?}");
+
+    // Durable: a crash right after changes nothing, and nothing comes back.
+    daemon.kill9();
+    daemon.restart();
+    let url = daemon.http_url().await;
+    assert_eq!(counts_and_charts(&daemon, &url, &user, now).await, before);
+    // The second client's report is new again once its listen is gone: it is stored anew.
+    let echo = json!({"listen_type": "single", "payload": [listen_on(now - 4980, "Portishead", "Song 1", "Dummy")]});
+    assert_eq!(submit(&http, &url, Some(&phone.secret), echo.to_string()).await.status, 200);
+    assert_eq!(listen_count(&daemon).await, 13);
+}
+
+// See: issue 11, item 8 (ListenBrainz love/hate feedback).
+#[tokio::test]
+async fn r11_listenbrainz_feedback_loves_hates_and_takes_back() {
+    let mut daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let http = reqwest::Client::new();
+    let token = create_token(&daemon, "pano", "listenbrainz");
+    let user = token.user.clone();
+    let now = now();
+    let one = json!({"listen_type": "single", "payload": [listen_on(now - 1000, "Portishead", "Roads", "Dummy")]});
+    assert_eq!(submit(&http, &url, Some(&token.secret), one.to_string()).await.status, 200);
+    let page = get(&http, &format!("{url}/1/user/{user}/listens")).await;
+    let roads = page.body["payload"]["listens"][0]["recording_msid"].as_str().unwrap().to_owned();
+    let feedback = |token: Option<&str>, body: Value| {
+        let mut request = http.post(format!("{url}/1/feedback/recording-feedback")).body(body.to_string());
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Token {token}"));
+        }
+        async move { answer(request.send().await.expect("POST recording-feedback")).await }
+    };
+    let listed = |query: &str| {
+        let target = format!("{url}/1/feedback/user/{user}/get-feedback{query}");
+        let http = &http;
+        async move { get(http, &target).await }
+    };
+    let secret = Some(token.secret.as_str());
+
+    // Love, by msid: the loved flag.
+    let ok = feedback(secret, json!({"recording_msid": roads, "score": 1})).await;
+    assert_eq!((ok.status, &ok.body), (200, &json!({"status": "ok"})));
+    assert!(loved(&daemon, "Roads").await);
+    let all = listed("").await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!((&all.body["count"], &all.body["total_count"], &all.body["offset"]), (&json!(1), &json!(1), &json!(0)));
+    let entry = &all.body["feedback"][0];
+    assert_eq!(
+        (&entry["recording_msid"], &entry["recording_mbid"], &entry["score"], &entry["user_id"]),
+        (&json!(roads), &Value::Null, &json!(1), &json!(user))
+    );
+    assert!((now - 5..=now + 60).contains(&entry["created"].as_i64().unwrap()), "{entry}");
+    assert_eq!(entry["track_metadata"], Value::Null);
+    let named = listed("?metadata=true").await;
+    assert_eq!(named.body["feedback"][0]["track_metadata"]["artist_name"], "Portishead");
+    assert_eq!(named.body["feedback"][0]["track_metadata"]["track_name"], "Roads");
+
+    // Hate takes the love back; score filters.
+    assert_eq!(feedback(secret, json!({"recording_msid": roads, "score": -1})).await.status, 200);
+    assert!(!loved(&daemon, "Roads").await);
+    assert_eq!(listed("?score=1").await.body["count"], 0);
+    let hated = listed("?score=-1").await;
+    assert_eq!((&hated.body["count"], &hated.body["feedback"][0]["score"]), (&json!(1), &json!(-1)));
+
+    // A recording known only by MBID is kept as such.
+    let mbid = "5d7d3d2e-8e6f-4c4e-9b1b-3b0a2f8c2e11";
+    assert_eq!(feedback(secret, json!({"recording_mbid": mbid, "score": 1})).await.status, 200);
+    let all = listed("?count=1").await;
+    assert_eq!((&all.body["count"], &all.body["total_count"]), (&json!(1), &json!(2)), "{}", all.body);
+    let second = listed("?count=1&offset=1").await;
+    let recordings: Vec<&Value> = [&all.body["feedback"][0], &second.body["feedback"][0]]
+        .into_iter()
+        .filter(|entry| entry["recording_mbid"] == mbid)
+        .collect();
+    assert_eq!(recordings.len(), 1, "{} {}", all.body, second.body);
+
+    // Score 0 takes back.
+    assert_eq!(feedback(secret, json!({"recording_msid": roads, "score": 0})).await.status, 200);
+    assert_eq!(feedback(secret, json!({"recording_mbid": mbid, "score": 0})).await.status, 200);
+    assert_eq!(listed("").await.body["total_count"], 0);
+
+    // What plays now can be loved before its first listen is stored.
+    let playing = json!({"listen_type": "playing_now", "payload": [{"track_metadata": {"artist_name": "Massive Attack", "track_name": "Teardrop"}}]});
+    let answer_now = answer(
+        http.post(format!("{url}/1/submit-listens?return_msid=true"))
+            .header("Authorization", format!("Token {}", token.secret))
+            .body(playing.to_string())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let teardrop = answer_now.body["recording_msid"].as_str().unwrap().to_owned();
+    assert_eq!(feedback(secret, json!({"recording_msid": teardrop, "score": 1})).await.status, 200);
+    let later =
+        json!({"listen_type": "single", "payload": [listen_on(now - 10, "Massive Attack", "Teardrop", "Mezzanine")]});
+    assert_eq!(submit(&http, &url, Some(&token.secret), later.to_string()).await.status, 200);
+    assert!(loved(&daemon, "Teardrop").await);
+    let page = get(&http, &format!("{url}/1/user/{user}/listens?count=1")).await;
+    assert_eq!(page.body["payload"]["listens"][0]["recording_msid"], teardrop, "one msid per track");
+
+    // A Last.fm client's love is the same flag.
+    let lastfm = create_token(&daemon, "phone", "lastfm");
+    let api = Lastfm::new(&url, &lastfm);
+    let sk = session_key(&api, &user).await;
+    assert_eq!(api.call("track.love", &[("artist", "Portishead"), ("track", "Roads"), ("sk", &sk)]).await.status, 200);
+    let loves: Vec<Value> = listed("?score=1").await.body["feedback"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["recording_msid"].clone())
+        .collect();
+    assert_eq!(loves, [json!(roads), json!(teardrop)], "newest first");
+
+    // Refusals.
+    let refused = feedback(None, json!({"recording_msid": roads, "score": 1})).await;
+    assert_eq!(refused.status, 401);
+    let refused = feedback(secret, json!({"recording_msid": roads})).await;
+    assert_eq!(
+        refused.body,
+        lb_error(400, "JSON document must contain either recording_msid or recording_mbid, and score top level keys")
+    );
+    let refused = feedback(secret, json!({"recording_msid": roads, "score": 1, "extra": 1})).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(feedback(secret, json!({"recording_msid": roads, "score": 2})).await.status, 400);
+    assert_eq!(feedback(secret, json!({"recording_msid": "nope", "score": 1})).await.status, 400);
+    let unknown = feedback(secret, json!({"recording_msid": "00000000-0000-4000-8000-000000000000", "score": 1})).await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    assert_eq!(listed("?score=2").await.status, 400);
+    assert_eq!(get(&http, &format!("{url}/1/feedback/user/nobody/get-feedback")).await.status, 404);
+
+    // Kept across a restart.
+    daemon.stop();
+    daemon.restart();
+    let url = daemon.http_url().await;
+    let after = get(&http, &format!("{url}/1/feedback/user/{user}/get-feedback")).await;
+    assert_eq!(after.body["total_count"], 2);
+    assert!(loved(&daemon, "Roads").await && loved(&daemon, "Teardrop").await);
+}
+
+/// An Audioscrobbler 1.2 answer: its lines.
+async fn lines(response: reqwest::Response) -> Vec<String> {
+    assert_eq!(response.status().as_u16(), 200);
+    response.text().await.expect("body").lines().map(str::to_owned).collect()
+}
+
+// See: issue 11, item 8 (the Audioscrobbler 1.2 protocol of mpdscribble and older players).
+#[tokio::test]
+async fn r11_audioscrobbler_handshake_now_playing_and_submissions() {
+    let mut daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let http = reqwest::Client::new();
+    let _other = create_token(&daemon, "other", "lastfm");
+    let issued = create_token(&daemon, "mpd", "lastfm");
+    let user = issued.user.clone();
+    let secret = issued.secret.clone();
+    let handshake = |query: String| {
+        let request = http.get(format!("{url}/?hs=true&{query}"));
+        async move { lines(request.send().await.expect("handshake")).await }
+    };
+    let t = now();
+
+    // The password is the credential's shared secret: md5(md5(secret) + t), or md5(secret + t)
+    // from clients that take a 32-digit password for a hash already (mpdscribble).
+    let token = md5_hex(&format!("{}{t}", md5_hex(&secret)));
+    let session = handshake(format!("p=1.2&c=tst&v=1.0&u={user}&t={t}&a={token}")).await;
+    assert_eq!(session.len(), 4, "{session:?}");
+    assert_eq!(session[0], "OK");
+    assert_eq!(session[1].len(), 32);
+    assert_eq!(session[2], format!("{url}/audioscrobbler/nowplaying"));
+    assert_eq!(session[3], format!("{url}/audioscrobbler/submissions"));
+    let plain = md5_hex(&format!("{secret}{t}"));
+    let mpd = handshake(format!("p=1.2&c=mdc&v=0.25&u={user}&t={t}&a={plain}")).await;
+    assert_eq!(mpd[0], "OK");
+    let via_path = lines(
+        http.get(format!("{url}/audioscrobbler/?hs=true&p=1.2.1&u={user}&t={t}&a={token}")).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(via_path[0], "OK");
+    // 1.2.1: an API key, a session of it, and md5(secret + t).
+    let api = Lastfm::new(&url, &issued);
+    let sk = session_key(&api, &user).await;
+    let web = handshake(format!("p=1.2.1&u={user}&t={t}&a={plain}&api_key={}&sk={sk}", api.api_key)).await;
+    assert_eq!(web[0], "OK");
+    let (id, now_playing_url, submissions_url) = (session[1].clone(), session[2].clone(), session[3].clone());
+
+    // Refusals.
+    let wrong = md5_hex(&format!("{}{t}", md5_hex("guess")));
+    assert_eq!(handshake(format!("p=1.2&u={user}&t={t}&a={wrong}")).await, ["BADAUTH"]);
+    assert_eq!(handshake(format!("p=1.2&u=stranger&t={t}&a={token}")).await, ["BADAUTH"]);
+    let late = t - 7200;
+    let late_token = md5_hex(&format!("{}{late}", md5_hex(&secret)));
+    assert_eq!(handshake(format!("p=1.2&u={user}&t={late}&a={late_token}")).await, ["BADTIME"]);
+    assert!(handshake(format!("p=1.1&u={user}&t={t}&a={token}")).await[0].starts_with("FAILED "));
+    assert!(handshake(format!("p=1.2&u={user}&t={t}")).await[0].starts_with("FAILED "));
+
+    // Now playing.
+    let post = |target: &str, form: Vec<(String, String)>| {
+        let request = http.post(target).form(&form);
+        async move { lines(request.send().await.expect("POST")).await }
+    };
+    let form =
+        |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+    let playing = form(&[
+        ("s", &id),
+        ("a", "Aphex Twin"),
+        ("t", "Xtal"),
+        ("b", "Selected Ambient Works"),
+        ("l", "291"),
+        ("n", "1"),
+        ("m", ""),
+    ]);
+    assert_eq!(post(&now_playing_url, playing).await, ["OK"]);
+    let shown = get(&http, &format!("{url}/1/user/{user}/playing-now")).await;
+    let metadata = &shown.body["payload"]["listens"][0]["track_metadata"];
+    assert_eq!(
+        (&metadata["track_name"], &metadata["additional_info"]["musique_sources"]),
+        (&json!("Xtal"), &json!(["mpd"]))
+    );
+    assert_eq!(post(&now_playing_url, form(&[("s", "nope"), ("a", "A"), ("t", "T")])).await, ["BADSESSION"]);
+    assert!(post(&now_playing_url, form(&[("s", &id), ("a", "A")])).await[0].starts_with("FAILED "));
+
+    // Submissions: stored plays, a loved one (mpdscribble sends r[i] twice), and ones left out:
+    // a skip, one dated before 2002-10-01, one without a track.
+    let (first, second) = ((t - 900).to_string(), (t - 600).to_string());
+    let plays = form(&[
+        ("s", &id),
+        ("a[0]", "Stereolab"),
+        ("t[0]", "French Disko"),
+        ("i[0]", &first),
+        ("o[0]", "P"),
+        ("r[0]", ""),
+        ("l[0]", "200"),
+        ("b[0]", "Transient Random-Noise Bursts"),
+        ("n[0]", "3"),
+        ("m[0]", ""),
+        ("a[1]", "Portishead"),
+        ("t[1]", "Roads"),
+        ("i[1]", &second),
+        ("o[1]", "P"),
+        ("r[1]", ""),
+        ("r[1]", "L"),
+        ("l[1]", "305"),
+        ("b[1]", "Dummy"),
+        ("a[2]", "Skipped"),
+        ("t[2]", "Song"),
+        ("i[2]", &second),
+        ("o[2]", "L"),
+        ("r[2]", "S"),
+        ("a[3]", "Old"),
+        ("t[3]", "Song"),
+        ("i[3]", "1000000000"),
+        ("o[3]", "P"),
+        ("a[4]", "Nameless"),
+        ("t[4]", ""),
+        ("i[4]", &second),
+        ("o[4]", "P"),
+    ]);
+    assert_eq!(post(&submissions_url, plays.clone()).await, ["OK"]);
+    assert_eq!(post(&submissions_url, plays).await, ["OK"], "a retry");
+    let listens = all_listens(&daemon).await;
+    let stored: Vec<String> = listens
+        .iter()
+        .map(|listen| {
+            let album = listen.album.as_deref().unwrap_or("-");
+            let duration = listen.duration_ms.unwrap_or(0);
+            format!(
+                "{} {} / {} / {album} {duration} ms loved {}",
+                listen.listened_at, listen.artist, listen.track, listen.loved
+            )
+        })
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            format!("{} Portishead / Roads / Dummy 305000 ms loved true", t - 600),
+            format!("{} Stereolab / French Disko / Transient Random-Noise Bursts 200000 ms loved false", t - 900),
+        ]
+    );
+    assert!(listens.iter().all(|listen| listen.sources == ["mpd"]));
+    assert_eq!(
+        post(&submissions_url, form(&[("s", "nope"), ("a[0]", "A"), ("t[0]", "T"), ("i[0]", &first)])).await,
+        ["BADSESSION"]
+    );
+    let bad_time =
+        post(&submissions_url, form(&[("s", &id), ("a[0]", "A"), ("t[0]", "T"), ("i[0]", "yesterday")])).await;
+    assert!(bad_time[0].starts_with("FAILED "), "{bad_time:?}");
+    let too_many = post(&submissions_url, form(&[("s", &id), ("a[50]", "A"), ("t[50]", "T"), ("i[50]", &first)])).await;
+    assert!(too_many[0].starts_with("FAILED "), "{too_many:?}");
+    assert!(lines(http.get(&submissions_url).send().await.unwrap()).await[0].starts_with("FAILED "));
+    assert_eq!(listen_count(&daemon).await, 2, "refused submissions store nothing");
+
+    // Sessions end with the daemon: BADSESSION, and a new handshake.
+    daemon.stop();
+    daemon.restart();
+    let url = daemon.http_url().await;
+    let port = |target: &str| target.replacen(&target[..target.find("/audioscrobbler").unwrap()], &url, 1);
+    let (now_playing_url, submissions_url) = (port(&now_playing_url), port(&submissions_url));
+    let third = (t - 300).to_string();
+    let play = |id: &str| form(&[("s", id), ("a[0]", "Björk"), ("t[0]", "Jóga"), ("i[0]", &third), ("o[0]", "P")]);
+    assert_eq!(post(&submissions_url, play(&id)).await, ["BADSESSION"]);
+    let t = now();
+    let token = md5_hex(&format!("{}{t}", md5_hex(&secret)));
+    let again = lines(http.get(format!("{url}/?hs=true&p=1.2&u={user}&t={t}&a={token}")).send().await.unwrap()).await;
+    assert_eq!(again[0], "OK");
+    assert_eq!(post(&submissions_url, play(&again[1])).await, ["OK"]);
+    assert_eq!(listen_count(&daemon).await, 3);
+    // Revoking the credential ends its sessions.
+    let (code, _, stderr) = daemon.ctl(&["tokens", "revoke", "mpd"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(post(&now_playing_url, form(&[("s", &again[1]), ("a", "A"), ("t", "T")])).await, ["BADSESSION"]);
 }

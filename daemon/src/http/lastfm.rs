@@ -1,14 +1,17 @@
 //! The Last.fm 2.0 API (`/2.0/`) as scrobblers use it: `auth.getMobileSession`,
 //! `auth.getToken` + `auth.getSession`, `track.updateNowPlaying`, `track.scrobble`
-//! (batches of up to 50) and `user.getInfo`. XML by default, JSON with
+//! (batches of up to 50), `track.love` and `track.unlove`, and the reads
+//! `user.getInfo` and `user.getRecentTracks`. XML by default, JSON with
 //! `format=json`; Last.fm's error codes and `ignoredMessage` codes.
 //!
-//! Every call names an API key issued by `musiquectl tokens create --api lastfm`,
-//! and every call but `user.getInfo` is signed with its shared secret (`api_sig`).
-//! The password of `auth.getMobileSession` is that shared secret too: the plain
-//! `password` form and the older `authToken` = md5(username + md5(password)) form
-//! are both accepted. Parameters are read from the query string and the form body
-//! together (some clients put `username` in the query).
+//! Every call names an API key issued by `musiquectl tokens create --api lastfm`;
+//! every write is signed with its shared secret (`api_sig`), reads need no
+//! signature (one that is given is checked). A method musique does not serve is
+//! error 3 whether signed or not. The password of `auth.getMobileSession` is that
+//! shared secret too: the plain `password` form and the older `authToken` =
+//! md5(username + md5(password)) form are both accepted, with the user name as
+//! typed or lower-cased (clients differ). Parameters are read from the query
+//! string and the form body together (some clients put `username` in the query).
 
 use std::collections::BTreeMap;
 
@@ -22,17 +25,36 @@ use crate::error::{Error, UserError};
 use crate::library::Listen;
 use crate::scrobbling::credentials::{CredentialRecord, WebToken};
 use crate::scrobbling::{Api, NowPlaying};
+use crate::store::{Feedback, FeedbackSubject};
 
 /// Largest request body (50 scrobbles with long names fit many times over).
 const MAX_BODY: usize = 1024 * 1024;
 /// Most scrobbles in one `track.scrobble`.
 const MAX_SCROBBLES: usize = 50;
 /// Earliest timestamp accepted: 2002-10-01 UTC, as for ListenBrainz.
-const MINIMUM_TS: i64 = 1_033_430_400;
+pub(super) const MINIMUM_TS: i64 = 1_033_430_400;
 /// How far ahead of the server's clock a timestamp may be.
-const MAX_FUTURE_S: i64 = 3600;
+pub(super) const MAX_FUTURE_S: i64 = 3600;
 /// Longest name accepted, in bytes.
-const MAX_NAME_BYTES: usize = 1024;
+pub(super) const MAX_NAME_BYTES: usize = 1024;
+/// `user.getRecentTracks` page size by default, and at most (Last.fm's).
+const DEFAULT_RECENT_LIMIT: u64 = 50;
+const MAX_RECENT_LIMIT: u64 = 200;
+/// The image sizes Last.fm lists for a track (musique has no images: their URLs are empty).
+const IMAGE_SIZES: [&str; 4] = ["small", "medium", "large", "extralarge"];
+
+/// The methods served, each with whether it must be signed.
+const METHODS: [(&str, bool); 9] = [
+    ("auth.getmobilesession", true),
+    ("auth.gettoken", true),
+    ("auth.getsession", true),
+    ("track.updatenowplaying", true),
+    ("track.scrobble", true),
+    ("track.love", true),
+    ("track.unlove", true),
+    ("user.getinfo", false),
+    ("user.getrecenttracks", false),
+];
 
 /// A Last.fm error.
 struct Failure {
@@ -97,11 +119,15 @@ fn status_of(code: u32) -> StatusCode {
     }
 }
 
-async fn call(app: &App, http_method: &Method, params: &BTreeMap<String, String>) -> Result<Node, Failure> {
+/// Answers one call: `None` is a success with nothing to say (`<lfm status="ok"></lfm>`, `{}`).
+async fn call(app: &App, http_method: &Method, params: &BTreeMap<String, String>) -> Result<Option<Node>, Failure> {
     let method = params.get("method").map(|method| method.to_ascii_lowercase()).unwrap_or_default();
     if method.is_empty() {
         return Err(fail(3, "Invalid Method - No method with that name in this package"));
     }
+    let Some(&(_, signed)) = METHODS.iter().find(|(name, _)| *name == method) else {
+        return Err(fail(3, format!("Invalid Method - musique does not serve {}", params["method"])));
+    };
     let (credential, secret) = params
         .get("api_key")
         .and_then(|key| app.scrobbling.credentials().by_api_key(key))
@@ -112,37 +138,43 @@ async fn call(app: &App, http_method: &Method, params: &BTreeMap<String, String>
     if budget.exceeded {
         return Err(fail(29, "Rate Limit Exceeded - Your client has made too many requests in a short period"));
     }
-    let signed = method != "user.getinfo";
     if signed || params.contains_key("api_sig") {
         verify_signature(params, &secret)?;
     }
-    match method.as_str() {
+    let node = match method.as_str() {
         "auth.getmobilesession" => {
             if http_method != Method::POST {
                 return Err(fail(4, "Authentication Failed - auth.getMobileSession must be POSTed"));
             }
-            mobile_session(app, params, &credential, &secret).await
+            mobile_session(app, params, &credential, &secret).await?
         }
-        "auth.gettoken" => Ok(Node::leaf("token", app.scrobbling.credentials().new_web_token(credential.id))),
+        "auth.gettoken" => Node::leaf("token", app.scrobbling.credentials().new_web_token(credential.id)),
         "auth.getsession" => {
             let token = required(params, "token")?;
             match app.scrobbling.credentials().take_web_token(token, credential.id) {
-                WebToken::Taken => session_node(app, &credential).await,
-                WebToken::Expired => Err(fail(15, "This token has expired")),
-                WebToken::Unknown => Err(fail(4, "Invalid authentication token supplied")),
+                WebToken::Taken => session_node(app, &credential).await?,
+                WebToken::Expired => return Err(fail(15, "This token has expired")),
+                WebToken::Unknown => return Err(fail(4, "Invalid authentication token supplied")),
             }
         }
         "track.updatenowplaying" => {
             session_of(app, params, &credential)?;
-            now_playing(app, params, &credential)
+            now_playing(app, params, &credential)?
         }
         "track.scrobble" => {
             session_of(app, params, &credential)?;
-            scrobble(app, params, &credential).await
+            scrobble(app, params, &credential).await?
         }
-        "user.getinfo" => user_info(app, params).await,
-        _ => Err(fail(3, format!("Invalid Method - musique does not serve {}", params["method"]))),
-    }
+        "track.love" | "track.unlove" => {
+            session_of(app, params, &credential)?;
+            love(app, params, &credential, method == "track.love").await?;
+            return Ok(None);
+        }
+        "user.getinfo" => user_info(app, params).await?,
+        "user.getrecenttracks" => recent_tracks(app, params).await?,
+        _ => return Err(fail(3, format!("Invalid Method - musique does not serve {}", params["method"]))),
+    };
+    Ok(Some(node))
 }
 
 /// Checks `api_sig`: md5 of every parameter but `format`, `callback` and `api_sig`,
@@ -163,11 +195,11 @@ fn signature(params: &BTreeMap<String, String>, secret: &str) -> String {
     musique_lastfm::client::api_sig(&pairs, secret)
 }
 
-fn md5_hex(text: &str) -> String {
+pub(super) fn md5_hex(text: &str) -> String {
     crate::scrobbling::credentials::hex(&Md5::digest(text.as_bytes()))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
@@ -193,8 +225,13 @@ async fn mobile_session(
     let accepted = match (params.get("password"), params.get("authToken")) {
         (Some(password), _) => constant_time_eq(password.as_bytes(), secret.as_bytes()),
         (None, Some(token)) => {
-            let expected = md5_hex(&format!("{username}{}", md5_hex(secret)));
-            constant_time_eq(token.to_ascii_lowercase().as_bytes(), expected.as_bytes())
+            // Clients hash the user name as typed, or lower-cased (pyscrobbler).
+            let token = token.to_ascii_lowercase();
+            let password_hash = md5_hex(secret);
+            [username.to_owned(), username.to_lowercase(), app.user.clone()].iter().fold(false, |accepted, name| {
+                let expected = md5_hex(&format!("{name}{password_hash}"));
+                constant_time_eq(token.as_bytes(), expected.as_bytes()) | accepted
+            })
         }
         (None, None) => {
             return Err(fail(6, "Invalid parameters - Your request is missing a required parameter: password"));
@@ -211,9 +248,14 @@ async fn session_node(app: &App, credential: &CredentialRecord) -> Result<Node, 
         tracing::error!(error = %err, "cannot store a Last.fm API session");
         fail(8, "Operation failed - Most likely the backend service failed. Please try again.")
     })?;
+    // `subscriber` is a number in JSON: typed clients (rustfm-scrobble) refuse a string.
     Ok(Node::parent(
         "session",
-        vec![Node::leaf("name", app.user.clone()), Node::leaf("key", key), Node::leaf("subscriber", "0")],
+        vec![
+            Node::leaf("name", app.user.clone()),
+            Node::leaf("key", key),
+            Node::Number { name: "subscriber", value: 0 },
+        ],
     ))
 }
 
@@ -391,6 +433,138 @@ async fn scrobble(
     })
 }
 
+/// `track.love` and `track.unlove`: the track's loved flag, as the credential's client set it.
+async fn love(
+    app: &App,
+    params: &BTreeMap<String, String>,
+    credential: &CredentialRecord,
+    loved: bool,
+) -> Result<(), Failure> {
+    let artist = required(params, "artist")?.trim().to_owned();
+    let track = required(params, "track")?.trim().to_owned();
+    if artist.len() > MAX_NAME_BYTES || track.len() > MAX_NAME_BYTES {
+        return Err(fail(6, format!("Invalid parameters - names are limited to {MAX_NAME_BYTES} bytes")));
+    }
+    let library = app.scrobbling.library().clone();
+    let source = credential.name.clone();
+    let stored = if loved {
+        let subject = FeedbackSubject::Track(library.track_key(&artist, &track));
+        library.set_feedback(subject, Feedback::Love, &source).await.map_err(|err| err.to_string())
+    } else {
+        match tokio::task::spawn_blocking(move || library.set_loved(&artist, &track, false, &source)).await {
+            Ok(stored) => stored.map_err(|err| err.to_string()),
+            Err(err) => Err(err.to_string()),
+        }
+    };
+    stored.map_err(|error| {
+        tracing::error!(%error, "cannot store a loved flag");
+        fail(16, "There was a temporary error processing your request. Please try again")
+    })
+}
+
+/// `user.getRecentTracks`: the listens newest first, a page at a time, with what
+/// is playing now first on page 1 (`nowplaying="true"`, no date) unless `to` is given.
+async fn recent_tracks(app: &App, params: &BTreeMap<String, String>) -> Result<Node, Failure> {
+    if let Some(user) = params.get("user")
+        && !user.eq_ignore_ascii_case(&app.user)
+    {
+        return Err(fail(6, "User not found"));
+    }
+    let number = |name: &str| -> Result<Option<u64>, Failure> {
+        match params.get(name).map(|value| value.trim()).filter(|value| !value.is_empty()) {
+            None => Ok(None),
+            Some(value) => value
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| fail(6, format!("Invalid parameters - {name} must be a whole number, got {value:?}"))),
+        }
+    };
+    let page = number("page")?.unwrap_or(1).max(1);
+    let limit = number("limit")?.unwrap_or(DEFAULT_RECENT_LIMIT).clamp(1, MAX_RECENT_LIMIT);
+    let (from, to) = (number("from")?.unwrap_or(0), number("to")?);
+    let extended = params.get("extended").is_some_and(|value| value == "1" || value.eq_ignore_ascii_case("true"));
+    let skip = usize::try_from((page - 1).saturating_mul(limit)).unwrap_or(usize::MAX);
+    let library = app.scrobbling.library().clone();
+    let (listens, total) =
+        super::read_store(move || library.listens_page(from, to.unwrap_or(u64::MAX), skip, limit as usize))
+            .await
+            .map_err(|()| fail(8, "Operation failed - Most likely the backend service failed. Please try again."))?;
+    let mut tracks = Vec::with_capacity(listens.len() + 1);
+    if page == 1
+        && to.is_none()
+        && let Some(playing) = app.scrobbling.playing()
+    {
+        let names = TrackNames { artist: &playing.artist, track: &playing.track, album: playing.album.as_deref() };
+        tracks.push(track_node(&names, None, extended.then_some(false)));
+    }
+    for listen in &listens {
+        let record = &listen.record;
+        let names = TrackNames {
+            artist: record.credit.as_deref().unwrap_or(&record.artist),
+            track: record.raw_title.as_deref().unwrap_or(&record.track),
+            album: record.album.as_deref(),
+        };
+        tracks.push(track_node(&names, Some(listen.key.start_s), extended.then_some(listen.loved)));
+    }
+    let attributes = vec![
+        ("user", app.user.clone()),
+        ("page", page.to_string()),
+        ("perPage", limit.to_string()),
+        ("totalPages", total.div_ceil(limit).to_string()),
+        ("total", total.to_string()),
+    ];
+    Ok(Node::List { name: "recenttracks", item: "track", attributes, children: tracks })
+}
+
+/// A unix second as Last.fm shows a scrobble's date: `20 Oct 2020, 10:03` (UTC).
+fn display_date(seconds: u64) -> String {
+    let Some(at) =
+        i64::try_from(seconds).ok().and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok())
+    else {
+        return String::new();
+    };
+    let month = at.month().to_string();
+    format!("{:02} {} {}, {:02}:{:02}", at.day(), &month[..3], at.year(), at.hour(), at.minute())
+}
+
+/// What a recent track is called.
+struct TrackNames<'a> {
+    artist: &'a str,
+    track: &'a str,
+    album: Option<&'a str>,
+}
+
+/// One `<track>` of `user.getRecentTracks`: dated unless playing now; `loved` only when extended.
+fn track_node(names: &TrackNames<'_>, start_s: Option<u64>, loved: Option<bool>) -> Node {
+    let images = || IMAGE_SIZES.iter().map(|size| Node::with_attribute("image", "size", size, ""));
+    let artist = if loved.is_some() {
+        let mut children = vec![Node::leaf("url", ""), Node::leaf("mbid", "")];
+        children.extend(images());
+        children.push(Node::leaf("name", names.artist));
+        Node::parent("artist", children)
+    } else {
+        Node::with_attribute("artist", "mbid", "", names.artist)
+    };
+    let mut children = vec![
+        artist,
+        Node::leaf("name", names.track),
+        Node::leaf("streamable", "0"),
+        Node::leaf("mbid", ""),
+        Node::with_attribute("album", "mbid", "", names.album.unwrap_or("")),
+        Node::leaf("url", ""),
+    ];
+    children.extend(images());
+    if let Some(start_s) = start_s {
+        let when = display_date(start_s);
+        children.push(Node::with_attribute("date", "uts", &start_s.to_string(), &when));
+    }
+    if let Some(loved) = loved {
+        children.push(Node::leaf("loved", if loved { "1" } else { "0" }));
+    }
+    let attributes = if start_s.is_none() { vec![("nowplaying", "true".to_owned())] } else { Vec::new() };
+    Node::Element { name: "track", attributes, text: None, children }
+}
+
 async fn user_info(app: &App, params: &BTreeMap<String, String>) -> Result<Node, Failure> {
     if let Some(user) = params.get("user")
         && !user.eq_ignore_ascii_case(&app.user)
@@ -458,10 +632,44 @@ pub(super) fn auth_page(app: &App, request: &Request<Incoming>) -> Answer {
 /// An answer tree, written as Last.fm's XML or its JSON translation.
 #[derive(Debug)]
 enum Node {
-    Element { name: &'static str, attributes: Vec<(&'static str, String)>, text: Option<String>, children: Vec<Node> },
+    Element {
+        name: &'static str,
+        attributes: Vec<(&'static str, String)>,
+        text: Option<String>,
+        children: Vec<Node>,
+    },
+    /// A number: its text in XML, a JSON number.
+    Number {
+        name: &'static str,
+        value: u64,
+    },
+    /// A list of `item` elements: in JSON always an array (even of one or none),
+    /// with the attributes as strings in `@attr`, as Last.fm sends pages.
+    List {
+        name: &'static str,
+        item: &'static str,
+        attributes: Vec<(&'static str, String)>,
+        children: Vec<Node>,
+    },
 }
 
 impl Node {
+    fn name(&self) -> &'static str {
+        match self {
+            Node::Element { name, .. } | Node::Number { name, .. } | Node::List { name, .. } => name,
+        }
+    }
+
+    /// `<name attribute="value">text</name>`.
+    fn with_attribute(name: &'static str, attribute: &'static str, value: &str, text: &str) -> Node {
+        Node::Element {
+            name,
+            attributes: vec![(attribute, value.to_owned())],
+            text: Some(text.to_owned()),
+            children: Vec::new(),
+        }
+    }
+
     fn leaf(name: &'static str, text: impl Into<String>) -> Node {
         Node::Element { name, attributes: Vec::new(), text: Some(text.into()), children: Vec::new() }
     }
@@ -491,7 +699,14 @@ impl Node {
     }
 
     fn write_xml(&self, out: &mut String) {
-        let Node::Element { name, attributes, text, children, .. } = self;
+        let (name, attributes, text, children) = match self {
+            Node::Element { name, attributes, text, children } => (name, attributes, text.clone(), children),
+            Node::Number { name, value } => {
+                out.push_str(&format!("<{name}>{value}</{name}>"));
+                return;
+            }
+            Node::List { name, attributes, children, .. } => (name, attributes, None, children),
+        };
         out.push('<');
         out.push_str(name);
         for (key, value) in attributes {
@@ -499,7 +714,7 @@ impl Node {
         }
         out.push('>');
         if let Some(text) = text {
-            out.push_str(&xml_escape(text));
+            out.push_str(&xml_escape(&text));
         }
         for child in children {
             child.write_xml(out);
@@ -510,7 +725,16 @@ impl Node {
     /// Last.fm's JSON translation: text-only elements with attributes become
     /// `{attr…, "#text"}`, attributes of elements with children go to `@attr`.
     fn to_json(&self) -> Value {
-        let Node::Element { attributes, text, children, .. } = self;
+        let (attributes, text, children) = match self {
+            Node::Element { attributes, text, children, .. } => (attributes, text, children),
+            Node::Number { value, .. } => return json!(value),
+            Node::List { item, attributes, children, .. } => {
+                let attr: serde_json::Map<String, Value> =
+                    attributes.iter().map(|(key, value)| ((*key).to_owned(), json!(value))).collect();
+                let items: Vec<Value> = children.iter().map(Node::to_json).collect();
+                return json!({ *item: items, "@attr": attr });
+            }
+        };
         if children.is_empty() {
             let text = Value::String(text.clone().unwrap_or_default());
             if attributes.is_empty() {
@@ -523,13 +747,13 @@ impl Node {
         }
         let mut object = serde_json::Map::new();
         for child in children {
-            let Node::Element { name, .. } = child;
+            let name = child.name();
             let value = child.to_json();
-            match object.get_mut(*name) {
+            match object.get_mut(name) {
                 Some(Value::Array(items)) => items.push(value),
                 Some(existing) => *existing = Value::Array(vec![existing.take(), value]),
                 None => {
-                    object.insert((*name).to_owned(), value);
+                    object.insert(name.to_owned(), value);
                 }
             }
         }
@@ -546,15 +770,17 @@ impl Node {
     }
 }
 
-fn ok_answer(format: Format, body: Node) -> Answer {
+fn ok_answer(format: Format, body: Option<Node>) -> Answer {
     match format {
-        Format::Json => {
-            let Node::Element { name, .. } = &body;
-            super::json(StatusCode::OK, &json!({ *name: body.to_json() }))
-        }
+        Format::Json => match body {
+            Some(body) => super::json(StatusCode::OK, &json!({ body.name(): body.to_json() })),
+            None => super::json(StatusCode::OK, &json!({})),
+        },
         Format::Xml => {
             let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<lfm status=\"ok\">");
-            body.write_xml(&mut out);
+            if let Some(body) = body {
+                body.write_xml(&mut out);
+            }
             out.push_str("</lfm>\n");
             super::with_type(StatusCode::OK, out.into_bytes(), "text/xml; charset=utf-8")
         }
@@ -689,5 +915,28 @@ mod tests {
         let two = Node::parent("scrobbles", vec![Node::leaf("scrobble", "a"), Node::leaf("scrobble", "b")]);
         assert_eq!(two.to_json()["scrobble"], json!(["a", "b"]), "several are an array");
         assert_eq!(xml_escape("a\u{1}b"), "a\u{fffd}b");
+    }
+
+    #[test]
+    fn pages_numbers_and_dates() {
+        assert_eq!(display_date(1_603_188_238), "20 Oct 2020, 10:03", "the reference capture's date");
+        assert_eq!(display_date(0), "01 Jan 1970, 00:00");
+        let page = |children: Vec<Node>| Node::List {
+            name: "recenttracks",
+            item: "track",
+            attributes: vec![("page", "1".into()), ("total", "3".into())],
+            children,
+        };
+        assert_eq!(page(Vec::new()).to_json(), json!({"track": [], "@attr": {"page": "1", "total": "3"}}));
+        let one = page(vec![Node::leaf("track", "a")]);
+        assert_eq!(one.to_json(), json!({"track": ["a"], "@attr": {"page": "1", "total": "3"}}), "one is an array too");
+        let mut xml = String::new();
+        one.write_xml(&mut xml);
+        assert_eq!(xml, "<recenttracks page=\"1\" total=\"3\"><track>a</track></recenttracks>");
+        let subscriber = Node::Number { name: "subscriber", value: 0 };
+        assert_eq!(subscriber.to_json(), json!(0));
+        let mut xml = String::new();
+        subscriber.write_xml(&mut xml);
+        assert_eq!(xml, "<subscriber>0</subscriber>");
     }
 }

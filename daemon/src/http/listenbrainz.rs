@@ -1,6 +1,10 @@
 //! The ListenBrainz API (`/1/…`): submitting listens (`single`, `playing_now`,
-//! `import`), validating tokens, and reading listens back, with ListenBrainz's
-//! validation rules, `{"code", "error"}` error bodies and `X-RateLimit-*` headers.
+//! `import`), deleting one, love/hate feedback, validating tokens, and reading
+//! listens and feedback back, with ListenBrainz's validation rules,
+//! `{"code", "error"}` error bodies and `X-RateLimit-*` headers.
+//!
+//! A `recording_msid` names a track: it is a UUID-shaped hash of the track's
+//! canonical key, so every spelling and every listen of a track share it.
 
 use std::net::SocketAddr;
 
@@ -12,9 +16,12 @@ use serde_json::{Map, Value, json};
 use super::limiter::Budget;
 use super::{Answer, App, BodyError, query_pairs, read_body};
 use crate::error::{Error, UserError};
+use crate::identity::Name;
 use crate::library::Listen;
 use crate::scrobbling::credentials::{CredentialRecord, sha256};
 use crate::scrobbling::{Api, NowPlaying};
+use crate::store::records::ListenRecord;
+use crate::store::{Feedback, FeedbackSubject, scoped_key};
 
 /// Most listens in one `import` document.
 const MAX_LISTENS_PER_REQUEST: usize = 1000;
@@ -34,6 +41,8 @@ const MAX_DURATION_S: u64 = 24 * 24 * 60 * 60;
 /// Listens one `GET …/listens` returns by default, and at most.
 const DEFAULT_ITEMS_PER_GET: usize = 25;
 const MAX_ITEMS_PER_GET: usize = 1000;
+/// Largest `delete-listen` or `recording-feedback` body.
+const MAX_SMALL_BODY: usize = MAX_LISTEN_SIZE;
 /// `additional_info` keys holding one MBID, and lists of MBIDs.
 const MBID_KEYS: [&str; 4] = ["release_mbid", "recording_mbid", "release_group_mbid", "track_mbid"];
 const MBID_LIST_KEYS: [&str; 2] = ["artist_mbids", "work_mbids"];
@@ -114,6 +123,25 @@ async fn route(
             })?;
             submit(app, &credential, &body, return_msid).await
         }
+        ["delete-listen"] => {
+            want(Method::POST)?;
+            let credential = authorised(has_token, credential)?;
+            let body = small_body(request).await?;
+            delete_listen(app, &credential, &body).await
+        }
+        ["feedback", "recording-feedback"] => {
+            want(Method::POST)?;
+            let credential = authorised(has_token, credential)?;
+            let body = small_body(request).await?;
+            recording_feedback(app, &credential, &body).await
+        }
+        ["feedback", "user", user, "get-feedback"] => {
+            want(Method::GET)?;
+            if !user.eq_ignore_ascii_case(&app.user) {
+                return Err(Refusal { status: StatusCode::NOT_FOUND, message: format!("Cannot find user: {user}") });
+            }
+            get_feedback(app, &query_pairs(&request)).await
+        }
         ["validate-token"] => {
             want(Method::GET)?;
             let legacy = query_pairs(&request).into_iter().find(|(name, _)| name == "token").map(|(_, value)| value);
@@ -149,6 +177,26 @@ async fn route(
         }
         _ => Err(not_found(&path)),
     }
+}
+
+/// The credential of a request that must carry a token.
+fn authorised(has_token: bool, credential: Option<CredentialRecord>) -> Result<CredentialRecord, Refusal> {
+    match (has_token, credential) {
+        (_, Some(credential)) => Ok(credential),
+        (false, None) => Err(unauthorized("You need to provide an Authorization header.")),
+        (true, None) => Err(unauthorized("Invalid authorization token.")),
+    }
+}
+
+/// A small JSON body (a deletion, a feedback).
+async fn small_body(request: Request<Incoming>) -> Result<hyper::body::Bytes, Refusal> {
+    read_body(request, MAX_SMALL_BODY).await.map_err(|err| match err {
+        BodyError::TooLarge(cap) => Refusal {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            message: format!("Payload too large: a request may carry at most {cap} bytes."),
+        },
+        BodyError::Broken(message) => bad(format!("Cannot read the request body: {message}")),
+    })
 }
 
 fn unauthorized(message: &str) -> Refusal {
@@ -201,7 +249,7 @@ async fn submit(app: &App, credential: &CredentialRecord, body: &[u8], return_ms
     let (listen_type, listens) = validate(body, app.scrobbling.clock().now_s())?;
     if listen_type == ListenType::PlayingNow {
         let listen = listens.into_iter().next().expect("validated: one listen");
-        let msid = msid(&listen.artist, &listen.track);
+        let msid = msid(&app.scrobbling.library().track_key(&listen.artist, &listen.track));
         app.scrobbling.now_playing(NowPlaying {
             source: credential.name.clone(),
             artist: listen.artist,
@@ -443,11 +491,205 @@ fn is_uuid(text: &str) -> bool {
         })
 }
 
-/// A stable UUID-shaped id for a track (ListenBrainz's `recording_msid`).
-fn msid(artist: &str, track: &str) -> String {
-    let key = format!("{}\u{1f}{}", crate::identity::canonical_key(artist), crate::identity::canonical_key(track));
-    let hex = crate::scrobbling::credentials::hex(&sha256(key.as_bytes())[..16]);
+/// A track's `recording_msid`: a stable UUID-shaped hash of its canonical key.
+fn msid(track_key: &str) -> String {
+    let hex = crate::scrobbling::credentials::hex(&sha256(track_key.as_bytes())[..16]);
     format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// The `recording_msid` of a stored listen: its track's (the record keeps the
+/// names its track key is made of).
+fn listen_msid(record: &ListenRecord) -> String {
+    msid(&scoped_key(&Name::new(&record.artist), &Name::new(&record.track)))
+}
+
+/// `POST /1/delete-listen`: `{"listened_at", "recording_msid"}` names one listen,
+/// as read back (or as submitted, when another source's report of the same play
+/// was kept instead). It is deleted with everything counted from it.
+async fn delete_listen(app: &App, credential: &CredentialRecord, body: &[u8]) -> Result<Answer, Refusal> {
+    let document: Value =
+        serde_json::from_slice(body).map_err(|err| bad(format!("Cannot parse JSON document: {err}")))?;
+    let listened_at = match document.get("listened_at") {
+        None => return Err(bad("Listen timestamp missing.")),
+        Some(value) => value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
+            .ok_or_else(|| bad(format!("{value}: Listen timestamp invalid.")))?,
+    };
+    let msid = match document.get("recording_msid") {
+        None => return Err(bad("Recording MSID missing.")),
+        Some(Value::String(msid)) if is_uuid(msid) => msid.to_ascii_lowercase(),
+        Some(value) => return Err(bad(format!("{value}: Recording MSID format invalid."))),
+    };
+    let library = app.scrobbling.library().clone();
+    let key = match u64::try_from(listened_at) {
+        Ok(start_s) => blocking(move || library.listens_reported_at(start_s)).await?,
+        Err(_) => Vec::new(),
+    }
+    .into_iter()
+    .find(|listen| listen_msid(&listen.record) == msid)
+    .map(|listen| listen.key);
+    let not_found = || Refusal {
+        status: StatusCode::NOT_FOUND,
+        message: format!("No listen at {listened_at} with recording_msid {msid}."),
+    };
+    let Some(key) = key else { return Err(not_found()) };
+    match app.scrobbling.library().delete_listen(key).await {
+        Ok(true) => {
+            tracing::info!(client = %credential.name, listen = %key, "a scrobbling client deleted a listen");
+            Ok(super::json(StatusCode::OK, &json!({"status": "ok"})))
+        }
+        Ok(false) => Err(not_found()),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot delete a listen");
+            Err(Refusal {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "We couldn't delete the listen. Please try again later.".to_owned(),
+            })
+        }
+    }
+}
+
+/// `POST /1/feedback/recording-feedback`: `score` 1 loves, -1 hates, 0 takes back,
+/// a track by `recording_msid` (stored, or playing now) or a recording by `recording_mbid`.
+async fn recording_feedback(app: &App, credential: &CredentialRecord, body: &[u8]) -> Result<Answer, Refusal> {
+    let document: Value =
+        serde_json::from_slice(body).map_err(|err| bad(format!("Cannot parse JSON document: {err}")))?;
+    let Value::Object(document) = document else {
+        return Err(bad("Invalid JSON document submitted: it must be an object."));
+    };
+    if !(document.contains_key("recording_msid") || document.contains_key("recording_mbid"))
+        || !document.contains_key("score")
+    {
+        return Err(bad(
+            "JSON document must contain either recording_msid or recording_mbid, and score top level keys",
+        ));
+    }
+    if document.keys().any(|key| !matches!(key.as_str(), "recording_msid" | "recording_mbid" | "score")) {
+        return Err(bad("JSON document may only contain recording_msid, recording_mbid and score top level keys"));
+    }
+    let feedback = match document["score"].as_i64() {
+        Some(1) => Feedback::Love,
+        Some(-1) => Feedback::Hate,
+        Some(0) => Feedback::Clear,
+        _ => return Err(bad("Invalid JSON document submitted: Score can have a value of 1, 0 or -1.")),
+    };
+    let id = |key: &str| -> Result<Option<String>, Refusal> {
+        match document.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(id)) if is_uuid(id) => Ok(Some(id.to_ascii_lowercase())),
+            Some(value) => Err(bad(format!("Invalid JSON document submitted: {key} {value} is not a valid UUID."))),
+        }
+    };
+    let (msid_given, mbid) = (id("recording_msid")?, id("recording_mbid")?);
+    let library = app.scrobbling.library().clone();
+    let track_key = match &msid_given {
+        None => None,
+        Some(wanted) => {
+            let playing = app.scrobbling.playing().map(|playing| library.track_key(&playing.artist, &playing.track));
+            match playing.filter(|key| msid(key) == *wanted) {
+                Some(key) => Some(key),
+                None => {
+                    let (library, wanted) = (library.clone(), wanted.clone());
+                    blocking(move || library.find_track_key(|key| msid(key) == wanted)).await?
+                }
+            }
+        }
+    };
+    let subject = match (track_key, mbid, msid_given) {
+        (Some(key), _, _) => FeedbackSubject::Track(key),
+        (None, Some(mbid), _) => FeedbackSubject::Recording(mbid),
+        (None, None, msid) => {
+            return Err(Refusal {
+                status: StatusCode::NOT_FOUND,
+                message: format!("No track with recording_msid {} is known.", msid.unwrap_or_default()),
+            });
+        }
+    };
+    match library.set_feedback(subject, feedback, &credential.name).await {
+        Ok(()) => Ok(super::json(StatusCode::OK, &json!({"status": "ok"}))),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot store feedback");
+            Err(Refusal {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "The feedback could not be stored; nothing was recorded. Try again.".to_owned(),
+            })
+        }
+    }
+}
+
+/// `GET /1/feedback/user/{user}/get-feedback`: loves and hates, newest first;
+/// `score` (1 or -1) filters, `count` and `offset` page, `metadata=true` names the tracks.
+async fn get_feedback(app: &App, query: &[(String, String)]) -> Result<Answer, Refusal> {
+    let number = |name: &str| -> Result<Option<i64>, Refusal> {
+        match query.iter().rev().find(|(key, _)| key == name) {
+            None => Ok(None),
+            Some((_, value)) => value
+                .trim()
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| bad(format!("{name} must be an integer, got {value:?}"))),
+        }
+    };
+    let score = number("score")?.filter(|score| *score != 0);
+    if score.is_some_and(|score| score != 1 && score != -1) {
+        return Err(bad("Score can have a value of 1 or -1."));
+    }
+    let non_negative = |name: &str, default: usize| -> Result<usize, Refusal> {
+        match number(name)? {
+            None => Ok(default),
+            Some(value) => {
+                usize::try_from(value).map_err(|_| bad(format!("'{name}' should be a non-negative integer")))
+            }
+        }
+    };
+    let count = non_negative("count", DEFAULT_ITEMS_PER_GET)?.min(MAX_ITEMS_PER_GET);
+    let offset = non_negative("offset", 0)?;
+    let metadata = query.iter().any(|(key, value)| key == "metadata" && value.eq_ignore_ascii_case("true"));
+    let library = app.scrobbling.library().clone();
+    let (total, page) = blocking(move || {
+        let entries = library.feedback()?;
+        let total = entries.len();
+        let mut page = Vec::new();
+        for entry in entries
+            .into_iter()
+            .filter(|entry| score.is_none_or(|score| i64::from(entry.score) == score))
+            .skip(offset)
+            .take(count)
+        {
+            let names = match (&entry.subject, metadata) {
+                (FeedbackSubject::Track(key), true) => library.track_by_key(key)?,
+                _ => None,
+            };
+            page.push((entry, names));
+        }
+        Ok((total, page))
+    })
+    .await?;
+    let feedback: Vec<Value> = page
+        .into_iter()
+        .map(|(entry, track)| {
+            let (msid, mbid) = match &entry.subject {
+                FeedbackSubject::Track(key) => (Some(msid(key)), None),
+                FeedbackSubject::Recording(mbid) => (None, Some(mbid.clone())),
+            };
+            let track_metadata = track.map(|track| {
+                json!({"artist_name": track.credit, "track_name": track.raw_title, "additional_info": {"recording_msid": msid}})
+            });
+            json!({
+                "created": entry.at_ms.div_euclid(1000),
+                "recording_mbid": mbid,
+                "recording_msid": msid,
+                "score": entry.score,
+                "track_metadata": track_metadata,
+                "user_id": app.user,
+            })
+        })
+        .collect();
+    Ok(super::json(
+        StatusCode::OK,
+        &json!({"count": feedback.len(), "feedback": feedback, "offset": offset, "total_count": total}),
+    ))
 }
 
 /// `GET /1/user/{user}/listens`.
@@ -495,7 +737,7 @@ async fn listens(app: &App, query: &[(String, String)]) -> Result<Answer, Refusa
             let record = &listen.record;
             let artist = record.credit.clone().unwrap_or_else(|| record.artist.clone());
             let track = record.raw_title.clone().unwrap_or_else(|| record.track.clone());
-            let msid = msid(&artist, &track);
+            let msid = listen_msid(record);
             let mut info = Map::new();
             info.insert("recording_msid".into(), json!(msid));
             if let Some(duration) = record.duration_ms {
@@ -700,9 +942,10 @@ mod tests {
 
     #[test]
     fn msids_are_stable_uuids() {
-        let id = msid("Beyoncé", "Halo");
+        let key = |artist: &str, track: &str| scoped_key(&Name::new(artist), &Name::new(track));
+        let id = msid(&key("Beyoncé", "Halo"));
         assert!(is_uuid(&id), "{id}");
-        assert_eq!(id, msid("BEYONCE", "halo"));
-        assert_ne!(id, msid("Beyoncé", "Single Ladies"));
+        assert_eq!(id, msid(&key("BEYONCE", "halo")));
+        assert_ne!(id, msid(&key("Beyoncé", "Single Ladies")));
     }
 }

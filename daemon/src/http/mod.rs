@@ -13,8 +13,10 @@
 //! durably stored.
 //!
 //! Modules: `listenbrainz` serves `/1/…`, `lastfm` serves `/2.0/` and the
-//! `/api/auth/` page, `limiter` keeps per-credential request budgets.
+//! `/api/auth/` page, `audioscrobbler` the 1.2 protocol (`/?hs=true` and
+//! `/audioscrobbler/…`), `limiter` keeps per-credential request budgets.
 
+mod audioscrobbler;
 mod lastfm;
 mod limiter;
 mod listenbrainz;
@@ -64,6 +66,8 @@ pub(crate) struct App {
     request_timeout: Duration,
     /// The user name clients sign in with.
     user: String,
+    /// `https` behind TLS, else `http`: URLs handed to Audioscrobbler clients use it.
+    scheme: &'static str,
 }
 
 impl Http {
@@ -107,6 +111,7 @@ impl Http {
                 limiter: limiter::Limiter::new(config.rate_limit, config.rate_window_s),
                 request_timeout: Duration::from_millis(config.request_timeout_ms),
                 user: handles.scrobbling.user().to_owned(),
+                scheme,
             }),
             max_connections: config.max_connections,
             header_timeout: Duration::from_millis(config.header_timeout_ms),
@@ -220,6 +225,11 @@ impl App {
         }
         if path.starts_with("/1/") {
             return listenbrainz::handle(self, request, peer).await;
+        }
+        if audioscrobbler::is_handshake(&request)
+            || matches!(path, audioscrobbler::NOW_PLAYING_PATH | audioscrobbler::SUBMISSIONS_PATH)
+        {
+            return audioscrobbler::handle(self, request, peer).await;
         }
         json(StatusCode::NOT_FOUND, &serde_json::json!({"code": 404, "error": format!("no endpoint at {path}")}))
     }

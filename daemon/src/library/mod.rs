@@ -18,8 +18,8 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventBus, RecordedListen};
 use crate::index::{Hit, Index};
-use crate::store::records::LovedRecord;
-use crate::store::{Counts, Kind, ListenKey, Put, Reader, Store, scoped_key};
+use crate::store::records::{LovedRecord, TrackRecord};
+use crate::store::{Counts, Feedback, FeedbackEntry, FeedbackSubject, Kind, ListenKey, Put, Reader, Store, scoped_key};
 
 /// Most listens one `listens.list` page returns.
 pub(crate) const MAX_PAGE: usize = 1000;
@@ -123,6 +123,34 @@ impl Library {
         with_loved(&reader, listens)
     }
 
+    /// A page of the listens in `[from_s, to_s)`, newest first: the `limit` after
+    /// the `skip` newest, and how many listens the range holds.
+    pub(crate) fn listens_page(
+        &self,
+        from_s: u64,
+        to_s: u64,
+        skip: usize,
+        limit: usize,
+    ) -> Result<(Vec<RecordedListen>, u64)> {
+        let reader = self.state.store.read()?;
+        let total = reader.listen_count_between(from_s, to_s)?;
+        let listens = reader.listens_page(from_s, to_s, skip, limit)?;
+        Ok((with_loved(&reader, listens)?, total))
+    }
+
+    /// The listens a source reported as starting at `start_s`, merged into
+    /// another source's report of the same play or not.
+    pub(crate) fn listens_reported_at(&self, start_s: u64) -> Result<Vec<RecordedListen>> {
+        let reader = self.state.store.read()?;
+        let listens = reader.listens_reported_at(start_s)?;
+        with_loved(&reader, listens)
+    }
+
+    /// Deletes a listen and everything counted from it, durably. Whether there was one.
+    pub(crate) async fn delete_listen(&self, key: ListenKey) -> Result<bool> {
+        Ok(self.state.store.delete_listen(key).await?.is_some())
+    }
+
     /// The start seconds of the oldest and the newest listen, when there are any.
     pub(crate) fn listen_bounds(&self) -> Result<Option<(u64, u64)>> {
         self.state.store.read()?.listen_bounds()
@@ -151,13 +179,48 @@ impl Library {
         self.state.index.search(query, kinds, limit)
     }
 
-    /// Stores whether a track is loved, as a service said. Blocks until durable.
+    /// Stores whether a track is loved, as a service said (loving it takes back a
+    /// hate). Blocks until durable.
     pub(crate) fn set_loved(&self, artist: &str, track: &str, loved: bool, source: &str) -> Result<()> {
+        let track_key = self.track_key(artist, track);
+        let at_ms = self.state.clock.now_ms();
+        let put = if loved {
+            let subject = FeedbackSubject::Track(track_key);
+            Put::Feedback { subject, feedback: Feedback::Love, at_ms, source: source.to_owned() }
+        } else {
+            Put::Loved { track_key, record: LovedRecord { loved, at_ms, source: source.to_owned() } }
+        };
+        self.state.store.put_blocking(vec![put])
+    }
+
+    /// Stores a love, a hate or neither for a track or a recording, durably.
+    /// A track's love is its loved flag.
+    pub(crate) async fn set_feedback(&self, subject: FeedbackSubject, feedback: Feedback, source: &str) -> Result<()> {
+        let at_ms = self.state.clock.now_ms();
+        self.state.store.put(vec![Put::Feedback { subject, feedback, at_ms, source: source.to_owned() }]).await
+    }
+
+    /// Every love and hate, newest first.
+    pub(crate) fn feedback(&self) -> Result<Vec<FeedbackEntry>> {
+        let mut entries = self.state.store.read()?.feedback()?;
+        entries.sort_by(|a, b| b.at_ms.cmp(&a.at_ms).then_with(|| a.subject.cmp(&b.subject)));
+        Ok(entries)
+    }
+
+    /// The canonical key of a track named by a client: its credit split as every listen's is.
+    pub(crate) fn track_key(&self, artist: &str, track: &str) -> String {
         let credit = crate::identity::split_credit(artist, track, &self.state.separators);
-        let record = LovedRecord { loved, at_ms: self.state.clock.now_ms(), source: source.to_owned() };
-        self.state
-            .store
-            .put_blocking(vec![Put::Loved { track_key: scoped_key(&credit.primary, &credit.title), record }])
+        scoped_key(&credit.primary, &credit.title)
+    }
+
+    /// The key of the first stored track, in key order, that `matches`.
+    pub(crate) fn find_track_key(&self, matches: impl FnMut(&str) -> bool) -> Result<Option<String>> {
+        self.state.store.read()?.find_track_key(matches)
+    }
+
+    /// A track by its canonical key.
+    pub(crate) fn track_by_key(&self, key: &str) -> Result<Option<TrackRecord>> {
+        self.state.store.read()?.track_by_key(key)
     }
 
     /// The canonical key of an artist named by the user.
@@ -205,6 +268,101 @@ impl<'a> LovedLookup<'a> {
 mod tests {
     use super::*;
     use crate::harness::Harness;
+
+    /// Stores plays (artist, track, album, start in unix seconds) from one source, in one commit.
+    fn add(harness: &Harness, source: &str, plays: &[(&str, &str, Option<&str>, i64)]) -> Vec<ListenKey> {
+        let origin = Origin::Rpc(SourceName::parse(source).unwrap());
+        let mut intake = harness.library.intake(&origin);
+        let listens = plays
+            .iter()
+            .map(|(artist, track, album, start_s)| {
+                let listen = Listen {
+                    artist: (*artist).to_owned(),
+                    track: (*track).to_owned(),
+                    album: album.map(str::to_owned),
+                    artists: Vec::new(),
+                    started_ms: start_s * 1000,
+                    duration_ms: Some(200_000),
+                    loved: None,
+                };
+                intake.admit(listen).unwrap()
+            })
+            .collect();
+        let outcome = harness.library.commit(Commit { listens, ..Commit::default() }).unwrap().wait_blocking().unwrap();
+        outcome.keys.iter().map(|(key, _)| *key).collect()
+    }
+
+    fn delete(harness: &Harness, key: ListenKey) -> bool {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(harness.library.delete_listen(key)).unwrap()
+    }
+
+    #[test]
+    fn a_deleted_listen_leaves_the_store_as_if_never_added() {
+        // 2024-03-31 23:30 UTC, so plays fall in two months, several days and hours.
+        let base = 1_711_927_800;
+        let kept: [(&str, &str, Option<&str>, i64); 5] = [
+            ("Björk", "Hyperballad", Some("Post"), base),
+            ("Björk", "Army of Me", Some("Post"), base + 300),
+            ("Daft Punk feat. Pharrell Williams", "Get Lucky", Some("Random Access Memories"), base + 3600),
+            ("Björk", "Hyperballad", None, base + 86_400 * 3),
+            ("Stereolab", "French Disko", None, base + 86_400 * 40),
+        ];
+        // The second play of "Army of Me" is deleted; another source reported it too (30 s later).
+        let doomed = ("Björk", "Army of Me", Some("Post"), base + 7200);
+        let expected = Harness::at("2024-09-01T12:00:00Z");
+        add(&expected, "rpc", &kept);
+        let harness = Harness::at("2024-09-01T12:00:00Z");
+        let mut plays = kept.to_vec();
+        plays.insert(2, doomed);
+        let keys = add(&harness, "rpc", &plays);
+        let other = add(
+            &harness,
+            "spotify",
+            &[
+                ("Björk", "Army of Me", Some("Post"), base + 7230),
+                ("Daft Punk", "Get Lucky", Some("Random Access Memories"), base + 86_400 * 10),
+                ("Stereolab", "French Disko", Some("Dots and Loops"), base + 86_400 * 70),
+            ],
+        );
+        assert_eq!(other[0], keys[2], "the second source's report is merged into the listen");
+        let before = harness.store.read().unwrap().dump_counters().unwrap();
+        assert!(before.iter().any(|line| line.starts_with("alias")), "{before:#?}");
+        let listens_before = harness.library.counts().unwrap().listens;
+
+        for key in [keys[2], other[1], other[2]] {
+            assert!(delete(&harness, key), "{key} was there");
+            assert!(!delete(&harness, key), "{key} is gone");
+        }
+        assert_eq!(harness.library.counts().unwrap().listens, listens_before - 3);
+        assert_eq!(
+            harness.store.read().unwrap().dump_counters().unwrap(),
+            expected.store.read().unwrap().dump_counters().unwrap(),
+            "every counter, source count, alias and listen as if the deleted listens never were"
+        );
+        // The change log names what the deleted listen counted for, so the index follows.
+        let changes = harness.store.read().unwrap().changes_after(0, 10_000).unwrap();
+        let last: Vec<Kind> = changes.iter().rev().take(3).map(|(_, kind, _)| *kind).collect();
+        assert_eq!(last, [Kind::Album, Kind::Artist, Kind::Track]);
+        harness.wait_indexed();
+        // Charts over ranges that cut months (counted from listens) and whole months (from counters).
+        let ranges = [
+            None,
+            Some((base - 60, base + 86_400 * 5)),
+            Some((0, base + 86_400 * 100)),
+            Some((base + 1800, base + 86_400 * 60)),
+        ];
+        for range in ranges {
+            for kind in Kind::ALL {
+                let top = |harness: &Harness| {
+                    let top = harness.library.top(kind, range, 50).unwrap();
+                    top.into_iter().map(|row| (row.name, row.plays)).collect::<Vec<_>>()
+                };
+                assert!(!top(&expected).is_empty());
+                assert_eq!(top(&harness), top(&expected), "{kind:?} over {range:?}");
+            }
+        }
+    }
 
     #[test]
     fn search_ranks_exact_names_first() {

@@ -9,7 +9,9 @@
 //! alone therefore holds no usable credential. Session keys are kept as SHA-256.
 //!
 //! Everything is cached in memory, so checking a request costs a hash and a map
-//! lookup; every change is written through the store first.
+//! lookup; every change is written through the store first. Audioscrobbler 1.2
+//! submission sessions live in memory only: such clients hand-shake again when
+//! told their session is unknown.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -30,6 +32,8 @@ use crate::store::{Put, StateKey, StateScope, Store};
 const WEB_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// Most outstanding `auth.getToken` tokens; the oldest go first.
 const MAX_WEB_TOKENS: usize = 1024;
+/// Most Audioscrobbler 1.2 sessions kept; the oldest go first (their clients hand-shake again).
+const MAX_SUBMISSION_SESSIONS: usize = 1024;
 
 /// Which API a credential is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +93,8 @@ pub(crate) struct Credentials {
     issuing: tokio::sync::Mutex<()>,
     /// `auth.getToken` tokens → (credential, issued at in unix milliseconds).
     web_tokens: std::sync::Mutex<HashMap<String, (u64, i64)>>,
+    /// Audioscrobbler 1.2 session ids → (credential, started at in unix milliseconds).
+    submission_sessions: std::sync::Mutex<HashMap<String, (u64, i64)>>,
 }
 
 #[derive(Default)]
@@ -133,6 +139,7 @@ impl Credentials {
             cache: RwLock::new(cache),
             issuing: tokio::sync::Mutex::new(()),
             web_tokens: std::sync::Mutex::new(HashMap::default()),
+            submission_sessions: std::sync::Mutex::new(HashMap::default()),
         })
     }
 
@@ -213,6 +220,7 @@ impl Credentials {
         cache.sessions.retain(|_, id| *id != record.id);
         drop(cache);
         self.web_tokens.lock().expect("web tokens lock").retain(|_, (id, _)| *id != record.id);
+        self.submission_sessions.lock().expect("submission sessions lock").retain(|_, (id, _)| *id != record.id);
         Ok(record)
     }
 
@@ -295,6 +303,41 @@ impl Credentials {
             }
             None => WebToken::Unknown,
         }
+    }
+
+    /// Every Last.fm credential with its shared secret, oldest first: an
+    /// Audioscrobbler 1.2 handshake names no key, only proof of one secret.
+    pub(crate) fn lastfm_secrets(&self) -> Vec<(CredentialRecord, String)> {
+        let records: Vec<CredentialRecord> = {
+            let cache = self.cache.read().expect("credentials lock");
+            cache.by_id.values().filter(|record| record.api == Api::Lastfm).cloned().collect()
+        };
+        records
+            .into_iter()
+            .filter_map(|record| {
+                let secret = self.secret_of(record.api_key.as_deref()?);
+                Some((record, secret))
+            })
+            .collect()
+    }
+
+    /// Starts an Audioscrobbler 1.2 submission session for a credential; returns its id.
+    pub(crate) fn new_submission_session(&self, credential: u64) -> String {
+        let session = hex(&random::<16>());
+        let mut sessions = self.submission_sessions.lock().expect("submission sessions lock");
+        if sessions.len() >= MAX_SUBMISSION_SESSIONS
+            && let Some(oldest) = sessions.iter().min_by_key(|(_, (_, started))| *started).map(|(id, _)| id.clone())
+        {
+            sessions.remove(&oldest);
+        }
+        sessions.insert(session.clone(), (credential, self.clock.now_ms()));
+        session
+    }
+
+    /// The credential an Audioscrobbler 1.2 session was started with, while it lives.
+    pub(crate) fn by_submission_session(&self, session: &str) -> Option<CredentialRecord> {
+        let (credential, _) = *self.submission_sessions.lock().expect("submission sessions lock").get(session)?;
+        self.cache.read().expect("credentials lock").by_id.get(&credential).cloned()
     }
 
     /// The shared secret of a Last.fm API key.

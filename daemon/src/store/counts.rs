@@ -90,6 +90,39 @@ pub(crate) fn merge(existing: &[u8], deltas: &[(u64, u64)]) -> Result<Vec<u8>, E
     Ok(out)
 }
 
+/// Takes `deltas` (ids ascending) off the encoded counters `existing`; counters
+/// that reach zero are dropped (a counter never goes below zero). Returns the
+/// encoding, which is only the version byte when no counter is left.
+pub(crate) fn subtract(existing: &[u8], deltas: &[(u64, u64)]) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(existing.len());
+    out.push(COUNTS_V1);
+    let mut previous = 0u64;
+    let mut deltas = deltas.iter().copied().peekable();
+    let mut failure = None;
+    for_each(existing, |id, plays| {
+        while deltas.peek().is_some_and(|(other, _)| *other < id) {
+            deltas.next();
+        }
+        let taken = match deltas.peek() {
+            Some((other, taken)) if *other == id => *taken,
+            _ => 0,
+        };
+        let left = plays.saturating_sub(taken);
+        if taken > plays {
+            failure.get_or_insert(id);
+        }
+        if left > 0 {
+            push_varint(&mut out, id - previous);
+            push_varint(&mut out, left);
+            previous = id;
+        }
+    })?;
+    if let Some(id) = failure {
+        tracing::warn!(id, "a month counter went below zero; it is dropped");
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +141,14 @@ mod tests {
         assert_eq!(decode(&second), vec![(1, 5), (3, 3), (700, 2), (900, 300), (u64::MAX - 1, 1)]);
         assert!(for_each(&[COUNTS_V1, 0x80], |_, _| {}).is_err(), "a cut varint is corrupt");
         assert!(for_each(&[7, 1, 1], |_, _| {}).is_err(), "unknown version");
+    }
+
+    #[test]
+    fn subtracts_and_drops_zeros() {
+        let counters = merge(&[], &[(3, 1), (700, 2), (900, 5)]).unwrap();
+        let left = subtract(&counters, &[(3, 1), (700, 1), (800, 4)]).unwrap();
+        assert_eq!(decode(&left), vec![(700, 1), (900, 5)], "absent ids are ignored");
+        assert_eq!(left, merge(&[], &[(700, 1), (900, 5)]).unwrap(), "the same bytes as if added that way");
+        assert_eq!(subtract(&left, &[(700, 1), (900, 5)]).unwrap(), vec![COUNTS_V1], "nothing left");
     }
 }

@@ -26,7 +26,8 @@ use crate::clock::Clock;
 use crate::error::{Error, InternalError, Result, StartupError, store_err};
 use crate::identity::Name;
 use records::{
-    AlbumRecord, ArtistRecord, EnrichmentRecord, ImportRunRecord, ListenRecord, LovedRecord, TrackRecord, decode,
+    AlbumRecord, ArtistRecord, EnrichmentRecord, FeedbackRecord, ImportRunRecord, ListenRecord, LovedRecord,
+    TrackRecord, decode,
 };
 pub(crate) use state::{StateKey, StateScope};
 pub(crate) use writer::{IngestOutcome, PreparedListen, Put, TrackIdentity};
@@ -96,6 +97,50 @@ impl std::str::FromStr for ListenKey {
         let (start, track) = text.split_once('-').ok_or(())?;
         Ok(ListenKey { start_s: start.parse().map_err(|_| ())?, track_id: track.parse().map_err(|_| ())? })
     }
+}
+
+/// Who feedback is about: a track, by its canonical key, or a recording known
+/// only by its MusicBrainz id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum FeedbackSubject {
+    Track(String),
+    Recording(String),
+}
+
+impl FeedbackSubject {
+    /// The subject's key in the `feedback` table.
+    fn row(&self) -> (u8, &str) {
+        match self {
+            FeedbackSubject::Track(key) => (0, key),
+            FeedbackSubject::Recording(mbid) => (1, mbid),
+        }
+    }
+
+    fn of_row(kind: u8, key: &str) -> Option<FeedbackSubject> {
+        match kind {
+            0 => Some(FeedbackSubject::Track(key.to_owned())),
+            1 => Some(FeedbackSubject::Recording(key.to_owned())),
+            _ => None,
+        }
+    }
+}
+
+/// What the listener says about a track or recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Feedback {
+    Love,
+    Hate,
+    /// Takes back a love or a hate.
+    Clear,
+}
+
+/// Feedback as it stands: about what, love (`1`) or hate (`-1`), and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FeedbackEntry {
+    pub(crate) subject: FeedbackSubject,
+    pub(crate) score: i8,
+    /// Unix milliseconds.
+    pub(crate) at_ms: i64,
 }
 
 /// How many of each thing the store holds.
@@ -273,6 +318,14 @@ impl Store {
     /// Writes small values in one commit, from an async context; returns once durable.
     pub(crate) async fn put(&self, puts: Vec<Put>) -> Result<()> {
         let receiver = self.submit(|reply| WriteOp::Put { puts, reply })?;
+        receiver.await.map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
+    }
+
+    /// Deletes a listen in one durable commit: the listen, the keys other sources
+    /// reported it under, every aggregate it counted in and its sources' counts.
+    /// Returns the deleted record, `None` when no listen has that key.
+    pub(crate) async fn delete_listen(&self, key: ListenKey) -> Result<Option<ListenRecord>> {
+        let receiver = self.submit(|reply| WriteOp::DeleteListen { key, reply })?;
         receiver.await.map_err(|_| Error::Internal(InternalError::WorkerGone("store writer")))?
     }
 
@@ -463,6 +516,57 @@ impl Reader {
         Ok(listens)
     }
 
+    /// Listens with start in `[from_s, to_s)`, newest first, after skipping the
+    /// `skip` newest, at most `limit`. Skipped listens are not decoded.
+    pub(crate) fn listens_page(&self, from_s: u64, to_s: u64, skip: usize, limit: usize) -> Result<Vec<KeyedListen>> {
+        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        let mut listens = Vec::with_capacity(limit.min(256));
+        if to_s <= from_s || limit == 0 {
+            return Ok(listens);
+        }
+        let range = table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))?;
+        for row in range.rev().skip(skip).take(limit) {
+            let (key, value) = row.map_err(store_err("scan listens"))?;
+            listens.push((ListenKey::of_row(key.value()), decode(value.value(), "listens")?));
+        }
+        Ok(listens)
+    }
+
+    /// How many listens start in `[from_s, to_s)`.
+    pub(crate) fn listen_count_between(&self, from_s: u64, to_s: u64) -> Result<u64> {
+        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        if from_s == 0 && to_s == u64::MAX {
+            return table.len().map_err(store_err("count listens"));
+        }
+        if to_s <= from_s {
+            return Ok(0);
+        }
+        let mut count = 0;
+        for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))? {
+            row.map_err(store_err("scan listens"))?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// The listens some source reported as starting at `start_s`: those stored
+    /// under that second, and those another source's report at that second was merged into.
+    pub(crate) fn listens_reported_at(&self, start_s: u64) -> Result<Vec<KeyedListen>> {
+        let listens = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        let aliases = self.txn.open_table(tables::LISTEN_ALIASES).map_err(store_err("open listen_aliases"))?;
+        let mut keys = Vec::new();
+        for row in listens.range((start_s, 0)..=(start_s, u64::MAX)).map_err(store_err("scan listens"))? {
+            keys.push(ListenKey::of_row(row.map_err(store_err("scan listens"))?.0.value()));
+        }
+        for row in aliases.range((start_s, 0)..=(start_s, u64::MAX)).map_err(store_err("scan listen_aliases"))? {
+            let target = ListenKey::of_row(row.map_err(store_err("scan listen_aliases"))?.1.value());
+            if !keys.contains(&target) {
+                keys.push(target);
+            }
+        }
+        self.listens_by_key(&keys)
+    }
+
     /// The start seconds of the oldest and the newest listen, when there are any.
     pub(crate) fn listen_bounds(&self) -> Result<Option<(u64, u64)>> {
         let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
@@ -576,6 +680,86 @@ impl Reader {
         let table = self.txn.open_table(tables::LOVED).map_err(store_err("open loved"))?;
         let value = table.get(track_key).map_err(store_err("get loved"))?;
         value.map(|bytes| decode(bytes.value(), "loved")).transpose()
+    }
+
+    /// Every love and hate as it stands, in no particular order: loved tracks
+    /// (`loved`), hated tracks and judged recordings (`feedback`).
+    pub(crate) fn feedback(&self) -> Result<Vec<FeedbackEntry>> {
+        let mut entries = Vec::new();
+        let loved = self.txn.open_table(tables::LOVED).map_err(store_err("open loved"))?;
+        for row in loved.iter().map_err(store_err("scan loved"))? {
+            let (key, value) = row.map_err(store_err("scan loved"))?;
+            let record: LovedRecord = decode(value.value(), "loved")?;
+            if record.loved {
+                let subject = FeedbackSubject::Track(key.value().to_owned());
+                entries.push(FeedbackEntry { subject, score: 1, at_ms: record.at_ms });
+            }
+        }
+        let feedback = self.txn.open_table(tables::FEEDBACK).map_err(store_err("open feedback"))?;
+        for row in feedback.iter().map_err(store_err("scan feedback"))? {
+            let (key, value) = row.map_err(store_err("scan feedback"))?;
+            let (kind, key) = key.value();
+            let record: FeedbackRecord = decode(value.value(), "feedback")?;
+            if let Some(subject) = FeedbackSubject::of_row(kind, key) {
+                entries.push(FeedbackEntry { subject, score: record.score, at_ms: record.at_ms });
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Every counter, source count, alias and listen key, one line each, for
+    /// tests that compare two stores.
+    #[cfg(test)]
+    pub(crate) fn dump_counters(&self) -> Result<Vec<String>> {
+        let mut lines = Vec::new();
+        let aggregates = self.txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?;
+        for row in aggregates.iter().map_err(store_err("scan aggregates"))? {
+            let (key, plays) = row.map_err(store_err("scan aggregates"))?;
+            lines.push(format!("aggregate {:?} = {}", key.value(), plays.value()));
+        }
+        let months = self.txn.open_table(tables::MONTH_COUNTS).map_err(store_err("open month counts"))?;
+        for row in months.iter().map_err(store_err("scan month counts"))? {
+            let (key, bytes) = row.map_err(store_err("scan month counts"))?;
+            let mut pairs = Vec::new();
+            counts::for_each(bytes.value(), |id, plays| pairs.push((id, plays)))?;
+            lines.push(format!("month {:?} = {pairs:?}", key.value()));
+        }
+        let sources = self.txn.open_table(tables::SOURCES).map_err(store_err("open sources"))?;
+        for row in sources.iter().map_err(store_err("scan sources"))? {
+            let (name, count) = row.map_err(store_err("scan sources"))?;
+            lines.push(format!("source {} = {}", name.value(), count.value()));
+        }
+        let aliases = self.txn.open_table(tables::LISTEN_ALIASES).map_err(store_err("open listen_aliases"))?;
+        for row in aliases.iter().map_err(store_err("scan listen_aliases"))? {
+            let (alias, target) = row.map_err(store_err("scan listen_aliases"))?;
+            lines.push(format!("alias {:?} -> {:?}", alias.value(), target.value()));
+        }
+        let listens = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        for row in listens.iter().map_err(store_err("scan listens"))? {
+            lines.push(format!("listen {:?}", row.map_err(store_err("scan listens"))?.0.value()));
+        }
+        Ok(lines)
+    }
+
+    /// A track by its canonical key.
+    pub(crate) fn track_by_key(&self, key: &str) -> Result<Option<TrackRecord>> {
+        let keys = self.txn.open_table(tables::TRACK_KEYS).map_err(store_err("open track_keys"))?;
+        let Some(id) = keys.get(key).map_err(store_err("get track key"))?.map(|id| id.value()) else {
+            return Ok(None);
+        };
+        self.track(id)
+    }
+
+    /// The first canonical track key, in key order, that `matches`; every key is visited at worst.
+    pub(crate) fn find_track_key(&self, mut matches: impl FnMut(&str) -> bool) -> Result<Option<String>> {
+        let keys = self.txn.open_table(tables::TRACK_KEYS).map_err(store_err("open track_keys"))?;
+        for row in keys.iter().map_err(store_err("scan track_keys"))? {
+            let (key, _) = row.map_err(store_err("scan track_keys"))?;
+            if matches(key.value()) {
+                return Ok(Some(key.value().to_owned()));
+            }
+        }
+        Ok(None)
     }
 
     /// Whether any track has a loved flag (set or cleared).

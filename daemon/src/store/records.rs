@@ -246,6 +246,17 @@ pub(crate) struct LovedRecord {
     pub(crate) source: String,
 }
 
+/// What the listener said about a track or a recording, besides loving a track
+/// (that is a [`LovedRecord`]): `-1` hates it, `1` loves a recording known only by MBID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FeedbackRecord {
+    pub(crate) score: i8,
+    /// When it was said, unix milliseconds.
+    pub(crate) at_ms: i64,
+    /// Who said it: a scrobbling credential's name.
+    pub(crate) source: String,
+}
+
 /// An image at one size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ImageRecord {

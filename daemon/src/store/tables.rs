@@ -47,6 +47,11 @@ pub(crate) const SERVICE_STATE: TableDefinition<(&str, &str), &[u8]> = TableDefi
 /// Track canonical key → `LovedRecord`. Keyed by name, so a track can be loved before its first listen.
 pub(crate) const LOVED: TableDefinition<&str, &[u8]> = TableDefinition::new("loved");
 
+/// `(subject kind, key)` → `FeedbackRecord`: what the listener said about a track (kind 0, its
+/// canonical key) or a recording (kind 1, its MBID) besides loving it, which is `LOVED`: a hated
+/// track, a loved or hated recording. See [`super::FeedbackSubject`].
+pub(crate) const FEEDBACK: TableDefinition<(u8, &str), &[u8]> = TableDefinition::new("feedback");
+
 /// `(entity kind, canonical key)` → `EnrichmentRecord` (images, summary), misses included.
 pub(crate) const ENRICHMENTS: TableDefinition<(u8, &str), &[u8]> = TableDefinition::new("enrichments");
 

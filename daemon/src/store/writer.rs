@@ -11,11 +11,11 @@ use rustc_hash::FxHashMap as HashMap;
 use tokio::sync::oneshot;
 
 use super::records::{
-    AlbumRecord, ArtistRecord, EnrichmentRecord, ImportRunRecord, ListenRecord, LovedRecord, Provenance, RunState,
-    TrackRecord, decode, encode,
+    AlbumRecord, ArtistRecord, EnrichmentRecord, FeedbackRecord, ImportRunRecord, ListenRecord, LovedRecord,
+    Provenance, RunState, TrackRecord, decode, encode,
 };
 use super::series::{self, Granularity};
-use super::{Kind, ListenKey, SCHEMA_VERSION, StateKey, scoped_key, tables};
+use super::{Feedback, FeedbackSubject, Kind, ListenKey, SCHEMA_VERSION, StateKey, scoped_key, tables};
 use crate::clock::{self, Clock};
 use crate::error::{Error, InternalError, Result, StartupError, store_err};
 use crate::identity::{Credit, Name};
@@ -81,6 +81,9 @@ pub(crate) enum Put {
     Loved { track_key: String, record: LovedRecord },
     /// What a source told about an artist or album.
     Enrichment { kind: Kind, key: String, record: EnrichmentRecord },
+    /// Love, hate or neither, as a scrobbling client said. Loving a track sets its
+    /// loved flag and takes back a hate; hating or clearing takes back a love.
+    Feedback { subject: FeedbackSubject, feedback: Feedback, at_ms: i64, source: String },
 }
 
 impl Put {
@@ -129,6 +132,10 @@ pub(super) enum WriteOp {
         puts: Vec<Put>,
         reply: oneshot::Sender<Result<()>>,
     },
+    DeleteListen {
+        key: ListenKey,
+        reply: oneshot::Sender<Result<Option<ListenRecord>>>,
+    },
 }
 
 /// The writer thread's state. Caches only hold committed or in-flight ids and
@@ -169,6 +176,7 @@ struct Tables<'txn> {
     plugin_state: Table<'txn, (&'static str, &'static str), &'static [u8]>,
     service_state: Table<'txn, (&'static str, &'static str), &'static [u8]>,
     loved: Table<'txn, &'static str, &'static [u8]>,
+    feedback: Table<'txn, (u8, &'static str), &'static [u8]>,
     enrichments: Table<'txn, (u8, &'static str), &'static [u8]>,
     aliases: Table<'txn, (u64, u64), (u64, u64)>,
     sources: Table<'txn, &'static str, u64>,
@@ -192,6 +200,7 @@ impl<'txn> Tables<'txn> {
             plugin_state: txn.open_table(tables::PLUGIN_STATE).map_err(store_err("open plugin_state"))?,
             service_state: txn.open_table(tables::SERVICE_STATE).map_err(store_err("open service_state"))?,
             loved: txn.open_table(tables::LOVED).map_err(store_err("open loved"))?,
+            feedback: txn.open_table(tables::FEEDBACK).map_err(store_err("open feedback"))?,
             enrichments: txn.open_table(tables::ENRICHMENTS).map_err(store_err("open enrichments"))?,
             aliases: txn.open_table(tables::LISTEN_ALIASES).map_err(store_err("open listen_aliases"))?,
             sources: txn.open_table(tables::SOURCES).map_err(store_err("open sources"))?,
@@ -372,6 +381,8 @@ impl Writer {
         {
             let mut tables = Tables::open(&txn)?;
             let mut aggregates: HashMap<(u8, u32, u64), u64> = HashMap::default();
+            // What deleted listens counted, taken off after the additions.
+            let mut removed: HashMap<(u8, u32, u64), u64> = HashMap::default();
             for op in group {
                 match op {
                     WriteOp::Ingest { listens, run, puts, reply } => {
@@ -410,12 +421,23 @@ impl Writer {
                             });
                         }));
                     }
+                    WriteOp::DeleteListen { key, reply } => {
+                        let deleted = self.delete_listen(&mut tables, key, &mut removed)?;
+                        let mut deleted = Some(deleted);
+                        replies.push(Box::new(move |failure| {
+                            let _ = reply.send(match failure {
+                                None => Ok(deleted.take().expect("one reply")),
+                                Some(message) => Err(group_failed(message)),
+                            });
+                        }));
+                    }
                     WriteOp::PruneChanges { through } => {
                         tables.changes.retain_in(..=through, |_, _| false).map_err(store_err("prune changes"))?;
                     }
                 }
             }
             apply_aggregates(&mut tables, aggregates)?;
+            remove_aggregates(&mut tables, removed)?;
             tables.meta.insert("last_seq", self.seq.to_le_bytes().as_slice()).map_err(store_err("write meta"))?;
         }
         txn.commit().map_err(store_err("commit"))?;
@@ -531,6 +553,47 @@ impl Writer {
         Ok((kept_key, false))
     }
 
+    /// Deletes a listen: its row, the aliases other sources' reports of it left,
+    /// one report from each of its sources' counts, and (into `removed`) every
+    /// aggregate it was counted in. The change log names its track, artist and
+    /// album, so the index follows. `None` when no listen has this key.
+    fn delete_listen(
+        &mut self,
+        tables: &mut Tables<'_>,
+        key: ListenKey,
+        removed: &mut HashMap<(u8, u32, u64), u64>,
+    ) -> Result<Option<ListenRecord>> {
+        let record: ListenRecord = match tables.listens.remove(key.row()).map_err(store_err("delete listen"))? {
+            Some(bytes) => decode(bytes.value(), "listens")?,
+            None => return Ok(None),
+        };
+        // A report merged into this listen started within the window of it, with the same track.
+        let window = (key.start_s.saturating_sub(CROSS_SOURCE_WINDOW_S), key.track_id)
+            ..=(key.start_s.saturating_add(CROSS_SOURCE_WINDOW_S), key.track_id);
+        tables
+            .aliases
+            .retain_in(window, |_, target| target != key.row())
+            .map_err(store_err("delete listen aliases"))?;
+        count_listen(removed, key.start_s, record.artist_id, record.album_id, record.track_id);
+        for provenance in &record.sources {
+            let source = provenance.source.as_str();
+            let stored =
+                tables.sources.get(source).map_err(store_err("read sources"))?.map_or(0, |value| value.value());
+            if stored > 1 {
+                tables.sources.insert(source, stored - 1).map_err(store_err("write sources"))?;
+            } else {
+                tables.sources.remove(source).map_err(store_err("write sources"))?;
+                self.sources.remove(source);
+            }
+        }
+        self.change(tables, Kind::Track, record.track_id)?;
+        self.change(tables, Kind::Artist, record.artist_id)?;
+        if let Some(album) = record.album_id {
+            self.change(tables, Kind::Album, album)?;
+        }
+        Ok(Some(record))
+    }
+
     /// Adds the batch's new reports per source to the `sources` table.
     fn count_sources(&mut self, tables: &mut Tables<'_>, new_by_source: &HashMap<&str, u64>) -> Result<()> {
         for (&source, &count) in new_by_source {
@@ -556,6 +619,9 @@ impl Writer {
                     .loved
                     .insert(track_key.as_str(), encode(&record).as_slice())
                     .map_err(store_err("write loved"))?;
+            }
+            if loved {
+                tables.feedback.remove((0, track_key.as_str())).map_err(store_err("write feedback"))?;
             }
         }
         Ok(())
@@ -725,8 +791,49 @@ fn apply_put(tables: &mut Tables<'_>, put: Put) -> Result<()> {
         Put::Enrichment { kind, key, record } => {
             tables.enrichments.insert((kind as u8, key.as_str()), encode(&record).as_slice()).map(|_| ())
         }
+        Put::Feedback { subject, feedback, at_ms, source } => {
+            return apply_feedback(tables, &subject, feedback, at_ms, source);
+        }
     };
     result.map_err(store_err("write state"))
+}
+
+/// Stores a love, a hate or neither: a track's love is its loved flag, the rest
+/// is in the `feedback` table. Loving takes back a hate, hating takes back a love.
+fn apply_feedback(
+    tables: &mut Tables<'_>,
+    subject: &FeedbackSubject,
+    feedback: Feedback,
+    at_ms: i64,
+    source: String,
+) -> Result<()> {
+    let row = subject.row();
+    let score = match feedback {
+        Feedback::Love => 1,
+        Feedback::Hate => -1,
+        Feedback::Clear => 0,
+    };
+    if let FeedbackSubject::Track(track_key) = subject {
+        let loved = match tables.loved.get(track_key.as_str()).map_err(store_err("read loved"))? {
+            Some(bytes) => decode::<LovedRecord>(bytes.value(), "loved")?.loved,
+            None => false,
+        };
+        if loved != (score == 1) {
+            let record = LovedRecord { loved: score == 1, at_ms, source: source.clone() };
+            tables.loved.insert(track_key.as_str(), encode(&record).as_slice()).map_err(store_err("write loved"))?;
+        }
+        if score == 1 {
+            tables.feedback.remove(row).map_err(store_err("write feedback"))?;
+            return Ok(());
+        }
+    }
+    if score == 0 {
+        tables.feedback.remove(row).map_err(store_err("write feedback"))?;
+    } else {
+        let record = FeedbackRecord { score, at_ms, source };
+        tables.feedback.insert(row, encode(&record).as_slice()).map_err(store_err("write feedback"))?;
+    }
+    Ok(())
 }
 
 fn group_failed(message: &str) -> Error {
@@ -789,7 +896,8 @@ fn count_run(
     Ok(run)
 }
 
-/// Adds one listen to every counter it belongs to.
+/// Adds one listen to every counter it belongs to (in `aggregates`, which holds
+/// additions, or removals for a deleted listen).
 fn count_listen(
     aggregates: &mut HashMap<(u8, u32, u64), u64>,
     start_s: u64,
@@ -846,6 +954,51 @@ fn apply_aggregates(tables: &mut Tables<'_>, aggregates: HashMap<(u8, u32, u64),
                 tables.aggregates.insert(key, delta).map_err(store_err("write aggregate"))?.map(|plays| plays.value());
             if let Some(previous) = previous {
                 tables.aggregates.insert(key, previous + delta).map_err(store_err("write aggregate"))?;
+            }
+            index += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Takes the counts of deleted listens off the stored counters, in key order;
+/// a counter that reaches zero is removed, so the store ends as if the listens
+/// had never been added.
+fn remove_aggregates(tables: &mut Tables<'_>, removed: HashMap<(u8, u32, u64), u64>) -> Result<()> {
+    let mut deltas: Vec<_> = removed.into_iter().collect();
+    deltas.sort_unstable_by_key(|(key, _)| *key);
+    let mut index = 0;
+    while index < deltas.len() {
+        let ((series, bucket, _), delta) = deltas[index];
+        if let Some(kind) = series::month_kind(series) {
+            let run = deltas[index..]
+                .partition_point(|((other, other_bucket, _), _)| (*other, *other_bucket) == (series, bucket));
+            let pairs: Vec<(u64, u64)> =
+                deltas[index..index + run].iter().map(|((_, _, id), plays)| (*id, *plays)).collect();
+            let existing = tables
+                .month_counts
+                .get((kind, bucket))
+                .map_err(store_err("get month counts"))?
+                .map(|bytes| bytes.value().to_vec())
+                .unwrap_or_default();
+            let remaining = super::counts::subtract(&existing, &pairs)?;
+            if remaining.len() > 1 {
+                tables
+                    .month_counts
+                    .insert((kind, bucket), remaining.as_slice())
+                    .map_err(store_err("write month counts"))?;
+            } else {
+                tables.month_counts.remove((kind, bucket)).map_err(store_err("write month counts"))?;
+            }
+            index += run;
+        } else {
+            let key = deltas[index].0;
+            let stored =
+                tables.aggregates.get(key).map_err(store_err("read aggregate"))?.map_or(0, |plays| plays.value());
+            if stored > delta {
+                tables.aggregates.insert(key, stored - delta).map_err(store_err("write aggregate"))?;
+            } else {
+                tables.aggregates.remove(key).map_err(store_err("write aggregate"))?;
             }
             index += 1;
         }
