@@ -145,8 +145,9 @@ fn layout_table(columns: &[(&str, Fit)], rows: &[Vec<String>], layout: &Layout<'
         .enumerate()
         .map(|(index, need)| layout.at_least.get(index).copied().unwrap_or(0).max(*need))
         .collect();
-    let total = at_least.iter().sum::<u16>() + GAP * u16::try_from(columns.len().saturating_sub(1)).unwrap_or(0);
-    let keep_earlier = layout.width.is_none_or(|width| total <= width);
+    let gaps = u32::from(GAP) * u32::try_from(columns.len().saturating_sub(1)).unwrap_or(u32::MAX);
+    let total = at_least.iter().map(|width| u32::from(*width)).sum::<u32>().saturating_add(gaps);
+    let keep_earlier = layout.width.is_none_or(|width| total <= u32::from(width));
     let last = columns.len().saturating_sub(1);
     for (index, column) in table.column_iter_mut().enumerate() {
         column.set_padding((0, if index == last { 0 } else { GAP }));
