@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Parser, Subcommand};
 use musique_api::client::{ConnectError, connect};
 use musique_api::{CURRENT_API_VERSION, MusiqueApiClient};
@@ -73,17 +73,28 @@ enum Command {
     Events(commands::events::Events),
 }
 
+impl Command {
+    /// Mistakes seen without the daemon (usage errors, exit 2): the subcommand and what is wrong.
+    fn check_usage(&self) -> Result<(), (&'static str, String)> {
+        match self {
+            Command::Import(import) => import.check_usage().map_err(|usage| ("import", usage)),
+            Command::Listens(listens) => listens.check_usage().map_err(|usage| ("listens", usage)),
+            Command::Search(search) => search.check_usage().map_err(|usage| ("search", usage)),
+            Command::Top(top) => top.check_usage().map_err(|usage| ("top", usage)),
+            _ => Ok(()),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     // Mistakes the daemon is not needed to see are usage errors (exit 2), before connecting.
-    if let Command::Import(import) = &args.command
-        && let Err(usage) = import.check_usage()
-    {
+    if let Err((name, usage)) = args.command.check_usage() {
         let mut command = <Args as clap::CommandFactory>::command();
         // Built, the subcommand knows its full name for the usage line.
         command.build();
-        let import = command.find_subcommand_mut("import").expect("import is a subcommand");
-        import.error(clap::error::ErrorKind::ArgumentConflict, usage).exit();
+        let subcommand = command.find_subcommand_mut(name).expect("a subcommand");
+        subcommand.error(clap::error::ErrorKind::ValueValidation, usage).exit();
     }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -98,7 +109,7 @@ fn main() -> ExitCode {
             if err.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("musiquectl: {err:#}");
+            eprintln!("musiquectl: {}", output::error(&err));
             ExitCode::FAILURE
         }
     }
@@ -109,15 +120,11 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let client = match connect(&socket).await {
         Ok(client) => client,
         Err(ConnectError::NotRunning { socket }) => {
-            bail!(
-                "musiqued is not running (no daemon at {}); start it with `musiqued` \
-                 or `systemctl --user start musiqued`",
-                socket.display()
-            );
+            bail!("musiqued is not running (no daemon at {}); {}", socket.display(), output::START_HINT);
         }
         Err(err) => return Err(err.into()),
     };
-    let hello = client.hello().await.context("daemon.hello failed")?;
+    let hello = client.hello().await?;
     if hello.api_version != CURRENT_API_VERSION {
         bail!(
             "musiqued {} speaks API version {}, this musiquectl speaks {}; use matching versions",

@@ -1,48 +1,171 @@
-//! How answers are printed: aligned tables for people, JSON for scripts.
+//! How answers are printed: aligned tables for people, JSON for scripts, and
+//! errors as one sentence.
 
 #![allow(clippy::print_stdout)]
 
 use std::io::{self, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use jsonrpsee::core::ClientError;
 use musique_api::{
-    EnrichmentInfo, Event, ImportRun, Listen, NewToken, PluginInfo, SearchHit, Status, TokenApi, TokenInfo, TopList,
-    TrackerStatus,
+    ComponentState, ComponentStatus, EnrichmentInfo, Event, ImportRun, Listen, NewToken, PluginInfo, SearchHit, Status,
+    TokenApi, TokenInfo, TopList, TrackerStatus, error_code,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::macros::format_description;
+
+/// How to start the daemon, for the messages saying it is not running.
+pub(crate) const START_HINT: &str = "start it with `musiqued` or `systemctl --user start musiqued`";
+
+/// An error as one sentence for a person, for `musiquectl: …` on stderr: what was being
+/// done, then the daemon's own message for a refused call, or what to do when the daemon
+/// is busy or gone. Each cause is said once: one a message already quotes is left out.
+pub(crate) fn error(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        if let Some(client) = cause.downcast_ref::<ClientError>() {
+            parts.push(client_error(client));
+            break;
+        }
+        let text = cause.to_string();
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+/// A failed call: the daemon's answer, or what happened to the connection.
+fn client_error(err: &ClientError) -> String {
+    match err {
+        ClientError::Call(call) => call_error(call.code(), call.message(), call.data().map(|data| data.get())),
+        ClientError::RestartNeeded(_) | ClientError::Transport(_) | ClientError::ServiceDisconnect => {
+            format!("musiqued is not running any more (the connection closed); {START_HINT}")
+        }
+        ClientError::RequestTimeout => "musiqued did not answer in time (its log may say why)".to_owned(),
+        ClientError::ParseError(parse) => {
+            format!("musiqued sent an answer this musiquectl cannot read ({parse}); use matching versions")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A call the daemon refused: its message, and for a refusal for now, when to try again.
+fn call_error(code: i32, message: &str, data: Option<&str>) -> String {
+    match code {
+        error_code::UNAVAILABLE => {
+            let message = message.trim_end_matches(" (try again later)");
+            let retry_after_ms = data
+                .and_then(|data| serde_json::from_str::<serde_json::Value>(data).ok())
+                .and_then(|data| data["retry_after_ms"].as_u64());
+            match retry_after_ms {
+                Some(ms) => format!("{message}; try again in {} s", ms.div_ceil(1000).max(1)),
+                None => format!("{message}; try again later"),
+            }
+        }
+        error_code::INTERNAL => format!("{message} (musiqued's log says more)"),
+        _ => message.to_owned(),
+    }
+}
 
 pub(crate) fn json(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)
 }
 
-/// Prints rows as columns padded to their widest cell; the last column is not padded.
-fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |out: &mut dyn Write, cells: &[&str]| -> io::Result<()> {
-        let last = cells.len().saturating_sub(1);
-        let mut text = String::new();
-        for (index, cell) in cells.iter().enumerate() {
-            text.push_str(cell);
-            if index < last {
-                let pad = widths[index] - cell.chars().count() + 2;
-                text.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        writeln!(out, "{}", text.trim_end())
-    };
-    line(out, header)?;
-    for row in rows {
-        line(out, &row.iter().map(String::as_str).collect::<Vec<_>>())?;
+/// Whether a column's cells may be cut to fit the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fit {
+    /// Always shown whole: times, counts, ids, states, keys to copy.
+    Whole,
+    /// Cut with an ellipsis when the table is wider than the terminal: names, paths, details.
+    Cut,
+}
+
+/// Spaces between two columns.
+const GAP: u16 = 2;
+
+/// How the daemon's `config` component begins its detail when no config file exists.
+const CONFIG_DEFAULTS: &str = "defaults (no config file)";
+
+/// Prints rows under a header as aligned columns, fitted to the terminal.
+fn table(out: &mut impl Write, columns: &[(&str, Fit)], rows: &[Vec<String>]) -> io::Result<()> {
+    let (lines, _) = layout_table(columns, rows, &Layout { width: terminal_width(), header: true, at_least: &[] });
+    for line in lines {
+        writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// The width tables must fit: `COLUMNS` when it holds a number, else the terminal's when
+/// stdout is one, else none (a file or a pipe gets every cell whole).
+fn terminal_width() -> Option<u16> {
+    let columns = std::env::var("COLUMNS").ok().and_then(|columns| columns.trim().parse::<u16>().ok());
+    match columns.filter(|&columns| columns > 0) {
+        Some(columns) => Some(columns),
+        None => console::Term::stdout().size_checked().map(|(_rows, columns)| columns),
+    }
+}
+
+/// How to lay a table out.
+struct Layout<'a> {
+    /// The width to fit, if any.
+    width: Option<u16>,
+    /// Whether to print the header line.
+    header: bool,
+    /// Each column at least this wide (the widths of earlier pages), where they fit.
+    at_least: &'a [u16],
+}
+
+/// Lays rows out as lines (without trailing spaces), measuring display width: a Chinese,
+/// Japanese or Korean character takes two columns of the terminal. Also returns the
+/// width each column's content needs, header included.
+fn layout_table(columns: &[(&str, Fit)], rows: &[Vec<String>], layout: &Layout<'_>) -> (Vec<String>, Vec<u16>) {
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    // Every column's width counts its header, printed or not, so pages line up.
+    let mut header = comfy_table::Row::from(columns.iter().map(|(name, _)| *name));
+    header.max_height(1);
+    table.set_header(header);
+    for cells in rows {
+        let mut row = comfy_table::Row::from(cells);
+        // One line per row: a cell too long for its column is cut with an ellipsis.
+        row.max_height(1);
+        table.add_row(row);
+    }
+    let needed = table.column_max_content_widths();
+    if let Some(width) = layout.width {
+        table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic).set_width(width);
+        // No word boundaries: a cut cell keeps as much of its text as fits.
+        table.set_delimiter('\0');
+    }
+    let at_least: Vec<u16> = needed
+        .iter()
+        .enumerate()
+        .map(|(index, need)| layout.at_least.get(index).copied().unwrap_or(0).max(*need))
+        .collect();
+    let gaps = u32::from(GAP) * u32::try_from(columns.len().saturating_sub(1)).unwrap_or(u32::MAX);
+    let total = at_least.iter().map(|width| u32::from(*width)).sum::<u32>().saturating_add(gaps);
+    let keep_earlier = layout.width.is_none_or(|width| total <= u32::from(width));
+    let last = columns.len().saturating_sub(1);
+    for (index, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, if index == last { 0 } else { GAP }));
+        let earlier = layout.at_least.get(index).copied().unwrap_or(0);
+        match columns.get(index).map_or(Fit::Cut, |(_, fit)| *fit) {
+            Fit::Whole => column.set_constraint(comfy_table::ColumnConstraint::Absolute(comfy_table::Width::Fixed(
+                at_least[index] + column.padding_width(),
+            ))),
+            Fit::Cut if keep_earlier && earlier > 0 => {
+                column.set_constraint(comfy_table::ColumnConstraint::LowerBoundary(comfy_table::Width::Fixed(
+                    earlier + column.padding_width(),
+                )))
+            }
+            Fit::Cut => column,
+        };
+    }
+    let lines = table.lines().skip(usize::from(!layout.header)).map(|line| line.trim_end().to_owned()).collect();
+    (lines, at_least)
 }
 
 fn when(seconds: i64) -> String {
@@ -79,30 +202,70 @@ pub(crate) fn status(out: &mut impl Write, status: &Status) -> io::Result<()> {
         .components
         .iter()
         .map(|component| {
-            vec![component.name.clone(), component.state.to_string(), component.detail.clone().unwrap_or_default()]
+            vec![component.name.clone(), component_state(component), component.detail.clone().unwrap_or_default()]
         })
         .collect();
     writeln!(out)?;
-    table(out, &["COMPONENT", "STATE", "DETAIL"], &rows)
+    table(out, &[("COMPONENT", Fit::Whole), ("STATE", Fit::Whole), ("DETAIL", Fit::Cut)], &rows)
 }
 
-pub(crate) fn listens(out: &mut impl Write, listens: &[Listen]) -> io::Result<()> {
-    if listens.is_empty() {
-        return writeln!(out, "no listens");
+/// A component's state in words. The config running on its defaults because there is no
+/// config file is not "ok" with a file: it says `defaults`, as its detail does.
+fn component_state(component: &ComponentStatus) -> String {
+    let defaults = component.detail.as_deref().is_some_and(|detail| detail.starts_with(CONFIG_DEFAULTS));
+    if component.name == "config" && component.state == ComponentState::Ok && defaults {
+        return "defaults".to_owned();
     }
-    let rows: Vec<Vec<String>> = listens
-        .iter()
-        .map(|listen| {
-            let artist = if listen.featured.is_empty() {
-                listen.artist.clone()
-            } else {
-                format!("{} feat. {}", listen.artist, listen.featured.join(", "))
-            };
-            let track = if listen.loved { format!("{} ♥", listen.track) } else { listen.track.clone() };
-            vec![when(listen.listened_at), artist, track, listen.album.clone().unwrap_or_default()]
-        })
-        .collect();
-    table(out, &["WHEN (UTC)", "ARTIST", "TRACK", "ALBUM"], &rows)
+    component.state.to_string()
+}
+
+/// The columns of a table of listens.
+const LISTEN_COLUMNS: [(&str, Fit); 4] =
+    [("WHEN (UTC)", Fit::Whole), ("ARTIST", Fit::Cut), ("TRACK", Fit::Cut), ("ALBUM", Fit::Cut)];
+
+/// Prints listens page after page as one table, holding one page at a time: the header
+/// once, and each column at least as wide as on the pages before (while that fits the
+/// terminal), so rows line up across pages.
+#[derive(Default)]
+pub(crate) struct ListensTable {
+    /// The width each column needed so far; empty before the first row.
+    widths: Vec<u16>,
+}
+
+impl ListensTable {
+    /// Prints one page (newest first).
+    pub(crate) fn page(&mut self, out: &mut impl Write, listens: &[Listen]) -> io::Result<()> {
+        if listens.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<Vec<String>> = listens.iter().map(listen_row).collect();
+        let first = self.widths.is_empty();
+        let layout = Layout { width: terminal_width(), header: first, at_least: &self.widths };
+        let (lines, widths) = layout_table(&LISTEN_COLUMNS, &rows, &layout);
+        self.widths = widths;
+        for line in lines {
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    }
+
+    /// Says so when no page had a listen.
+    pub(crate) fn finish(&self, out: &mut impl Write) -> io::Result<()> {
+        if self.widths.is_empty() {
+            writeln!(out, "no listens")?;
+        }
+        Ok(())
+    }
+}
+
+fn listen_row(listen: &Listen) -> Vec<String> {
+    let artist = if listen.featured.is_empty() {
+        listen.artist.clone()
+    } else {
+        format!("{} feat. {}", listen.artist, listen.featured.join(", "))
+    };
+    let track = if listen.loved { format!("{} ♥", listen.track) } else { listen.track.clone() };
+    vec![when(listen.listened_at), artist, track, listen.album.clone().unwrap_or_default()]
 }
 
 pub(crate) fn search(out: &mut impl Write, hits: &[SearchHit]) -> io::Result<()> {
@@ -115,7 +278,7 @@ pub(crate) fn search(out: &mut impl Write, hits: &[SearchHit]) -> io::Result<()>
             vec![format!("{:?}", hit.kind).to_lowercase(), hit.name.clone(), hit.artist.clone().unwrap_or_default()]
         })
         .collect();
-    table(out, &["KIND", "NAME", "ARTIST"], &rows)
+    table(out, &[("KIND", Fit::Whole), ("NAME", Fit::Cut), ("ARTIST", Fit::Cut)], &rows)
 }
 
 pub(crate) fn top(out: &mut impl Write, top: &TopList) -> io::Result<()> {
@@ -135,11 +298,11 @@ pub(crate) fn top(out: &mut impl Write, top: &TopList) -> io::Result<()> {
         })
         .collect();
     let name = top.kind.plural().trim_end_matches('s').to_uppercase();
-    let mut header = vec!["#", "PLAYS", name.as_str()];
+    let mut columns = vec![("#", Fit::Whole), ("PLAYS", Fit::Whole), (name.as_str(), Fit::Cut)];
     if with_artist {
-        header.push("ARTIST");
+        columns.push(("ARTIST", Fit::Cut));
     }
-    table(out, &header, &rows)
+    table(out, &columns, &rows)
 }
 
 pub(crate) fn new_token(out: &mut impl Write, token: &NewToken, url: Option<&str>) -> io::Result<()> {
@@ -195,7 +358,9 @@ pub(crate) fn tokens(out: &mut impl Write, tokens: &[TokenInfo]) -> io::Result<(
             ]
         })
         .collect();
-    table(out, &["ID", "NAME", "API", "CREATED", "API KEY"], &rows)
+    let columns =
+        [("ID", Fit::Whole), ("NAME", Fit::Cut), ("API", Fit::Whole), ("CREATED", Fit::Whole), ("API KEY", Fit::Whole)];
+    table(out, &columns, &rows)
 }
 
 pub(crate) fn plugins(out: &mut impl Write, plugins: &[PluginInfo]) -> io::Result<()> {
@@ -215,7 +380,15 @@ pub(crate) fn plugins(out: &mut impl Write, plugins: &[PluginInfo]) -> io::Resul
             ]
         })
         .collect();
-    table(out, &["NAME", "VERSION", "STATE", "CAPABILITIES", "FILE", "ERROR"], &rows)
+    let columns = [
+        ("NAME", Fit::Cut),
+        ("VERSION", Fit::Whole),
+        ("STATE", Fit::Whole),
+        ("CAPABILITIES", Fit::Cut),
+        ("FILE", Fit::Cut),
+        ("ERROR", Fit::Cut),
+    ];
+    table(out, &columns, &rows)
 }
 
 pub(crate) fn import_runs(out: &mut impl Write, runs: &[ImportRun]) -> io::Result<()> {
@@ -236,7 +409,16 @@ pub(crate) fn import_runs(out: &mut impl Write, runs: &[ImportRun]) -> io::Resul
             ]
         })
         .collect();
-    table(out, &["ID", "KIND", "STATE", "STARTED (UTC)", "IMPORTED", "DUPLICATES", "PATH"], &rows)
+    let columns = [
+        ("ID", Fit::Whole),
+        ("KIND", Fit::Whole),
+        ("STATE", Fit::Whole),
+        ("STARTED (UTC)", Fit::Whole),
+        ("IMPORTED", Fit::Whole),
+        ("DUPLICATES", Fit::Whole),
+        ("PATH", Fit::Cut),
+    ];
+    table(out, &columns, &rows)
 }
 
 pub(crate) fn import_report(out: &mut impl Write, run: &ImportRun) -> io::Result<()> {
@@ -401,5 +583,104 @@ pub(crate) fn event(out: &mut impl Write, event: &Event) -> io::Result<()> {
         },
         Event::Lagged { missed } => writeln!(out, "lagged: {missed} events missed (this terminal was too slow)"),
         Event::Unknown => writeln!(out, "unknown: (an event this musiquectl does not know; --json shows it)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonrpsee::core::ClientError;
+    use jsonrpsee::types::ErrorObjectOwned;
+    use musique_api::error_code;
+
+    use super::{Fit, Layout, error, layout_table};
+
+    /// Terminal columns taken by `text`: two for the wide Chinese, Japanese and Korean
+    /// characters these tests use, one for every other character.
+    fn display_width(text: &str) -> usize {
+        text.chars()
+            .map(|character| {
+                let wide =
+                    ('\u{2e80}'..='\u{a4cf}').contains(&character) || ('\u{ac00}'..='\u{d7a3}').contains(&character);
+                if wide { 2 } else { 1 }
+            })
+            .sum()
+    }
+
+    const COLUMNS: [(&str, Fit); 3] = [("WHEN", Fit::Whole), ("ARTIST", Fit::Cut), ("TRACK", Fit::Cut)];
+
+    fn rows() -> Vec<Vec<String>> {
+        [
+            ["2024-05-23 06:49", "坂本龍一", "戦場のメリークリスマス"],
+            ["2024-05-23 06:53", "아이유", "밤편지"],
+            ["2024-05-23 06:58", "Earth, Wind & Fire", "September"],
+        ]
+        .iter()
+        .map(|row| row.iter().map(|cell| (*cell).to_owned()).collect())
+        .collect()
+    }
+
+    fn lines(width: Option<u16>, header: bool, at_least: &[u16]) -> (Vec<String>, Vec<u16>) {
+        layout_table(&COLUMNS, &rows(), &Layout { width, header, at_least })
+    }
+
+    /// The display column where `text` starts on `line`.
+    fn column(line: &str, text: &str) -> usize {
+        display_width(&line[..line.find(text).unwrap_or_else(|| panic!("{text} in {line:?}"))])
+    }
+
+    #[test]
+    fn columns_line_up_in_display_width() {
+        let (lines, widths) = lines(None, true, &[]);
+        assert_eq!(lines[0], "WHEN              ARTIST              TRACK");
+        let track = column(&lines[0], "TRACK");
+        for (line, name) in lines[1..].iter().zip(["戦場", "밤편지", "September"]) {
+            assert_eq!(column(line, name), track, "{lines:#?}");
+        }
+        // 坂本龍一 takes 8 columns, 戦場のメリークリスマス 22.
+        assert_eq!(widths, [16, 18, 22]);
+    }
+
+    #[test]
+    fn a_narrow_terminal_cuts_names_with_an_ellipsis_and_keeps_times_whole() {
+        let (lines, _) = lines(Some(36), true, &[]);
+        for line in &lines {
+            assert!(display_width(line) <= 36, "{line:?} is {} wide", display_width(line));
+        }
+        assert_eq!(lines[3], "2024-05-23 06:58  Earth, …  Septemb…");
+        assert!(lines[1].contains('…') && lines[3].contains('…'), "{lines:#?}");
+        assert_eq!(column(&lines[1], "戦"), column(&lines[0], "TRACK"), "{lines:#?}");
+    }
+
+    #[test]
+    fn later_pages_keep_the_columns_of_earlier_ones() {
+        let (_, widths) = lines(None, true, &[]);
+        let page = vec![vec!["2024-05-24 07:00".to_owned(), "Can".to_owned(), "Vitamin C".to_owned()]];
+        let (later, _) = layout_table(&COLUMNS, &page, &Layout { width: None, header: false, at_least: &widths });
+        assert_eq!(later, ["2024-05-24 07:00  Can                 Vitamin C"]);
+    }
+
+    fn call(code: i32, message: &str, data: Option<serde_json::Value>) -> String {
+        error(&anyhow::Error::from(ClientError::Call(ErrorObjectOwned::owned(code, message, data))))
+    }
+
+    #[test]
+    fn errors_are_one_sentence() {
+        assert_eq!(call(error_code::NOT_FOUND, "no credential \"x\"", None), "no credential \"x\"");
+        assert_eq!(
+            call(error_code::UNAVAILABLE, "Last.fm answered 503 (try again later)", None),
+            "Last.fm answered 503; try again later"
+        );
+        let retry = Some(serde_json::json!({"retry_after_ms": 29_001}));
+        assert_eq!(
+            call(error_code::UNAVAILABLE, "Last.fm asks to slow down (try again later)", retry),
+            "Last.fm asks to slow down; try again in 30 s"
+        );
+        let closed = ClientError::RestartNeeded(std::sync::Arc::new(ClientError::Custom("closed".into())));
+        let closed = error(&anyhow::Error::from(closed).context("cannot subscribe to events"));
+        assert!(closed.starts_with("cannot subscribe to events: musiqued is not running any more"), "{closed}");
+        assert!(closed.contains("start it with `musiqued`"), "{closed}");
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied");
+        let wrapped = anyhow::Error::from(io).context("cannot connect to /run/s.sock: permission denied");
+        assert_eq!(error(&wrapped), "cannot connect to /run/s.sock: permission denied", "each cause once");
     }
 }

@@ -109,7 +109,8 @@ impl Runtime {
         }
     }
 
-    /// The config as a component: ok, or the refused reload.
+    /// The config as a component: ok, or the refused reload. The watched file that does
+    /// not exist (yet) is no config file: the defaults are in force.
     pub(crate) fn config_health(&self) -> Health {
         let config = self.state.config.lock().expect("config lock");
         match &config.error {
@@ -123,6 +124,7 @@ impl Runtime {
                     config
                         .file
                         .as_ref()
+                        .filter(|file| file.exists())
                         .map_or_else(|| "defaults (no config file)".to_owned(), |file| file.display().to_string()),
                     config.reloads
                 )),

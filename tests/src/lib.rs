@@ -51,8 +51,8 @@ pub struct Daemon {
     /// Holds the data dir, socket and config; removed on drop.
     pub dir: tempfile::TempDir,
     child: Option<Child>,
-    /// Extra config TOML the daemon was started with.
-    config: String,
+    /// Extra config TOML the daemon was started with; `None`: no config file at all.
+    config: Option<String>,
     /// `MUSIQUE_LOG` for the daemon.
     log_level: &'static str,
 }
@@ -66,7 +66,17 @@ impl Daemon {
     /// Starts a daemon with extra config TOML.
     pub fn start_with_config(config: &str) -> Daemon {
         let dir = tempfile::Builder::new().prefix("musique-test").tempdir().expect("temp dir");
-        let mut daemon = Daemon { dir, child: None, config: config.to_owned(), log_level: "warn" };
+        let mut daemon = Daemon { dir, child: None, config: Some(config.to_owned()), log_level: "warn" };
+        daemon.restart();
+        daemon
+    }
+
+    /// Starts a daemon with no config file at all, on its embedded defaults as after a
+    /// fresh install: `HOME` and `XDG_CONFIG_HOME` point into its directory, where no
+    /// config file is. Its scrobbling endpoints take the default port when it is free.
+    pub fn start_without_config_file() -> Daemon {
+        let dir = tempfile::Builder::new().prefix("musique-test").tempdir().expect("temp dir");
+        let mut daemon = Daemon { dir, child: None, config: None, log_level: "warn" };
         daemon.restart();
         daemon
     }
@@ -76,7 +86,7 @@ impl Daemon {
     pub fn start_seeded(config: &str, seed: impl FnOnce(&Path)) -> Daemon {
         use std::os::unix::fs::DirBuilderExt;
         let dir = tempfile::Builder::new().prefix("musique-test").tempdir().expect("temp dir");
-        let mut daemon = Daemon { dir, child: None, config: config.to_owned(), log_level: "warn" };
+        let mut daemon = Daemon { dir, child: None, config: Some(config.to_owned()), log_level: "warn" };
         std::fs::DirBuilder::new().mode(0o700).create(daemon.data_dir()).expect("create the data dir");
         seed(&daemon.data_dir());
         daemon.restart();
@@ -111,15 +121,17 @@ impl Daemon {
     /// A `musiqued` command with this daemon's config and other paths, not started.
     pub fn command_with(&self, data_dir: &Path, socket: &Path) -> Command {
         let mut command = Command::new(bin("musiqued"));
+        if self.config.is_some() {
+            command.arg("--config").arg(self.config_path()).env_remove("XDG_CONFIG_HOME");
+        } else {
+            command.env("HOME", self.dir.path().join("home")).env("XDG_CONFIG_HOME", self.dir.path().join("xdg"));
+        }
         command
-            .arg("--config")
-            .arg(self.config_path())
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--socket")
             .arg(socket)
             .env("MUSIQUE_LOG", self.log_level)
-            .env_remove("XDG_CONFIG_HOME")
             .stdin(Stdio::null());
         command
     }
@@ -136,18 +148,20 @@ impl Daemon {
 
     /// Replaces the config used from the next restart on.
     pub fn set_config(&mut self, config: &str) {
-        self.config = config.to_owned();
+        self.config = Some(config.to_owned());
     }
 
     /// Starts (again) the daemon process and waits until it answers.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "daemon already running");
-        // Tests run many daemons at once: each takes a free port unless the test says otherwise.
-        let mut config = self.config.clone();
-        if !config.contains("[http]") {
-            config.push_str("\n[http]\nlisten = \"127.0.0.1:0\"\n");
+        if let Some(config) = &self.config {
+            // Tests run many daemons at once: each takes a free port unless the test says otherwise.
+            let mut config = config.clone();
+            if !config.contains("[http]") {
+                config.push_str("\n[http]\nlisten = \"127.0.0.1:0\"\n");
+            }
+            std::fs::write(self.config_path(), config).expect("write config");
         }
-        std::fs::write(self.config_path(), config).expect("write config");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -229,6 +243,8 @@ pub fn run_ctl(socket: &Path, args: &[&str]) -> (i32, String, String) {
         .args(args)
         .env("MUSIQUE_SOCKET", socket)
         .env_remove("XDG_CONFIG_HOME")
+        // Tables fit the terminal's width, or `COLUMNS`; tests set it when they mean to.
+        .env_remove("COLUMNS")
         .stdin(Stdio::null())
         .output()
         .expect("run musiquectl");

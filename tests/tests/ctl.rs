@@ -215,3 +215,196 @@ async fn events_follow_prints_each_event_until_ctrl_c_or_the_daemon_stops() {
     assert_eq!(code, 1);
     assert!(stderr.iter().any(|line| line.contains("musiqued closed the connection")), "{stderr:?}");
 }
+
+/// Runs musiquectl against `daemon` with extra environment variables; returns (exit code, stdout, stderr).
+fn ctl_with_env(daemon: &Daemon, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(bin("musiquectl"))
+        .args(args)
+        .env("MUSIQUE_SOCKET", daemon.socket())
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("COLUMNS")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run musiquectl");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Terminal columns taken by `text`: two for the wide Chinese, Japanese and Korean
+/// characters these tests use, one for every other character.
+fn display_width(text: &str) -> usize {
+    text.chars()
+        .map(|character| {
+            let wide = ('\u{1100}'..='\u{115f}').contains(&character)
+                || ('\u{2e80}'..='\u{a4cf}').contains(&character)
+                || ('\u{ac00}'..='\u{d7a3}').contains(&character)
+                || ('\u{f900}'..='\u{faff}').contains(&character)
+                || ('\u{ff00}'..='\u{ff60}').contains(&character);
+            if wide { 2 } else { 1 }
+        })
+        .sum()
+}
+
+/// A listen for `listens.add`.
+fn new_listen(artist: &str, track: &str, album: &str, listened_at: i64) -> NewListen {
+    NewListen {
+        artist: artist.into(),
+        track: track.into(),
+        album: Some(album.into()),
+        listened_at: TimeArg::Unix(listened_at),
+        duration_ms: None,
+        source: None,
+    }
+}
+
+// See: issue 11, item 9.
+#[tokio::test]
+async fn r11_a_refused_call_is_one_sentence_printed_once() {
+    let daemon = Daemon::start();
+    let (code, out, err) = daemon.ctl(&["tokens", "revoke", "nosuch"]);
+    assert_eq!((code, out.as_str(), err.as_str()), (1, "", "musiquectl: no credential \"nosuch\"\n"));
+    let (code, _, err) = daemon.ctl(&["listens", "--from", "last tuesday"]);
+    assert_eq!(code, 1);
+    assert_eq!(err, "musiquectl: `from` \"last tuesday\" is not a time: use unix seconds, RFC 3339 or YYYY-MM-DD\n");
+}
+
+// See: issue 11, item 9.
+#[tokio::test]
+async fn r11_usage_mistakes_are_refused_with_a_reason_before_calling_the_daemon() {
+    let daemon = Daemon::start();
+    let nobody = daemon.dir.path().join("nobody.sock");
+    let cases: [(&[&str], &str); 7] = [
+        (&["search", ""], "the search is empty"),
+        (&["search", "  ", " "], "the search is empty"),
+        (&["listens", "--from", "2024-02-01", "--to", "2024-01-01"], "--from 2024-02-01 is not before --to 2024-01-01"),
+        (&["top", "artists", "--from", "2024-01-01T10:00:00Z", "--to", "1704067200"], "is not before"),
+        (&["import", "lastfm", "--from", "2024-02-01", "--to", "2024-02-01"], "the range is empty"),
+        (&["import", "lastfm", "/tmp/x.csv"], "musiquectl import lastfm-csv"),
+        (&["import", "spotify"], "give the export's path"),
+    ];
+    for (args, reason) in cases {
+        // Against a daemon and against none: the same answer, so the daemon was not asked.
+        for (code, out, err) in [daemon.ctl(args), run_ctl(&nobody, args)] {
+            assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");
+            assert!(err.contains(reason), "{args:?}: {err}");
+        }
+    }
+}
+
+// See: issue 11, item 9.
+#[tokio::test]
+async fn r11_tables_line_up_wide_characters_and_fit_the_terminal() {
+    let daemon = Daemon::start();
+    let client = daemon.client().await;
+    let listens = vec![
+        new_listen("坂本龍一", "戦場のメリークリスマス", "Merry Christmas Mr. Lawrence", 1_700_000_300),
+        new_listen("아이유", "밤편지", "Palette", 1_700_000_200),
+        new_listen("Massive Attack", "Teardrop", "Mezzanine", 1_700_000_100),
+        new_listen("Björk", "Jóga", "Homogenic", 1_700_000_000),
+    ];
+    client.listens_add(None, Some(listens)).await.unwrap();
+
+    let (code, out, err) = daemon.ctl(&["listens"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    let column =
+        |line: &str, text: &str| display_width(&line[..line.find(text).unwrap_or_else(|| panic!("{text} in {line}"))]);
+    let (track, album) = (column(lines[0], "TRACK"), column(lines[0], "ALBUM"));
+    for (line, (name, record)) in lines[1..].iter().zip([
+        ("戦場のメリークリスマス", "Merry Christmas"),
+        ("밤편지", "Palette"),
+        ("Teardrop", "Mezzanine"),
+        ("Jóga", "Homogenic"),
+    ]) {
+        assert_eq!((column(line, name), column(line, record)), (track, album), "{out}");
+    }
+
+    // A narrow terminal: every line fits, long cells end with an ellipsis.
+    let (code, out, err) = ctl_with_env(&daemon, &[("COLUMNS", "50")], &["listens"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().all(|line| display_width(line) <= 50), "{out}");
+    assert!(out.contains('…'), "{out}");
+    assert!(out.lines().nth(1).unwrap().starts_with("2023-11-14 22:18"), "{out}");
+}
+
+// See: issue 11, item 9.
+#[tokio::test]
+async fn r11_listens_pages_with_a_cursor_or_all_of_them() {
+    let daemon = Daemon::start();
+    let client = daemon.client().await;
+    let listens: Vec<NewListen> = (0..25)
+        .map(|index| {
+            new_listen("Stereolab", &format!("Track {index:02}"), "Dots and Loops", 1_700_000_000 + index * 600)
+        })
+        .collect();
+    client.listens_add(None, Some(listens)).await.unwrap();
+    let tracks = |out: &str| -> Vec<String> {
+        out.lines().skip(1).map(|line| line.split("Stereolab").nth(1).unwrap().trim()[..8].to_owned()).collect()
+    };
+
+    // A page says how to get the next one, on stderr.
+    let (code, out, err) = daemon.ctl(&["listens", "--limit", "10"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tracks(&out).first().map(String::as_str), Some("Track 24"));
+    assert_eq!(tracks(&out).len(), 10);
+    let cursor = err.split("--cursor ").nth(1).expect("the next cursor on stderr").split_whitespace().next().unwrap();
+    let (code, out, err) = daemon.ctl(&["listens", "--limit", "10", "--cursor", cursor]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tracks(&out), (5..15).rev().map(|index| format!("Track {index:02}")).collect::<Vec<_>>());
+    // With --json, the cursor is in the answer.
+    let (_, out, _) = daemon.ctl(&["--json", "listens", "--limit", "10", "--cursor", cursor]);
+    let page: Value = serde_json::from_str(&out).unwrap();
+    let next = page["next_cursor"].as_str().expect("next_cursor");
+    let (_, out, err) = daemon.ctl(&["listens", "--limit", "10", "--cursor", next]);
+    assert_eq!(tracks(&out).len(), 5);
+    assert_eq!(err, "", "the last page has no next cursor");
+
+    // --all follows the cursors to the end: one header, every listen once, newest first.
+    let (code, out, err) = daemon.ctl(&["listens", "--all", "--limit", "7"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().filter(|line| line.starts_with("WHEN")).count(), 1, "{out}");
+    assert_eq!(tracks(&out), (0..25).rev().map(|index| format!("Track {index:02}")).collect::<Vec<_>>());
+    let (code, out, _) = daemon.ctl(&["--json", "listens", "--all", "--limit", "7"]);
+    assert_eq!(code, 0);
+    let all: Value = serde_json::from_str(&out).expect("one JSON document");
+    assert_eq!(all["listens"].as_array().unwrap().len(), 25);
+    assert_eq!(all["listens"][24]["track"], "Track 00");
+}
+
+// See: issue 11, item 9.
+#[tokio::test]
+async fn r11_status_shows_the_defaults_without_a_config_file() {
+    let daemon = Daemon::start_without_config_file();
+    let (code, out, err) = daemon.ctl(&["status"]);
+    assert_eq!(code, 0, "{err}");
+    let config = out.lines().find(|line| line.starts_with("config")).expect("a config row");
+    let cells: Vec<&str> = config.split_whitespace().collect();
+    assert_eq!(cells[1], "defaults", "{out}");
+    assert!(config.contains("no config file"), "{out}");
+    assert!(!config.contains("config.toml"), "{out}");
+}
+
+// See: issue 11, item 9.
+#[tokio::test]
+async fn r11_import_paths_are_sent_and_shown_normalised() {
+    let daemon = Daemon::start();
+    std::fs::create_dir(daemon.dir.path().join("sub")).unwrap();
+    let export = daemon.dir.path().join("Streaming_History_Audio_2023_0.json");
+    write_json(
+        &export,
+        &json!([spotify_record("2023-05-01T10:00:00Z", 200_000, Some("Broadcast"), Some("Pendulum"), None)]),
+    );
+    let expected = std::fs::canonicalize(&export).unwrap().display().to_string();
+    let roundabout = daemon.dir.path().join("sub/./../Streaming_History_Audio_2023_0.json");
+    let (code, out, err) = daemon.ctl(&["import", "spotify", roundabout.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().next().unwrap().ends_with(&format!(": {expected}")), "{out}");
+    let (_, out, _) = daemon.ctl(&["--json", "imports"]);
+    let runs: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(runs[0]["path"].as_str(), Some(expected.as_str()));
+}

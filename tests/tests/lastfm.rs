@@ -101,7 +101,7 @@ async fn full_incremental_and_range_imports_with_loved_tracks_and_now_playing() 
     assert_eq!(code, 0);
     assert!(report.contains("pages:") && report.contains("duplicates:  8"), "{report}");
     let (code, _, stderr) = daemon.ctl(&["import", "lastfm", "/tmp/x.csv"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "a usage error");
     assert!(stderr.contains("lastfm-csv"), "{stderr}");
 }
 
@@ -197,7 +197,7 @@ async fn fatal_errors_say_what_is_wrong_and_exhausted_retries_resume() {
     assert_eq!((resumed.id, resumed.state, resumed.imported), (run.id, ImportState::Completed, 450), "{resumed:?}");
 
     let (code, _, stderr) = daemon.ctl(&["import", "lastfm", "--from", "2024-02-01", "--to", "2024-01-01"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "a usage error, refused before the daemon is asked");
     assert!(stderr.contains("range is empty"), "{stderr}");
 }
 

@@ -3,7 +3,7 @@
 //! end with a progress bar.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use jsonrpsee::async_client::Client;
 use jsonrpsee::core::client::Subscription;
 use musique_api::{
-    Event, Feature, FetchMode, ImportOptions, ImportRun, ImportState, MusiqueApiClient, RunKind, TimeArg,
+    Event, Feature, FetchMode, ImportKind, ImportOptions, ImportRun, ImportState, MusiqueApiClient, RunKind, TimeArg,
 };
 
 use super::{RangeArgs, Session};
@@ -50,34 +50,54 @@ const LASTFM: &str = "lastfm";
 /// How often a followed import's status is read, in case events were missed.
 const STATUS_POLL: Duration = Duration::from_secs(2);
 
+/// What to import, once the arguments make sense together.
+enum Source {
+    /// The history of this adapter.
+    Adapter(String),
+    /// An export file, folder or zip of this format.
+    File(ImportKind, PathBuf),
+}
+
 impl Import {
-    /// Mistakes seen without the daemon: a path after a name that is not an export format.
+    /// Mistakes seen without the daemon: a path where none belongs or none where one
+    /// does, adapter options for a file, a range that ends before it starts.
     pub(crate) fn check_usage(&self) -> Result<(), String> {
-        if self.path.is_some() && RunKind::from_name(&self.kind).is_adapter() && self.kind != LASTFM {
-            return Err(format!(
-                "`{}` is not an export format (spotify, lastfm-csv, listenbrainz); \
-                 an adapter's history is imported without a PATH",
-                self.kind
-            ));
+        self.source()?;
+        self.range.check()
+    }
+
+    /// What the arguments ask to import.
+    fn source(&self) -> Result<Source, String> {
+        let ranged = self.full || self.since.is_some() || self.range.from.is_some() || self.range.to.is_some();
+        match (RunKind::from_name(&self.kind), &self.path) {
+            (RunKind::Adapter(adapter), Some(path)) if adapter == LASTFM => Err(format!(
+                "`import lastfm` reads the Last.fm API, not a file; for a CSV export use `musiquectl import lastfm-csv {}`",
+                path.display()
+            )),
+            (RunKind::Adapter(adapter), Some(_)) => Err(format!(
+                "`{adapter}` is not an export format (spotify, lastfm-csv, listenbrainz); \
+                 an adapter's history is imported without a PATH"
+            )),
+            (RunKind::Adapter(adapter), None) => Ok(Source::Adapter(adapter)),
+            (RunKind::File(kind), None) => Err(format!(
+                "give the export's path, such as `musiquectl import {} ~/Downloads/export.zip`",
+                kind.as_str()
+            )),
+            (RunKind::File(_), Some(_)) if ranged => {
+                Err("--full, --since, --from and --to are for adapter imports (such as `import lastfm`)".to_owned())
+            }
+            (RunKind::File(kind), Some(path)) => Ok(Source::File(kind, path.clone())),
         }
-        Ok(())
     }
 
     pub(crate) async fn run(self, session: &Session, out: &mut impl Write) -> anyhow::Result<ExitCode> {
         let client = &session.client;
-        let ranged = self.full || self.since.is_some() || self.range.from.is_some() || self.range.to.is_some();
-        let kind = RunKind::from_name(&self.kind);
+        // Checked before connecting (`check_usage`); this only unpacks.
+        let source = self.source().map_err(anyhow::Error::msg)?;
         session.require(Feature::Events)?;
         let mut events: Subscription<Event> = client.events_subscribe().await.context("cannot subscribe to events")?;
-        let started = match (kind, self.path) {
-            (RunKind::Adapter(adapter), Some(path)) if adapter == LASTFM => bail!(
-                "`import lastfm` reads the Last.fm API, not a file ({}); for a CSV export use `import lastfm-csv`",
-                path.display()
-            ),
-            (RunKind::Adapter(adapter), Some(path)) => {
-                bail!("`import {adapter}` fetches history from the adapter, not from a file ({})", path.display())
-            }
-            (RunKind::Adapter(adapter), None) => {
+        let started = match source {
+            Source::Adapter(adapter) => {
                 session.require(Feature::Adapters)?;
                 let (mode, from, to) = match (self.full, self.since, self.range.into_times()) {
                     (true, _, _) => (FetchMode::Full, None, None),
@@ -87,13 +107,9 @@ impl Import {
                 };
                 client.imports_fetch(adapter, mode, from, to).await?
             }
-            (RunKind::File(_), None) => bail!("give the export's path"),
-            (RunKind::File(kind), Some(path)) => {
-                if ranged {
-                    bail!("--full, --since, --from and --to are for adapter imports (such as `import lastfm`)");
-                }
+            Source::File(kind, path) => {
                 session.require(Feature::Imports)?;
-                let path = std::path::absolute(&path).with_context(|| format!("bad path {}", path.display()))?;
+                let path = normalised(&path).with_context(|| format!("cannot resolve the path {}", path.display()))?;
                 let options = ImportOptions {
                     min_play_ms: self.min_play_ms,
                     include_incognito: self.include_incognito.then_some(true),
@@ -110,6 +126,26 @@ impl Import {
         let failed = run.state == ImportState::Failed || !run.file_errors.is_empty();
         Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     }
+}
+
+/// The path as musiqued is to read it and as runs show it: absolute, with `.` and `..`
+/// resolved (and links followed, when it exists; otherwise resolved by name, so the
+/// daemon's "cannot read" names the path the user meant).
+fn normalised(path: &Path) -> std::io::Result<PathBuf> {
+    if let Ok(path) = std::fs::canonicalize(path) {
+        return Ok(path);
+    }
+    let mut normalised = PathBuf::new();
+    for component in std::path::absolute(path)?.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                normalised.pop();
+            }
+            component => normalised.push(component),
+        }
+    }
+    Ok(normalised)
 }
 
 /// Follows a started import to its end through the event subscription.

@@ -22,6 +22,9 @@ pub(crate) mod tracker;
 use anyhow::bail;
 use jsonrpsee::async_client::Client;
 use musique_api::{Feature, TimeArg};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
 /// What every command works with: the connection, and how to print.
 pub(crate) struct Session {
@@ -55,7 +58,62 @@ pub(crate) struct RangeArgs {
 }
 
 impl RangeArgs {
+    /// Refuses a range that ends before it starts (or where it starts). Times this
+    /// musiquectl cannot read are left to the daemon, which says what it accepts.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if let (Some(from), Some(to)) = (&self.from, &self.to)
+            && let (Some(from_s), Some(to_s)) = (time_s(from), time_s(to))
+            && from_s >= to_s
+        {
+            return Err(format!("the range is empty: --from {from} is not before --to {to}"));
+        }
+        Ok(())
+    }
+
     pub(crate) fn into_times(self) -> (Option<TimeArg>, Option<TimeArg>) {
         (self.from.map(TimeArg::Text), self.to.map(TimeArg::Text))
+    }
+}
+
+/// Reads a time as the daemon does (unix seconds, RFC 3339, `YYYY-MM-DD HH:MM` or a
+/// date, UTC) into unix seconds.
+fn time_s(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Some(seconds);
+    }
+    if let Ok(time) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(time.unix_timestamp());
+    }
+    if let Ok(time) = PrimitiveDateTime::parse(text, format_description!("[year]-[month]-[day] [hour]:[minute]")) {
+        return Some(time.assume_utc().unix_timestamp());
+    }
+    let date = Date::parse(text, format_description!("[year]-[month]-[day]")).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RangeArgs, time_s};
+
+    fn range(from: &str, to: &str) -> RangeArgs {
+        RangeArgs { from: Some(from.to_owned()), to: Some(to.to_owned()) }
+    }
+
+    #[test]
+    fn times_read_as_the_daemon_reads_them() {
+        assert_eq!(time_s("1704067200"), Some(1_704_067_200));
+        assert_eq!(time_s("2024-01-01"), Some(1_704_067_200));
+        assert_eq!(time_s("2024-01-01 00:01"), Some(1_704_067_260));
+        assert_eq!(time_s("2024-01-01T01:00:00+01:00"), Some(1_704_067_200));
+        assert_eq!(time_s("last tuesday"), None);
+    }
+
+    #[test]
+    fn a_range_must_start_before_it_ends() {
+        assert_eq!(range("2024-01-01", "2024-01-02").check(), Ok(()));
+        assert!(range("2024-01-02", "2024-01-01").check().unwrap_err().contains("not before"));
+        assert!(range("2024-01-01", "1704067200").check().is_err(), "an empty range");
+        assert_eq!(range("last tuesday", "2024-01-01").check(), Ok(()), "left to the daemon");
     }
 }

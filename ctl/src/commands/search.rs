@@ -30,6 +30,14 @@ enum KindArg {
 }
 
 impl Search {
+    /// Mistakes seen without the daemon: nothing to look for.
+    pub(crate) fn check_usage(&self) -> Result<(), String> {
+        if self.query.iter().all(|word| word.trim().is_empty()) {
+            return Err("the search is empty: give a name to look for, such as `musiquectl search beyonce`".to_owned());
+        }
+        Ok(())
+    }
+
     pub(crate) async fn run(self, session: &Session, out: &mut impl Write) -> anyhow::Result<ExitCode> {
         let kinds = (!self.kind.is_empty()).then(|| {
             self.kind

@@ -40,6 +40,11 @@ enum PeriodArg {
 }
 
 impl Top {
+    /// Mistakes seen without the daemon: a range that ends before it starts.
+    pub(crate) fn check_usage(&self) -> Result<(), String> {
+        self.range.check()
+    }
+
     pub(crate) async fn run(self, session: &Session, out: &mut impl Write) -> anyhow::Result<ExitCode> {
         let kind = match self.what {
             TopArg::Artists => EntityKind::Artist,
