@@ -613,3 +613,67 @@ async fn transport_limits_tls_and_switches() {
     assert_eq!(component.state, "failed");
     assert!(component.detail.as_deref().unwrap().contains(&address), "{component:?}");
 }
+
+/// The text of an XML answer, which must be well-formed.
+fn well_formed(answer: &Answer) -> &str {
+    let text = answer.body.as_str().unwrap_or_else(|| panic!("an XML answer, got {}", answer.body));
+    if let Err(err) = roxmltree::Document::parse(text) {
+        panic!("not well-formed XML ({err}): {text:?}");
+    }
+    text
+}
+
+// See: issue 21, item 5.
+#[tokio::test]
+async fn r21_lastfm_xml_answers_parse_whatever_the_names_hold() {
+    let daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let issued = create_token(&daemon, "xml", "lastfm");
+    let api = Lastfm::new(&url, &issued);
+    let credentials = [("username", issued.user.as_str()), ("password", issued.secret.as_str()), ("format", "json")];
+    let session = api.call("auth.getMobileSession", &credentials).await;
+    let sk = session.body["session"]["key"].as_str().expect("a session").to_owned();
+    // Characters XML 1.0 cannot carry at all, beside markup and characters it can.
+    let hostile = "A\u{1}\u{b}\u{1f}\u{fffe}\u{ffff} & <b>\"'\u{7f}\u{e9}\u{10ffff}";
+    let carried = "A\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd} & <b>\"'\u{7f}\u{e9}\u{10ffff}";
+    let at = (now() - 600).to_string();
+    let playing = api
+        .call(
+            "track.updateNowPlaying",
+            &[("artist", hostile), ("track", hostile), ("album", hostile), ("albumArtist", hostile), ("sk", &sk)],
+        )
+        .await;
+    let scrobbled = api
+        .call(
+            "track.scrobble",
+            &[
+                ("artist[0]", hostile),
+                ("track[0]", hostile),
+                ("album[0]", hostile),
+                ("albumArtist[0]", hostile),
+                ("timestamp[0]", &at),
+                ("artist[1]", hostile),
+                ("track[1]", "Too old"),
+                ("timestamp[1]", "1000000000"),
+                ("sk", &sk),
+            ],
+        )
+        .await;
+    let unknown_method = api.call(&format!("track.{hostile}"), &[]).await;
+    let missing_track = api.call("track.scrobble", &[("artist[0]", hostile), ("timestamp[0]", &at), ("sk", &sk)]).await;
+    for answer in [&playing, &scrobbled, &unknown_method, &missing_track] {
+        well_formed(answer);
+    }
+    assert_eq!((playing.status, scrobbled.status, unknown_method.status, missing_track.status), (200, 200, 400, 400));
+    let text = well_formed(&scrobbled);
+    let document = roxmltree::Document::parse(text).unwrap();
+    let names: Vec<&str> =
+        document.descendants().filter(|node| node.has_tag_name("artist")).filter_map(|node| node.text()).collect();
+    assert_eq!(names, [carried, carried], "markup round-trips, impossible characters become U+FFFD");
+    assert_eq!(document.root_element().attribute("status"), Some("ok"));
+    let method = roxmltree::Document::parse(well_formed(&unknown_method)).unwrap();
+    let error = method.descendants().find(|node| node.has_tag_name("error")).expect("an error element");
+    assert_eq!(error.attribute("code"), Some("3"));
+    assert!(error.text().unwrap_or_default().contains(&format!("track.{carried}")), "{error:?}");
+    assert_eq!(listen_count(&daemon).await, 1, "the listen itself is stored as sent");
+}
