@@ -677,3 +677,41 @@ async fn r21_lastfm_xml_answers_parse_whatever_the_names_hold() {
     assert!(error.text().unwrap_or_default().contains(&format!("track.{carried}")), "{error:?}");
     assert_eq!(listen_count(&daemon).await, 1, "the listen itself is stored as sent");
 }
+
+// See: issue 21, item 5.
+#[tokio::test]
+async fn r21_listenbrainz_durations_are_accepted_up_to_24_days() {
+    let daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let http = reqwest::Client::new();
+    let token = create_token(&daemon, "long-plays", "listenbrainz");
+    let start = now() - 100_000;
+    let with_info = |at: i64, info: Value| {
+        json!({"listen_type": "single", "payload": [{"listened_at": at, "track_metadata":
+            {"artist_name": "Longplayer", "track_name": format!("Part {at}"), "additional_info": info}}]})
+        .to_string()
+    };
+    for (at, info) in [
+        (start, json!({"duration_ms": 2_073_600_000u64})),
+        (start + 1, json!({"duration": 2_073_600})),
+        (start + 2, json!({"duration": 2 * 86_400})),
+    ] {
+        let accepted = submit(&http, &url, Some(&token.secret), with_info(at, info.clone())).await;
+        assert_eq!((accepted.status, &accepted.body), (200, &json!({"status": "ok"})), "{info}");
+    }
+    for (info, message) in [
+        (
+            json!({"duration_ms": 2_073_600_001u64}),
+            "Value for duration_ms is too large, max permitted value is 2073600000",
+        ),
+        (json!({"duration": 2_073_601}), "Value for duration is too large, max permitted value is 2073600"),
+        (json!({"duration_ms": 0}), "Value for duration_ms is invalid, should be a positive integer."),
+        (json!({"duration": -1}), "Value for duration is invalid, should be a positive integer."),
+    ] {
+        let refused = submit(&http, &url, Some(&token.secret), with_info(start + 3, info.clone())).await;
+        assert_eq!((refused.status, refused.body), (400, lb_error(400, message)), "{info}");
+    }
+    let page = daemon.client().await.listens_list(None, None, Some(10), None).await.expect("listens.list");
+    let durations: Vec<Option<u64>> = page.listens.iter().map(|listen| listen.duration_ms).collect();
+    assert_eq!(durations, [Some(2 * 86_400_000), Some(2_073_600_000), Some(2_073_600_000)], "stored as sent");
+}

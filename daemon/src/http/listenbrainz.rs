@@ -29,8 +29,10 @@ const MAX_TAG_SIZE: usize = 64;
 const LISTEN_MINIMUM_TS: i64 = 1_033_430_400;
 /// How far ahead of the server's clock `listened_at` may be.
 const MAX_FUTURE_S: i64 = 3600;
-/// Longest duration accepted, in seconds (ListenBrainz's cap).
+/// Longest `duration` accepted, in seconds: 24 days, ListenBrainz's cap.
 const MAX_DURATION_S: u64 = 24 * 24 * 60 * 60;
+/// Longest `duration_ms` accepted: the same 24 days.
+const MAX_DURATION_MS: u64 = MAX_DURATION_S * 1000;
 /// Listens one `GET …/listens` returns by default, and at most.
 const DEFAULT_ITEMS_PER_GET: usize = 25;
 const MAX_ITEMS_PER_GET: usize = 1000;
@@ -389,21 +391,23 @@ fn additional_info(info: &Map<String, Value>) -> Result<(Option<u64>, Vec<String
     if info.contains_key("duration") && info.contains_key("duration_ms") {
         return Err(bad("JSON document should not contain both duration and duration_ms."));
     }
-    let duration = |key: &str, unit_ms: u64| -> Result<Option<u64>, Refusal> {
+    // As ListenBrainz has it: a positive whole number, at most 24 days in its unit.
+    let duration = |key: &str, max: u64| -> Result<Option<u64>, Refusal> {
         match info.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(number)) => match number.as_u64() {
-                Some(value) if value / (1000 / unit_ms) <= MAX_DURATION_S => Ok(Some(value * unit_ms)),
-                _ => Err(bad(format!(
-                    "Value for {key} is invalid, it should be a non-negative integer of at most {MAX_DURATION_S} seconds."
-                ))),
+                Some(0) | None => Err(bad(format!("Value for {key} is invalid, should be a positive integer."))),
+                Some(value) if value > max => {
+                    Err(bad(format!("Value for {key} is too large, max permitted value is {max}")))
+                }
+                Some(value) => Ok(Some(value)),
             },
-            Some(_) => Err(bad(format!("Value for {key} is invalid, it should be an integer."))),
+            Some(_) => Err(bad(format!("Value for {key} is invalid, should be a positive integer."))),
         }
     };
-    let duration_ms = match duration("duration_ms", 1)? {
+    let duration_ms = match duration("duration_ms", MAX_DURATION_MS)? {
         Some(ms) => Some(ms),
-        None => duration("duration", 1000)?,
+        None => duration("duration", MAX_DURATION_S)?.map(|seconds| seconds * 1000),
     };
     for key in MBID_KEYS {
         match info.get(key) {
@@ -678,11 +682,19 @@ mod tests {
         assert!(check(with(json!({"tags": ["é".repeat(64)]}))).is_ok(), "characters, not bytes");
         refused(with(json!({"tags": "rock"})), "list of strings");
         refused(with(json!({"duration": 200, "duration_ms": 200_000})), "both duration and duration_ms");
-        refused(with(json!({"duration": MAX_DURATION_S + 1})), "Value for duration is invalid");
-        refused(with(json!({"duration_ms": -5})), "Value for duration_ms is invalid");
-        refused(with(json!({"duration_ms": "200000"})), "should be an integer");
+        refused(with(json!({"duration": MAX_DURATION_S + 1})), "duration is too large, max permitted value is 2073600");
+        refused(with(json!({"duration_ms": 2_073_600_001u64})), "max permitted value is 2073600000");
+        refused(with(json!({"duration_ms": -5})), "Value for duration_ms is invalid, should be a positive integer.");
+        refused(with(json!({"duration_ms": 0})), "should be a positive integer");
+        refused(with(json!({"duration": 0})), "should be a positive integer");
+        refused(with(json!({"duration_ms": 200.5})), "should be a positive integer");
+        refused(with(json!({"duration_ms": "200000"})), "should be a positive integer");
         let seconds = check(with(json!({"duration": 200}))).unwrap().1;
         assert_eq!(seconds[0].duration_ms, Some(200_000));
+        let longest = check(with(json!({"duration": MAX_DURATION_S}))).unwrap().1;
+        assert_eq!(longest[0].duration_ms, Some(2_073_600_000), "24 days");
+        let longest = check(with(json!({"duration_ms": 2_073_600_000u64}))).unwrap().1;
+        assert_eq!(longest[0].duration_ms, Some(2_073_600_000));
         refused(with(json!({"recording_mbid": "not-a-uuid"})), "recording_mbid must be a valid MBID");
         refused(with(json!({"artist_mbids": ["db92a151-1ac2-438b-bc43-b82e149ddd5"]})), "artist_mbids");
         assert!(check(with(json!({"artist_mbids": ["db92a151-1ac2-438b-bc43-b82e149ddd50"]}))).is_ok());
