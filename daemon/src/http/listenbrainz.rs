@@ -135,6 +135,7 @@ async fn route(
         }
         ["user", user, what] => {
             want(Method::GET)?;
+            may_read(app, has_token, credential.as_ref())?;
             if !user.eq_ignore_ascii_case(&app.user) {
                 return Err(Refusal { status: StatusCode::NOT_FOUND, message: format!("Cannot find user: {user}") });
             }
@@ -153,6 +154,19 @@ async fn route(
     }
 }
 
+/// Reading the history needs a valid token, as submitting does, unless
+/// `[http] public_reads` is set; a wrong token is refused either way (as ListenBrainz does).
+fn may_read(app: &App, has_token: bool, credential: Option<&CredentialRecord>) -> Result<(), Refusal> {
+    match (has_token, credential) {
+        (_, Some(_)) => Ok(()),
+        (true, None) => Err(unauthorized("Invalid authorization token.")),
+        (false, None) if app.public_reads => Ok(()),
+        (false, None) => Err(unauthorized(
+            "You need to provide an Authorization header: reading listens needs a token (`musiquectl tokens create`), unless `public_reads = true` is set in the [http] config.",
+        )),
+    }
+}
+
 fn unauthorized(message: &str) -> Refusal {
     Refusal { status: StatusCode::UNAUTHORIZED, message: message.to_owned() }
 }
@@ -162,7 +176,7 @@ fn not_found(path: &str) -> Refusal {
 }
 
 /// The token of `Authorization: Token <token>`.
-fn token_of(request: &Request<Incoming>) -> Option<String> {
+pub(super) fn token_of(request: &Request<Incoming>) -> Option<String> {
     let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("token") && !token.trim().is_empty()).then(|| token.trim().to_owned())

@@ -12,15 +12,22 @@
 //! library's one ingest path, like `listens.add`: a 200 means the listens are
 //! durably stored.
 //!
+//! What it exposes: a request naming a host other than the listener's is refused
+//! (DNS rebinding), answers let no web origin read them unless the config lists it
+//! (CORS), and reading the history needs a token unless `[http] public_reads` is
+//! set (`/health` gives anonymous callers the status alone).
+//!
 //! Modules: `listenbrainz` serves `/1/…`, `lastfm` serves `/2.0/` and the
-//! `/api/auth/` page, `limiter` keeps per-credential request budgets.
+//! `/api/auth/` page, `limiter` keeps per-credential request budgets, `access`
+//! holds the Host and CORS rules.
 
+mod access;
 mod lastfm;
 mod limiter;
 mod listenbrainz;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,6 +71,12 @@ pub(crate) struct App {
     request_timeout: Duration,
     /// The user name clients sign in with.
     user: String,
+    /// Whether the history may be read without a token (`[http] public_reads`).
+    public_reads: bool,
+    /// The web origins whose pages may read answers (`[http] cors_origins`).
+    cors_origins: Vec<String>,
+    /// Host names served beside loopback ones and the listener's address (`[http] hostnames`).
+    hostnames: Vec<String>,
 }
 
 impl Http {
@@ -107,6 +120,9 @@ impl Http {
                 limiter: limiter::Limiter::new(config.rate_limit, config.rate_window_s),
                 request_timeout: Duration::from_millis(config.request_timeout_ms),
                 user: handles.scrobbling.user().to_owned(),
+                public_reads: config.public_reads,
+                cors_origins: config.cors_origins.clone(),
+                hostnames: config.hostnames.clone(),
             }),
             max_connections: config.max_connections,
             header_timeout: Duration::from_millis(config.header_timeout_ms),
@@ -136,13 +152,16 @@ impl Http {
                 _ = shutdown.changed() => break,
             };
             let _ = stream.set_nodelay(true);
+            // The address the client reached: a Host naming it is the listener's own.
+            let Ok(local) = stream.local_addr() else { continue };
+            let ends = Ends { peer, local: local.ip() };
             let (app, tls, shutdown) = (app.clone(), tls.clone(), shutdown.clone());
             tokio::spawn(async move {
                 let _permit = permit;
                 match tls {
-                    None => connection(TokioIo::new(stream), peer, app, header_timeout, shutdown).await,
+                    None => connection(TokioIo::new(stream), ends, app, header_timeout, shutdown).await,
                     Some(tls) => match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
-                        Ok(Ok(stream)) => connection(TokioIo::new(stream), peer, app, header_timeout, shutdown).await,
+                        Ok(Ok(stream)) => connection(TokioIo::new(stream), ends, app, header_timeout, shutdown).await,
                         Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     },
@@ -156,10 +175,19 @@ impl Http {
     }
 }
 
+/// The two ends of a connection.
+#[derive(Debug, Clone, Copy)]
+struct Ends {
+    /// The client's address (budgets of requests without a credential).
+    peer: SocketAddr,
+    /// The listener's address the client connected to.
+    local: IpAddr,
+}
+
 /// Serves one connection until it closes or the daemon stops.
 async fn connection<I>(
     io: TokioIo<I>,
-    peer: SocketAddr,
+    ends: Ends,
     app: Arc<App>,
     header_timeout: Duration,
     mut shutdown: watch::Receiver<bool>,
@@ -168,7 +196,7 @@ async fn connection<I>(
 {
     let service = hyper::service::service_fn(move |request| {
         let app = app.clone();
-        async move { Ok::<_, Infallible>(app.answer(request, peer).await) }
+        async move { Ok::<_, Infallible>(app.answer(request, ends).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -184,22 +212,34 @@ async fn connection<I>(
         }
     };
     if let Err(err) = result {
-        tracing::debug!(%peer, error = %err, "HTTP connection ended");
+        tracing::debug!(peer = %ends.peer, error = %err, "HTTP connection ended");
     }
 }
 
 impl App {
-    /// Routes a request and bounds the time it takes.
-    async fn answer(&self, request: Request<Incoming>, peer: SocketAddr) -> Answer {
+    /// Routes a request for this listener's host, bounds the time it takes, and
+    /// lets a listed web origin read the answer.
+    async fn answer(&self, request: Request<Incoming>, ends: Ends) -> Answer {
         let started = std::time::Instant::now();
+        let peer = ends.peer;
         let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-        let answer = match tokio::time::timeout(self.request_timeout, self.route(request, peer)).await {
-            Ok(answer) => answer,
-            Err(_) => json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &serde_json::json!({"code": 503, "error": "The request took too long; try again."}),
-            ),
+        let origin = request.headers().get(header::ORIGIN).cloned();
+        let host = match request.uri().authority() {
+            Some(authority) => Some(authority.as_str().to_owned()),
+            None => request.headers().get(header::HOST).and_then(|host| host.to_str().ok()).map(str::to_owned),
         };
+        let mut answer = if !access::host_allowed(host.as_deref(), ends.local, &self.hostnames) {
+            access::wrong_host(host.as_deref())
+        } else {
+            match tokio::time::timeout(self.request_timeout, self.route(request, peer)).await {
+                Ok(answer) => answer,
+                Err(_) => json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &serde_json::json!({"code": 503, "error": "The request took too long; try again."}),
+                ),
+            }
+        };
+        access::allow_origin(&mut answer, origin.as_ref(), &self.cors_origins);
         tracing::debug!(%peer, %method, %path, status = answer.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "http");
         answer
     }
@@ -207,10 +247,10 @@ impl App {
     async fn route(&self, request: Request<Incoming>, peer: SocketAddr) -> Answer {
         let path = request.uri().path();
         if request.method() == Method::OPTIONS {
-            return preflight();
+            return access::preflight(request.headers().get(header::ORIGIN), &self.cors_origins);
         }
         if path == "/health" {
-            return self.health();
+            return self.health(self.may_read(&request));
         }
         if matches!(path, "/2.0" | "/2.0/") {
             return lastfm::handle(self, request).await;
@@ -224,9 +264,20 @@ impl App {
         json(StatusCode::NOT_FOUND, &serde_json::json!({"code": 404, "error": format!("no endpoint at {path}")}))
     }
 
-    fn health(&self) -> Answer {
+    /// Whether a request may read the history: reads are public, or it carries a
+    /// valid token (`Authorization: Token …`, as for submissions).
+    fn may_read(&self, request: &Request<Incoming>) -> bool {
+        self.public_reads
+            || listenbrainz::token_of(request)
+                .is_some_and(|token| self.scrobbling.credentials().by_token(&token).is_some())
+    }
+
+    /// `/health`: the status, and for callers who may read the history, the version,
+    /// uptime, listen count and index lag.
+    fn health(&self, reader: bool) -> Answer {
         let library = self.scrobbling.library();
         match library.counts() {
+            Ok(_) if !reader => json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
             Ok(counts) => json(
                 StatusCode::OK,
                 &serde_json::json!({
@@ -237,6 +288,7 @@ impl App {
                     "index_lag": library.index_health().lag,
                 }),
             ),
+            Err(_) if !reader => json(StatusCode::SERVICE_UNAVAILABLE, &serde_json::json!({"status": "error"})),
             Err(err) => {
                 json(StatusCode::SERVICE_UNAVAILABLE, &serde_json::json!({"status": "error", "error": err.to_string()}))
             }
@@ -289,23 +341,11 @@ pub(crate) fn json(status: StatusCode, body: &serde_json::Value) -> Answer {
     with_type(status, bytes, "application/json")
 }
 
-/// An answer with a content type, open to browsers (scrobbler extensions call from pages).
+/// An answer with a content type (`App::answer` adds CORS headers for listed origins).
 pub(crate) fn with_type(status: StatusCode, body: Vec<u8>, content_type: &'static str) -> Answer {
     let mut answer = Response::new(Full::new(Bytes::from(body)));
     *answer.status_mut() = status;
-    let headers = answer.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    answer
-}
-
-/// The answer to a CORS preflight.
-fn preflight() -> Answer {
-    let mut answer = with_type(StatusCode::NO_CONTENT, Vec::new(), "text/plain");
-    let headers = answer.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Authorization, Content-Type"));
-    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    answer.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     answer
 }
 
