@@ -61,15 +61,32 @@ fn listen(at: i64, artist: &str, track: &str) -> Value {
     json!({"listened_at": at, "track_metadata": {"artist_name": artist, "track_name": track}})
 }
 
-/// Sends raw bytes and reads the answer until the server closes or 20 s pass.
+/// Sends raw bytes and reads the answer until its `Content-Length` is in, the server
+/// closes, or 20 s pass (a server reading the rest of a refused body closes later).
 fn raw_request(url: &str, request: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     stream.write_all(request.as_bytes()).expect("send");
     let mut reply = Vec::new();
-    let _ = stream.read_to_end(&mut reply);
+    let mut buffer = vec![0; 64 * 1024];
+    while !whole_answer(&reply) {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => reply.extend_from_slice(&buffer[..read]),
+        }
+    }
     String::from_utf8_lossy(&reply).into_owned()
+}
+
+/// Whether a raw answer holds its head and the whole body its `Content-Length` announces.
+fn whole_answer(reply: &[u8]) -> bool {
+    let Some(end) = reply.windows(4).position(|window| window == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&reply[..end]).to_ascii_lowercase();
+    let length = head.lines().find_map(|line| line.strip_prefix("content-length:")?.trim().parse::<usize>().ok());
+    length.is_some_and(|length| reply.len() >= end + 4 + length)
 }
 
 fn lb_error(code: u16, message: &str) -> Value {
@@ -829,6 +846,20 @@ async fn r21_no_web_page_can_read_the_history() {
     chunked.push_str("0\r\n\r\n");
     let over = raw_request(&url, &chunked);
     assert_eq!(status_of(&over), 413, "{}", &over[..over.len().min(300)]);
+    // A client that sends its whole oversized body before reading still gets the 413, not a reset.
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let size = 11 * 1024 * 1024;
+    let head = format!("POST /1/submit-listens HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Length: {size}\r\n\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let sent = stream.write_all(&vec![b' '; size]);
+    assert!(sent.is_ok(), "the refused body is read, not reset: {sent:?}");
+    let mut reply = String::new();
+    let read = stream.read_to_string(&mut reply);
+    assert!(read.is_ok(), "{read:?}");
+    assert_eq!(status_of(&reply), 413, "{reply}");
+    assert!(reply.to_ascii_lowercase().contains("connection: close"), "{reply}");
 }
 
 // See: issue 21, item 6.

@@ -6,7 +6,8 @@
 //! semaphore permit), a request's headers must arrive within `header_timeout_ms`
 //! (which also closes idle kept-alive connections), and its body is read and
 //! answered within `request_timeout_ms`, with a per-route size cap checked
-//! before anything is parsed.
+//! before anything is parsed (a refused body is read and dropped for a few
+//! seconds, so that the 413 reaches a client still sending it).
 //!
 //! Everything a client submits goes through `Scrobbling::submit` into the
 //! library's one ingest path, like `listens.add`: a 200 means the listens are
@@ -31,7 +32,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -48,6 +49,13 @@ use crate::scrobbling::Scrobbling;
 
 /// How long shutdown waits for requests in flight before closing their connections.
 const DRAIN: Duration = Duration::from_secs(5);
+/// How long, and how many bytes at most, the rest of a refused body is read and
+/// thrown away: closing a connection with unread bytes resets it, and a client still
+/// sending would see the reset instead of the 413.
+const LINGER: Duration = Duration::from_secs(5);
+const LINGER_BYTES: u64 = 64 * 1024 * 1024;
+/// Most bytes reserved up front for a body, whatever length it declares.
+const FIRST_RESERVE: usize = 64 * 1024;
 
 /// The HTTP answer type.
 pub(crate) type Answer = Response<Full<Bytes>>;
@@ -240,6 +248,10 @@ impl App {
             }
         };
         access::allow_origin(&mut answer, origin.as_ref(), &self.cors_origins);
+        if answer.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            // The refused body may still be arriving: the connection is not reused.
+            answer.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         tracing::debug!(%peer, %method, %path, status = answer.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "http");
         answer
     }
@@ -318,21 +330,48 @@ pub(crate) enum BodyError {
     Broken(String),
 }
 
-/// Reads a whole body of at most `cap` bytes, refusing a larger declared length at once.
+/// Reads a whole body of at most `cap` bytes, refusing a larger declared length at
+/// once and a longer body as soon as it passes the cap (the rest is read and dropped
+/// in the background, see [`LINGER`]).
 pub(crate) async fn read_body(request: Request<Incoming>, cap: usize) -> Result<Bytes, BodyError> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
+    let mut body = request.into_body();
     if declared.is_some_and(|length| length > cap as u64) {
+        linger(body);
         return Err(BodyError::TooLarge(cap));
     }
-    match Limited::new(request.into_body(), cap).collect().await {
-        Ok(body) => Ok(body.to_bytes()),
-        Err(err) if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge(cap)),
-        Err(err) => Err(BodyError::Broken(err.to_string())),
+    let mut bytes = Vec::with_capacity(declared.map_or(0, |length| length as usize).min(FIRST_RESERVE));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| BodyError::Broken(err.to_string()))?;
+        let Ok(data) = frame.into_data() else { continue };
+        if bytes.len() + data.len() > cap {
+            linger(body);
+            return Err(BodyError::TooLarge(cap));
+        }
+        bytes.extend_from_slice(&data);
     }
+    Ok(Bytes::from(bytes))
+}
+
+/// Reads the rest of a refused body in the background and drops it, for at most
+/// [`LINGER`] and [`LINGER_BYTES`], so that the answer reaches a client still sending.
+fn linger(mut body: Incoming) {
+    tokio::spawn(async move {
+        let drain = async {
+            let mut seen: u64 = 0;
+            while let Some(Ok(frame)) = body.frame().await {
+                seen += frame.data_ref().map_or(0, |data| data.len() as u64);
+                if seen > LINGER_BYTES {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, drain).await;
+    });
 }
 
 /// A JSON answer.
