@@ -121,6 +121,16 @@ pub struct HttpConfig {
     pub rate_limit: u32,
     /// The rate-limit window, in seconds.
     pub rate_window_s: u32,
+    /// Whether the history can be read without a token: `GET /1/user/{user}/listens`,
+    /// `listen-count`, `playing-now` and the counts of `/health`.
+    pub public_reads: bool,
+    /// Web origins (`https://host[:port]`) whose pages may read the answers (CORS);
+    /// none by default, so no web page can.
+    pub cors_origins: Vec<String>,
+    /// Host names the listener answers to beside `localhost`, loopback addresses and
+    /// the address a client connected to; a request naming another host is refused
+    /// (DNS rebinding).
+    pub hostnames: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -136,6 +146,9 @@ impl Default for HttpConfig {
             request_timeout_ms: 30_000,
             rate_limit: 1_000,
             rate_window_s: 10,
+            public_reads: false,
+            cors_origins: Vec::new(),
+            hostnames: Vec::new(),
         }
     }
 }
@@ -337,6 +350,18 @@ impl Config {
         if !(1..=3600).contains(&self.http.rate_window_s) {
             return bad("http.rate_window_s", "must be between 1 and 3600");
         }
+        if let Some(origin) = self.http.cors_origins.iter().find(|origin| !valid_origin(origin)) {
+            return bad(
+                "http.cors_origins",
+                &format!("{origin:?} is not an origin: give scheme, host and port only, like \"https://app.example\""),
+            );
+        }
+        if let Some(name) = self.http.hostnames.iter().find(|name| !valid_host_name(name)) {
+            return bad(
+                "http.hostnames",
+                &format!("{name:?} is not a host name: give the name alone, like \"music.example.net\""),
+            );
+        }
         if !(50..=600_000).contains(&self.plugins.call_timeout_ms) {
             return bad("plugins.call_timeout_ms", "must be between 50 and 600000");
         }
@@ -362,6 +387,31 @@ impl Config {
 /// A user name the scrobbling APIs accept: 1-64 ASCII letters, digits, `-`, `_`, `.`.
 pub fn valid_user_name(name: &str) -> bool {
     (1..=64).contains(&name.len()) && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(&byte))
+}
+
+/// A web origin: `http://` or `https://`, a host, an optional port, nothing else.
+fn valid_origin(origin: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://")) else {
+        return false;
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    port.is_none_or(|port| port.parse::<u16>().is_ok()) && (valid_host_name(host) || is_bracketed_ipv6(host))
+}
+
+/// A DNS name or an IP address, without port: letters, digits, `-` and `.`, or an IPv6 address in brackets.
+fn valid_host_name(name: &str) -> bool {
+    (1..=253).contains(&name.len())
+        && (name.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'.')
+            || is_bracketed_ipv6(name))
+}
+
+fn is_bracketed_ipv6(name: &str) -> bool {
+    name.strip_prefix('[')
+        .and_then(|name| name.strip_suffix(']'))
+        .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
 }
 
 /// `$XDG_CONFIG_HOME/musique/config.toml`, when a home directory is known.
@@ -480,6 +530,25 @@ mod tests {
         assert!(err.contains("http.user"), "{err}");
         let err = parse("[http]\nrate_limit = 0\n").unwrap_err().to_string();
         assert!(err.contains("http.rate_limit"), "{err}");
+    }
+
+    #[test]
+    fn what_the_listener_exposes_is_checked() {
+        let config = parse(
+            "[http]\npublic_reads = true\ncors_origins = [\"https://app.example\", \"http://localhost:5173\", \"http://[::1]:8080\"]\nhostnames = [\"music.example.net\", \"nas\", \"[fd00::1]\"]\n",
+        )
+        .unwrap();
+        assert!(config.http.public_reads);
+        assert_eq!(config.http.cors_origins.len(), 3);
+        assert_eq!(config.http.hostnames, ["music.example.net", "nas", "[fd00::1]"]);
+        for origin in ["*", "https://app.example/", "app.example", "ftp://app.example", "https://", "https://a:99999"] {
+            let err = parse(&format!("[http]\ncors_origins = [{origin:?}]\n")).unwrap_err().to_string();
+            assert!(err.contains("http.cors_origins"), "{origin}: {err}");
+        }
+        for name in ["", "music.example.net:42010", "http://nas", "*.example", "a b"] {
+            let err = parse(&format!("[http]\nhostnames = [{name:?}]\n")).unwrap_err().to_string();
+            assert!(err.contains("http.hostnames"), "{name}: {err}");
+        }
     }
 
     #[test]

@@ -318,3 +318,73 @@ async fn r11_a_merged_play_gains_the_album_a_later_report_knows() {
         assert_eq!(rows, [("Jenny Ondioline", 1)], "{from} .. {to}");
     }
 }
+
+/// Sends a raw HTTP request head and body over the socket, ignoring a refused write (the
+/// server may answer and close first); returns (status code, body), status 0 when no
+/// answer came within 20 s.
+fn raw_socket_request(daemon: &Daemon, head: &str, body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(daemon.socket()).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).expect("timeout");
+    stream.write_all(head.as_bytes()).expect("write head");
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    (status, response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default())
+}
+
+// See: issue 21, item 5.
+#[tokio::test]
+async fn r21_oversized_bodies_are_413_and_subscriptions_over_http_say_why() {
+    let daemon = Daemon::start_with_config("[rpc]\nmax_request_bytes = 65536\n");
+    // A declared length of 2^32 or more is refused at once, without waiting for the body.
+    for length in [1u64 << 32, (1 << 32) + 1, 1 << 50] {
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+        );
+        let (status, body) = raw_socket_request(&daemon, &head, b"");
+        assert_eq!(status, 413, "Content-Length {length}: {body:?}");
+        let answer: Value = serde_json::from_str(&body).unwrap_or_else(|err| panic!("{err}: {body:?}"));
+        assert_eq!(answer["error"]["code"], -32007, "{answer}");
+    }
+    // A chunked body is refused as soon as it passes the cap.
+    let head =
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let mut chunked = Vec::new();
+    let filler = format!("[{}", " ".repeat(16 * 1024 - 1));
+    for _ in 0..8 {
+        chunked.extend_from_slice(format!("{:x}\r\n{filler}\r\n", filler.len()).as_bytes());
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let (status, body) = raw_socket_request(&daemon, head, &chunked);
+    assert_eq!(status, 413, "{body:?}");
+    assert!(body.contains("-32007"), "{body}");
+    // Within the cap, a chunked call is answered.
+    let hello = br#"{"jsonrpc":"2.0","id":3,"method":"daemon.hello"}"#;
+    let small = [format!("{:x}\r\n", hello.len()).as_bytes(), hello, b"\r\n0\r\n\r\n"].concat();
+    let (status, body) =
+        raw_socket_request(&daemon, &head.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n"), &small);
+    assert_eq!(status, 200, "{body:?}");
+    assert!(body.contains("\"api_version\""), "{body}");
+
+    // Subscriptions need a WebSocket: plain HTTP says so, alone or in a batch.
+    let (_, answer) = call(&daemon, r#"{"jsonrpc":"2.0","id":1,"method":"events.subscribe"}"#);
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("events.subscribe needs a WebSocket"), "{message}");
+    let (_, answer) = call(
+        &daemon,
+        r#"[{"jsonrpc":"2.0","id":1,"method":"events.subscribe"},{"jsonrpc":"2.0","id":2,"method":"daemon.hello"},
+            {"jsonrpc":"2.0","id":3,"method":"events.unsubscribe","params":[1]}]"#,
+    );
+    let answers = answer.as_array().unwrap_or_else(|| panic!("a batch answer: {answer}"));
+    let by_id = |id: i64| answers.iter().find(|answer| answer["id"] == id).unwrap_or_else(|| panic!("{answer}"));
+    assert_eq!(by_id(1)["error"]["code"], -32600);
+    assert!(by_id(2)["result"]["api_version"].is_number(), "{answer}");
+    assert!(by_id(3)["error"]["message"].as_str().unwrap().contains("events.unsubscribe needs a WebSocket"));
+    // The WebSocket still subscribes.
+    let client = daemon.client().await;
+    assert!(client.events_subscribe().await.is_ok());
+}

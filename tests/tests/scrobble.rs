@@ -48,19 +48,45 @@ async fn get(http: &reqwest::Client, url: &str) -> Answer {
     answer(http.get(url).send().await.expect("GET")).await
 }
 
+/// GETs with a ListenBrainz token, as reading the history needs.
+async fn read(http: &reqwest::Client, token: Option<&str>, url: &str) -> Answer {
+    let mut request = http.get(url);
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Token {token}"));
+    }
+    answer(request.send().await.expect("GET")).await
+}
+
 fn listen(at: i64, artist: &str, track: &str) -> Value {
     json!({"listened_at": at, "track_metadata": {"artist_name": artist, "track_name": track}})
 }
 
-/// Sends raw bytes and reads the answer until the server closes or 20 s pass.
+/// Sends raw bytes and reads the answer until its `Content-Length` is in, the server
+/// closes, or 20 s pass (a server reading the rest of a refused body closes later).
 fn raw_request(url: &str, request: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     stream.write_all(request.as_bytes()).expect("send");
     let mut reply = Vec::new();
-    let _ = stream.read_to_end(&mut reply);
+    let mut buffer = vec![0; 64 * 1024];
+    while !whole_answer(&reply) {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => reply.extend_from_slice(&buffer[..read]),
+        }
+    }
     String::from_utf8_lossy(&reply).into_owned()
+}
+
+/// Whether a raw answer holds its head and the whole body its `Content-Length` announces.
+fn whole_answer(reply: &[u8]) -> bool {
+    let Some(end) = reply.windows(4).position(|window| window == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&reply[..end]).to_ascii_lowercase();
+    let length = head.lines().find_map(|line| line.strip_prefix("content-length:")?.trim().parse::<usize>().ok());
+    length.is_some_and(|length| reply.len() >= end + 4 + length)
 }
 
 fn lb_error(code: u16, message: &str) -> Value {
@@ -130,7 +156,7 @@ async fn listenbrainz_endpoint_rules_errors_and_reads() {
     let head = raw_request(
         &url,
         &format!(
-            "POST /1/submit-listens HTTP/1.1\r\nHost: x\r\nAuthorization: Token {}\r\nContent-Length: {}\r\n\r\n",
+            "POST /1/submit-listens HTTP/1.1\r\nHost: localhost\r\nAuthorization: Token {}\r\nContent-Length: {}\r\n\r\n",
             token.secret,
             11 * 1024 * 1024
         ),
@@ -160,7 +186,7 @@ async fn listenbrainz_endpoint_rules_errors_and_reads() {
     let subscriber = daemon.client().await;
     let mut events = subscriber.events_subscribe().await.expect("subscribe");
     let user = &token.user;
-    let nothing = get(&http, &format!("{url}/1/user/{user}/playing-now")).await;
+    let nothing = read(&http, secret, &format!("{url}/1/user/{user}/playing-now")).await;
     assert_eq!(nothing.body["payload"]["count"], 0);
     let playing = json!({"listen_type": "playing_now", "payload": [{"track_metadata": {"artist_name": "Aphex Twin", "track_name": "Xtal", "additional_info": {"duration_ms": 291000}}}]});
     let ok = answer(
@@ -184,14 +210,14 @@ async fn listenbrainz_endpoint_rules_errors_and_reads() {
             album: None
         }
     );
-    let now_playing = get(&http, &format!("{url}/1/user/{user}/playing-now")).await;
+    let now_playing = read(&http, secret, &format!("{url}/1/user/{user}/playing-now")).await;
     assert_eq!(now_playing.body["payload"]["count"], 1);
     assert_eq!(now_playing.body["payload"]["playing_now"], true);
     assert_eq!(now_playing.body["payload"]["listens"][0]["track_metadata"]["track_name"], "Xtal");
     assert_eq!(listen_count(&daemon).await, 1001, "now playing is not a listen");
 
     // Reading back: newest first, default count, clamping, paging and errors.
-    let page = get(&http, &format!("{url}/1/user/{user}/listens")).await;
+    let page = read(&http, secret, &format!("{url}/1/user/{user}/listens")).await;
     let listens = page.body["payload"]["listens"].as_array().unwrap();
     assert_eq!(listens.len(), 25);
     assert_eq!(listens[0]["listened_at"], start);
@@ -199,9 +225,9 @@ async fn listenbrainz_endpoint_rules_errors_and_reads() {
     assert_eq!(listens[0]["user_name"], user.as_str());
     assert_eq!(page.body["payload"]["latest_listen_ts"], start);
     assert_eq!(page.body["payload"]["oldest_listen_ts"], start - 1 - 999 * 30);
-    let clamped = get(&http, &format!("{url}/1/user/{user}/listens?count=5000")).await;
+    let clamped = read(&http, secret, &format!("{url}/1/user/{user}/listens?count=5000")).await;
     assert_eq!(clamped.body["payload"]["count"], 1000);
-    let before = get(&http, &format!("{url}/1/user/{user}/listens?max_ts={start}&count=2")).await;
+    let before = read(&http, secret, &format!("{url}/1/user/{user}/listens?max_ts={start}&count=2")).await;
     let times: Vec<i64> = before.body["payload"]["listens"]
         .as_array()
         .unwrap()
@@ -209,7 +235,8 @@ async fn listenbrainz_endpoint_rules_errors_and_reads() {
         .map(|l| l["listened_at"].as_i64().unwrap())
         .collect();
     assert_eq!(times, [start - 1, start - 31], "max_ts is exclusive");
-    let after = get(&http, &format!("{url}/1/user/{user}/listens?min_ts={}&count=2", start - 1 - 999 * 30)).await;
+    let after =
+        read(&http, secret, &format!("{url}/1/user/{user}/listens?min_ts={}&count=2", start - 1 - 999 * 30)).await;
     let times: Vec<i64> = after.body["payload"]["listens"]
         .as_array()
         .unwrap()
@@ -217,19 +244,19 @@ async fn listenbrainz_endpoint_rules_errors_and_reads() {
         .map(|l| l["listened_at"].as_i64().unwrap())
         .collect();
     assert_eq!(times, [start - 1 - 997 * 30, start - 1 - 998 * 30], "the listens just after min_ts, newest first");
-    let bad = get(&http, &format!("{url}/1/user/{user}/listens?min_ts=10&max_ts=10")).await;
+    let bad = read(&http, secret, &format!("{url}/1/user/{user}/listens?min_ts=10&max_ts=10")).await;
     assert_eq!((bad.status, bad.body), (400, lb_error(400, "max_ts should be greater than min_ts")));
-    let bad = get(&http, &format!("{url}/1/user/{user}/listens?count=many")).await;
+    let bad = read(&http, secret, &format!("{url}/1/user/{user}/listens?count=many")).await;
     assert_eq!(bad.status, 400);
-    let unknown = get(&http, &format!("{url}/1/user/nosuchuser/listens")).await;
+    let unknown = read(&http, secret, &format!("{url}/1/user/nosuchuser/listens")).await;
     assert_eq!((unknown.status, unknown.body), (404, lb_error(404, "Cannot find user: nosuchuser")));
-    let count = get(&http, &format!("{url}/1/user/{user}/listen-count")).await;
+    let count = read(&http, secret, &format!("{url}/1/user/{user}/listen-count")).await;
     assert_eq!(count.body, json!({"payload": {"count": 1001}}));
 
     // Other paths and methods, and health.
     assert_eq!(get(&http, &format!("{url}/1/no-such-thing")).await.status, 404);
     assert_eq!(get(&http, &format!("{url}/1/submit-listens")).await.status, 405);
-    let health = get(&http, &format!("{url}/health")).await;
+    let health = read(&http, secret, &format!("{url}/health")).await;
     assert_eq!((health.status, &health.body["status"], &health.body["listens"]), (200, &json!("ok"), &json!(1001)));
 
     // A revoked token is refused at once.
@@ -1231,4 +1258,284 @@ async fn r11_audioscrobbler_handshake_now_playing_and_submissions() {
     let (code, _, stderr) = daemon.ctl(&["tokens", "revoke", "mpd"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(post(&now_playing_url, form(&[("s", &again[1]), ("a", "A"), ("t", "T")])).await, ["BADSESSION"]);
+}
+
+/// The text of an XML answer, which must be well-formed.
+fn well_formed(answer: &Answer) -> &str {
+    let text = answer.body.as_str().unwrap_or_else(|| panic!("an XML answer, got {}", answer.body));
+    if let Err(err) = roxmltree::Document::parse(text) {
+        panic!("not well-formed XML ({err}): {text:?}");
+    }
+    text
+}
+
+// See: issue 21, item 5.
+#[tokio::test]
+async fn r21_lastfm_xml_answers_parse_whatever_the_names_hold() {
+    let daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let issued = create_token(&daemon, "xml", "lastfm");
+    let api = Lastfm::new(&url, &issued);
+    let credentials = [("username", issued.user.as_str()), ("password", issued.secret.as_str()), ("format", "json")];
+    let session = api.call("auth.getMobileSession", &credentials).await;
+    let sk = session.body["session"]["key"].as_str().expect("a session").to_owned();
+    // Characters XML 1.0 cannot carry at all, beside markup and characters it can.
+    let hostile = "A\u{1}\u{b}\u{1f}\u{fffe}\u{ffff} & <b>\"'\u{7f}\u{e9}\u{10ffff}";
+    let carried = "A\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd} & <b>\"'\u{7f}\u{e9}\u{10ffff}";
+    let at = (now() - 600).to_string();
+    let playing = api
+        .call(
+            "track.updateNowPlaying",
+            &[("artist", hostile), ("track", hostile), ("album", hostile), ("albumArtist", hostile), ("sk", &sk)],
+        )
+        .await;
+    let scrobbled = api
+        .call(
+            "track.scrobble",
+            &[
+                ("artist[0]", hostile),
+                ("track[0]", hostile),
+                ("album[0]", hostile),
+                ("albumArtist[0]", hostile),
+                ("timestamp[0]", &at),
+                ("artist[1]", hostile),
+                ("track[1]", "Too old"),
+                ("timestamp[1]", "1000000000"),
+                ("sk", &sk),
+            ],
+        )
+        .await;
+    let unknown_method = api.call(&format!("track.{hostile}"), &[]).await;
+    let missing_track = api.call("track.scrobble", &[("artist[0]", hostile), ("timestamp[0]", &at), ("sk", &sk)]).await;
+    for answer in [&playing, &scrobbled, &unknown_method, &missing_track] {
+        well_formed(answer);
+    }
+    assert_eq!((playing.status, scrobbled.status, unknown_method.status, missing_track.status), (200, 200, 400, 400));
+    let text = well_formed(&scrobbled);
+    let document = roxmltree::Document::parse(text).unwrap();
+    let names: Vec<&str> =
+        document.descendants().filter(|node| node.has_tag_name("artist")).filter_map(|node| node.text()).collect();
+    assert_eq!(names, [carried, carried], "markup round-trips, impossible characters become U+FFFD");
+    assert_eq!(document.root_element().attribute("status"), Some("ok"));
+    let method = roxmltree::Document::parse(well_formed(&unknown_method)).unwrap();
+    let error = method.descendants().find(|node| node.has_tag_name("error")).expect("an error element");
+    assert_eq!(error.attribute("code"), Some("3"));
+    assert!(error.text().unwrap_or_default().contains(&format!("track.{carried}")), "{error:?}");
+    assert_eq!(listen_count(&daemon).await, 1, "the listen itself is stored as sent");
+}
+
+// See: issue 21, item 5.
+#[tokio::test]
+async fn r21_listenbrainz_durations_are_accepted_up_to_24_days() {
+    let daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let http = reqwest::Client::new();
+    let token = create_token(&daemon, "long-plays", "listenbrainz");
+    let start = now() - 100_000;
+    let with_info = |at: i64, info: Value| {
+        json!({"listen_type": "single", "payload": [{"listened_at": at, "track_metadata":
+            {"artist_name": "Longplayer", "track_name": format!("Part {at}"), "additional_info": info}}]})
+        .to_string()
+    };
+    for (at, info) in [
+        (start, json!({"duration_ms": 2_073_600_000u64})),
+        (start + 1, json!({"duration": 2_073_600})),
+        (start + 2, json!({"duration": 2 * 86_400})),
+    ] {
+        let accepted = submit(&http, &url, Some(&token.secret), with_info(at, info.clone())).await;
+        assert_eq!((accepted.status, &accepted.body), (200, &json!({"status": "ok"})), "{info}");
+    }
+    for (info, message) in [
+        (
+            json!({"duration_ms": 2_073_600_001u64}),
+            "Value for duration_ms is too large, max permitted value is 2073600000",
+        ),
+        (json!({"duration": 2_073_601}), "Value for duration is too large, max permitted value is 2073600"),
+        (json!({"duration_ms": 0}), "Value for duration_ms is invalid, should be a positive integer."),
+        (json!({"duration": -1}), "Value for duration is invalid, should be a positive integer."),
+    ] {
+        let refused = submit(&http, &url, Some(&token.secret), with_info(start + 3, info.clone())).await;
+        assert_eq!((refused.status, refused.body), (400, lb_error(400, message)), "{info}");
+    }
+    let page = daemon.client().await.listens_list(None, None, Some(10), None).await.expect("listens.list");
+    let durations: Vec<Option<u64>> = page.listens.iter().map(|listen| listen.duration_ms).collect();
+    assert_eq!(durations, [Some(2 * 86_400_000), Some(2_073_600_000), Some(2_073_600_000)], "stored as sent");
+}
+
+/// The status code of a raw HTTP answer.
+fn status_of(reply: &str) -> u16 {
+    reply.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0)
+}
+
+// See: issue 21, item 6.
+#[tokio::test]
+async fn r21_no_web_page_can_read_the_history() {
+    let daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let port = url.rsplit(':').next().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let token = create_token(&daemon, "reader", "listenbrainz");
+    let secret = Some(token.secret.as_str());
+    let user = token.user.clone();
+    let one = json!({"listen_type": "single", "payload": [listen(now() - 600, "Broadcast", "Echo's Answer")]});
+    assert_eq!(submit(&http, &url, secret, one.to_string()).await.status, 200);
+
+    // Reading the history needs a token, like submitting.
+    for what in ["listens", "listen-count", "playing-now"] {
+        let anonymous = get(&http, &format!("{url}/1/user/{user}/{what}")).await;
+        assert_eq!(anonymous.status, 401, "{what}: {}", anonymous.body);
+        assert!(anonymous.body["error"].as_str().unwrap().contains("reading listens needs a token"), "{what}");
+        let wrong = read(&http, Some("not-a-token"), &format!("{url}/1/user/{user}/{what}")).await;
+        assert_eq!((wrong.status, wrong.body), (401, lb_error(401, "Invalid authorization token.")), "{what}");
+        assert_eq!(read(&http, secret, &format!("{url}/1/user/{user}/{what}")).await.status, 200, "{what}");
+    }
+    let unknown = get(&http, &format!("{url}/1/user/nosuchuser/listens")).await;
+    assert_eq!(unknown.status, 401, "who the user is stays private too");
+    // /health: the status for anyone, the numbers for token holders.
+    let health = get(&http, &format!("{url}/health")).await;
+    assert_eq!((health.status, health.body), (200, json!({"status": "ok"})));
+    let health = read(&http, secret, &format!("{url}/health")).await;
+    assert_eq!((health.body["status"].as_str(), health.body["listens"].as_u64()), (Some("ok"), Some(1)));
+
+    // CORS is off: no answer lets a page read it, and preflights are refused.
+    let evil = "https://evil.example";
+    for path in ["/health", "/1/validate-token", &format!("/1/user/{user}/listens")] {
+        let response = http
+            .get(format!("{url}{path}"))
+            .header("Origin", evil)
+            .header("Authorization", format!("Token {}", token.secret))
+            .send()
+            .await
+            .unwrap();
+        assert!(!response.headers().contains_key("access-control-allow-origin"), "{path}: {:?}", response.headers());
+    }
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, format!("{url}/1/user/{user}/listens"))
+        .header("Origin", evil)
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 403);
+    assert!(!preflight.headers().contains_key("access-control-allow-origin"));
+    assert!(!preflight.headers().contains_key("access-control-allow-headers"));
+
+    // DNS rebinding: a request naming another host is refused, token or not, read or write.
+    let wrong_host = raw_request(
+        &url,
+        &format!(
+            "GET /1/user/{user}/listens HTTP/1.1\r\nHost: rebind.evil.example:{port}\r\nAuthorization: Token {}\r\nConnection: close\r\n\r\n",
+            token.secret
+        ),
+    );
+    assert_eq!(status_of(&wrong_host), 403, "{wrong_host}");
+    assert!(wrong_host.contains("rebind.evil.example") && !wrong_host.contains("Broadcast"), "{wrong_host}");
+    let body = json!({"listen_type": "single", "payload": [listen(now() - 300, "Rebound", "Write")]}).to_string();
+    let wrong_host_write = raw_request(
+        &url,
+        &format!(
+            "POST /1/submit-listens HTTP/1.1\r\nHost: rebind.evil.example\r\nAuthorization: Token {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            token.secret,
+            body.len()
+        ),
+    );
+    assert_eq!(status_of(&wrong_host_write), 403, "{wrong_host_write}");
+    assert_eq!(listen_count(&daemon).await, 1, "nothing stored through another host");
+    let no_host = raw_request(&url, "GET /health HTTP/1.0\r\n\r\n");
+    assert_eq!(status_of(&no_host), 403, "{no_host}");
+    for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}"), "localhost".into()]
+    {
+        let reply = raw_request(&url, &format!("GET /health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"));
+        assert_eq!(status_of(&reply), 200, "{host}: {reply}");
+    }
+
+    // Oversized bodies get a 413 at once here too: a length of 2^32 or more, or a chunked body over the cap.
+    let auth = format!("Authorization: Token {}\r\n", token.secret);
+    let huge = raw_request(
+        &url,
+        &format!("POST /1/submit-listens HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Length: 4294967297\r\n\r\n"),
+    );
+    assert_eq!(status_of(&huge), 413, "{huge}");
+    let mut chunked =
+        format!("POST /1/submit-listens HTTP/1.1\r\nHost: localhost\r\n{auth}Transfer-Encoding: chunked\r\n\r\n");
+    for _ in 0..11 {
+        chunked.push_str(&format!("100000\r\n{}\r\n", " ".repeat(0x100000)));
+    }
+    chunked.push_str("0\r\n\r\n");
+    let over = raw_request(&url, &chunked);
+    assert_eq!(status_of(&over), 413, "{}", &over[..over.len().min(300)]);
+    // A client that sends its whole oversized body before reading still gets the 413, not a reset.
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let size = 11 * 1024 * 1024;
+    let head = format!("POST /1/submit-listens HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Length: {size}\r\n\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let sent = stream.write_all(&vec![b' '; size]);
+    assert!(sent.is_ok(), "the refused body is read, not reset: {sent:?}");
+    let mut reply = String::new();
+    let read = stream.read_to_string(&mut reply);
+    assert!(read.is_ok(), "{read:?}");
+    assert_eq!(status_of(&reply), 413, "{reply}");
+    assert!(reply.to_ascii_lowercase().contains("connection: close"), "{reply}");
+}
+
+// See: issue 21, item 6.
+#[tokio::test]
+async fn r21_public_reads_cors_origins_and_host_names_are_opt_in() {
+    let daemon = Daemon::start_with_config(
+        "[http]\nlisten = \"127.0.0.1:0\"\npublic_reads = true\ncors_origins = [\"https://app.example\"]\nhostnames = [\"music.example.net\"]\n",
+    );
+    let url = daemon.http_url().await;
+    let port = url.rsplit(':').next().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let token = create_token(&daemon, "writer", "listenbrainz");
+    let one = json!({"listen_type": "single", "payload": [listen(now() - 600, "Stereolab", "Metronomic Underground")]});
+    assert_eq!(submit(&http, &url, Some(&token.secret), one.to_string()).await.status, 200);
+    let user = token.user.clone();
+
+    // Public reads: no token needed, a wrong one is still refused.
+    let page = get(&http, &format!("{url}/1/user/{user}/listens")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body["payload"]["listens"][0]["track_metadata"]["artist_name"], "Stereolab");
+    assert_eq!(get(&http, &format!("{url}/1/user/{user}/listen-count")).await.body["payload"]["count"], 1);
+    assert_eq!(read(&http, Some("wrong"), &format!("{url}/1/user/{user}/listens")).await.status, 401);
+    assert_eq!(get(&http, &format!("{url}/health")).await.body["listens"], 1);
+
+    // A listed origin may read answers and gets preflights; others may not.
+    let from = |origin: &'static str| http.get(format!("{url}/1/user/{user}/listens")).header("Origin", origin);
+    let listed = from("https://app.example").send().await.unwrap();
+    assert_eq!(listed.headers()["access-control-allow-origin"], "https://app.example");
+    assert_eq!(listed.headers()["vary"], "Origin");
+    let exposed = listed.headers()["access-control-expose-headers"].to_str().unwrap();
+    assert!(exposed.contains("X-RateLimit-Remaining"), "{exposed}");
+    let other = from("https://evil.example").send().await.unwrap();
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+    assert_eq!(other.headers()["vary"], "Origin");
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, format!("{url}/1/submit-listens"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "authorization, content-type")
+            .send()
+    };
+    let allowed = preflight("https://app.example").await.unwrap();
+    assert_eq!(allowed.status(), 204);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example");
+    assert!(allowed.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert!(allowed.headers()["access-control-allow-headers"].to_str().unwrap().contains("Authorization"));
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(!refused.headers().contains_key("access-control-allow-origin"));
+
+    // A configured name is served; others still are not.
+    let named = raw_request(
+        &url,
+        &format!("GET /health HTTP/1.1\r\nHost: music.example.net:{port}\r\nConnection: close\r\n\r\n"),
+    );
+    assert_eq!(status_of(&named), 200, "{named}");
+    let other =
+        raw_request(&url, &format!("GET /health HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n"));
+    assert_eq!(status_of(&other), 403, "{other}");
 }

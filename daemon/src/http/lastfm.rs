@@ -801,6 +801,9 @@ fn failure_answer(format: Format, status: StatusCode, failure: &Failure) -> Answ
     }
 }
 
+/// Text or an attribute value for XML 1.0: markup escaped, and each character the
+/// format does not allow at all (control characters but tab, newline and carriage
+/// return, U+FFFE, U+FFFF) replaced by U+FFFD.
 fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -810,12 +813,17 @@ fn xml_escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // XML 1.0 cannot carry most control characters, even escaped.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
-            c => out.push(c),
+            c if xml_char(c) => out.push(c),
+            // XML 1.0 cannot carry these even as references: the answer would not parse.
+            _ => out.push('\u{fffd}'),
         }
     }
     out
+}
+
+/// Whether XML 1.0 allows a character (its `Char` production; a `char` is never a surrogate).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
 }
 
 #[cfg(test)]
@@ -915,6 +923,7 @@ mod tests {
         let two = Node::parent("scrobbles", vec![Node::leaf("scrobble", "a"), Node::leaf("scrobble", "b")]);
         assert_eq!(two.to_json()["scrobble"], json!(["a", "b"]), "several are an array");
         assert_eq!(xml_escape("a\u{1}b"), "a\u{fffd}b");
+        assert_eq!(xml_escape("\u{fffe}\u{ffff}\u{b}\u{7f}\u{10ffff}\t"), "\u{fffd}\u{fffd}\u{fffd}\u{7f}\u{10ffff}\t");
     }
 
     #[test]

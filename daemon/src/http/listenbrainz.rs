@@ -36,8 +36,10 @@ const MAX_TAG_SIZE: usize = 64;
 const LISTEN_MINIMUM_TS: i64 = 1_033_430_400;
 /// How far ahead of the server's clock `listened_at` may be.
 const MAX_FUTURE_S: i64 = 3600;
-/// Longest duration accepted, in seconds (ListenBrainz's cap).
+/// Longest `duration` accepted, in seconds: 24 days, ListenBrainz's cap.
 const MAX_DURATION_S: u64 = 24 * 24 * 60 * 60;
+/// Longest `duration_ms` accepted: the same 24 days.
+const MAX_DURATION_MS: u64 = MAX_DURATION_S * 1000;
 /// Listens one `GET …/listens` returns by default, and at most.
 const DEFAULT_ITEMS_PER_GET: usize = 25;
 const MAX_ITEMS_PER_GET: usize = 1000;
@@ -137,6 +139,7 @@ async fn route(
         }
         ["feedback", "user", user, "get-feedback"] => {
             want(Method::GET)?;
+            may_read(app, has_token, credential.as_ref())?;
             if !user.eq_ignore_ascii_case(&app.user) {
                 return Err(Refusal { status: StatusCode::NOT_FOUND, message: format!("Cannot find user: {user}") });
             }
@@ -161,6 +164,7 @@ async fn route(
         }
         ["user", user, what] => {
             want(Method::GET)?;
+            may_read(app, has_token, credential.as_ref())?;
             if !user.eq_ignore_ascii_case(&app.user) {
                 return Err(Refusal { status: StatusCode::NOT_FOUND, message: format!("Cannot find user: {user}") });
             }
@@ -199,6 +203,19 @@ async fn small_body(request: Request<Incoming>) -> Result<hyper::body::Bytes, Re
     })
 }
 
+/// Reading the history needs a valid token, as submitting does, unless
+/// `[http] public_reads` is set; a wrong token is refused either way (as ListenBrainz does).
+fn may_read(app: &App, has_token: bool, credential: Option<&CredentialRecord>) -> Result<(), Refusal> {
+    match (has_token, credential) {
+        (_, Some(_)) => Ok(()),
+        (true, None) => Err(unauthorized("Invalid authorization token.")),
+        (false, None) if app.public_reads => Ok(()),
+        (false, None) => Err(unauthorized(
+            "You need to provide an Authorization header: reading listens needs a token (`musiquectl tokens create`), unless `public_reads = true` is set in the [http] config.",
+        )),
+    }
+}
+
 fn unauthorized(message: &str) -> Refusal {
     Refusal { status: StatusCode::UNAUTHORIZED, message: message.to_owned() }
 }
@@ -208,7 +225,7 @@ fn not_found(path: &str) -> Refusal {
 }
 
 /// The token of `Authorization: Token <token>`.
-fn token_of(request: &Request<Incoming>) -> Option<String> {
+pub(super) fn token_of(request: &Request<Incoming>) -> Option<String> {
     let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("token") && !token.trim().is_empty()).then(|| token.trim().to_owned())
@@ -437,21 +454,23 @@ fn additional_info(info: &Map<String, Value>) -> Result<(Option<u64>, Vec<String
     if info.contains_key("duration") && info.contains_key("duration_ms") {
         return Err(bad("JSON document should not contain both duration and duration_ms."));
     }
-    let duration = |key: &str, unit_ms: u64| -> Result<Option<u64>, Refusal> {
+    // As ListenBrainz has it: a positive whole number, at most 24 days in its unit.
+    let duration = |key: &str, max: u64| -> Result<Option<u64>, Refusal> {
         match info.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(number)) => match number.as_u64() {
-                Some(value) if value / (1000 / unit_ms) <= MAX_DURATION_S => Ok(Some(value * unit_ms)),
-                _ => Err(bad(format!(
-                    "Value for {key} is invalid, it should be a non-negative integer of at most {MAX_DURATION_S} seconds."
-                ))),
+                Some(0) | None => Err(bad(format!("Value for {key} is invalid, should be a positive integer."))),
+                Some(value) if value > max => {
+                    Err(bad(format!("Value for {key} is too large, max permitted value is {max}")))
+                }
+                Some(value) => Ok(Some(value)),
             },
-            Some(_) => Err(bad(format!("Value for {key} is invalid, it should be an integer."))),
+            Some(_) => Err(bad(format!("Value for {key} is invalid, should be a positive integer."))),
         }
     };
-    let duration_ms = match duration("duration_ms", 1)? {
+    let duration_ms = match duration("duration_ms", MAX_DURATION_MS)? {
         Some(ms) => Some(ms),
-        None => duration("duration", 1000)?,
+        None => duration("duration", MAX_DURATION_S)?.map(|seconds| seconds * 1000),
     };
     for key in MBID_KEYS {
         match info.get(key) {
@@ -920,11 +939,19 @@ mod tests {
         assert!(check(with(json!({"tags": ["é".repeat(64)]}))).is_ok(), "characters, not bytes");
         refused(with(json!({"tags": "rock"})), "list of strings");
         refused(with(json!({"duration": 200, "duration_ms": 200_000})), "both duration and duration_ms");
-        refused(with(json!({"duration": MAX_DURATION_S + 1})), "Value for duration is invalid");
-        refused(with(json!({"duration_ms": -5})), "Value for duration_ms is invalid");
-        refused(with(json!({"duration_ms": "200000"})), "should be an integer");
+        refused(with(json!({"duration": MAX_DURATION_S + 1})), "duration is too large, max permitted value is 2073600");
+        refused(with(json!({"duration_ms": 2_073_600_001u64})), "max permitted value is 2073600000");
+        refused(with(json!({"duration_ms": -5})), "Value for duration_ms is invalid, should be a positive integer.");
+        refused(with(json!({"duration_ms": 0})), "should be a positive integer");
+        refused(with(json!({"duration": 0})), "should be a positive integer");
+        refused(with(json!({"duration_ms": 200.5})), "should be a positive integer");
+        refused(with(json!({"duration_ms": "200000"})), "should be a positive integer");
         let seconds = check(with(json!({"duration": 200}))).unwrap().1;
         assert_eq!(seconds[0].duration_ms, Some(200_000));
+        let longest = check(with(json!({"duration": MAX_DURATION_S}))).unwrap().1;
+        assert_eq!(longest[0].duration_ms, Some(2_073_600_000), "24 days");
+        let longest = check(with(json!({"duration_ms": 2_073_600_000u64}))).unwrap().1;
+        assert_eq!(longest[0].duration_ms, Some(2_073_600_000));
         refused(with(json!({"recording_mbid": "not-a-uuid"})), "recording_mbid must be a valid MBID");
         refused(with(json!({"artist_mbids": ["db92a151-1ac2-438b-bc43-b82e149ddd5"]})), "artist_mbids");
         assert!(check(with(json!({"artist_mbids": ["db92a151-1ac2-438b-bc43-b82e149ddd50"]}))).is_ok());

@@ -6,27 +6,35 @@
 //! semaphore permit), a request's headers must arrive within `header_timeout_ms`
 //! (which also closes idle kept-alive connections), and its body is read and
 //! answered within `request_timeout_ms`, with a per-route size cap checked
-//! before anything is parsed.
+//! before anything is parsed (a refused body is read and dropped for a few
+//! seconds, so that the 413 reaches a client still sending it).
 //!
 //! Everything a client submits goes through `Scrobbling::submit` into the
 //! library's one ingest path, like `listens.add`: a 200 means the listens are
 //! durably stored.
 //!
+//! What it exposes: a request naming a host other than the listener's is refused
+//! (DNS rebinding), answers let no web origin read them unless the config lists it
+//! (CORS), and reading the history needs a token unless `[http] public_reads` is
+//! set (`/health` gives anonymous callers the status alone).
+//!
 //! Modules: `listenbrainz` serves `/1/…`, `lastfm` serves `/2.0/` and the
 //! `/api/auth/` page, `audioscrobbler` the 1.2 protocol (`/?hs=true` and
-//! `/audioscrobbler/…`), `limiter` keeps per-credential request budgets.
+//! `/audioscrobbler/…`), `limiter` keeps per-credential request budgets, `access`
+//! holds the Host and CORS rules.
 
+mod access;
 mod audioscrobbler;
 mod lastfm;
 mod limiter;
 mod listenbrainz;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -43,6 +51,13 @@ use crate::scrobbling::Scrobbling;
 
 /// How long shutdown waits for requests in flight before closing their connections.
 const DRAIN: Duration = Duration::from_secs(5);
+/// How long, and how many bytes at most, the rest of a refused body is read and
+/// thrown away: closing a connection with unread bytes resets it, and a client still
+/// sending would see the reset instead of the 413.
+const LINGER: Duration = Duration::from_secs(5);
+const LINGER_BYTES: u64 = 64 * 1024 * 1024;
+/// Most bytes reserved up front for a body, whatever length it declares.
+const FIRST_RESERVE: usize = 64 * 1024;
 
 /// The HTTP answer type.
 pub(crate) type Answer = Response<Full<Bytes>>;
@@ -68,6 +83,12 @@ pub(crate) struct App {
     user: String,
     /// `https` behind TLS, else `http`: URLs handed to Audioscrobbler clients use it.
     scheme: &'static str,
+    /// Whether the history may be read without a token (`[http] public_reads`).
+    public_reads: bool,
+    /// The web origins whose pages may read answers (`[http] cors_origins`).
+    cors_origins: Vec<String>,
+    /// Host names served beside loopback ones and the listener's address (`[http] hostnames`).
+    hostnames: Vec<String>,
 }
 
 impl Http {
@@ -112,6 +133,9 @@ impl Http {
                 request_timeout: Duration::from_millis(config.request_timeout_ms),
                 user: handles.scrobbling.user().to_owned(),
                 scheme,
+                public_reads: config.public_reads,
+                cors_origins: config.cors_origins.clone(),
+                hostnames: config.hostnames.clone(),
             }),
             max_connections: config.max_connections,
             header_timeout: Duration::from_millis(config.header_timeout_ms),
@@ -141,13 +165,16 @@ impl Http {
                 _ = shutdown.changed() => break,
             };
             let _ = stream.set_nodelay(true);
+            // The address the client reached: a Host naming it is the listener's own.
+            let Ok(local) = stream.local_addr() else { continue };
+            let ends = Ends { peer, local: local.ip() };
             let (app, tls, shutdown) = (app.clone(), tls.clone(), shutdown.clone());
             tokio::spawn(async move {
                 let _permit = permit;
                 match tls {
-                    None => connection(TokioIo::new(stream), peer, app, header_timeout, shutdown).await,
+                    None => connection(TokioIo::new(stream), ends, app, header_timeout, shutdown).await,
                     Some(tls) => match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
-                        Ok(Ok(stream)) => connection(TokioIo::new(stream), peer, app, header_timeout, shutdown).await,
+                        Ok(Ok(stream)) => connection(TokioIo::new(stream), ends, app, header_timeout, shutdown).await,
                         Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     },
@@ -161,10 +188,19 @@ impl Http {
     }
 }
 
+/// The two ends of a connection.
+#[derive(Debug, Clone, Copy)]
+struct Ends {
+    /// The client's address (budgets of requests without a credential).
+    peer: SocketAddr,
+    /// The listener's address the client connected to.
+    local: IpAddr,
+}
+
 /// Serves one connection until it closes or the daemon stops.
 async fn connection<I>(
     io: TokioIo<I>,
-    peer: SocketAddr,
+    ends: Ends,
     app: Arc<App>,
     header_timeout: Duration,
     mut shutdown: watch::Receiver<bool>,
@@ -173,7 +209,7 @@ async fn connection<I>(
 {
     let service = hyper::service::service_fn(move |request| {
         let app = app.clone();
-        async move { Ok::<_, Infallible>(app.answer(request, peer).await) }
+        async move { Ok::<_, Infallible>(app.answer(request, ends).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -189,22 +225,38 @@ async fn connection<I>(
         }
     };
     if let Err(err) = result {
-        tracing::debug!(%peer, error = %err, "HTTP connection ended");
+        tracing::debug!(peer = %ends.peer, error = %err, "HTTP connection ended");
     }
 }
 
 impl App {
-    /// Routes a request and bounds the time it takes.
-    async fn answer(&self, request: Request<Incoming>, peer: SocketAddr) -> Answer {
+    /// Routes a request for this listener's host, bounds the time it takes, and
+    /// lets a listed web origin read the answer.
+    async fn answer(&self, request: Request<Incoming>, ends: Ends) -> Answer {
         let started = std::time::Instant::now();
+        let peer = ends.peer;
         let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-        let answer = match tokio::time::timeout(self.request_timeout, self.route(request, peer)).await {
-            Ok(answer) => answer,
-            Err(_) => json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &serde_json::json!({"code": 503, "error": "The request took too long; try again."}),
-            ),
+        let origin = request.headers().get(header::ORIGIN).cloned();
+        let host = match request.uri().authority() {
+            Some(authority) => Some(authority.as_str().to_owned()),
+            None => request.headers().get(header::HOST).and_then(|host| host.to_str().ok()).map(str::to_owned),
         };
+        let mut answer = if !access::host_allowed(host.as_deref(), ends.local, &self.hostnames) {
+            access::wrong_host(host.as_deref())
+        } else {
+            match tokio::time::timeout(self.request_timeout, self.route(request, peer)).await {
+                Ok(answer) => answer,
+                Err(_) => json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &serde_json::json!({"code": 503, "error": "The request took too long; try again."}),
+                ),
+            }
+        };
+        access::allow_origin(&mut answer, origin.as_ref(), &self.cors_origins);
+        if answer.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            // The refused body may still be arriving: the connection is not reused.
+            answer.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         tracing::debug!(%peer, %method, %path, status = answer.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "http");
         answer
     }
@@ -212,10 +264,10 @@ impl App {
     async fn route(&self, request: Request<Incoming>, peer: SocketAddr) -> Answer {
         let path = request.uri().path();
         if request.method() == Method::OPTIONS {
-            return preflight();
+            return access::preflight(request.headers().get(header::ORIGIN), &self.cors_origins);
         }
         if path == "/health" {
-            return self.health();
+            return self.health(self.may_read(&request));
         }
         if matches!(path, "/2.0" | "/2.0/") {
             return lastfm::handle(self, request).await;
@@ -234,9 +286,20 @@ impl App {
         json(StatusCode::NOT_FOUND, &serde_json::json!({"code": 404, "error": format!("no endpoint at {path}")}))
     }
 
-    fn health(&self) -> Answer {
+    /// Whether a request may read the history: reads are public, or it carries a
+    /// valid token (`Authorization: Token …`, as for submissions).
+    fn may_read(&self, request: &Request<Incoming>) -> bool {
+        self.public_reads
+            || listenbrainz::token_of(request)
+                .is_some_and(|token| self.scrobbling.credentials().by_token(&token).is_some())
+    }
+
+    /// `/health`: the status, and for callers who may read the history, the version,
+    /// uptime, listen count and index lag.
+    fn health(&self, reader: bool) -> Answer {
         let library = self.scrobbling.library();
         match library.counts() {
+            Ok(_) if !reader => json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
             Ok(counts) => json(
                 StatusCode::OK,
                 &serde_json::json!({
@@ -247,6 +310,7 @@ impl App {
                     "index_lag": library.index_health().lag,
                 }),
             ),
+            Err(_) if !reader => json(StatusCode::SERVICE_UNAVAILABLE, &serde_json::json!({"status": "error"})),
             Err(err) => {
                 json(StatusCode::SERVICE_UNAVAILABLE, &serde_json::json!({"status": "error", "error": err.to_string()}))
             }
@@ -276,21 +340,48 @@ pub(crate) enum BodyError {
     Broken(String),
 }
 
-/// Reads a whole body of at most `cap` bytes, refusing a larger declared length at once.
+/// Reads a whole body of at most `cap` bytes, refusing a larger declared length at
+/// once and a longer body as soon as it passes the cap (the rest is read and dropped
+/// in the background, see [`LINGER`]).
 pub(crate) async fn read_body(request: Request<Incoming>, cap: usize) -> Result<Bytes, BodyError> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
+    let mut body = request.into_body();
     if declared.is_some_and(|length| length > cap as u64) {
+        linger(body);
         return Err(BodyError::TooLarge(cap));
     }
-    match Limited::new(request.into_body(), cap).collect().await {
-        Ok(body) => Ok(body.to_bytes()),
-        Err(err) if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge(cap)),
-        Err(err) => Err(BodyError::Broken(err.to_string())),
+    let mut bytes = Vec::with_capacity(declared.map_or(0, |length| length as usize).min(FIRST_RESERVE));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| BodyError::Broken(err.to_string()))?;
+        let Ok(data) = frame.into_data() else { continue };
+        if bytes.len() + data.len() > cap {
+            linger(body);
+            return Err(BodyError::TooLarge(cap));
+        }
+        bytes.extend_from_slice(&data);
     }
+    Ok(Bytes::from(bytes))
+}
+
+/// Reads the rest of a refused body in the background and drops it, for at most
+/// [`LINGER`] and [`LINGER_BYTES`], so that the answer reaches a client still sending.
+fn linger(mut body: Incoming) {
+    tokio::spawn(async move {
+        let drain = async {
+            let mut seen: u64 = 0;
+            while let Some(Ok(frame)) = body.frame().await {
+                seen += frame.data_ref().map_or(0, |data| data.len() as u64);
+                if seen > LINGER_BYTES {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, drain).await;
+    });
 }
 
 /// A JSON answer.
@@ -299,23 +390,11 @@ pub(crate) fn json(status: StatusCode, body: &serde_json::Value) -> Answer {
     with_type(status, bytes, "application/json")
 }
 
-/// An answer with a content type, open to browsers (scrobbler extensions call from pages).
+/// An answer with a content type (`App::answer` adds CORS headers for listed origins).
 pub(crate) fn with_type(status: StatusCode, body: Vec<u8>, content_type: &'static str) -> Answer {
     let mut answer = Response::new(Full::new(Bytes::from(body)));
     *answer.status_mut() = status;
-    let headers = answer.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    answer
-}
-
-/// The answer to a CORS preflight.
-fn preflight() -> Answer {
-    let mut answer = with_type(StatusCode::NO_CONTENT, Vec::new(), "text/plain");
-    let headers = answer.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Authorization, Content-Type"));
-    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    answer.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     answer
 }
 

@@ -21,8 +21,9 @@ use crate::store::{IngestOutcome, ListenKey, PreparedListen, Put, TrackIdentity}
 pub(crate) const MAX_NAME_BYTES: usize = 1024;
 /// Most artists one credit lists separately.
 pub(crate) const MAX_CREDITED: usize = 64;
-/// Longest play accepted.
-const MAX_DURATION_MS: u64 = 24 * 3600 * 1000;
+/// Longest play accepted: 24 days, the longest ListenBrainz accepts, so that nothing a
+/// scrobbler may send to ListenBrainz is refused here.
+const MAX_DURATION_MS: u64 = 24 * 24 * 3600 * 1000;
 /// How far ahead of now a listen may start (clocks differ; a day is generous).
 const MAX_AHEAD_S: i64 = DAY_S;
 /// Forget cached credits past this many, to bound memory on huge imports.
@@ -85,7 +86,7 @@ pub(crate) enum Refusal {
     BadCredit,
     #[error("`listened_at` {0} is before 1970 or more than a day in the future")]
     OutOfTime(i64),
-    #[error("`duration_ms` is longer than a day")]
+    #[error("`duration_ms` is longer than 24 days")]
     TooLong,
 }
 
@@ -320,9 +321,14 @@ mod tests {
             ("more than a day ahead", listen("Air", "Song", "2024-06-02T12:00:01Z"), Some("in the future")),
             ("ten years ahead", listen("Air", "Song", "2034-06-01"), Some("in the future")),
             (
-                "two-day play",
-                Listen { duration_ms: Some(2 * 24 * 3600 * 1000), ..listen("Air", "Song", "2024-06-01") },
-                Some("longer than a day"),
+                "a 24-day play is fine",
+                Listen { duration_ms: Some(24 * 24 * 3600 * 1000), ..listen("Air", "Song", "2024-06-01") },
+                None,
+            ),
+            (
+                "a longer play",
+                Listen { duration_ms: Some(24 * 24 * 3600 * 1000 + 1), ..listen("Air", "Song", "2024-06-01") },
+                Some("longer than 24 days"),
             ),
             (
                 "an empty credited name",

@@ -1,13 +1,28 @@
 //! The Unix socket: binding it owner-only, and serving JSON-RPC on it with
 //! jsonrpsee's HTTP/WebSocket service (HTTP POST for calls, so
 //! `curl --unix-socket` works; WebSocket for subscriptions).
+//!
+//! Two guards sit around jsonrpsee: `BodyCap` answers any body over
+//! `max_request_bytes` with 413, whatever its declared length or framing, and
+//! `NeedsWebSocket` answers a subscription over plain HTTP with what to do instead.
 
+use std::future::Future;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
-use jsonrpsee::server::{Server, ServerConfig, serve_with_graceful_shutdown, stop_channel};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use jsonrpsee::server::middleware::rpc::{Batch, BatchEntry, BatchEntryErr, RpcServiceBuilder, RpcServiceT};
+use jsonrpsee::server::{
+    HttpBody, HttpRequest, HttpResponse, MethodResponse, Server, ServerConfig, serve_with_graceful_shutdown,
+    stop_channel,
+};
+use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Request};
 use musique_api::MusiqueApiServer;
 use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
@@ -63,7 +78,10 @@ pub(crate) async fn serve(
         .max_response_body_size(64 * 1024 * 1024)
         .max_connections(config.max_connections)
         .build();
-    let service_builder = Server::builder().set_config(server_config).to_service_builder();
+    let service_builder = Server::builder()
+        .set_config(server_config)
+        .set_rpc_middleware(RpcServiceBuilder::new().layer_fn(NeedsWebSocket))
+        .to_service_builder();
     // Bounds open connections; each holds a permit until it closes.
     let permits = Arc::new(Semaphore::new(config.max_connections as usize));
     // SAFETY: getuid has no preconditions and cannot fail.
@@ -88,7 +106,10 @@ pub(crate) async fn serve(
             tracing::warn!(max = config.max_connections, "too many connections; refusing one");
             continue;
         };
-        let service = service_builder.clone().build(methods.clone(), stop_handle.clone());
+        let service = BodyCap {
+            inner: service_builder.clone().build(methods.clone(), stop_handle.clone()),
+            max: config.max_request_bytes,
+        };
         let stopped = stop_handle.clone().shutdown();
         tokio::spawn(async move {
             if let Err(err) = serve_with_graceful_shutdown(stream, service, stopped).await {
@@ -103,3 +124,138 @@ pub(crate) async fn serve(
     // Open calls get a moment to finish; subscriptions are closed.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server_handle.stopped()).await;
 }
+
+/// The error of a subscription call over plain HTTP, which has no way to carry notifications.
+fn needs_websocket(method: &str) -> ErrorObjectOwned {
+    ErrorObject::owned(
+        jsonrpsee::types::error::INVALID_REQUEST_CODE,
+        format!(
+            "{method} needs a WebSocket connection (an upgrade on the same socket); plain HTTP POST carries only calls"
+        ),
+        None::<()>,
+    )
+}
+
+/// Marks a request that came as a plain HTTP POST (not a WebSocket upgrade);
+/// jsonrpsee hands the HTTP request's extensions to each call in it.
+#[derive(Debug, Clone, Copy)]
+struct PlainHttp;
+
+/// Answers `events.subscribe` and `events.unsubscribe` over plain HTTP with
+/// [`needs_websocket`] (jsonrpsee alone says "internal error"), alone or in a batch.
+#[derive(Clone)]
+struct NeedsWebSocket<S>(S);
+
+/// The subscription method a call names, when it came over plain HTTP.
+fn subscription_over_http<'a>(request: &'a Request<'_>) -> Option<&'a str> {
+    let method = request.method_name();
+    let subscription = matches!(method, "events.subscribe" | "events.unsubscribe");
+    (subscription && request.extensions().get::<PlainHttp>().is_some()).then_some(method)
+}
+
+impl<S> RpcServiceT for NeedsWebSocket<S>
+where
+    S: RpcServiceT<
+            MethodResponse = MethodResponse,
+            BatchResponse = MethodResponse,
+            NotificationResponse = MethodResponse,
+        > + Send
+        + Sync,
+{
+    type MethodResponse = MethodResponse;
+    type NotificationResponse = MethodResponse;
+    type BatchResponse = MethodResponse;
+
+    fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        let answer = match subscription_over_http(&request).map(needs_websocket) {
+            Some(error) => Err(MethodResponse::error(request.id(), error)),
+            None => Ok(self.0.call(request)),
+        };
+        async move {
+            match answer {
+                Ok(call) => call.await,
+                Err(refusal) => refusal,
+            }
+        }
+    }
+
+    fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        let entries = batch
+            .into_iter()
+            .map(|entry| match entry {
+                Ok(BatchEntry::Call(request)) => match subscription_over_http(&request).map(needs_websocket) {
+                    Some(error) => Err(BatchEntryErr::new(request.id(), error)),
+                    None => Ok(BatchEntry::Call(request)),
+                },
+                other => other,
+            })
+            .collect();
+        self.0.batch(Batch::from(entries))
+    }
+
+    fn notification<'a>(
+        &self,
+        notification: jsonrpsee::server::middleware::rpc::Notification<'a>,
+    ) -> impl Future<Output = MethodResponse> + Send + 'a {
+        self.0.notification(notification)
+    }
+}
+
+/// Refuses a body over `max` bytes with 413 (jsonrpsee's answer), at once when
+/// its declared length says so, else as soon as it passes the cap. jsonrpsee alone
+/// reads a length of 2^32 or more as none, and calls a chunked body over the cap an
+/// internal error.
+#[derive(Clone)]
+struct BodyCap<S> {
+    inner: S,
+    max: u32,
+}
+
+impl<S> tower_service::Service<HttpRequest<Incoming>> for BodyCap<S>
+where
+    S: tower_service::Service<HttpRequest<HttpBody>, Response = HttpResponse, Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, mut request: HttpRequest<Incoming>) -> Self::Future {
+        let max = self.max;
+        let declared = request
+            .headers()
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        if declared.is_some_and(|length| length > u64::from(max)) {
+            return Box::pin(std::future::ready(Ok(jsonrpsee::server::http::response::too_large(max))));
+        }
+        if !jsonrpsee::server::ws::is_upgrade_request(&request) {
+            request.extensions_mut().insert(PlainHttp);
+        }
+        let over = Arc::new(AtomicBool::new(false));
+        let seen = over.clone();
+        let request = request.map(|body| {
+            HttpBody::new(Limited::new(body, max as usize).map_err(move |err| {
+                if err.is::<LengthLimitError>() {
+                    seen.store(true, Ordering::Relaxed);
+                }
+                err
+            }))
+        });
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let answer = answer.await?;
+            if over.load(Ordering::Relaxed) {
+                return Ok(jsonrpsee::server::http::response::too_large(max));
+            }
+            Ok(answer)
+        })
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
