@@ -831,13 +831,13 @@ async fn r11_lastfm_reads_loves_and_sign_in_as_clients_send_them() {
 
 /// What a delete must leave exactly as it was: counts, and charts over all time and over ranges
 /// that cut months (counted from listens) and hold whole months (counted from counters).
-async fn counts_and_charts(daemon: &Daemon, url: &str, user: &str, now: i64) -> Vec<String> {
+async fn counts_and_charts(daemon: &Daemon, url: &str, user: &str, token: &str, now: i64) -> Vec<String> {
     use musique_api::{EntityKind, Period, TimeArg};
     let client = daemon.client().await;
     // Artists, albums and tracks stay known when their last listen goes (with no plays).
     let listens = client.status().await.expect("status").counts.listens;
     let mut lines = vec![format!("{listens} listens")];
-    let count = get(&reqwest::Client::new(), &format!("{url}/1/user/{user}/listen-count")).await;
+    let count = read(&reqwest::Client::new(), Some(token), &format!("{url}/1/user/{user}/listen-count")).await;
     lines.push(count.body.to_string());
     let ranges = [None, Some((now - 86_400 * 200, now + 3600)), Some((now - 86_400 * 45, now - 86_400 * 3))];
     for kind in [EntityKind::Artist, EntityKind::Album, EntityKind::Track] {
@@ -881,7 +881,7 @@ async fn r11_listenbrainz_delete_listen_leaves_counts_and_charts_exact_across_a_
     let ok =
         submit(&http, &url, Some(&token.secret), json!({"listen_type": "import", "payload": kept}).to_string()).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
-    let before = counts_and_charts(&daemon, &url, &user, now).await;
+    let before = counts_and_charts(&daemon, &url, &user, &token.secret, now).await;
 
     // Three plays to delete: another play of a kept track, a new artist's, and one that a
     // second client reported too, 20 s later (merged into one listen with two sources).
@@ -895,10 +895,10 @@ async fn r11_listenbrainz_delete_listen_leaves_counts_and_charts_exact_across_a_
     assert_eq!(ok.status, 200, "{}", ok.body);
     let echo = json!({"listen_type": "single", "payload": [listen_on(now - 4980, "Portishead", "Song 1", "Dummy")]});
     assert_eq!(submit(&http, &url, Some(&phone.secret), echo.to_string()).await.status, 200);
-    assert_ne!(counts_and_charts(&daemon, &url, &user, now).await, before);
+    assert_ne!(counts_and_charts(&daemon, &url, &user, &token.secret, now).await, before);
 
     // The listens as a client reads them back: listened_at and recording_msid.
-    let page = get(&http, &format!("{url}/1/user/{user}/listens?count=100")).await;
+    let page = read(&http, Some(&token.secret), &format!("{url}/1/user/{user}/listens?count=100")).await;
     let listens = page.body["payload"]["listens"].as_array().unwrap().clone();
     assert_eq!(listens.len(), 15);
     let msid_at = |at: i64| -> String {
@@ -944,7 +944,7 @@ async fn r11_listenbrainz_delete_listen_leaves_counts_and_charts_exact_across_a_
     let again = delete(secret, first).await;
     assert_eq!(again.status, 404, "already deleted: {}", again.body);
     assert_eq!(delete(secret, merged).await.status, 404);
-    assert_eq!(counts_and_charts(&daemon, &url, &user, now).await, before, "as if never stored");
+    assert_eq!(counts_and_charts(&daemon, &url, &user, &token.secret, now).await, before, "as if never stored");
     let sources: Vec<Vec<String>> = all_listens(&daemon).await.into_iter().map(|listen| listen.sources).collect();
     assert!(sources.iter().all(|sources| sources == &["navidrome".to_owned()]), "{sources:?}");
 
@@ -952,7 +952,7 @@ async fn r11_listenbrainz_delete_listen_leaves_counts_and_charts_exact_across_a_
     daemon.kill9();
     daemon.restart();
     let url = daemon.http_url().await;
-    assert_eq!(counts_and_charts(&daemon, &url, &user, now).await, before);
+    assert_eq!(counts_and_charts(&daemon, &url, &user, &token.secret, now).await, before);
     // The second client's report is new again once its listen is gone: it is stored anew.
     let echo = json!({"listen_type": "single", "payload": [listen_on(now - 4980, "Portishead", "Song 1", "Dummy")]});
     assert_eq!(submit(&http, &url, Some(&phone.secret), echo.to_string()).await.status, 200);
@@ -970,7 +970,7 @@ async fn r11_listenbrainz_feedback_loves_hates_and_takes_back() {
     let now = now();
     let one = json!({"listen_type": "single", "payload": [listen_on(now - 1000, "Portishead", "Roads", "Dummy")]});
     assert_eq!(submit(&http, &url, Some(&token.secret), one.to_string()).await.status, 200);
-    let page = get(&http, &format!("{url}/1/user/{user}/listens")).await;
+    let page = read(&http, Some(&token.secret), &format!("{url}/1/user/{user}/listens")).await;
     let roads = page.body["payload"]["listens"][0]["recording_msid"].as_str().unwrap().to_owned();
     let feedback = |token: Option<&str>, body: Value| {
         let mut request = http.post(format!("{url}/1/feedback/recording-feedback")).body(body.to_string());
@@ -981,8 +981,8 @@ async fn r11_listenbrainz_feedback_loves_hates_and_takes_back() {
     };
     let listed = |query: &str| {
         let target = format!("{url}/1/feedback/user/{user}/get-feedback{query}");
-        let http = &http;
-        async move { get(http, &target).await }
+        let (http, reader) = (&http, token.secret.clone());
+        async move { read(http, Some(&reader), &target).await }
     };
     let secret = Some(token.secret.as_str());
 
@@ -1045,7 +1045,7 @@ async fn r11_listenbrainz_feedback_loves_hates_and_takes_back() {
         json!({"listen_type": "single", "payload": [listen_on(now - 10, "Massive Attack", "Teardrop", "Mezzanine")]});
     assert_eq!(submit(&http, &url, Some(&token.secret), later.to_string()).await.status, 200);
     assert!(loved(&daemon, "Teardrop").await);
-    let page = get(&http, &format!("{url}/1/user/{user}/listens?count=1")).await;
+    let page = read(&http, Some(&token.secret), &format!("{url}/1/user/{user}/listens?count=1")).await;
     assert_eq!(page.body["payload"]["listens"][0]["recording_msid"], teardrop, "one msid per track");
 
     // A Last.fm client's love is the same flag.
@@ -1076,13 +1076,14 @@ async fn r11_listenbrainz_feedback_loves_hates_and_takes_back() {
     let unknown = feedback(secret, json!({"recording_msid": "00000000-0000-4000-8000-000000000000", "score": 1})).await;
     assert_eq!(unknown.status, 404, "{}", unknown.body);
     assert_eq!(listed("?score=2").await.status, 400);
-    assert_eq!(get(&http, &format!("{url}/1/feedback/user/nobody/get-feedback")).await.status, 404);
+    let nobody = read(&http, Some(&token.secret), &format!("{url}/1/feedback/user/nobody/get-feedback")).await;
+    assert_eq!(nobody.status, 404);
 
     // Kept across a restart.
     daemon.stop();
     daemon.restart();
     let url = daemon.http_url().await;
-    let after = get(&http, &format!("{url}/1/feedback/user/{user}/get-feedback")).await;
+    let after = read(&http, Some(&token.secret), &format!("{url}/1/feedback/user/{user}/get-feedback")).await;
     assert_eq!(after.body["total_count"], 2);
     assert!(loved(&daemon, "Roads").await && loved(&daemon, "Teardrop").await);
 }
@@ -1160,7 +1161,8 @@ async fn r11_audioscrobbler_handshake_now_playing_and_submissions() {
         ("m", ""),
     ]);
     assert_eq!(post(&now_playing_url, playing).await, ["OK"]);
-    let shown = get(&http, &format!("{url}/1/user/{user}/playing-now")).await;
+    let reader = create_token(&daemon, "reader", "listenbrainz");
+    let shown = read(&http, Some(&reader.secret), &format!("{url}/1/user/{user}/playing-now")).await;
     let metadata = &shown.body["payload"]["listens"][0]["track_metadata"];
     assert_eq!(
         (&metadata["track_name"], &metadata["additional_info"]["musique_sources"]),
