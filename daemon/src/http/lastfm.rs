@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 use md5::{Digest, Md5};
+use musique_lastfm::codes::ErrorCode as Code;
 use serde_json::{Value, json};
 
 use super::{Answer, App, BodyError, query_pairs, read_body};
@@ -58,11 +59,11 @@ const METHODS: [(&str, bool); 9] = [
 
 /// A Last.fm error.
 struct Failure {
-    code: u32,
+    code: Code,
     message: String,
 }
 
-fn fail(code: u32, message: impl Into<String>) -> Failure {
+fn fail(code: Code, message: impl Into<String>) -> Failure {
     Failure { code, message: message.into() }
 }
 
@@ -90,16 +91,22 @@ pub(super) async fn handle(app: &App, request: Request<Incoming>) -> Answer {
         match read_body(request, MAX_BODY).await {
             Ok(body) => params.extend(form_urlencoded::parse(&body).into_owned()),
             Err(BodyError::TooLarge(cap)) => {
-                let failure = fail(6, format!("Invalid parameters - a request may carry at most {cap} bytes"));
+                let failure = fail(
+                    Code::InvalidParameters,
+                    format!("Invalid parameters - a request may carry at most {cap} bytes"),
+                );
                 return failure_answer(format_of(&params), StatusCode::PAYLOAD_TOO_LARGE, &failure);
             }
             Err(BodyError::Broken(message)) => {
-                let failure = fail(6, format!("Invalid parameters - cannot read the request body: {message}"));
+                let failure = fail(
+                    Code::InvalidParameters,
+                    format!("Invalid parameters - cannot read the request body: {message}"),
+                );
                 return failure_answer(format_of(&params), StatusCode::BAD_REQUEST, &failure);
             }
         }
     } else if method != Method::GET {
-        let failure = fail(3, "Invalid Method - use GET or POST");
+        let failure = fail(Code::InvalidMethod, "Invalid Method - use GET or POST");
         return failure_answer(format_of(&params), StatusCode::METHOD_NOT_ALLOWED, &failure);
     }
     let format = format_of(&params);
@@ -110,11 +117,17 @@ pub(super) async fn handle(app: &App, request: Request<Incoming>) -> Answer {
 }
 
 /// The HTTP status Last.fm pairs with an error code.
-fn status_of(code: u32) -> StatusCode {
+fn status_of(code: Code) -> StatusCode {
     match code {
-        4 | 9 | 10 | 13 | 14 | 15 | 26 => StatusCode::FORBIDDEN,
-        29 => StatusCode::TOO_MANY_REQUESTS,
-        8 | 11 | 16 => StatusCode::SERVICE_UNAVAILABLE,
+        Code::AuthenticationFailed
+        | Code::InvalidSessionKey
+        | Code::InvalidApiKey
+        | Code::InvalidSignature
+        | Code::UnauthorizedToken
+        | Code::TokenExpired
+        | Code::SuspendedApiKey => StatusCode::FORBIDDEN,
+        Code::RateLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
+        Code::OperationFailed | Code::ServiceOffline | Code::TemporaryError => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -123,20 +136,23 @@ fn status_of(code: u32) -> StatusCode {
 async fn call(app: &App, http_method: &Method, params: &BTreeMap<String, String>) -> Result<Option<Node>, Failure> {
     let method = params.get("method").map(|method| method.to_ascii_lowercase()).unwrap_or_default();
     if method.is_empty() {
-        return Err(fail(3, "Invalid Method - No method with that name in this package"));
+        return Err(fail(Code::InvalidMethod, "Invalid Method - No method with that name in this package"));
     }
     let Some(&(_, signed)) = METHODS.iter().find(|(name, _)| *name == method) else {
-        return Err(fail(3, format!("Invalid Method - musique does not serve {}", params["method"])));
+        return Err(fail(Code::InvalidMethod, format!("Invalid Method - musique does not serve {}", params["method"])));
     };
     let (credential, secret) = params
         .get("api_key")
         .and_then(|key| app.scrobbling.credentials().by_api_key(key))
         .filter(|(credential, _)| credential.api == Api::Lastfm)
-        .ok_or_else(|| fail(10, "Invalid API key - You must be granted a valid key by musique (`musiquectl tokens create NAME --api lastfm`)"))?;
+        .ok_or_else(|| fail(Code::InvalidApiKey, "Invalid API key - You must be granted a valid key by musique (`musiquectl tokens create NAME --api lastfm`)"))?;
     let budget =
         app.limiter.take(&format!("credential:{}", credential.id), app.scrobbling.clock().now_s().max(0) as u64);
     if budget.exceeded {
-        return Err(fail(29, "Rate Limit Exceeded - Your client has made too many requests in a short period"));
+        return Err(fail(
+            Code::RateLimitExceeded,
+            "Rate Limit Exceeded - Your client has made too many requests in a short period",
+        ));
     }
     if signed || params.contains_key("api_sig") {
         verify_signature(params, &secret)?;
@@ -144,7 +160,10 @@ async fn call(app: &App, http_method: &Method, params: &BTreeMap<String, String>
     let node = match method.as_str() {
         "auth.getmobilesession" => {
             if http_method != Method::POST {
-                return Err(fail(4, "Authentication Failed - auth.getMobileSession must be POSTed"));
+                return Err(fail(
+                    Code::AuthenticationFailed,
+                    "Authentication Failed - auth.getMobileSession must be POSTed",
+                ));
             }
             mobile_session(app, params, &credential, &secret).await?
         }
@@ -153,8 +172,10 @@ async fn call(app: &App, http_method: &Method, params: &BTreeMap<String, String>
             let token = required(params, "token")?;
             match app.scrobbling.credentials().take_web_token(token, credential.id) {
                 WebToken::Taken => session_node(app, &credential).await?,
-                WebToken::Expired => return Err(fail(15, "This token has expired")),
-                WebToken::Unknown => return Err(fail(4, "Invalid authentication token supplied")),
+                WebToken::Expired => return Err(fail(Code::TokenExpired, "This token has expired")),
+                WebToken::Unknown => {
+                    return Err(fail(Code::AuthenticationFailed, "Invalid authentication token supplied"));
+                }
             }
         }
         "track.updatenowplaying" => {
@@ -172,7 +193,12 @@ async fn call(app: &App, http_method: &Method, params: &BTreeMap<String, String>
         }
         "user.getinfo" => user_info(app, params).await?,
         "user.getrecenttracks" => recent_tracks(app, params).await?,
-        _ => return Err(fail(3, format!("Invalid Method - musique does not serve {}", params["method"]))),
+        _ => {
+            return Err(fail(
+                Code::InvalidMethod,
+                format!("Invalid Method - musique does not serve {}", params["method"]),
+            ));
+        }
     };
     Ok(Some(node))
 }
@@ -180,12 +206,13 @@ async fn call(app: &App, http_method: &Method, params: &BTreeMap<String, String>
 /// Checks `api_sig`: md5 of every parameter but `format`, `callback` and `api_sig`,
 /// sorted by name, as `namevalue`, then the shared secret.
 fn verify_signature(params: &BTreeMap<String, String>, secret: &str) -> Result<(), Failure> {
-    let given = params.get("api_sig").ok_or_else(|| fail(13, "Invalid method signature supplied"))?;
+    let given =
+        params.get("api_sig").ok_or_else(|| fail(Code::InvalidSignature, "Invalid method signature supplied"))?;
     let expected = signature(params, secret);
     if constant_time_eq(given.to_ascii_lowercase().as_bytes(), expected.as_bytes()) {
         Ok(())
     } else {
-        Err(fail(13, "Invalid method signature supplied"))
+        Err(fail(Code::InvalidSignature, "Invalid method signature supplied"))
     }
 }
 
@@ -204,11 +231,12 @@ pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn required<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, Failure> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .filter(|value| !value.trim().is_empty())
-        .ok_or_else(|| fail(6, format!("Invalid parameters - Your request is missing a required parameter: {name}")))
+    params.get(name).map(String::as_str).filter(|value| !value.trim().is_empty()).ok_or_else(|| {
+        fail(
+            Code::InvalidParameters,
+            format!("Invalid parameters - Your request is missing a required parameter: {name}"),
+        )
+    })
 }
 
 async fn mobile_session(
@@ -218,7 +246,9 @@ async fn mobile_session(
     secret: &str,
 ) -> Result<Node, Failure> {
     let username = required(params, "username")?;
-    let denied = || fail(4, "Authentication Failed - You do not have permissions to access the service");
+    let denied = || {
+        fail(Code::AuthenticationFailed, "Authentication Failed - You do not have permissions to access the service")
+    };
     if !username.eq_ignore_ascii_case(&app.user) {
         return Err(denied());
     }
@@ -234,7 +264,10 @@ async fn mobile_session(
             })
         }
         (None, None) => {
-            return Err(fail(6, "Invalid parameters - Your request is missing a required parameter: password"));
+            return Err(fail(
+                Code::InvalidParameters,
+                "Invalid parameters - Your request is missing a required parameter: password",
+            ));
         }
     };
     if !accepted {
@@ -246,7 +279,7 @@ async fn mobile_session(
 async fn session_node(app: &App, credential: &CredentialRecord) -> Result<Node, Failure> {
     let key = app.scrobbling.credentials().new_session(credential.id).await.map_err(|err| {
         tracing::error!(error = %err, "cannot store a Last.fm API session");
-        fail(8, "Operation failed - Most likely the backend service failed. Please try again.")
+        fail(Code::OperationFailed, "Operation failed - Most likely the backend service failed. Please try again.")
     })?;
     // `subscriber` is a number in JSON: typed clients (rustfm-scrobble) refuse a string.
     Ok(Node::parent(
@@ -261,7 +294,7 @@ async fn session_node(app: &App, credential: &CredentialRecord) -> Result<Node, 
 
 /// The session key must be one issued to this API key.
 fn session_of(app: &App, params: &BTreeMap<String, String>, credential: &CredentialRecord) -> Result<(), Failure> {
-    let invalid = || fail(9, "Invalid session key - Please re-authenticate");
+    let invalid = || fail(Code::InvalidSessionKey, "Invalid session key - Please re-authenticate");
     let key = params.get("sk").ok_or_else(invalid)?;
     match app.scrobbling.credentials().by_session(key) {
         Some(owner) if owner.id == credential.id => Ok(()),
@@ -325,7 +358,7 @@ fn batch_items(params: &BTreeMap<String, String>) -> Result<BTreeMap<usize, Item
         }
         if index >= MAX_SCROBBLES {
             return Err(fail(
-                6,
+                Code::InvalidParameters,
                 format!("Invalid parameters - a batch holds at most {MAX_SCROBBLES} scrobbles ({name})"),
             ));
         }
@@ -340,7 +373,10 @@ fn batch_items(params: &BTreeMap<String, String>) -> Result<BTreeMap<usize, Item
         }
     }
     if items.is_empty() {
-        return Err(fail(6, "Invalid parameters - Your request is missing a required parameter: artist[0]"));
+        return Err(fail(
+            Code::InvalidParameters,
+            "Invalid parameters - Your request is missing a required parameter: artist[0]",
+        ));
     }
     for (index, item) in &items {
         for field in ["artist", "track", "timestamp"] {
@@ -348,14 +384,14 @@ fn batch_items(params: &BTreeMap<String, String>) -> Result<BTreeMap<usize, Item
                 params.contains_key(&format!("{field}[{index}]")) || (*index == 0 && params.contains_key(field));
             if !given {
                 return Err(fail(
-                    6,
+                    Code::InvalidParameters,
                     format!("Invalid parameters - Your request is missing a required parameter: {field}[{index}]"),
                 ));
             }
         }
         if item.timestamp.parse::<i64>().is_err() {
             return Err(fail(
-                6,
+                Code::InvalidParameters,
                 format!("Invalid parameters - timestamp[{index}] must be unix seconds, got {:?}", item.timestamp),
             ));
         }
@@ -417,11 +453,14 @@ async fn scrobble(
         match app.scrobbling.submit(&credential.name, listens, true).await {
             Ok(_) => {}
             Err(Error::User(UserError::InvalidParams(message))) => {
-                return Err(fail(6, format!("Invalid parameters - {message}")));
+                return Err(fail(Code::InvalidParameters, format!("Invalid parameters - {message}")));
             }
             Err(err) => {
                 tracing::error!(error = %err, "cannot store scrobbles");
-                return Err(fail(16, "There was a temporary error processing your request. Please try again"));
+                return Err(fail(
+                    Code::TemporaryError,
+                    "There was a temporary error processing your request. Please try again",
+                ));
             }
         }
     }
@@ -443,9 +482,12 @@ async fn love(
     let artist = required(params, "artist")?.trim().to_owned();
     let track = required(params, "track")?.trim().to_owned();
     if artist.len() > MAX_NAME_BYTES || track.len() > MAX_NAME_BYTES {
-        return Err(fail(6, format!("Invalid parameters - names are limited to {MAX_NAME_BYTES} bytes")));
+        return Err(fail(
+            Code::InvalidParameters,
+            format!("Invalid parameters - names are limited to {MAX_NAME_BYTES} bytes"),
+        ));
     }
-    let library = app.scrobbling.library().clone();
+    let library = app.library.clone();
     let source = credential.name.clone();
     let stored = if loved {
         let subject = FeedbackSubject::Track(library.track_key(&artist, &track));
@@ -458,7 +500,7 @@ async fn love(
     };
     stored.map_err(|error| {
         tracing::error!(%error, "cannot store a loved flag");
-        fail(16, "There was a temporary error processing your request. Please try again")
+        fail(Code::TemporaryError, "There was a temporary error processing your request. Please try again")
     })
 }
 
@@ -468,15 +510,17 @@ async fn recent_tracks(app: &App, params: &BTreeMap<String, String>) -> Result<N
     if let Some(user) = params.get("user")
         && !user.eq_ignore_ascii_case(&app.user)
     {
-        return Err(fail(6, "User not found"));
+        return Err(fail(Code::InvalidParameters, "User not found"));
     }
     let number = |name: &str| -> Result<Option<u64>, Failure> {
         match params.get(name).map(|value| value.trim()).filter(|value| !value.is_empty()) {
             None => Ok(None),
-            Some(value) => value
-                .parse::<u64>()
-                .map(Some)
-                .map_err(|_| fail(6, format!("Invalid parameters - {name} must be a whole number, got {value:?}"))),
+            Some(value) => value.parse::<u64>().map(Some).map_err(|_| {
+                fail(
+                    Code::InvalidParameters,
+                    format!("Invalid parameters - {name} must be a whole number, got {value:?}"),
+                )
+            }),
         }
     };
     let page = number("page")?.unwrap_or(1).max(1);
@@ -484,11 +528,16 @@ async fn recent_tracks(app: &App, params: &BTreeMap<String, String>) -> Result<N
     let (from, to) = (number("from")?.unwrap_or(0), number("to")?);
     let extended = params.get("extended").is_some_and(|value| value == "1" || value.eq_ignore_ascii_case("true"));
     let skip = usize::try_from((page - 1).saturating_mul(limit)).unwrap_or(usize::MAX);
-    let library = app.scrobbling.library().clone();
+    let library = app.library.clone();
     let (listens, total) =
         super::read_store(move || library.listens_page(from, to.unwrap_or(u64::MAX), skip, limit as usize))
             .await
-            .map_err(|()| fail(8, "Operation failed - Most likely the backend service failed. Please try again."))?;
+            .map_err(|()| {
+                fail(
+                    Code::OperationFailed,
+                    "Operation failed - Most likely the backend service failed. Please try again.",
+                )
+            })?;
     let mut tracks = Vec::with_capacity(listens.len() + 1);
     if page == 1
         && to.is_none()
@@ -569,12 +618,13 @@ async fn user_info(app: &App, params: &BTreeMap<String, String>) -> Result<Node,
     if let Some(user) = params.get("user")
         && !user.eq_ignore_ascii_case(&app.user)
     {
-        return Err(fail(6, "User not found"));
+        return Err(fail(Code::InvalidParameters, "User not found"));
     }
-    let library = app.scrobbling.library().clone();
-    let (counts, bounds) = super::read_store(move || Ok((library.counts()?, library.listen_bounds()?)))
-        .await
-        .map_err(|()| fail(8, "Operation failed - Most likely the backend service failed. Please try again."))?;
+    let library = app.library.clone();
+    let (counts, bounds) =
+        super::read_store(move || Ok((library.counts()?, library.listen_bounds()?))).await.map_err(|()| {
+            fail(Code::OperationFailed, "Operation failed - Most likely the backend service failed. Please try again.")
+        })?;
     let registered = bounds.map_or(0, |(oldest, _)| oldest);
     Ok(Node::parent(
         "user",
@@ -789,11 +839,11 @@ fn ok_answer(format: Format, body: Option<Node>) -> Answer {
 
 fn failure_answer(format: Format, status: StatusCode, failure: &Failure) -> Answer {
     match format {
-        Format::Json => super::json(status, &json!({"error": failure.code, "message": failure.message})),
+        Format::Json => super::json(status, &json!({"error": failure.code.code(), "message": failure.message})),
         Format::Xml => {
             let body = format!(
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<lfm status=\"failed\"><error code=\"{}\">{}</error></lfm>\n",
-                failure.code,
+                failure.code.code(),
                 xml_escape(&failure.message)
             );
             super::with_type(status, body.into_bytes(), "text/xml; charset=utf-8")
@@ -859,9 +909,12 @@ mod tests {
         let mut signed = love.clone();
         signed.insert("api_sig".into(), "800B8884B00C9343D1D425ED271E0F42".into());
         assert!(verify_signature(&signed, "YOUR_SECRET").is_ok(), "uppercase hex is accepted");
-        assert_eq!(verify_signature(&signed, "OTHER").err().map(|failure| failure.code), Some(13));
+        assert_eq!(verify_signature(&signed, "OTHER").err().map(|failure| failure.code), Some(Code::InvalidSignature));
         signed.remove("api_sig");
-        assert_eq!(verify_signature(&signed, "YOUR_SECRET").err().map(|failure| failure.code), Some(13));
+        assert_eq!(
+            verify_signature(&signed, "YOUR_SECRET").err().map(|failure| failure.code),
+            Some(Code::InvalidSignature)
+        );
     }
 
     #[test]
@@ -883,8 +936,9 @@ mod tests {
         let single =
             batch_items(&params(&[("artist", "A"), ("track", "T"), ("timestamp", "1700000000")])).ok().unwrap();
         assert_eq!(single[&0].track, "T");
-        let code =
-            |pairs: &[(&str, &str)]| batch_items(&params(pairs)).err().map(|failure| (failure.code, failure.message));
+        let code = |pairs: &[(&str, &str)]| {
+            batch_items(&params(pairs)).err().map(|failure| (failure.code.code(), failure.message))
+        };
         let (six, message) = code(&[("artist[0]", "A"), ("timestamp[0]", "1")]).unwrap();
         assert_eq!(six, 6);
         assert!(message.contains("track[0]"), "{message}");

@@ -171,7 +171,7 @@ async fn route(
             match *what {
                 "listens" => listens(app, &query_pairs(&request)).await,
                 "listen-count" => {
-                    let library = app.scrobbling.library().clone();
+                    let library = app.library.clone();
                     let counts = blocking(move || library.counts()).await?;
                     Ok(super::json(StatusCode::OK, &json!({"payload": {"count": counts.listens}})))
                 }
@@ -266,7 +266,7 @@ async fn submit(app: &App, credential: &CredentialRecord, body: &[u8], return_ms
     let (listen_type, listens) = validate(body, app.scrobbling.clock().now_s())?;
     if listen_type == ListenType::PlayingNow {
         let listen = listens.into_iter().next().expect("validated: one listen");
-        let msid = msid(&app.scrobbling.library().track_key(&listen.artist, &listen.track));
+        let msid = msid(&app.library.track_key(&listen.artist, &listen.track));
         app.scrobbling.now_playing(NowPlaying {
             source: credential.name.clone(),
             artist: listen.artist,
@@ -540,7 +540,7 @@ async fn delete_listen(app: &App, credential: &CredentialRecord, body: &[u8]) ->
         Some(Value::String(msid)) if is_uuid(msid) => msid.to_ascii_lowercase(),
         Some(value) => return Err(bad(format!("{value}: Recording MSID format invalid."))),
     };
-    let library = app.scrobbling.library().clone();
+    let library = app.library.clone();
     let key = match u64::try_from(listened_at) {
         Ok(start_s) => blocking(move || library.listens_reported_at(start_s)).await?,
         Err(_) => Vec::new(),
@@ -553,7 +553,7 @@ async fn delete_listen(app: &App, credential: &CredentialRecord, body: &[u8]) ->
         message: format!("No listen at {listened_at} with recording_msid {msid}."),
     };
     let Some(key) = key else { return Err(not_found()) };
-    match app.scrobbling.library().delete_listen(key).await {
+    match app.library.delete_listen(key).await {
         Ok(true) => {
             tracing::info!(client = %credential.name, listen = %key, "a scrobbling client deleted a listen");
             Ok(super::json(StatusCode::OK, &json!({"status": "ok"})))
@@ -601,7 +601,7 @@ async fn recording_feedback(app: &App, credential: &CredentialRecord, body: &[u8
         }
     };
     let (msid_given, mbid) = (id("recording_msid")?, id("recording_mbid")?);
-    let library = app.scrobbling.library().clone();
+    let library = app.library.clone();
     let track_key = match &msid_given {
         None => None,
         Some(wanted) => {
@@ -665,7 +665,7 @@ async fn get_feedback(app: &App, query: &[(String, String)]) -> Result<Answer, R
     let count = non_negative("count", DEFAULT_ITEMS_PER_GET)?.min(MAX_ITEMS_PER_GET);
     let offset = non_negative("offset", 0)?;
     let metadata = query.iter().any(|(key, value)| key == "metadata" && value.eq_ignore_ascii_case("true"));
-    let library = app.scrobbling.library().clone();
+    let library = app.library.clone();
     let (total, page) = blocking(move || {
         let entries = library.feedback()?;
         let total = entries.len();
@@ -734,7 +734,7 @@ async fn listens(app: &App, query: &[(String, String)]) -> Result<Answer, Refusa
     {
         return Err(bad("max_ts should be greater than min_ts"));
     }
-    let library = app.scrobbling.library().clone();
+    let library = app.library.clone();
     let (listens, bounds) = blocking(move || {
         let after = min_ts.map_or(0, |min| (min + 1).max(0) as u64);
         let before = max_ts.map_or(u64::MAX, |max| max.max(0) as u64);

@@ -46,6 +46,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
 use crate::handles::Handles;
+use crate::library::Library;
 use crate::runtime::{HttpState, Runtime};
 use crate::scrobbling::Scrobbling;
 
@@ -75,6 +76,8 @@ pub(crate) struct Http {
 pub(crate) struct App {
     /// Credentials, now-playing and submissions.
     scrobbling: Scrobbling,
+    /// The listens the read endpoints answer with.
+    library: Library,
     /// Where the listener's state is shown.
     runtime: Runtime,
     limiter: limiter::Limiter,
@@ -128,6 +131,7 @@ impl Http {
             tls,
             app: Arc::new(App {
                 scrobbling: handles.scrobbling.clone(),
+                library: handles.library.clone(),
                 runtime: handles.runtime.clone(),
                 limiter: limiter::Limiter::new(config.rate_limit, config.rate_window_s),
                 request_timeout: Duration::from_millis(config.request_timeout_ms),
@@ -297,7 +301,7 @@ impl App {
     /// `/health`: the status, and for callers who may read the history, the version,
     /// uptime, listen count and index lag.
     fn health(&self, reader: bool) -> Answer {
-        let library = self.scrobbling.library();
+        let library = &self.library;
         match library.counts() {
             Ok(_) if !reader => json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
             Ok(counts) => json(

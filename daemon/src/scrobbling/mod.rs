@@ -87,11 +87,6 @@ impl Scrobbling {
         &self.state.user
     }
 
-    /// The library, for the endpoints that read listens back.
-    pub(crate) fn library(&self) -> &Library {
-        &self.state.library
-    }
-
     /// Stores listens a client submitted under its credential's name, all or none.
     pub(crate) async fn submit(
         &self,
