@@ -8,6 +8,9 @@ use musique_config::{Config, DEFAULT_CONFIG_TOML};
 
 use crate::{Daemon, Paths};
 
+/// How long the exiting process waits for blocking work left on the async runtime.
+const RUNTIME_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// musiqued: the musique daemon. Runs with no config at all.
 #[derive(Debug, Parser)]
 #[command(name = "musiqued", version, about)]
@@ -60,6 +63,9 @@ pub fn main() -> ExitCode {
         let daemon = Daemon::start(config, paths)?;
         daemon.run().await
     });
+    // Everything that matters has stopped; blocking work still running (an RPC call
+    // waiting on a plugin that hangs) is abandoned rather than waited for.
+    runtime.shutdown_timeout(RUNTIME_GRACE);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -35,6 +35,9 @@ use crate::runtime::Runtime;
 use crate::scrobbling::{Credentials, Scrobbling};
 use crate::store::Store;
 
+/// Longest the store may take to close, beyond the components' shared budget.
+const STORE_CLOSE_BOUND: Duration = Duration::from_secs(5);
+
 /// Where the daemon keeps its files and listens.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -81,10 +84,14 @@ impl Daemon {
         // On an early return, dropping this stops whatever had started, in reverse.
         let components = Arc::new(Components::default());
         let store = Store::open(&paths.data_dir, config.store.cache_mb, clock.clone())?;
-        components.started(Component::new("store", running, {
-            let store = store.clone();
-            move || store.close()
-        }));
+        components.started(
+            Component::new("store", running, {
+                let store = store.clone();
+                move || store.close()
+            })
+            // Closed cleanly whatever happened before: a last commit and the file lock.
+            .must_finish(STORE_CLOSE_BOUND),
+        );
         let listener = rpc::server::bind(&paths.socket)?;
         components.started(Component::new("socket", running, {
             let socket = paths.socket.clone();
@@ -148,7 +155,7 @@ impl Daemon {
             },
             {
                 let runs = runs.clone();
-                move || runs.stop_all()
+                move || runs.stop_all(crate::imports::runs::STOP_WAIT)
             },
         ));
         let imports = Imports::new(library.clone(), runs.clone(), events.clone(), config.import.clone());
@@ -235,6 +242,10 @@ impl Daemon {
         tokio::task::spawn_blocking(move || components.stop_all())
             .await
             .map_err(|_| crate::error::Error::Internal(crate::error::InternalError::WorkerGone("shutdown")))?;
+        let abandoned = rpc::blocking_calls();
+        if abandoned > 0 {
+            tracing::warn!(calls = abandoned, "RPC calls still running are abandoned (waiting on a plugin, say)");
+        }
         tracing::info!("stopped");
         Ok(())
     }

@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -38,11 +40,17 @@ struct Running {
     fingerprint: String,
     cancel: Arc<AtomicBool>,
     thread: JoinHandle<()>,
+    /// Disconnected when the thread ends (its sender is dropped then, even on a panic).
+    ended: Receiver<()>,
 }
 
 /// A run's work, on its thread: imports from where `run` stands, keeps
 /// `committed` as the run last stored, and says how it ended.
 pub(crate) type Work = Box<dyn FnOnce(&AtomicBool, ImportRunRecord, &mut ImportRunRecord) -> Ended + Send>;
+
+/// How long stopping waits for the runs to reach their next record; one that
+/// does not (a plugin call that hangs) is abandoned, to resume at the next start.
+pub(crate) const STOP_WAIT: Duration = Duration::from_secs(2);
 
 impl Runs {
     pub(crate) fn new(store: Store, events: EventBus, clock: Clock) -> Runs {
@@ -69,15 +77,17 @@ impl Runs {
         let runs = self.clone();
         let started = run.clone();
         let stop = cancel.clone();
+        let (ending, ended) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(format!("import-{}", run.id))
             .spawn(move || {
+                let _ending = ending;
                 let mut committed = started.clone();
                 let ended = work(&stop, started, &mut committed);
                 runs.finish(committed, ended);
             })
             .map_err(crate::error::io_err("spawn", "import thread"))?;
-        self.running.lock().expect("running lock").insert(run.id, Running { fingerprint, cancel, thread });
+        self.running.lock().expect("running lock").insert(run.id, Running { fingerprint, cancel, thread, ended });
         Ok(run)
     }
 
@@ -119,15 +129,27 @@ impl Runs {
         self.running.lock().expect("running lock").values().filter(|import| !import.thread.is_finished()).count()
     }
 
-    /// Asks every import to stop at its next record and waits for them; they
-    /// are left interrupted, to resume when started again.
-    pub(crate) fn stop_all(&self) {
-        let running: Vec<Running> = self.running.lock().expect("running lock").drain().map(|(_, run)| run).collect();
-        for import in &running {
+    /// Asks every import to stop at its next record and waits for them, at most
+    /// `bound` in all; they are left interrupted, to resume when started again.
+    /// One that does not stop in time is abandoned (logged), still marked running
+    /// in the store: the next start finds it interrupted.
+    pub(crate) fn stop_all(&self, bound: Duration) {
+        let running: Vec<(u64, Running)> = self.running.lock().expect("running lock").drain().collect();
+        for (_, import) in &running {
             import.cancel.store(true, Ordering::Relaxed);
         }
-        for import in running {
-            let _ = import.thread.join();
+        let deadline = Instant::now() + bound;
+        for (id, import) in running {
+            match import.ended.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Err(RecvTimeoutError::Timeout) => tracing::warn!(
+                    run = id,
+                    bound_ms = bound.as_millis() as u64,
+                    "import did not stop in time; abandoned (it resumes from its last commit at the next start)"
+                ),
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                    let _ = import.thread.join();
+                }
+            }
         }
     }
 

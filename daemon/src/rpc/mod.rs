@@ -6,6 +6,7 @@ mod convert;
 pub(crate) mod server;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::types::ErrorObjectOwned;
@@ -34,6 +35,31 @@ const DEFAULT_PAGE: u32 = 50;
 /// Default and largest result counts of `search` and `stats.top`.
 const DEFAULT_RESULTS: u32 = 20;
 const MAX_RESULTS: u32 = 1000;
+
+/// RPC calls running on blocking threads now. Shutdown does not wait for them
+/// (one may wait on a plugin that hangs); it reports how many it abandons.
+static BLOCKING_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many RPC calls are running on blocking threads now.
+pub(crate) fn blocking_calls() -> usize {
+    BLOCKING_CALLS.load(Ordering::Relaxed)
+}
+
+/// Counts one blocking call for as long as its thread works on it.
+struct BlockingCall;
+
+impl BlockingCall {
+    fn begin() -> BlockingCall {
+        BLOCKING_CALLS.fetch_add(1, Ordering::Relaxed);
+        BlockingCall
+    }
+}
+
+impl Drop for BlockingCall {
+    fn drop(&mut self) {
+        BLOCKING_CALLS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// The server side of the API: it holds every handle, and only converts and delegates.
 pub(crate) struct Rpc {
@@ -64,7 +90,12 @@ impl Rpc {
         work: impl FnOnce(Handles) -> Result<T, Error> + Send + 'static,
     ) -> RpcResult<T> {
         let handles = self.handles.clone();
-        match tokio::task::spawn_blocking(move || work(handles)).await {
+        let call = BlockingCall::begin();
+        let running = tokio::task::spawn_blocking(move || {
+            let _call = call;
+            work(handles)
+        });
+        match running.await {
             Ok(result) => result.map_err(ErrorObjectOwned::from),
             Err(join) => {
                 tracing::error!(error = %join, "rpc worker panicked");
