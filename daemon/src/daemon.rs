@@ -30,7 +30,7 @@ use crate::imports::Imports;
 use crate::imports::runs::Runs;
 use crate::library::Library;
 use crate::plugins::{PluginHost, PluginState};
-use crate::rpc::{self, Rpc};
+use crate::rpc;
 use crate::runtime::Runtime;
 use crate::scrobbling::{Credentials, Scrobbling};
 use crate::store::Store;
@@ -92,7 +92,8 @@ impl Daemon {
             // Closed cleanly whatever happened before: a last commit and the file lock.
             .must_finish(STORE_CLOSE_BOUND),
         );
-        let listener = rpc::server::bind(&paths.socket)?;
+        let default_location = paths.socket == musique_config::default_socket_path();
+        let listener = rpc::server::bind(&paths.socket, default_location)?;
         components.started(Component::new("socket", running, {
             let socket = paths.socket.clone();
             move || {
@@ -230,7 +231,7 @@ impl Daemon {
             let runtime = reloading.clone();
             tokio::task::spawn_blocking(move || runtime.reload_config());
         };
-        rpc::serve(listener, Rpc::new(handles.clone()), &config.rpc, signals.shutdown(on_hangup)).await;
+        rpc::serve(listener, handles.clone(), &config.rpc, signals.shutdown(on_hangup)).await;
         tracing::info!("shutting down");
         // Scrobblers first: requests in flight finish (their listens are stored) before the store closes.
         let _ = stop_http.send(true);

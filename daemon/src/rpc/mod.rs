@@ -8,6 +8,7 @@ pub(crate) mod server;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use jsonrpsee::core::server::SendTimeoutError;
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
@@ -64,11 +65,15 @@ impl Drop for BlockingCall {
 /// The server side of the API: it holds every handle, and only converts and delegates.
 pub(crate) struct Rpc {
     handles: Handles,
+    /// The socket's connections, to cut off an events subscriber that reads nothing.
+    connections: server::Connections,
+    /// How long an events subscriber may leave its full buffer unread before it is cut off.
+    stall: std::time::Duration,
 }
 
 impl Rpc {
-    pub(crate) fn new(handles: Handles) -> Rpc {
-        Rpc { handles }
+    pub(crate) fn new(handles: Handles, connections: server::Connections, stall: std::time::Duration) -> Rpc {
+        Rpc { handles, connections, stall }
     }
 
     /// Applies `action` to the plugin `name` and answers the new list.
@@ -478,8 +483,17 @@ impl MusiqueApiServer for Rpc {
                 Err(RecvError::Closed) => break,
             };
             let message = SubscriptionMessage::from(serde_json::value::to_raw_value(&wire)?);
-            if sink.send(message).await.is_err() {
-                break;
+            match sink.send_timeout(message, self.stall).await {
+                Ok(()) => {}
+                Err(SendTimeoutError::Closed(_)) => break,
+                // Its buffer stayed full: the client reads nothing. Waiting longer would hold
+                // what it was sent; it may subscribe again.
+                Err(SendTimeoutError::Timeout(_)) => {
+                    let connection = sink.connection_id().0;
+                    tracing::warn!(connection, "an events subscriber read nothing while its buffer was full: cut off");
+                    self.connections.close(connection);
+                    break;
+                }
             }
         }
         Ok(())
