@@ -268,7 +268,8 @@ impl Default for RpcConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
-    /// A tracing filter such as `info` or `musique_daemon=debug`.
+    /// A tracing filter such as `info` or `musique_daemon=debug`. The `MUSIQUE_LOG`
+    /// environment variable overrides it, else `RUST_LOG`.
     pub level: String,
 }
 
