@@ -231,8 +231,8 @@ struct Connection {
     id: u32,
     fd: RawFd,
     opened: Instant,
-    /// When a byte last moved, in milliseconds after `opened`.
-    last_active_ms: AtomicU64,
+    /// When a byte last moved, in microseconds after `opened`.
+    last_active_us: AtomicU64,
     /// HTTP requests being answered (a WebSocket upgrade only while it is made).
     in_flight: AtomicUsize,
     /// Whether a request ever arrived (connections that never sent one are closed first at the limit).
@@ -243,11 +243,11 @@ struct Connection {
 
 impl Connection {
     fn touch(&self) {
-        self.last_active_ms.store(self.opened.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_active_us.store(self.opened.elapsed().as_micros() as u64, Ordering::Relaxed);
     }
 
     fn idle_for(&self) -> Duration {
-        self.opened.elapsed().saturating_sub(Duration::from_millis(self.last_active_ms.load(Ordering::Relaxed)))
+        self.opened.elapsed().saturating_sub(Duration::from_micros(self.last_active_us.load(Ordering::Relaxed)))
     }
 
     /// Shuts the socket down: whoever reads or writes it sees it end, and lets it go.
@@ -273,7 +273,11 @@ impl Connections {
                 .open
                 .values()
                 .filter(|connection| connection.in_flight.load(Ordering::Relaxed) == 0)
-                .max_by_key(|connection| (!connection.requested.load(Ordering::Relaxed), connection.idle_for()));
+                .max_by_key(|connection| {
+                    // Never asked anything first, then idle longest, then (a tie) opened first.
+                    let never_asked = !connection.requested.load(Ordering::Relaxed);
+                    (never_asked, connection.idle_for(), std::cmp::Reverse(connection.id))
+                });
             match idle {
                 Some(idle) => {
                     tracing::warn!(
@@ -300,7 +304,7 @@ impl Connections {
             id,
             fd: stream.as_raw_fd(),
             opened: Instant::now(),
-            last_active_ms: AtomicU64::new(0),
+            last_active_us: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             requested: AtomicBool::new(false),
             closed: Notify::new(),
