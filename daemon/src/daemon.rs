@@ -8,8 +8,9 @@
 //! registered in [`Components`] as soon as it started.
 //! Stop: RPC → HTTP (requests in flight finish) → then every component in
 //! reverse: watcher, trackers and enricher, imports (left resumable), plugins,
-//! indexer (last commit), socket file, store. A failed start stops what had
-//! started the same way, by dropping the registry.
+//! indexer (last commit), socket file, store; each within a bound, so a part
+//! that hangs is abandoned (logged) and the store still closes. A failed start
+//! stops what had started the same way, by dropping the registry.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
