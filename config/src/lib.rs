@@ -250,13 +250,30 @@ impl Default for StoreConfig {
 pub struct RpcConfig {
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: u32,
-    /// Most simultaneous connections.
+    /// Most simultaneous connections. At the limit, a new connection closes the one
+    /// idle longest (logged), so `daemon.status` always gets through.
     pub max_connections: u32,
+    /// A request's headers must arrive within this many milliseconds, counted from when
+    /// the connection is ready for one (so it also closes silent and kept-alive HTTP connections).
+    pub header_timeout_ms: u64,
+    /// A connection on which nothing moves for this many milliseconds, while no call is
+    /// being answered, is closed. WebSocket clients are pinged every third of it and must
+    /// answer; an events subscriber that leaves its full buffer unread for half of it is cut off.
+    pub idle_timeout_ms: u64,
+    /// Messages (answers and events) queued for one WebSocket connection before the
+    /// daemon waits for the client to read.
+    pub message_buffer: u32,
 }
 
 impl Default for RpcConfig {
     fn default() -> RpcConfig {
-        RpcConfig { max_request_bytes: 16 * 1024 * 1024, max_connections: 256 }
+        RpcConfig {
+            max_request_bytes: 16 * 1024 * 1024,
+            max_connections: 256,
+            header_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            message_buffer: 256,
+        }
     }
 }
 
@@ -264,7 +281,8 @@ impl Default for RpcConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
-    /// A tracing filter such as `info` or `musique_daemon=debug`.
+    /// A tracing filter such as `info` or `musique_daemon=debug`. The `MUSIQUE_LOG`
+    /// environment variable overrides it, else `RUST_LOG`.
     pub level: String,
 }
 
@@ -328,6 +346,15 @@ impl Config {
         }
         if self.rpc.max_connections == 0 {
             return bad("rpc.max_connections", "must be at least 1");
+        }
+        if !(100..=3_600_000).contains(&self.rpc.header_timeout_ms) {
+            return bad("rpc.header_timeout_ms", "must be between 100 and 3600000");
+        }
+        if !(300..=86_400_000).contains(&self.rpc.idle_timeout_ms) {
+            return bad("rpc.idle_timeout_ms", "must be between 300 and 86400000");
+        }
+        if !(1..=65_536).contains(&self.rpc.message_buffer) {
+            return bad("rpc.message_buffer", "must be between 1 and 65536");
         }
         if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
             return bad("http.tls_cert", "give both tls_cert and tls_key, or neither");
@@ -549,6 +576,18 @@ mod tests {
             let err = parse(&format!("[http]\nhostnames = [{name:?}]\n")).unwrap_err().to_string();
             assert!(err.contains("http.hostnames"), "{name}: {err}");
         }
+    }
+
+    #[test]
+    fn rpc_values_are_checked() {
+        let config = parse("[rpc]\nidle_timeout_ms = 1000\nmessage_buffer = 8\n").unwrap();
+        assert_eq!((config.rpc.idle_timeout_ms, config.rpc.message_buffer), (1000, 8));
+        let err = parse("[rpc]\nheader_timeout_ms = 0\n").unwrap_err().to_string();
+        assert!(err.contains("rpc.header_timeout_ms"), "{err}");
+        let err = parse("[rpc]\nidle_timeout_ms = 10\n").unwrap_err().to_string();
+        assert!(err.contains("rpc.idle_timeout_ms"), "{err}");
+        let err = parse("[rpc]\nmessage_buffer = 0\n").unwrap_err().to_string();
+        assert!(err.contains("rpc.message_buffer"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,9 @@ use musique_config::{Config, DEFAULT_CONFIG_TOML};
 
 use crate::{Daemon, Paths};
 
+/// How long the exiting process waits for blocking work left on the async runtime.
+const RUNTIME_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// musiqued: the musique daemon. Runs with no config at all.
 #[derive(Debug, Parser)]
 #[command(name = "musiqued", version, about)]
@@ -60,6 +63,9 @@ pub fn main() -> ExitCode {
         let daemon = Daemon::start(config, paths)?;
         daemon.run().await
     });
+    // Everything that matters has stopped; blocking work still running (an RPC call
+    // waiting on a plugin that hangs) is abandoned rather than waited for.
+    runtime.shutdown_timeout(RUNTIME_GRACE);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -69,8 +75,11 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Sets up logging to stderr. The filter is the first of `MUSIQUE_LOG`, `RUST_LOG` (as
+/// users of Rust tools expect) and the config's `[log] level`; an empty variable counts as unset.
 fn init_logging(level: &str) {
-    let filter = std::env::var("MUSIQUE_LOG").ok().unwrap_or_else(|| level.to_owned());
+    let from_env = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
+    let filter = from_env("MUSIQUE_LOG").or_else(|| from_env("RUST_LOG")).unwrap_or_else(|| level.to_owned());
     let filter =
         tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colors only for a person at a terminal; journald and log files get plain text.

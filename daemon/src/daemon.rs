@@ -8,8 +8,9 @@
 //! registered in [`Components`] as soon as it started.
 //! Stop: RPC → HTTP (requests in flight finish) → then every component in
 //! reverse: watcher, trackers and enricher, imports (left resumable), plugins,
-//! indexer (last commit), socket file, store. A failed start stops what had
-//! started the same way, by dropping the registry.
+//! indexer (last commit), socket file, store; each within a bound, so a part
+//! that hangs is abandoned (logged) and the store still closes. A failed start
+//! stops what had started the same way, by dropping the registry.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -23,17 +24,20 @@ use tokio::net::UnixListener;
 use crate::adapters::Adapters;
 use crate::clock::Clock;
 use crate::components::{Component, ComponentState, Components, Health};
-use crate::error::{Result, io_err};
+use crate::error::{Result, StartupError, io_err};
 use crate::events::EventBus;
 use crate::handles::Handles;
 use crate::imports::Imports;
 use crate::imports::runs::Runs;
 use crate::library::Library;
 use crate::plugins::{PluginHost, PluginState};
-use crate::rpc::{self, Rpc};
+use crate::rpc;
 use crate::runtime::Runtime;
 use crate::scrobbling::{Credentials, Scrobbling};
 use crate::store::Store;
+
+/// Longest the store may take to close, beyond the components' shared budget.
+const STORE_CLOSE_BOUND: Duration = Duration::from_secs(5);
 
 /// Where the daemon keeps its files and listens.
 #[derive(Debug, Clone)]
@@ -72,20 +76,23 @@ impl Daemon {
     pub fn start(config: Config, paths: Paths) -> Result<Daemon> {
         let signals = Signals::install().map_err(io_err("install signal handlers", "musiqued"))?;
         let clock = Clock::system();
-        // Owner-only: the data directory holds a person's listening history.
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&paths.data_dir)
-            .map_err(io_err("create data directory", &paths.data_dir))?;
+        // Every file and directory the daemon creates from here on is its user's alone.
+        // SAFETY: umask has no preconditions and cannot fail.
+        unsafe { libc::umask(0o077) };
+        private_data_dir(&paths.data_dir)?;
         // On an early return, dropping this stops whatever had started, in reverse.
         let components = Arc::new(Components::default());
         let store = Store::open(&paths.data_dir, config.store.cache_mb, clock.clone())?;
-        components.started(Component::new("store", running, {
-            let store = store.clone();
-            move || store.close()
-        }));
-        let listener = rpc::server::bind(&paths.socket)?;
+        components.started(
+            Component::new("store", running, {
+                let store = store.clone();
+                move || store.close()
+            })
+            // Closed cleanly whatever happened before: a last commit and the file lock.
+            .must_finish(STORE_CLOSE_BOUND),
+        );
+        let default_location = paths.socket == musique_config::default_socket_path();
+        let listener = rpc::server::bind(&paths.socket, default_location)?;
         components.started(Component::new("socket", running, {
             let socket = paths.socket.clone();
             move || {
@@ -148,7 +155,7 @@ impl Daemon {
             },
             {
                 let runs = runs.clone();
-                move || runs.stop_all()
+                move || runs.stop_all(crate::imports::runs::STOP_WAIT)
             },
         ));
         let imports = Imports::new(library.clone(), runs.clone(), events.clone(), config.import.clone());
@@ -223,7 +230,7 @@ impl Daemon {
             let runtime = reloading.clone();
             tokio::task::spawn_blocking(move || runtime.reload_config());
         };
-        rpc::serve(listener, Rpc::new(handles.clone()), &config.rpc, signals.shutdown(on_hangup)).await;
+        rpc::serve(listener, handles.clone(), &config.rpc, signals.shutdown(on_hangup)).await;
         tracing::info!("shutting down");
         // Scrobblers first: requests in flight finish (their listens are stored) before the store closes.
         let _ = stop_http.send(true);
@@ -235,9 +242,71 @@ impl Daemon {
         tokio::task::spawn_blocking(move || components.stop_all())
             .await
             .map_err(|_| crate::error::Error::Internal(crate::error::InternalError::WorkerGone("shutdown")))?;
+        let abandoned = rpc::blocking_calls();
+        if abandoned > 0 {
+            tracing::warn!(calls = abandoned, "RPC calls still running are abandoned (waiting on a plugin, say)");
+        }
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// What the data directory keeps that is tightened at each start, with what is inside it
+/// (older versions left them readable by others): the store, the key, the index, the plugin cache.
+/// The plugins directory is the user's, left as it is.
+const PRIVATE_ENTRIES: &[&str] = &[crate::store::STORE_FILE, "scrobble.key", "index", "plugin-cache"];
+
+/// Makes the data directory private: it holds a person's listening history. It is
+/// created 0700, or must already belong to this user, and is then made 0700, and
+/// what it keeps 0600 (0700 for folders).
+fn private_data_dir(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let fail = |message: String| StartupError::DataDir { path: dir.to_owned(), message };
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io_err("create data directory", dir))?;
+    let meta = std::fs::metadata(dir).map_err(io_err("check data directory", dir))?;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let own_uid = unsafe { libc::getuid() };
+    if meta.uid() != own_uid {
+        return Err(fail(format!(
+            "belongs to uid {}, not to you (uid {own_uid}); musiqued keeps its data only in a directory of yours",
+            meta.uid()
+        ))
+        .into());
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        tracing::info!(data_dir = %dir.display(), was = format!("{mode:04o}"), "made the data directory private (0700)");
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|err| fail(format!("cannot make it private (0700): {err}")))?;
+    }
+    for name in PRIVATE_ENTRIES {
+        tighten(&dir.join(name), 0).map_err(|err| fail(format!("cannot make {name} private: {err}")))?;
+    }
+    Ok(())
+}
+
+/// Takes group and other permissions off `path` and, for a folder, what it holds
+/// (a few levels deep). Symbolic links are left alone; a missing path is fine.
+fn tighten(path: &std::path::Path, depth: usize) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    if meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+    }
+    if meta.is_dir() && depth < 4 {
+        for entry in std::fs::read_dir(path)? {
+            tighten(&entry?.path(), depth + 1)?;
+        }
+    }
+    Ok(())
 }
 
 /// The health of a part with nothing more to say than that it runs.

@@ -127,6 +127,14 @@ pub enum StartupError {
         /// The newest version this build reads.
         supported: u32,
     },
+    /// The data directory is not this user's to keep private.
+    #[error("data directory {path}: {message}")]
+    DataDir {
+        /// The data directory.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The socket path is unusable.
     #[error("socket {path}: {message}")]
     Socket {

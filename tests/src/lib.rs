@@ -214,6 +214,26 @@ impl Daemon {
         assert!(status.success(), "musiqued exited with {status}");
     }
 
+    /// Stops the daemon with SIGTERM and waits at most `bound` for it to exit;
+    /// panics (after killing it) when it is still running then. Returns how it exited.
+    pub fn stop_within(&mut self, bound: Duration) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        // SAFETY: kill has no memory preconditions; the pid is our child's.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if started.elapsed() > bound {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("musiqued was still running {} s after SIGTERM", bound.as_secs());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Runs musiquectl against this daemon; returns (exit code, stdout, stderr).
     pub fn ctl(&self, args: &[&str]) -> (i32, String, String) {
         run_ctl(&self.socket(), args)

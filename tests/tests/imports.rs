@@ -321,3 +321,88 @@ async fn listenbrainz_zip_jsonl_and_json() {
     assert_eq!(run.imported, 0);
     assert!(run.file_errors[0].contains("line 2: truncated"), "{:?}", run.file_errors);
 }
+
+// ---- Bad files: issue 21, item 1 ---------------------------------------------------------------------
+
+fn mkfifo(path: &Path) {
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid C string; mkfifo only creates a file.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());
+}
+
+/// Writes `head`, `size` bytes of `fill`, then `tail`, without holding them in memory.
+fn write_large(path: &Path, head: &[u8], fill: u8, size: usize, tail: &[u8]) {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    file.write_all(head).unwrap();
+    let chunk = vec![fill; 1 << 20];
+    for _ in 0..size / chunk.len() {
+        file.write_all(&chunk).unwrap();
+    }
+    file.write_all(tail).unwrap();
+    file.flush().unwrap();
+}
+
+/// The daemon's peak resident memory must stay well under what the files would cost if read whole.
+const MEMORY_BOUND: u64 = 400 << 20;
+
+// See: issue 21, item 1 ("`musiquectl import spotify /dev/zero` grew the daemon past 2 GB").
+#[tokio::test]
+async fn r21_devices_fifos_and_oversized_records_cannot_eat_the_machine() {
+    let daemon = Daemon::start();
+    let client = daemon.client().await;
+    let start = async |kind: ImportKind, path: &Path| {
+        // A FIFO used to block `imports.start` forever: the bound only turns a hang into a failure.
+        let call = client.imports_start(kind, path.display().to_string(), None);
+        tokio::time::timeout(std::time::Duration::from_secs(60), call).await.expect("imports.start answers")
+    };
+
+    // Devices and FIFOs are refused up front, named, in a folder too.
+    let err = start(ImportKind::Spotify, Path::new("/dev/zero")).await.unwrap_err();
+    assert!(err.to_string().contains("/dev/zero is a character device, not a regular file"), "{err}");
+    let folder = daemon.dir.path().join("export");
+    std::fs::create_dir_all(&folder).unwrap();
+    let fifo = folder.join("Streaming_History_Audio_2024_0.json");
+    mkfifo(&fifo);
+    let err = start(ImportKind::Spotify, &fifo).await.unwrap_err();
+    assert!(err.to_string().contains(&format!("{} is a FIFO (named pipe)", fifo.display())), "{err}");
+    let err = start(ImportKind::Spotify, &folder).await.unwrap_err();
+    assert!(err.to_string().contains(&format!("{} is a FIFO (named pipe)", fifo.display())), "{err}");
+    let (code, _, stderr) = daemon.ctl(&["import", "spotify", "/dev/zero"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("/dev/zero is a character device"), "{stderr}");
+
+    // A gigabyte of garbage without a newline (a sparse file: zeros that take no disk).
+    let garbage = daemon.dir.path().join("listens.jsonl");
+    std::fs::File::create(&garbage).unwrap().set_len(1 << 30).unwrap();
+    let run = wait_import(&client, start(ImportKind::Listenbrainz, &garbage).await.unwrap().id).await;
+    assert_eq!((run.state, run.imported), (ImportState::Completed, 0), "{run:?}");
+    assert!(run.file_errors[0].contains("line 1 is larger than 1 MiB"), "{:?}", run.file_errors);
+
+    // A JSON export whose first record holds one giant string (streamed: it is larger than 64 MB).
+    let giant = daemon.dir.path().join("Streaming_History_Audio_2024_1.json");
+    write_large(&giant, br#"[{"ts":""#, b'a', 300 << 20, br#"","ms_played":1}]"#);
+    let run = wait_import(&client, start(ImportKind::Spotify, &giant).await.unwrap().id).await;
+    assert!(run.file_errors[0].contains("record 1 is larger than 1 MiB"), "{:?}", run.file_errors);
+    std::fs::remove_file(&giant).unwrap();
+
+    // A zip bomb: half a gigabyte of one string, compressed to about half a megabyte.
+    let bomb = daemon.dir.path().join("my_spotify_data.zip");
+    let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(std::fs::File::create(&bomb).unwrap()));
+    let options = zip::write::SimpleFileOptions::default().compression_level(Some(9)).large_file(true);
+    zip.start_file("Spotify Extended Streaming History/Streaming_History_Audio_2024_2.json", options).unwrap();
+    zip.write_all(br#"[{"ts":""#).unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..512 {
+        zip.write_all(&chunk).unwrap();
+    }
+    zip.write_all(br#"","ms_played":1}]"#).unwrap();
+    zip.finish().unwrap();
+    let size = std::fs::metadata(&bomb).unwrap().len();
+    assert!(size < 4 << 20, "the bomb is small: {size} bytes");
+    let run = wait_import(&client, start(ImportKind::Spotify, &bomb).await.unwrap().id).await;
+    assert!(run.file_errors[0].contains("record 1 is larger than 1 MiB"), "{:?}", run.file_errors);
+
+    let (_, peak) = daemon.rss();
+    assert!(peak < MEMORY_BOUND, "the daemon's memory peaked at {} MB", peak >> 20);
+    assert_eq!(client.status().await.unwrap().counts.listens, 0, "the daemon still answers");
+}

@@ -256,6 +256,55 @@ listens = [
 ]
 "#;
 
+    // See: issue 21, item 2 ("after SIGTERM the daemon was still running 25 s later").
+    #[tokio::test]
+    async fn r21_shutdown_finishes_when_a_plugin_hangs() {
+        let timeout = "[plugins]\ncall_timeout_ms = 600000\n";
+        let hanging = format!("{timeout}{FEED_CONFIG}hang_on = [\"history.page\", \"auth.begin\"]\n");
+        let mut daemon = Daemon::start_with_config(&hanging);
+        let client = daemon.client().await;
+        install(&daemon.data_dir().join("plugins"), "libfeed.so", &library("musique_feed_plugin"));
+        let feed = |plugins: &[PluginInfo]| plugins.iter().find(|plugin| plugin.name == "feed").cloned();
+        let plugins = wait_for(&client, "the feed plugin", |plugins| {
+            feed(plugins).is_some_and(|plugin| plugin.state == PluginState::Running)
+        })
+        .await;
+        let calls = feed(&plugins).unwrap().calls;
+
+        // An adapter import whose thread waits on the plugin, and an RPC call that waits on it too.
+        let run = client.imports_fetch("feed".into(), musique_api::FetchMode::Full, None, None).await.unwrap();
+        let socket = daemon.socket();
+        let stuck_call = tokio::spawn(async move {
+            let client = musique_api::client::connect(&socket).await.unwrap();
+            client.auth_begin("feed".into()).await
+        });
+        wait_for(&client, "both calls", |plugins| feed(plugins).is_some_and(|plugin| plugin.calls >= calls + 2)).await;
+        drop(client);
+
+        // Well under systemd's TimeoutStopSec (30 s), and cleanly: the store closed.
+        let status = daemon.stop_within(Duration::from_secs(20));
+        assert!(status.success(), "musiqued exited with {status}");
+        let log = daemon.log();
+        assert!(log.contains("import did not stop in time; abandoned"), "{log}");
+        assert!(log.contains("RPC calls still running are abandoned"), "{log}");
+        assert!(stuck_call.await.unwrap().is_err(), "the call waiting on the plugin gets no answer");
+
+        // The next start on the same data resumes the abandoned import (the plugin answers now): by
+        // itself when the plugin is loaded in time, else when asked again.
+        daemon.set_config(&format!("{timeout}{FEED_CONFIG}"));
+        daemon.restart();
+        let client = daemon.client().await;
+        wait_for(&client, "the feed plugin", |plugins| {
+            feed(plugins).is_some_and(|plugin| plugin.state == PluginState::Running)
+        })
+        .await;
+        let again = client.imports_fetch("feed".into(), musique_api::FetchMode::Full, None, None).await.unwrap();
+        assert_eq!(again.id, run.id);
+        let run = musique_tests::wait_import(&client, run.id).await;
+        assert_eq!((run.state, run.imported), (ImportState::Completed, 5), "{run:?}");
+        assert!(run.resumed >= 1, "{run:?}");
+    }
+
     /// What an outside author does with `docs/plugins.md`: drop a history plugin in, import
     /// its history and track it with musiquectl alone.
     #[tokio::test]

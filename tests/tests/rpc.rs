@@ -388,3 +388,124 @@ async fn r21_oversized_bodies_are_413_and_subscriptions_over_http_say_why() {
     let client = daemon.client().await;
     assert!(client.events_subscribe().await.is_ok());
 }
+
+// ---- Idle and stuck clients: issue 21, item 3 --------------------------------------------------------
+
+/// Reads until the daemon closes the connection; panics when it has not after 60 s.
+fn read_until_closed(stream: &mut std::os::unix::net::UnixStream) -> Vec<u8> {
+    use std::io::Read;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    let mut bytes = Vec::new();
+    match stream.read_to_end(&mut bytes) {
+        Ok(_) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => bytes,
+        Err(err) => panic!("the daemon did not close the connection: {err}"),
+    }
+}
+
+// See: issue 21, item 3 ("260 idle connections held open made `daemon.status` fail").
+#[tokio::test]
+async fn r21_idle_connections_cannot_lock_out_status() {
+    let daemon = Daemon::start_with_config("[rpc]\nmax_connections = 8\n");
+    // More connections than the limit, that never say anything.
+    let mut idle: Vec<_> =
+        (0..12).map(|_| std::os::unix::net::UnixStream::connect(daemon.socket()).expect("connect")).collect();
+    let client = daemon.client().await;
+    assert_eq!(client.status().await.unwrap().counts.listens, 0);
+    let (code, out, err) = daemon.ctl(&["status"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // The oldest idle connections were closed to make room, and the log says so.
+    assert!(read_until_closed(&mut idle[0]).is_empty());
+    assert!(daemon.log().contains("rpc connection limit reached: closing the connection idle longest"));
+    assert_eq!(client.status().await.unwrap().counts.listens, 0, "the first client kept its connection");
+}
+
+// See: issue 21, item 3 ("they stayed open for minutes").
+#[tokio::test]
+async fn r21_silent_and_kept_alive_connections_are_closed() {
+    use std::io::Write;
+    let daemon = Daemon::start_with_config("[rpc]\nheader_timeout_ms = 300\n");
+    let mut silent = std::os::unix::net::UnixStream::connect(daemon.socket()).unwrap();
+    assert!(read_until_closed(&mut silent).is_empty());
+    // After one answer, a kept-alive connection that asks nothing more is closed too.
+    let mut kept = std::os::unix::net::UnixStream::connect(daemon.socket()).unwrap();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"daemon.hello"}"#;
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    kept.write_all(format!("{head}{body}").as_bytes()).unwrap();
+    let answer = String::from_utf8(read_until_closed(&mut kept)).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("api_version"), "{answer}");
+}
+
+/// Opens a WebSocket on the socket by hand and subscribes to events; the stream is then never read.
+fn raw_subscriber(daemon: &Daemon) -> std::os::unix::net::UnixStream {
+    use std::io::{BufRead, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(daemon.socket()).unwrap();
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 101"), "{line}");
+    while line != "\r\n" {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+    }
+    // One masked text frame, as clients must send.
+    let payload = br#"{"jsonrpc":"2.0","id":1,"method":"events.subscribe"}"#;
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(index, byte)| byte ^ mask[index % 4]));
+    stream.write_all(&frame).unwrap();
+    // The answer: a text frame with the subscription's id (after the daemon's first ping, which goes unanswered).
+    loop {
+        let mut head = [0u8; 2];
+        std::io::Read::read_exact(&mut reader, &mut head).unwrap();
+        let mut payload = vec![0u8; usize::from(head[1])];
+        std::io::Read::read_exact(&mut reader, &mut payload).unwrap();
+        if head[0] == 0x89 {
+            continue;
+        }
+        let answer = String::from_utf8(payload).unwrap();
+        assert!(head[0] == 0x81 && answer.contains(r#""result":"#), "{head:?} {answer}");
+        return stream;
+    }
+}
+
+/// Waits until the daemon has closed its side of `stream`, without reading what is pending; at most 60 s.
+fn wait_closed_by_daemon(stream: &std::os::unix::net::UnixStream) {
+    use std::os::fd::AsRawFd;
+    let mut poll = libc::pollfd { fd: stream.as_raw_fd(), events: libc::POLLRDHUP, revents: 0 };
+    // SAFETY: one valid pollfd for the duration of the call.
+    let ready = unsafe { libc::poll(&mut poll, 1, 60_000) };
+    assert!(ready == 1 && poll.revents & (libc::POLLRDHUP | libc::POLLHUP) != 0, "the daemon kept the connection");
+}
+
+// See: issue 21, item 3 ("memory grew 17 → 58 MB with one such client").
+#[tokio::test]
+async fn r21_a_subscriber_that_never_reads_is_cut_off() {
+    let daemon = Daemon::start_with_config("[rpc]\nidle_timeout_ms = 2000\nmessage_buffer = 8\n");
+    let stuck = raw_subscriber(&daemon);
+    let client = daemon.client().await;
+    // Far more events than its buffer and the socket's hold.
+    for batch in 0..2 {
+        let listens = (0..5000)
+            .map(|index| new_listen("Stereolab", &format!("Track {batch}-{index}"), 1_700_000_000 + index))
+            .collect();
+        client.listens_add(None, Some(listens)).await.unwrap();
+    }
+    // Cut off, whether still sending it events (its full buffer unread) or with nothing more to send
+    // (nothing moving): the daemon closes the connection.
+    wait_closed_by_daemon(&stuck);
+    let (rss, _) = daemon.rss();
+    assert!(rss < 400 << 20, "the daemon holds {} MB", rss >> 20);
+    // Only that connection was closed.
+    assert_eq!(client.status().await.unwrap().counts.listens, 10_000);
+}

@@ -6,11 +6,16 @@
 //! file that fails it is rejected whole and nothing of it is stored. The
 //! second turns each record into a listen, a skip (by a named rule) or a
 //! rejection (with its reason).
+//!
+//! Memory stays bounded whatever the bytes: a record (an array element, a
+//! line, a CSV row) larger than [`MAX_RECORD_BYTES`] makes its file rejected,
+//! and is never read whole.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::BufRead;
+use std::io::{self, BufRead, Read};
 use std::ops::ControlFlow;
 
 use serde::Deserialize;
@@ -19,6 +24,11 @@ use serde_json::value::RawValue;
 
 use super::source::Data;
 use crate::clock;
+
+/// Largest record (an array element, a line, a CSV row) an export may hold;
+/// a larger one makes its file rejected. Real records are under 2 KB; this
+/// bounds what reading one may cost.
+pub(crate) const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
 /// What one record became.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,8 +137,8 @@ pub(crate) fn validate(data: &Data<'_>, family: Family) -> Result<FileInfo, Stri
         Family::Listenbrainz => {
             let starts_with_array = match data {
                 Data::Memory(bytes) => bytes.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'['),
-                Data::Stream(file) => file
-                    .with_reader(|reader| first_non_space(reader) == Some(b'['))
+                Data::Stream { file, cancel } => file
+                    .with_reader(cancel, |reader| first_non_space(reader) == Some(b'['))
                     .map_err(|err| format!("cannot read: {err}"))?,
             };
             let (format, records, first) = if starts_with_array {
@@ -198,7 +208,7 @@ pub(crate) fn read_records(
 fn with_buf_read<T>(data: &Data<'_>, read: impl FnOnce(&mut dyn BufRead) -> T) -> Result<T, String> {
     match data {
         Data::Memory(bytes) => Ok(read(&mut bytes.as_slice())),
-        Data::Stream(file) => file.with_reader(read).map_err(|err| format!("cannot read: {err}")),
+        Data::Stream { file, cancel } => file.with_reader(cancel, read).map_err(|err| format!("cannot read: {err}")),
     }
 }
 
@@ -228,29 +238,39 @@ type ElementHandler<'h> = &'h mut dyn FnMut(u64, &RawValue) -> ControlFlow<()>;
 /// syntax (fast); with one it hands each element over as raw JSON. Returns the
 /// element count and the first element's JSON.
 fn json_array_pass(data: &Data<'_>, handler: Option<ElementHandler<'_>>) -> Result<(u64, Option<String>), String> {
+    let budget = RecordBudget::default();
     let describe = |err: serde_json::Error| {
+        if let Some(record) = budget.exceeded() {
+            return too_large("record", record);
+        }
         let (line, column) = (err.line(), err.column());
         match err.classify() {
             serde_json::error::Category::Eof => {
                 format!("truncated: the file ends early at line {line}, column {column}")
             }
             serde_json::error::Category::Data => format!("not an export: expected a JSON array of records ({err})"),
+            serde_json::error::Category::Io => format!("cannot read: {err}"),
             _ => format!("not valid JSON at line {line}, column {column}: {err}"),
         }
     };
     match data {
         Data::Memory(bytes) => {
+            // Elements are borrowed from the bytes, so their size is checked without copying them.
             let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-            let result = (&mut deserializer).deserialize_seq(ArrayVisitor { handler }).map_err(describe)?;
+            let visitor = ArrayVisitor { handler, budget: &budget, streamed: false };
+            let result = (&mut deserializer).deserialize_seq(visitor).map_err(describe)?;
             if !result.stopped {
                 deserializer.end().map_err(describe)?;
             }
             Ok((result.count, result.first))
         }
-        Data::Stream(file) => file
-            .with_reader(|reader| {
-                let mut deserializer = serde_json::Deserializer::from_reader(reader);
-                let result = (&mut deserializer).deserialize_seq(ArrayVisitor { handler }).map_err(describe)?;
+        Data::Stream { file, cancel } => file
+            .with_reader(cancel, |reader| {
+                // The budget counts each element's bytes as they are read, before any is buffered.
+                let mut deserializer =
+                    serde_json::Deserializer::from_reader(Budgeted { inner: reader, budget: &budget });
+                let visitor = ArrayVisitor { handler, budget: &budget, streamed: true };
+                let result = (&mut deserializer).deserialize_seq(visitor).map_err(describe)?;
                 if !result.stopped {
                     deserializer.end().map_err(describe)?;
                 }
@@ -260,17 +280,75 @@ fn json_array_pass(data: &Data<'_>, handler: Option<ElementHandler<'_>>) -> Resu
     }
 }
 
+/// The bytes of the record being read, against [`MAX_RECORD_BYTES`].
+#[derive(Default)]
+struct RecordBudget {
+    /// Bytes read since the record started.
+    used: Cell<usize>,
+    /// The record being read, counted from 1.
+    record: Cell<u64>,
+    /// Set when the record went over the limit.
+    exceeded: Cell<bool>,
+}
+
+impl RecordBudget {
+    /// Starts counting record number `record` (from 1).
+    fn start(&self, record: u64) {
+        self.used.set(0);
+        self.record.set(record);
+    }
+
+    /// Counts `bytes` more; false when the record is now over the limit.
+    fn spend(&self, bytes: usize) -> bool {
+        self.used.set(self.used.get().saturating_add(bytes));
+        if self.used.get() > MAX_RECORD_BYTES {
+            self.exceeded.set(true);
+        }
+        !self.exceeded.get()
+    }
+
+    /// The record that went over the limit, if one did.
+    fn exceeded(&self) -> Option<u64> {
+        self.exceeded.get().then(|| self.record.get())
+    }
+}
+
+/// A reader that fails once the current record is over its budget, so no
+/// parser ever buffers more than that.
+struct Budgeted<'b, R> {
+    inner: R,
+    budget: &'b RecordBudget,
+}
+
+impl<R: Read> Read for Budgeted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        if !self.budget.spend(read) {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "record too large"));
+        }
+        Ok(read)
+    }
+}
+
+/// What a file with an oversized record is told.
+fn too_large(what: &str, number: u64) -> String {
+    format!("{what} {number} is larger than {} MiB: not an export record", MAX_RECORD_BYTES >> 20)
+}
+
 struct ArrayPass {
     count: u64,
     first: Option<String>,
     stopped: bool,
 }
 
-struct ArrayVisitor<'h> {
+struct ArrayVisitor<'h, 'b> {
     handler: Option<ElementHandler<'h>>,
+    budget: &'b RecordBudget,
+    /// Read from a stream (elements cannot be borrowed; the reader is budgeted).
+    streamed: bool,
 }
 
-impl<'de> Visitor<'de> for ArrayVisitor<'_> {
+impl<'de> Visitor<'de> for ArrayVisitor<'_, '_> {
     type Value = ArrayPass;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -280,21 +358,35 @@ impl<'de> Visitor<'de> for ArrayVisitor<'_> {
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<ArrayPass, A::Error> {
         let mut pass = ArrayPass { count: 0, first: None, stopped: false };
         loop {
-            let wants_raw = self.handler.is_some() || pass.count == 0;
-            if wants_raw {
-                let Some(raw) = seq.next_element::<Box<RawValue>>()? else { break };
-                if pass.count == 0 {
-                    pass.first = Some(raw.get().to_owned());
+            self.budget.start(pass.count + 1);
+            let raw: Box<RawValue>;
+            let element: &RawValue = if !self.streamed {
+                let Some(element) = seq.next_element::<&'de RawValue>()? else { break };
+                if element.get().len() > MAX_RECORD_BYTES {
+                    self.budget.spend(element.get().len());
+                    return Err(serde::de::Error::custom("record too large"));
                 }
-                if let Some(handler) = self.handler.as_mut()
-                    && handler(pass.count, &raw).is_break()
-                {
-                    pass.count += 1;
-                    pass.stopped = true;
-                    return Ok(pass);
+                element
+            } else if self.handler.is_some() || pass.count == 0 {
+                let Some(element) = seq.next_element::<Box<RawValue>>()? else { break };
+                raw = element;
+                &raw
+            } else {
+                if seq.next_element::<IgnoredAny>()?.is_none() {
+                    break;
                 }
-            } else if seq.next_element::<IgnoredAny>()?.is_none() {
-                break;
+                pass.count += 1;
+                continue;
+            };
+            if pass.count == 0 {
+                pass.first = Some(element.get().to_owned());
+            }
+            if let Some(handler) = self.handler.as_mut()
+                && handler(pass.count, element).is_break()
+            {
+                pass.count += 1;
+                pass.stopped = true;
+                return Ok(pass);
             }
             pass.count += 1;
         }
@@ -316,9 +408,16 @@ fn json_lines_pass(
         let mut first = None;
         for line_number in 1u64.. {
             line.clear();
-            let read = reader.read_until(b'\n', &mut line).map_err(|err| format!("cannot read: {err}"))?;
+            // One byte more than a record may have is enough to tell an oversized line.
+            let read = (&mut *reader)
+                .take(MAX_RECORD_BYTES as u64 + 1)
+                .read_until(b'\n', &mut line)
+                .map_err(|err| format!("cannot read: {err}"))?;
             if read == 0 {
                 break;
+            }
+            if line.len() > MAX_RECORD_BYTES {
+                return Err(too_large("line", line_number));
             }
             let text = std::str::from_utf8(&line).map_err(|_| format!("line {line_number}: not UTF-8 text"))?;
             let text = text.trim();
@@ -354,8 +453,15 @@ type RowHandler<'h> = &'h mut dyn FnMut(u64, &csv::StringRecord, &CsvColumns) ->
 
 /// One pass over a Last.fm CSV: checks the header and every row's shape.
 fn csv_pass(reader: &mut dyn BufRead, mut handler: Option<RowHandler<'_>>) -> Result<u64, String> {
-    let mut csv = csv::ReaderBuilder::new().has_headers(true).from_reader(reader);
-    let headers = csv.headers().map_err(|err| describe_csv(&err))?.clone();
+    let budget = RecordBudget::default();
+    // The budget counts what the parser pulls for each row (with its small read-ahead).
+    let mut csv = csv::ReaderBuilder::new().has_headers(true).from_reader(Budgeted { inner: reader, budget: &budget });
+    let describe = |err: &csv::Error| match budget.exceeded() {
+        Some(row) => too_large("line", row),
+        None => describe_csv(err),
+    };
+    budget.start(1);
+    let headers = csv.headers().map_err(|err| describe(&err))?.clone();
     let column = |name: &str| headers.iter().position(|header| header.trim().eq_ignore_ascii_case(name));
     let (Some(uts), Some(artist), Some(track)) = (column("uts"), column("artist"), column("track")) else {
         return Err(format!(
@@ -368,6 +474,7 @@ fn csv_pass(reader: &mut dyn BufRead, mut handler: Option<RowHandler<'_>>) -> Re
     let mut record = csv::StringRecord::new();
     let mut count = 0u64;
     loop {
+        budget.start(count + 2);
         match csv.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
@@ -378,7 +485,7 @@ fn csv_pass(reader: &mut dyn BufRead, mut handler: Option<RowHandler<'_>>) -> Re
                 }
                 count += 1;
             }
-            Err(err) => return Err(describe_csv(&err)),
+            Err(err) => return Err(describe(&err)),
         }
     }
     Ok(count)
@@ -784,13 +891,74 @@ mod tests {
         assert_eq!(indexes, vec![2, 3]);
     }
 
+    /// A stream over `text` written to a file (files this small are normally read into memory).
+    fn streamed(dir: &std::path::Path, name: &str, text: &[u8], check: impl FnOnce(&Data<'_>)) {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let files = super::super::source::list_files(&path, &|_| true).unwrap();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        check(&Data::Stream { file: &files[0], cancel: &cancel });
+    }
+
+    #[test]
+    fn oversized_records_reject_the_file() {
+        // Well over the limit: the CSV parser's read-ahead (8 KiB) is charged to the row before.
+        let giant = "x".repeat(MAX_RECORD_BYTES + 64 * 1024);
+        let dir = tempfile::tempdir().unwrap();
+        // A JSON array whose second element holds one giant string, in memory and streamed.
+        let array = format!(r#"[{{"ts":"2024-05-23T06:49:10Z","ms_played":1}},{{"ts":"{giant}"}}]"#);
+        let err = outcomes(&array, Family::Spotify).unwrap_err();
+        assert!(err.contains("record 2 is larger than 1 MiB"), "{err}");
+        streamed(dir.path(), "a.json", array.as_bytes(), |data| {
+            let err = validate(data, Family::Spotify).unwrap_err();
+            assert!(err.contains("record 2 is larger than 1 MiB"), "{err}");
+        });
+        // The first element is kept to detect the format: it is bounded too.
+        let first = format!(r#"[{{"ts":"{giant}"}}]"#);
+        streamed(dir.path(), "b.json", first.as_bytes(), |data| {
+            let err = validate(data, Family::Spotify).unwrap_err();
+            assert!(err.contains("record 1 is larger than 1 MiB"), "{err}");
+        });
+        // A line without an end.
+        let lines = format!("{{\"listened_at\":1}}\n{giant}");
+        let err = outcomes(&lines, Family::Listenbrainz).unwrap_err();
+        assert!(err.contains("line 2 is larger than 1 MiB"), "{err}");
+        streamed(dir.path(), "c.jsonl", lines.as_bytes(), |data| {
+            let err = validate(data, Family::Listenbrainz).unwrap_err();
+            assert!(err.contains("line 2 is larger than 1 MiB"), "{err}");
+        });
+        // A CSV row with a giant field.
+        let csv = format!("uts,artist,track\n1,A,T\n2,\"{giant}\",T\n");
+        let err = outcomes(&csv, Family::LastfmCsv).unwrap_err();
+        assert!(err.contains("line 3 is larger than 1 MiB"), "{err}");
+        // Records just under the limit are read.
+        let fits =
+            format!(r#"[{{"ts":"2024-05-23T06:49:10Z","ms_played":1,"x":"{}"}}]"#, "y".repeat(MAX_RECORD_BYTES - 100));
+        assert_eq!(outcomes(&fits, Family::Spotify).unwrap().len(), 1);
+        streamed(dir.path(), "d.json", fits.as_bytes(), |data| {
+            assert_eq!(validate(data, Family::Spotify).unwrap().records, 1);
+        });
+    }
+
+    #[test]
+    fn a_stream_stops_when_its_run_is_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json");
+        std::fs::write(&path, extended("")).unwrap();
+        let files = super::super::source::list_files(&path, &|_| true).unwrap();
+        let cancel = std::sync::atomic::AtomicBool::new(true);
+        let err = validate(&Data::Stream { file: &files[0], cancel: &cancel }, Family::Spotify).unwrap_err();
+        assert!(err.contains("asked to stop"), "{err}");
+    }
+
     #[test]
     fn stream_and_memory_agree() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("Streaming_History_Audio_2024_0.json");
         std::fs::write(&path, extended("")).unwrap();
         let files = super::super::source::list_files(&path, &|_| true).unwrap();
-        let data = Data::Stream(&files[0]);
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let data = Data::Stream { file: &files[0], cancel: &cancel };
         let info = validate(&data, Family::Spotify).unwrap();
         assert_eq!(info, FileInfo { format: Format::SpotifyExtended, records: 1 });
         let mut seen = Vec::new();

@@ -237,10 +237,24 @@ impl Job<'_> {
         pipeline: &mut Pipeline<'_>,
     ) -> Result<(), Stop> {
         let skip = if file_index == run.cursor.file { run.cursor.record } else { 0 };
-        let data =
-            file.load().map_err(|err| Stop::Failed(Error::invalid(format!("cannot read {}: {err}", file.display))))?;
+        if file.size > source::MAX_FILE_BYTES {
+            let reason =
+                format!("larger than {} GiB ({} bytes): not an export file", source::MAX_FILE_BYTES >> 30, file.size);
+            return self.reject_file(file_index, file, &reason, run, committed, pipeline);
+        }
+        let data = match file.load(self.cancel) {
+            Ok(data) => data,
+            Err(_) if self.cancel.load(Ordering::Relaxed) => return Err(Stop::Cancelled),
+            // Bytes no export has (a zip entry holding more than it declares): the file's fault.
+            Err(err) if err.kind() == std::io::ErrorKind::InvalidData => {
+                return self.reject_file(file_index, file, &err.to_string(), run, committed, pipeline);
+            }
+            Err(err) => return Err(Stop::Failed(Error::invalid(format!("cannot read {}: {err}", file.display)))),
+        };
         let info = match formats::validate(&data, self.family) {
             Ok(info) => info,
+            // Reads fail once the run is asked to stop: that is no fault of the file.
+            Err(_) if self.cancel.load(Ordering::Relaxed) => return Err(Stop::Cancelled),
             Err(reason) => return self.reject_file(file_index, file, &reason, run, committed, pipeline),
         };
         run.file_records_total = info.records;
@@ -268,6 +282,10 @@ impl Job<'_> {
         if let Some(stop) = stop {
             pipeline.wait(committed)?;
             return Err(stop);
+        }
+        if read.is_err() && self.cancel.load(Ordering::Relaxed) {
+            pipeline.wait(committed)?;
+            return Err(Stop::Cancelled);
         }
         if let Err(reason) = read {
             // The file passed the first pass, so it changed while being read.

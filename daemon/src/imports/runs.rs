@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -51,6 +53,8 @@ struct Running {
     /// Set by `imports.cancel`: the interruption is for good.
     cancelled: Arc<AtomicBool>,
     thread: JoinHandle<()>,
+    /// Disconnected when the thread ends (its sender is dropped then, even on a panic).
+    exited: Receiver<()>,
 }
 
 impl Running {
@@ -62,6 +66,10 @@ impl Running {
 /// A run's work, on its thread: imports from where `run` stands, keeps
 /// `committed` as the run last stored, and says how it ended.
 pub(crate) type Work = Box<dyn FnOnce(&AtomicBool, ImportRunRecord, &mut ImportRunRecord) -> Ended + Send>;
+
+/// How long stopping waits for the runs to reach their next record; one that
+/// does not (a plugin call that hangs) is abandoned, to resume at the next start.
+pub(crate) const STOP_WAIT: Duration = Duration::from_secs(2);
 
 impl Runs {
     pub(crate) fn new(library: Library, store: Store, events: EventBus) -> Runs {
@@ -91,9 +99,11 @@ impl Runs {
         let runs = self.clone();
         let started = run.clone();
         let (stop, done, for_good) = (cancel.clone(), ended.clone(), cancelled.clone());
+        let (ending, exited) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(format!("import-{}", run.id))
             .spawn(move || {
+                let _ending = ending;
                 let mut committed = started.clone();
                 let mut end = work(&stop, started, &mut committed);
                 if end == Ended::Interrupted && for_good.load(Ordering::Acquire) {
@@ -102,7 +112,7 @@ impl Runs {
                 runs.finish(committed, end, &done);
             })
             .map_err(crate::error::io_err("spawn", "import thread"))?;
-        let running = Running { fingerprint, cancel, ended, cancelled, thread };
+        let running = Running { fingerprint, cancel, ended, cancelled, thread, exited };
         self.running.lock().expect("running lock").insert(run.id, running);
         Ok(run)
     }
@@ -155,15 +165,27 @@ impl Runs {
         self.running.lock().expect("running lock").values().filter(|import| import.is_running()).count()
     }
 
-    /// Asks every import to stop at its next record and waits for them; they
-    /// are left interrupted, to resume when started again.
-    pub(crate) fn stop_all(&self) {
-        let running: Vec<Running> = self.running.lock().expect("running lock").drain().map(|(_, run)| run).collect();
-        for import in &running {
+    /// Asks every import to stop at its next record and waits for them, at most
+    /// `bound` in all; they are left interrupted, to resume when started again.
+    /// One that does not stop in time is abandoned (logged), still marked running
+    /// in the store: the next start finds it interrupted.
+    pub(crate) fn stop_all(&self, bound: Duration) {
+        let running: Vec<(u64, Running)> = self.running.lock().expect("running lock").drain().collect();
+        for (_, import) in &running {
             import.cancel.store(true, Ordering::Relaxed);
         }
-        for import in running {
-            let _ = import.thread.join();
+        let deadline = Instant::now() + bound;
+        for (id, import) in running {
+            match import.exited.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Err(RecvTimeoutError::Timeout) => tracing::warn!(
+                    run = id,
+                    bound_ms = bound.as_millis() as u64,
+                    "import did not stop in time; abandoned (it resumes from its last commit at the next start)"
+                ),
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                    let _ = import.thread.join();
+                }
+            }
         }
     }
 
@@ -187,7 +209,12 @@ impl Runs {
         if let Some(import) = running.filter(Running::is_running) {
             import.cancelled.store(true, Ordering::Release);
             import.cancel.store(true, Ordering::Relaxed);
-            let _ = import.thread.join();
+            // A run stuck in a call (a hanging plugin) ends cancelled when the call returns.
+            if import.exited.recv_timeout(STOP_WAIT).is_err_and(|err| err == RecvTimeoutError::Timeout) {
+                tracing::warn!(run = id, "the cancelled import has not stopped yet; it ends when its call returns");
+            } else {
+                let _ = import.thread.join();
+            }
             return self.get(id);
         }
         let mut run = self.get(id)?;

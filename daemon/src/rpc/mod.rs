@@ -6,7 +6,9 @@ mod convert;
 pub(crate) mod server;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use jsonrpsee::core::server::SendTimeoutError;
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
@@ -35,14 +37,43 @@ const DEFAULT_PAGE: u32 = 50;
 const DEFAULT_RESULTS: u32 = 20;
 const MAX_RESULTS: u32 = 1000;
 
+/// RPC calls running on blocking threads now. Shutdown does not wait for them
+/// (one may wait on a plugin that hangs); it reports how many it abandons.
+static BLOCKING_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many RPC calls are running on blocking threads now.
+pub(crate) fn blocking_calls() -> usize {
+    BLOCKING_CALLS.load(Ordering::Relaxed)
+}
+
+/// Counts one blocking call for as long as its thread works on it.
+struct BlockingCall;
+
+impl BlockingCall {
+    fn begin() -> BlockingCall {
+        BLOCKING_CALLS.fetch_add(1, Ordering::Relaxed);
+        BlockingCall
+    }
+}
+
+impl Drop for BlockingCall {
+    fn drop(&mut self) {
+        BLOCKING_CALLS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The server side of the API: it holds every handle, and only converts and delegates.
 pub(crate) struct Rpc {
     handles: Handles,
+    /// The socket's connections, to cut off an events subscriber that reads nothing.
+    connections: server::Connections,
+    /// How long an events subscriber may leave its full buffer unread before it is cut off.
+    stall: std::time::Duration,
 }
 
 impl Rpc {
-    pub(crate) fn new(handles: Handles) -> Rpc {
-        Rpc { handles }
+    pub(crate) fn new(handles: Handles, connections: server::Connections, stall: std::time::Duration) -> Rpc {
+        Rpc { handles, connections, stall }
     }
 
     /// Applies `action` to the plugin `name` and answers the new list.
@@ -64,7 +95,12 @@ impl Rpc {
         work: impl FnOnce(Handles) -> Result<T, Error> + Send + 'static,
     ) -> RpcResult<T> {
         let handles = self.handles.clone();
-        match tokio::task::spawn_blocking(move || work(handles)).await {
+        let call = BlockingCall::begin();
+        let running = tokio::task::spawn_blocking(move || {
+            let _call = call;
+            work(handles)
+        });
+        match running.await {
             Ok(result) => result.map_err(ErrorObjectOwned::from),
             Err(join) => {
                 tracing::error!(error = %join, "rpc worker panicked");
@@ -452,8 +488,17 @@ impl MusiqueApiServer for Rpc {
                 Err(RecvError::Closed) => break,
             };
             let message = SubscriptionMessage::from(serde_json::value::to_raw_value(&wire)?);
-            if sink.send(message).await.is_err() {
-                break;
+            match sink.send_timeout(message, self.stall).await {
+                Ok(()) => {}
+                Err(SendTimeoutError::Closed(_)) => break,
+                // Its buffer stayed full: the client reads nothing. Waiting longer would hold
+                // what it was sent; it may subscribe again.
+                Err(SendTimeoutError::Timeout(_)) => {
+                    let connection = sink.connection_id().0;
+                    tracing::warn!(connection, "an events subscriber read nothing while its buffer was full: cut off");
+                    self.connections.close(connection);
+                    break;
+                }
             }
         }
         Ok(())

@@ -17,6 +17,9 @@
 //!   { artist = "Broadcast", track = "Tears in the Typing Pool", listened_at = 1700000300, album = "Haha Sound" },
 //! ]
 //! ```
+//!
+//! `hang_on = ["history.page"]` makes the named methods never return, so tests can
+//! see what the daemon does with a plugin that hangs.
 
 use musique_sdk::protocol::{HistoryPage, HistoryRequest, Listen, LiveConfig, NowPlaying, method};
 use musique_sdk::{Capability, Error, ErrorKind, Host, Level, Plugin, export_plugin};
@@ -35,6 +38,8 @@ pub struct Feed {
     now_playing: Option<NowPlaying>,
     page_size: usize,
     poll_interval_ms: u64,
+    /// Methods that never return (`hang_on`), to test the host's defences.
+    hang_on: Vec<String>,
 }
 
 impl Plugin for Feed {
@@ -56,11 +61,20 @@ impl Plugin for Feed {
         };
         let page_size = config["page_size"].as_u64().map_or(DEFAULT_PAGE_SIZE, |size| size.max(1) as usize);
         let poll_interval_ms = config["poll_interval_ms"].as_u64().unwrap_or(DEFAULT_POLL_INTERVAL_MS);
+        let hang_on = match config.get("hang_on") {
+            Some(methods) => serde_json::from_value(methods.clone()).map_err(|err| invalid("`hang_on`", err))?,
+            None => Vec::new(),
+        };
         host.log(Level::Info, &format!("feed plugin created with {} listens", listens.len()));
-        Ok(Feed { listens, now_playing, page_size, poll_interval_ms })
+        Ok(Feed { listens, now_playing, page_size, poll_interval_ms, hang_on })
     }
 
     fn call(&mut self, method: &str, payload: Value) -> Result<Value, Error> {
+        if self.hang_on.iter().any(|hang| hang == method) {
+            loop {
+                std::thread::park();
+            }
+        }
         match method {
             method::HISTORY_PAGE => {
                 let request: HistoryRequest = serde_json::from_value(payload)
