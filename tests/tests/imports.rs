@@ -375,7 +375,8 @@ async fn r21_devices_fifos_and_oversized_records_cannot_eat_the_machine() {
     let garbage = daemon.dir.path().join("listens.jsonl");
     std::fs::File::create(&garbage).unwrap().set_len(1 << 30).unwrap();
     let run = wait_import(&client, start(ImportKind::Listenbrainz, &garbage).await.unwrap().id).await;
-    assert_eq!((run.state, run.imported), (ImportState::Completed, 0), "{run:?}");
+    // Its only file rejected whole, the run failed (issue 11, item 6).
+    assert_eq!((run.state, run.imported), (ImportState::Failed, 0), "{run:?}");
     assert!(run.file_errors[0].contains("line 1 is larger than 1 MiB"), "{:?}", run.file_errors);
 
     // A JSON export whose first record holds one giant string (streamed: it is larger than 64 MB).
