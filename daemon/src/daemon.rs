@@ -184,6 +184,8 @@ impl Daemon {
         ));
         match crate::watch::start(runtime.clone(), &plugins_dir, paths.config_file.as_deref()) {
             Ok(watcher) => {
+                // A plugin dropped in between the host's first scan and the watch would go unseen: look again.
+                runtime.plugins_changed();
                 let watcher = std::sync::Mutex::new(Some(watcher));
                 components.started(Component::new("watcher", running, move || {
                     // Dropping the watcher ends its thread.
