@@ -421,12 +421,25 @@ pub(crate) fn import_runs(out: &mut impl Write, runs: &[ImportRun]) -> io::Resul
     table(out, &columns, &rows)
 }
 
+/// `42 s`, `3 min 5 s`, `1 h 2 min`.
+fn duration(seconds: i64) -> String {
+    match seconds {
+        ..60 => format!("{seconds} s"),
+        60..3600 => format!("{} min {} s", seconds / 60, seconds % 60),
+        _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
 pub(crate) fn import_report(out: &mut impl Write, run: &ImportRun) -> io::Result<()> {
     let state = format!("{:?}", run.state).to_lowercase();
     writeln!(out, "import {} ({}) {state}: {}", run.id, run.kind.as_str(), run.path)?;
     let unit = if run.kind.is_adapter() { "pages" } else { "files" };
     writeln!(out, "  {:<13}{} of {}", format!("{unit}:"), run.files_done, run.files_total)?;
     writeln!(out, "  records:     {}", run.records)?;
+    if let Some(finished) = run.finished_at {
+        let elapsed = finished.saturating_sub(run.started_at).max(0);
+        writeln!(out, "  elapsed:     {}", duration(elapsed))?;
+    }
     writeln!(out, "  imported:    {}", run.imported)?;
     writeln!(out, "  duplicates:  {}", run.duplicates)?;
     let skipped: u64 = run.skipped.values().sum();
@@ -450,7 +463,7 @@ pub(crate) fn import_report(out: &mut impl Write, run: &ImportRun) -> io::Result
         writeln!(out, "  error: {error}")?;
     }
     if run.state == musique_api::ImportState::Running {
-        writeln!(out, "  (running; follow it with `musiquectl imports`)")?;
+        writeln!(out, "  (running; follow it with `musiquectl imports follow {}`)", run.id)?;
     }
     Ok(())
 }
@@ -463,7 +476,7 @@ pub(crate) fn progress_bar(run: &ImportRun, json: bool) -> ProgressBar {
     let target = if json { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
     let bar = ProgressBar::with_draw_target(Some(run.files_total.max(1) * FILE_STEPS), target);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{bar:30}] {percent:>3}% {msg}")
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{bar:30}] {percent:>3}% ~{eta} left  {msg}")
             .expect("static template")
             .progress_chars("=> "),
     );
@@ -478,8 +491,10 @@ pub(crate) fn update_progress(bar: &ProgressBar, run: &ImportRun) {
         .unwrap_or(0);
     bar.set_position((run.files_done * FILE_STEPS + within).min(run.files_total.max(1) * FILE_STEPS));
     let unit = if run.kind.is_adapter() { "page" } else { "file" };
+    let seconds = bar.elapsed().as_secs_f64();
+    let rate = if seconds >= 1.0 { format!("  {:.0} records/s", run.records as f64 / seconds) } else { String::new() };
     bar.set_message(format!(
-        "{unit} {}/{}  imported {}  duplicates {}",
+        "{unit} {}/{}  imported {}  duplicates {}{rate}",
         (run.files_done + 1).min(run.files_total),
         run.files_total,
         run.imported,

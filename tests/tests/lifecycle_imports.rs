@@ -96,3 +96,55 @@ async fn a_resumed_import_keeps_its_options_or_refuses_and_cancel_ends_it() {
     }
     assert_eq!(client.status().await.unwrap().counts.listens, ended.imported + cancelled.imported);
 }
+
+// See: issue 11, item 6 — Ctrl-C in `musiquectl import` left users unsure whether the import went
+// on; `imports follow` re-attaches, `imports cancel` stops it, reports say how long it took.
+#[tokio::test]
+async fn ctrl_c_leaves_the_import_running_and_follow_and_cancel_find_it() {
+    let daemon = Daemon::start();
+    let file = daemon.dir.path().join("Streaming_History_Audio_2023_0.json");
+    write_json(&file, &plays("Followed Band", 200_000));
+    let path = file.display().to_string();
+    let mut ctl = std::process::Command::new(musique_tests::bin_dir().join("musiquectl"))
+        .args(["import", "spotify", &path])
+        .env("MUSIQUE_SOCKET", daemon.socket())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = daemon.client().await;
+    // Once the run exists, musiquectl is following it.
+    let started = std::time::Instant::now();
+    let run = loop {
+        if let Some(run) = client.imports_list(None).await.unwrap().into_iter().next() {
+            break run;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the import never started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    // SAFETY: kill has no memory preconditions; the pid is our child's.
+    unsafe { libc::kill(ctl.id() as i32, libc::SIGINT) };
+    let output = ctl.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let id = run.id;
+    assert!(stderr.contains(&format!("it goes on in musiqued: `musiquectl imports follow {id}`")), "{stderr}");
+    assert!(stderr.contains(&format!("`musiquectl imports cancel {id}` stops it")), "{stderr}");
+    let state = client.imports_status(id).await.unwrap().state;
+    assert!(matches!(state, ImportState::Running | ImportState::Completed), "{state:?}: the import went on");
+
+    // Re-attached, it is followed to its end, and the report says how long it took.
+    let (code, out, err) = daemon.ctl(&["imports", "follow", &id.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("import {id} (spotify) completed")), "{out}");
+    assert!(out.contains("elapsed:"), "{out}");
+
+    // A finished run cannot be cancelled; an unknown one is named.
+    let (code, _, err) = daemon.ctl(&["imports", "cancel", &id.to_string()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("has ended already"), "{err}");
+    let (code, _, err) = daemon.ctl(&["imports", "cancel", "999"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no import run 999"), "{err}");
+}

@@ -148,8 +148,9 @@ fn normalised(path: &Path) -> std::io::Result<PathBuf> {
     Ok(normalised)
 }
 
-/// Follows a started import to its end through the event subscription.
-async fn follow(
+/// Follows a started import to its end through the event subscription. Ctrl-C
+/// stops following, not the import: it says so, and how to follow or cancel it.
+pub(crate) async fn follow(
     client: &Client,
     events: &mut Subscription<Event>,
     run: ImportRun,
@@ -162,8 +163,18 @@ async fn follow(
     let bar = output::progress_bar(&run, json);
     let mut poll = tokio::time::interval(STATUS_POLL);
     let mut current = run;
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     loop {
         tokio::select! {
+            _ = &mut interrupted => {
+                bar.finish_and_clear();
+                let id = current.id;
+                bail!(
+                    "stopped following import {id}; it goes on in musiqued: `musiquectl imports follow {id}` \
+                     follows it again, `musiquectl imports cancel {id}` stops it"
+                );
+            }
             event = events.next() => match event {
                 Some(Ok(Event::ImportProgress { run })) if run.id == current.id => current = run,
                 Some(Ok(Event::ImportFinished { run })) if run.id == current.id => {
