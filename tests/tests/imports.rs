@@ -472,3 +472,54 @@ fn musiquectl_import_tells_the_format_and_answers_the_wrong_kind_with_the_right_
     assert_eq!(runs[0]["kind"], "lastfm-csv", "{runs}");
     assert_eq!(runs[0]["imported"], 2, "{runs}");
 }
+
+/// An account-data record (`endTime` to the minute) of a play.
+fn account_record(end_time: &str, ms_played: u64, artist: &str, track: &str) -> serde_json::Value {
+    json!({"endTime": end_time, "artistName": artist, "trackName": track, "msPlayed": ms_played})
+}
+
+#[tokio::test]
+async fn spotify_account_data_and_extended_history_are_one_source() {
+    let daemon = Daemon::start();
+    let dir = daemon.dir.path();
+    // The play: `"ts":"2024-05-23T06:49:10Z"` and `"endTime":"2024-05-23 06:49"`.
+    let extended = json!([
+        spotify_record("2024-05-23T06:49:10Z", 220_538, Some("John Summit"), Some("Go Back"), Some("Go Back")),
+        spotify_record("2024-05-23T07:01:59Z", 180_000, Some("Röyksopp"), Some("Some Resolve"), Some("Profound")),
+    ]);
+    let account = json!([
+        account_record("2024-05-23 06:49", 220_538, "John Summit", "Go Back"),
+        account_record("2024-05-23 07:01", 180_000, "Röyksopp", "Some Resolve"),
+        // A second play of the track, a few minutes later: its own listen.
+        account_record("2024-05-23 07:05", 180_000, "Röyksopp", "Some Resolve"),
+    ]);
+    write_json(&dir.join("Streaming_History_Audio_2024.json"), &extended);
+    write_json(&dir.join("StreamingHistory_music_0.json"), &account);
+    let first = import(&daemon, ImportKind::Spotify, &dir.join("Streaming_History_Audio_2024.json")).await;
+    assert_eq!(first.imported, 2, "{first:?}");
+    let second = import(&daemon, ImportKind::Spotify, &dir.join("StreamingHistory_music_0.json")).await;
+    assert_eq!((second.imported, second.duplicates), (1, 2), "{second:?}");
+    // Again, both ways round: nothing changes.
+    let again = import(&daemon, ImportKind::Spotify, &dir.join("StreamingHistory_music_0.json")).await;
+    assert_eq!((again.imported, again.duplicates), (0, 3), "{again:?}");
+    let again = import(&daemon, ImportKind::Spotify, &dir.join("Streaming_History_Audio_2024.json")).await;
+    assert_eq!((again.imported, again.duplicates), (0, 2), "{again:?}");
+    let client = daemon.client().await;
+    let listens = client.listens_list(None, None, Some(10), None).await.unwrap().listens;
+    assert_eq!(listens.len(), 3, "{listens:?}");
+    // The play to the second is the one kept.
+    let go_back = listens.iter().find(|listen| listen.track == "Go Back").unwrap();
+    assert_eq!(go_back.listened_at, (1_716_446_950_000 - 220_538) / 1000);
+
+    // Account data first, then the extended history: the same.
+    let daemon = Daemon::start();
+    let dir = daemon.dir.path();
+    write_json(&dir.join("StreamingHistory_music_0.json"), &account);
+    write_json(&dir.join("Streaming_History_Audio_2024.json"), &extended);
+    let first = import(&daemon, ImportKind::Spotify, &dir.join("StreamingHistory_music_0.json")).await;
+    assert_eq!(first.imported, 3, "{first:?}");
+    let second = import(&daemon, ImportKind::Spotify, &dir.join("Streaming_History_Audio_2024.json")).await;
+    assert_eq!((second.imported, second.duplicates), (0, 2), "{second:?}");
+    let client = daemon.client().await;
+    assert_eq!(client.status().await.unwrap().counts.listens, 3);
+}

@@ -342,8 +342,10 @@ impl Job<'_> {
         let rules = Rules { min_play_ms: run.min_play_ms, include_incognito: run.include_incognito };
         let mut batch = Vec::with_capacity(BATCH_LISTENS);
         let mut stop: Option<Stop> = None;
+        // Spotify's account data gives the minute a play ended in, not the second.
+        let to_the_minute = info.format == formats::Format::SpotifyAccount;
         let visit = &mut |index: u64, outcome: Outcome| {
-            self.count(file, index, outcome, run, &mut batch);
+            self.count(file, index, outcome, to_the_minute, run, &mut batch);
             if batch.len() >= BATCH_LISTENS {
                 if self.cancel.load(Ordering::Relaxed) {
                     stop = Some(Stop::Cancelled);
@@ -383,13 +385,14 @@ impl Job<'_> {
         file: &InputFile,
         index: u64,
         outcome: Outcome,
+        to_the_minute: bool,
         run: &mut ImportRunRecord,
         batch: &mut Vec<Admitted>,
     ) {
         let rejected = match outcome {
             Outcome::Listen(listen) => match self.intake.admit(listen_of(listen)) {
                 Ok(admitted) => {
-                    batch.push(admitted);
+                    batch.push(if to_the_minute { admitted.ending_to_the_minute() } else { admitted });
                     None
                 }
                 Err(refusal) => Some(refusal.to_string()),
