@@ -85,6 +85,21 @@ pub(crate) fn parse_minute_ms(text: &str) -> Option<i64> {
     Some(parsed.unix_timestamp() * 1000)
 }
 
+/// The UTC unix seconds of `local`, a wall-clock time of this machine's time
+/// zone written as if it were UTC (what a `.scrobbler.log` with `#TZ/UNKNOWN` holds).
+pub(crate) fn local_to_utc_s(local: i64) -> i64 {
+    // The zone's offset at the guess, then again at the corrected time (right across a DST change).
+    let offset_at = |utc: i64| -> i64 {
+        let time: libc::time_t = utc as libc::time_t;
+        // SAFETY: `localtime_r` only reads `time` and writes the `tm` it is given.
+        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+        let converted = unsafe { libc::localtime_r(&time, &mut tm) };
+        if converted.is_null() { 0 } else { tm.tm_gmtoff as i64 }
+    };
+    let guess = local - offset_at(local);
+    local - offset_at(guess)
+}
+
 /// Parses `2024-05-23` (a UTC date) into the unix seconds of its midnight.
 pub(crate) fn parse_date_s(text: &str) -> Option<i64> {
     let format = format_description!("[year]-[month]-[day]");

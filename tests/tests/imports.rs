@@ -239,7 +239,9 @@ async fn lastfm_csv() {
     )
     .unwrap();
     let run = import(&daemon, ImportKind::LastfmCsv, &csv).await;
-    assert_eq!((run.imported, run.rejected), (3, 1), "{run:?}");
+    // Dated 1970 (`uts` 0, from old library imports): not a play, under its own reason.
+    assert_eq!((run.imported, run.rejected), (3, 0), "{run:?}");
+    assert_eq!(run.skipped, skipped(&[("before_lastfm", 1)]));
     let client = daemon.client().await;
     let listens = client.listens_list(None, None, None, None).await.unwrap().listens;
     assert_eq!(listens[0].listened_at, 1_779_022_440);
@@ -406,4 +408,119 @@ async fn r21_devices_fifos_and_oversized_records_cannot_eat_the_machine() {
     let (_, peak) = daemon.rss();
     assert!(peak < MEMORY_BOUND, "the daemon's memory peaked at {} MB", peak >> 20);
     assert_eq!(client.status().await.unwrap().counts.listens, 0, "the daemon still answers");
+}
+
+/// The hand-made export files of every format musique reads (`tests/fixtures/exports`).
+const EXPORTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/exports");
+
+#[tokio::test]
+async fn every_export_is_told_by_its_content() {
+    let daemon = Daemon::start();
+    // Copied under names that say nothing, so only the content can tell the format.
+    type Case<'a> = (&'a str, &'a str, u64, &'a [(&'a str, u64)]);
+    let cases: [Case<'_>; 7] = [
+        ("lastfm-to-csv.csv", "lastfm-csv", 2, &[("before_lastfm", 1)]),
+        ("recenttracks-me-1779022500.csv", "lastfm-csv", 1, &[("before_lastfm", 2)]),
+        ("recenttracks-me-1700000000.json", "lastfm-json", 2, &[("before_lastfm", 1), ("now_playing", 1)]),
+        ("me_lb-2020-06-01.json", "listenbrainz", 2, &[]),
+        ("maloja_export_2024-02-01.json", "maloja", 2, &[]),
+        ("koito_export_1706800000.json", "koito", 2, &[]),
+        (".scrobbler.log", "scrobbler-log", 2, &[("skipped", 1)]),
+    ];
+    let mut total = 0;
+    for (index, (name, kind, imported, skips)) in cases.into_iter().enumerate() {
+        let path = daemon.dir.path().join(format!("export-{index}"));
+        std::fs::copy(Path::new(EXPORTS).join(name), &path).unwrap();
+        let run = import(&daemon, ImportKind::Auto, &path).await;
+        assert_eq!(run.state, ImportState::Completed, "{name}: {run:?}");
+        assert_eq!(run.kind.as_str(), kind, "{name}");
+        assert_eq!((run.imported, run.rejected), (imported, 0), "{name}: {run:?}");
+        assert_eq!(run.skipped, skipped(skips), "{name}");
+        total += imported;
+    }
+    let client = daemon.client().await;
+    assert_eq!(client.status().await.unwrap().counts.listens, total);
+    // What each format carries arrives: Maloja's album and its two credited artists, Koito's primary artist.
+    let page = client.listens_list(None, None, Some(100), None).await.unwrap();
+    let stars = page.listens.iter().find(|listen| listen.track == "All the Stars").expect("the Maloja listen");
+    assert_eq!((stars.artist.as_str(), stars.album.as_deref()), ("Kendrick Lamar", Some("Black Panther: The Album")));
+    assert_eq!(stars.featured, vec!["SZA".to_owned()]);
+    let pressure = page.listens.iter().find(|listen| listen.track == "Under Pressure").expect("the Koito listen");
+    assert_eq!(pressure.artist, "Queen");
+    let teardrop = page.listens.iter().find(|listen| listen.track == "Teardrop").expect("the Last.fm JSON listen");
+    assert_eq!((teardrop.listened_at, teardrop.album.as_deref()), (1_699_998_000, None));
+    let hey = page.listens.iter().find(|listen| listen.track == "Hey").expect("the .scrobbler.log listen");
+    assert_eq!((hey.listened_at, hey.duration_ms), (1_600_000_000, Some(211_000)));
+    let paranoid = page.listens.iter().find(|listen| listen.track == "Paranoid Android").expect("the headerless CSV");
+    assert_eq!(paranoid.listened_at, 1_612_106_040);
+}
+
+#[test]
+fn musiquectl_import_tells_the_format_and_answers_the_wrong_kind_with_the_right_one() {
+    let daemon = Daemon::start();
+    let csv = daemon.dir.path().join("history.csv");
+    std::fs::copy(Path::new(EXPORTS).join("lastfm-to-csv.csv"), &csv).unwrap();
+    let csv = csv.display().to_string();
+    let (code, _, stderr) = daemon.ctl(&["import", "spotify", &csv]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains(&format!("this is a Last.fm CSV: `musiquectl import lastfm-csv {csv}`")), "{stderr}");
+    assert!(!stderr.contains("not valid JSON"), "{stderr}");
+    let (code, stdout, stderr) = daemon.ctl(&["import", &csv]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, _) = daemon.ctl(&["--json", "imports"]);
+    assert_eq!(code, 0);
+    let runs: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(runs[0]["kind"], "lastfm-csv", "{runs}");
+    assert_eq!(runs[0]["imported"], 2, "{runs}");
+}
+
+/// An account-data record (`endTime` to the minute) of a play.
+fn account_record(end_time: &str, ms_played: u64, artist: &str, track: &str) -> serde_json::Value {
+    json!({"endTime": end_time, "artistName": artist, "trackName": track, "msPlayed": ms_played})
+}
+
+#[tokio::test]
+async fn spotify_account_data_and_extended_history_are_one_source() {
+    let daemon = Daemon::start();
+    let dir = daemon.dir.path();
+    // The play: `"ts":"2024-05-23T06:49:10Z"` and `"endTime":"2024-05-23 06:49"`.
+    let extended = json!([
+        spotify_record("2024-05-23T06:49:10Z", 220_538, Some("John Summit"), Some("Go Back"), Some("Go Back")),
+        spotify_record("2024-05-23T07:01:59Z", 180_000, Some("Röyksopp"), Some("Some Resolve"), Some("Profound")),
+    ]);
+    let account = json!([
+        account_record("2024-05-23 06:49", 220_538, "John Summit", "Go Back"),
+        account_record("2024-05-23 07:01", 180_000, "Röyksopp", "Some Resolve"),
+        // A second play of the track, a few minutes later: its own listen.
+        account_record("2024-05-23 07:05", 180_000, "Röyksopp", "Some Resolve"),
+    ]);
+    write_json(&dir.join("Streaming_History_Audio_2024.json"), &extended);
+    write_json(&dir.join("StreamingHistory_music_0.json"), &account);
+    let first = import(&daemon, ImportKind::Spotify, &dir.join("Streaming_History_Audio_2024.json")).await;
+    assert_eq!(first.imported, 2, "{first:?}");
+    let second = import(&daemon, ImportKind::Spotify, &dir.join("StreamingHistory_music_0.json")).await;
+    assert_eq!((second.imported, second.duplicates), (1, 2), "{second:?}");
+    // Again, both ways round: nothing changes.
+    let again = import(&daemon, ImportKind::Spotify, &dir.join("StreamingHistory_music_0.json")).await;
+    assert_eq!((again.imported, again.duplicates), (0, 3), "{again:?}");
+    let again = import(&daemon, ImportKind::Spotify, &dir.join("Streaming_History_Audio_2024.json")).await;
+    assert_eq!((again.imported, again.duplicates), (0, 2), "{again:?}");
+    let client = daemon.client().await;
+    let listens = client.listens_list(None, None, Some(10), None).await.unwrap().listens;
+    assert_eq!(listens.len(), 3, "{listens:?}");
+    // The play to the second is the one kept.
+    let go_back = listens.iter().find(|listen| listen.track == "Go Back").unwrap();
+    assert_eq!(go_back.listened_at, (1_716_446_950_000 - 220_538) / 1000);
+
+    // Account data first, then the extended history: the same.
+    let daemon = Daemon::start();
+    let dir = daemon.dir.path();
+    write_json(&dir.join("StreamingHistory_music_0.json"), &account);
+    write_json(&dir.join("Streaming_History_Audio_2024.json"), &extended);
+    let first = import(&daemon, ImportKind::Spotify, &dir.join("StreamingHistory_music_0.json")).await;
+    assert_eq!(first.imported, 3, "{first:?}");
+    let second = import(&daemon, ImportKind::Spotify, &dir.join("Streaming_History_Audio_2024.json")).await;
+    assert_eq!((second.imported, second.duplicates), (0, 2), "{second:?}");
+    let client = daemon.client().await;
+    assert_eq!(client.status().await.unwrap().counts.listens, 3);
 }

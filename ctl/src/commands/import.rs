@@ -19,9 +19,10 @@ use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Import {
-    /// The export's format (spotify, lastfm-csv, listenbrainz), or the adapter to fetch history
-    /// from: lastfm (needs `[adapters.lastfm]` with `api_key` and `user`) or the name of a plugin
-    /// that can import history (see `musiquectl plugins`).
+    /// The export's format (spotify, lastfm-csv, lastfm-json, listenbrainz, maloja, koito,
+    /// scrobbler-log; leave it out to let musiqued tell it by content), or the adapter to fetch
+    /// history from: lastfm (needs `[adapters.lastfm]` with `api_key` and `user`) or the name of
+    /// a plugin that can import history (see `musiquectl plugins`).
     kind: String,
     /// The file, folder or zip (export formats only).
     path: Option<PathBuf>,
@@ -69,14 +70,23 @@ impl Import {
     /// What the arguments ask to import.
     fn source(&self) -> Result<Source, String> {
         let ranged = self.full || self.since.is_some() || self.range.from.is_some() || self.range.to.is_some();
+        // `import FILE`: a path alone is an export whose format musiqued tells by content.
+        if self.path.is_none() && looks_like_path(&self.kind) {
+            if ranged {
+                return Err(
+                    "--full, --since, --from and --to are for adapter imports (such as `import lastfm`)".to_owned()
+                );
+            }
+            return Ok(Source::File(ImportKind::Auto, PathBuf::from(&self.kind)));
+        }
         match (RunKind::from_name(&self.kind), &self.path) {
             (RunKind::Adapter(adapter), Some(path)) if adapter == LASTFM => Err(format!(
                 "`import lastfm` reads the Last.fm API, not a file; for a CSV export use `musiquectl import lastfm-csv {}`",
                 path.display()
             )),
             (RunKind::Adapter(adapter), Some(_)) => Err(format!(
-                "`{adapter}` is not an export format (spotify, lastfm-csv, listenbrainz); \
-                 an adapter's history is imported without a PATH"
+                "`{adapter}` is not an export format (spotify, lastfm-csv, lastfm-json, listenbrainz, maloja, \
+                 koito, scrobbler-log, auto); an adapter's history is imported without a PATH"
             )),
             (RunKind::Adapter(adapter), None) => Ok(Source::Adapter(adapter)),
             (RunKind::File(kind), None) => Err(format!(
@@ -126,6 +136,12 @@ impl Import {
         let failed = run.state == ImportState::Failed || !run.file_errors.is_empty();
         Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     }
+}
+
+/// Whether a lone argument of `import` is a path rather than an adapter's name: it
+/// exists, or it is written as a path (adapter names have no `/`).
+fn looks_like_path(argument: &str) -> bool {
+    Path::new(argument).exists() || argument.contains('/')
 }
 
 /// The path as musiqued is to read it and as runs show it: absolute, with `.` and `..`

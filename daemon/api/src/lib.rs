@@ -69,8 +69,11 @@ pub const ADAPTERS: u32 = 3;
 pub const SCROBBLING: u32 = 4;
 /// Added `imports.cancel` and the `cancelled` run state.
 pub const IMPORT_CANCEL: u32 = 5;
+/// Added the export kinds `lastfm-json`, `maloja`, `koito`, `scrobbler-log`, and `auto`
+/// (the format told by content) for `imports.start`.
+pub const IMPORT_FORMATS: u32 = 6;
 /// The API version this crate speaks.
-pub const CURRENT_API_VERSION: u32 = IMPORT_CANCEL;
+pub const CURRENT_API_VERSION: u32 = IMPORT_FORMATS;
 
 /// Optional features a daemon announces in [`Hello::features`].
 ///
@@ -781,8 +784,20 @@ pub enum ImportKind {
     Spotify,
     /// A Last.fm CSV export (`uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid`).
     LastfmCsv,
-    /// A ListenBrainz export: the zip, a JSONL file or a JSON array of listens.
+    /// A ListenBrainz export: the zip, a JSONL file or a JSON array of listens
+    /// (the old single-file export).
     Listenbrainz,
+    /// A Last.fm JSON export (lastfm.ghan.nl `recenttracks-*.json`). Since [`IMPORT_FORMATS`].
+    LastfmJson,
+    /// A Maloja export (`maloja_export_*.json`). Since [`IMPORT_FORMATS`].
+    Maloja,
+    /// A Koito export (`koito_export_*.json`). Since [`IMPORT_FORMATS`].
+    Koito,
+    /// An Audioscrobbler `.scrobbler.log` (Rockbox and other players). Since [`IMPORT_FORMATS`].
+    ScrobblerLog,
+    /// Not a format: `imports.start` tells the format by the files' content, and the run
+    /// reports the kind it found. Since [`IMPORT_FORMATS`].
+    Auto,
     /// Not a format: the Last.fm API, which `imports.fetch` reads. `imports.start` answers
     /// this kind with a pointer to `imports.fetch`. Since [`ADAPTERS`].
     Lastfm,
@@ -795,6 +810,11 @@ impl ImportKind {
             ImportKind::Spotify => "spotify",
             ImportKind::LastfmCsv => "lastfm-csv",
             ImportKind::Listenbrainz => "listenbrainz",
+            ImportKind::LastfmJson => "lastfm-json",
+            ImportKind::Maloja => "maloja",
+            ImportKind::Koito => "koito",
+            ImportKind::ScrobblerLog => "scrobbler-log",
+            ImportKind::Auto => "auto",
             ImportKind::Lastfm => "lastfm",
         }
     }
@@ -821,6 +841,11 @@ impl RunKind {
             "spotify" => RunKind::File(ImportKind::Spotify),
             "lastfm-csv" => RunKind::File(ImportKind::LastfmCsv),
             "listenbrainz" => RunKind::File(ImportKind::Listenbrainz),
+            "lastfm-json" => RunKind::File(ImportKind::LastfmJson),
+            "maloja" => RunKind::File(ImportKind::Maloja),
+            "koito" => RunKind::File(ImportKind::Koito),
+            "scrobbler-log" => RunKind::File(ImportKind::ScrobblerLog),
+            "auto" => RunKind::File(ImportKind::Auto),
             adapter => RunKind::Adapter(adapter.to_owned()),
         }
     }

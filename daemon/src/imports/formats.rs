@@ -19,7 +19,7 @@ use std::io::{self, BufRead, Read};
 use std::ops::ControlFlow;
 
 use serde::Deserialize;
-use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::source::Data;
@@ -49,6 +49,8 @@ pub(crate) struct RawListen {
     pub(crate) artist: String,
     pub(crate) track: String,
     pub(crate) album: Option<String>,
+    /// The credit as separate names, when the format lists them; empty otherwise.
+    pub(crate) artists: Vec<String>,
 }
 
 /// Rules that decide which plays are listens.
@@ -65,12 +67,21 @@ pub(crate) enum Format {
     SpotifyExtended,
     /// `StreamingHistory*.json`: an array of `endTime`, `artistName`, `trackName`, `msPlayed`.
     SpotifyAccount,
-    /// A JSON array of ListenBrainz listens.
+    /// A JSON array of ListenBrainz listens (also the old single-file export).
     ListenbrainzArray,
     /// One ListenBrainz listen per line.
     ListenbrainzLines,
-    /// Last.fm CSV with a `uts,…,artist,…,album,…,track,…` header.
+    /// Last.fm CSV: with a `uts,…,artist,…,album,…,track,…` header, or headerless
+    /// `artist,album,title,date` rows (lastfm-to-csv).
     LastfmCsv,
+    /// Last.fm JSON (lastfm.ghan.nl): an array of `user.getRecentTracks` pages.
+    LastfmJson,
+    /// Maloja's export: `{"maloja":{…},"scrobbles":[…]}`.
+    Maloja,
+    /// Koito's export: `{"version",…,"listens":[…]}`.
+    Koito,
+    /// An Audioscrobbler `.scrobbler.log`; `local` when its `#TZ` is `UNKNOWN` (times are local).
+    ScrobblerLog { local: bool },
 }
 
 /// The formats a kind of import may find; the first pass picks one per file.
@@ -79,9 +90,23 @@ pub(crate) enum Family {
     Spotify,
     Listenbrainz,
     LastfmCsv,
+    LastfmJson,
+    Maloja,
+    Koito,
+    ScrobblerLog,
 }
 
 impl Family {
+    pub(crate) const ALL: [Family; 7] = [
+        Family::Spotify,
+        Family::Listenbrainz,
+        Family::LastfmCsv,
+        Family::LastfmJson,
+        Family::Maloja,
+        Family::Koito,
+        Family::ScrobblerLog,
+    ];
+
     /// Whether a file found inside a folder or zip belongs to this import.
     pub(crate) fn wants(self, path: &str) -> bool {
         let name = path.rsplit('/').next().unwrap_or(path);
@@ -94,9 +119,18 @@ impl Family {
             }
             Family::Listenbrainz => {
                 let in_listens = path.contains("listens/") || !path.contains('/');
-                name.ends_with(".jsonl") && in_listens && name != "feedback.jsonl" && name != "pinned_recording.jsonl"
+                let lines = name.ends_with(".jsonl")
+                    && in_listens
+                    && name != "feedback.jsonl"
+                    && name != "pinned_recording.jsonl";
+                // The old single-file export: `<user>_lb-YYYY-MM-DD.json`.
+                lines || (name.ends_with(".json") && name.contains("_lb-"))
             }
             Family::LastfmCsv => name.ends_with(".csv"),
+            Family::LastfmJson => name.ends_with(".json") && name.starts_with("recenttracks"),
+            Family::Maloja => name.ends_with(".json") && name.starts_with("maloja"),
+            Family::Koito => name.ends_with(".json") && name.starts_with("koito"),
+            Family::ScrobblerLog => name.ends_with(".scrobbler.log") || name == "scrobbler.log",
         }
     }
 
@@ -104,8 +138,69 @@ impl Family {
     pub(crate) fn expected_files(self) -> &'static str {
         match self {
             Family::Spotify => "Streaming_History_Audio_*.json, endsong_*.json or StreamingHistory*.json",
-            Family::Listenbrainz => "listens/<year>/<month>.jsonl",
+            Family::Listenbrainz => "listens/<year>/<month>.jsonl or <user>_lb-<date>.json",
             Family::LastfmCsv => "*.csv",
+            Family::LastfmJson => "recenttracks-*.json",
+            Family::Maloja => "maloja_export_*.json",
+            Family::Koito => "koito_export_*.json",
+            Family::ScrobblerLog => ".scrobbler.log",
+        }
+    }
+
+    /// What a file of this family is, for a person.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Family::Spotify => "a Spotify streaming history",
+            Family::Listenbrainz => "a ListenBrainz export",
+            Family::LastfmCsv => "a Last.fm CSV",
+            Family::LastfmJson => "a Last.fm JSON export",
+            Family::Maloja => "a Maloja export",
+            Family::Koito => "a Koito export",
+            Family::ScrobblerLog => "an Audioscrobbler .scrobbler.log",
+        }
+    }
+}
+
+/// How many bytes of a file's start [`sniff`] looks at.
+pub(crate) const SNIFF_BYTES: usize = 64 * 1024;
+
+/// What the start of a file looks like, by its content alone; `None` when it
+/// looks like no export musique reads.
+pub(crate) fn sniff(head: &[u8]) -> Option<Family> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = head.iter().position(|byte| !byte.is_ascii_whitespace())?;
+    let head = &head[start..];
+    let text = String::from_utf8_lossy(head);
+    let has = |key: &str| text.contains(&format!("\"{key}\""));
+    match head[0] {
+        b'#' if text.starts_with("#AUDIOSCROBBLER/") => Some(Family::ScrobblerLog),
+        b'{' if has("maloja") && has("scrobbles") => Some(Family::Maloja),
+        b'{' if has("exported_at") && has("listens") => Some(Family::Koito),
+        b'{' if has("listened_at") && has("track_metadata") => Some(Family::Listenbrainz),
+        b'[' => {
+            let inner = text[1..].trim_start();
+            if !inner.starts_with('{') {
+                return None;
+            }
+            if has("ms_played") || has("msPlayed") {
+                Some(Family::Spotify)
+            } else if has("listened_at") && has("track_metadata") {
+                Some(Family::Listenbrainz)
+            } else if has("track") && (has("#text") || has("@attr")) {
+                Some(Family::LastfmJson)
+            } else {
+                None
+            }
+        }
+        b'{' | b'#' => None,
+        _ => {
+            let first = text.lines().next().unwrap_or("");
+            let mut csv = csv::ReaderBuilder::new().has_headers(false).from_reader(first.as_bytes());
+            let row = csv.records().next()?.ok()?;
+            let header = |name: &str| row.iter().any(|field| field.trim().eq_ignore_ascii_case(name));
+            let headed = header("uts") && header("artist") && header("track");
+            let plain = row.len() == 4 && parse_lastfm_date(row.get(3).unwrap_or("")).is_some();
+            (headed || plain).then_some(Family::LastfmCsv)
         }
     }
 }
@@ -162,7 +257,48 @@ pub(crate) fn validate(data: &Data<'_>, family: Family) -> Result<FileInfo, Stri
             let records = with_buf_read(data, |reader| csv_pass(reader, None))??;
             Ok(FileInfo { format: Format::LastfmCsv, records })
         }
+        Family::LastfmJson => {
+            let (records, first) = json_records_pass(data, Shape::PagesOf("track"), None)?;
+            require_keys(first, &["name", "artist"], "not a Last.fm JSON export: tracks have no `name` and `artist`")?;
+            Ok(FileInfo { format: Format::LastfmJson, records })
+        }
+        Family::Maloja => {
+            let (records, first) = json_records_pass(data, Shape::Field("scrobbles"), None)?;
+            require_keys(first, &["time", "track"], "not a Maloja export: scrobbles have no `time` and `track`")?;
+            Ok(FileInfo { format: Format::Maloja, records })
+        }
+        Family::Koito => {
+            let (records, first) = json_records_pass(data, Shape::Field("listens"), None)?;
+            require_keys(
+                first,
+                &["listened_at", "track"],
+                "not a Koito export: listens have no `listened_at` and `track`",
+            )?;
+            Ok(FileInfo { format: Format::Koito, records })
+        }
+        Family::ScrobblerLog => {
+            let mut local = None;
+            let records = with_buf_read(data, |reader| {
+                scrobbler_log_pass(
+                    reader,
+                    &mut |header| {
+                        if let Some(zone) = header.strip_prefix("#TZ/") {
+                            local = Some(zone.trim() != "UTC");
+                        }
+                    },
+                    &mut |_, _| ControlFlow::Continue(()),
+                )
+            })??;
+            Ok(FileInfo { format: Format::ScrobblerLog { local: local.unwrap_or(true) }, records })
+        }
     }
+}
+
+/// Checks that a file's first record has the keys its format names.
+fn require_keys(first: Option<String>, keys: &[&str], error: &str) -> Result<(), String> {
+    let Some(first) = first else { return Ok(()) };
+    let present = keys_of(&first);
+    if keys.iter().all(|key| present.contains_key(*key)) { Ok(()) } else { Err(error.to_owned()) }
 }
 
 /// Reads the records of a validated file from index `skip` on, calling `visit`
@@ -174,16 +310,19 @@ pub(crate) fn read_records(
     skip: u64,
     visit: &mut dyn FnMut(u64, Outcome) -> ControlFlow<()>,
 ) -> Result<(), String> {
+    let mut handle = |index: u64, raw: &RawValue| {
+        if index < skip {
+            return ControlFlow::Continue(());
+        }
+        visit(index, parse_json_record(info.format, raw.get(), rules))
+    };
     match info.format {
         Format::SpotifyExtended | Format::SpotifyAccount | Format::ListenbrainzArray => {
-            let mut handle = |index: u64, raw: &RawValue| {
-                if index < skip {
-                    return ControlFlow::Continue(());
-                }
-                visit(index, parse_json_record(info.format, raw.get(), rules))
-            };
             json_array_pass(data, Some(&mut handle)).map(|_| ())
         }
+        Format::LastfmJson => json_records_pass(data, Shape::PagesOf("track"), Some(&mut handle)).map(|_| ()),
+        Format::Maloja => json_records_pass(data, Shape::Field("scrobbles"), Some(&mut handle)).map(|_| ()),
+        Format::Koito => json_records_pass(data, Shape::Field("listens"), Some(&mut handle)).map(|_| ()),
         Format::ListenbrainzLines => {
             let mut handle = |index: u64, line: &str| {
                 if index < skip {
@@ -201,6 +340,27 @@ pub(crate) fn read_records(
                 visit(index, parse_lastfm_row(record, columns))
             };
             with_buf_read(data, |reader| csv_pass(reader, Some(&mut handle)))?.map(|_| ())
+        }
+        Format::ScrobblerLog { local } => {
+            let mut handle = |index: u64, line: &str| {
+                if index < skip {
+                    return ControlFlow::Continue(());
+                }
+                visit(index, parse_scrobbler_line(line, local))
+            };
+            with_buf_read(data, |reader| scrobbler_log_pass(reader, &mut |_| {}, &mut handle))?.map(|_| ())
+        }
+    }
+}
+
+/// The first bytes of a file, for [`sniff`].
+pub(crate) fn head_of(data: &Data<'_>) -> Vec<u8> {
+    match data {
+        Data::Memory(bytes) => bytes[..bytes.len().min(SNIFF_BYTES)].to_vec(),
+        Data::Stream { file, cancel } => {
+            let mut head = Vec::new();
+            let _ = file.with_reader(cancel, |reader| reader.take(SNIFF_BYTES as u64).read_to_end(&mut head));
+            head
         }
     }
 }
@@ -234,11 +394,35 @@ fn keys_of(json: &str) -> BTreeMap<String, IgnoredAny> {
 
 type ElementHandler<'h> = &'h mut dyn FnMut(u64, &RawValue) -> ControlFlow<()>;
 
-/// One pass over a top-level JSON array. Without a handler it only checks
-/// syntax (fast); with one it hands each element over as raw JSON. Returns the
-/// element count and the first element's JSON.
+/// Where a file's records sit in its JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The file is an array of records.
+    Array,
+    /// The file is an object whose member `key` is the array of records.
+    Field(&'static str),
+    /// The file is an array of pages, each an object whose member `key` is an array of records.
+    PagesOf(&'static str),
+}
+
+/// One pass over the records of a JSON file of the given shape. Without a
+/// handler it only checks syntax (fast); with one it hands each record over as
+/// raw JSON. Returns the record count and the first record's JSON.
 fn json_array_pass(data: &Data<'_>, handler: Option<ElementHandler<'_>>) -> Result<(u64, Option<String>), String> {
+    json_records_pass(data, Shape::Array, handler)
+}
+
+fn json_records_pass(
+    data: &Data<'_>,
+    shape: Shape,
+    handler: Option<ElementHandler<'_>>,
+) -> Result<(u64, Option<String>), String> {
     let budget = RecordBudget::default();
+    let expected = match shape {
+        Shape::Array => "a JSON array of records".to_owned(),
+        Shape::Field(key) => format!("a JSON object with a `{key}` array"),
+        Shape::PagesOf(key) => format!("a JSON array of pages with a `{key}` array"),
+    };
     let describe = |err: serde_json::Error| {
         if let Some(record) = budget.exceeded() {
             return too_large("record", record);
@@ -248,33 +432,43 @@ fn json_array_pass(data: &Data<'_>, handler: Option<ElementHandler<'_>>) -> Resu
             serde_json::error::Category::Eof => {
                 format!("truncated: the file ends early at line {line}, column {column}")
             }
-            serde_json::error::Category::Data => format!("not an export: expected a JSON array of records ({err})"),
+            serde_json::error::Category::Data => format!("not an export: expected {expected} ({err})"),
             serde_json::error::Category::Io => format!("cannot read: {err}"),
             _ => format!("not valid JSON at line {line}, column {column}: {err}"),
         }
     };
+    let mut pass = ArrayPass { count: 0, first: None, stopped: false };
+    let mut handler = handler;
     match data {
         Data::Memory(bytes) => {
             // Elements are borrowed from the bytes, so their size is checked without copying them.
             let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-            let visitor = ArrayVisitor { handler, budget: &budget, streamed: false };
-            let result = (&mut deserializer).deserialize_seq(visitor).map_err(describe)?;
-            if !result.stopped {
+            let seed = ShapeSeed {
+                shape,
+                records: Records { handler: &mut handler, budget: &budget, streamed: false, pass: &mut pass },
+            };
+            let result = seed.deserialize(&mut deserializer);
+            if !pass.stopped {
+                result.map_err(describe)?;
                 deserializer.end().map_err(describe)?;
             }
-            Ok((result.count, result.first))
+            Ok((pass.count, pass.first))
         }
         Data::Stream { file, cancel } => file
             .with_reader(cancel, |reader| {
                 // The budget counts each element's bytes as they are read, before any is buffered.
                 let mut deserializer =
                     serde_json::Deserializer::from_reader(Budgeted { inner: reader, budget: &budget });
-                let visitor = ArrayVisitor { handler, budget: &budget, streamed: true };
-                let result = (&mut deserializer).deserialize_seq(visitor).map_err(describe)?;
-                if !result.stopped {
+                let seed = ShapeSeed {
+                    shape,
+                    records: Records { handler: &mut handler, budget: &budget, streamed: true, pass: &mut pass },
+                };
+                let result = seed.deserialize(&mut deserializer);
+                if !pass.stopped {
+                    result.map_err(describe)?;
                     deserializer.end().map_err(describe)?;
                 }
-                Ok((result.count, result.first))
+                Ok((pass.count, pass.first.take()))
             })
             .map_err(|err| format!("cannot read: {err}"))?,
     }
@@ -338,36 +532,126 @@ fn too_large(what: &str, number: u64) -> String {
 struct ArrayPass {
     count: u64,
     first: Option<String>,
+    /// The handler asked to stop: the rest of the file is left unread.
     stopped: bool,
 }
 
-struct ArrayVisitor<'h, 'b> {
-    handler: Option<ElementHandler<'h>>,
+/// The state of one pass, shared by every array of records a file holds.
+struct Records<'r, 'h, 'b> {
+    handler: &'r mut Option<ElementHandler<'h>>,
     budget: &'b RecordBudget,
     /// Read from a stream (elements cannot be borrowed; the reader is budgeted).
     streamed: bool,
+    pass: &'r mut ArrayPass,
 }
 
-impl<'de> Visitor<'de> for ArrayVisitor<'_, '_> {
-    type Value = ArrayPass;
+impl<'h, 'b> Records<'_, 'h, 'b> {
+    fn reborrow(&mut self) -> Records<'_, 'h, 'b> {
+        Records { handler: &mut *self.handler, budget: self.budget, streamed: self.streamed, pass: &mut *self.pass }
+    }
+}
+
+/// What stops a pass once its handler broke: the rest of the file is not read.
+const STOPPED_PASS: &str = "stopped";
+
+/// Reads a file of a [`Shape`].
+struct ShapeSeed<'r, 'h, 'b> {
+    shape: Shape,
+    records: Records<'r, 'h, 'b>,
+}
+
+impl<'de> DeserializeSeed<'de> for ShapeSeed<'_, '_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        match self.shape {
+            Shape::Array => deserializer.deserialize_seq(ArrayVisitor { records: self.records }),
+            Shape::Field(key) => deserializer.deserialize_map(FieldVisitor { key, records: self.records }),
+            Shape::PagesOf(key) => deserializer.deserialize_seq(PagesVisitor { key, records: self.records }),
+        }
+    }
+}
+
+/// An object whose member `key` is an array of records; other members are skipped.
+struct FieldVisitor<'r, 'h, 'b> {
+    key: &'static str,
+    records: Records<'r, 'h, 'b>,
+}
+
+impl<'de> Visitor<'de> for FieldVisitor<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "an object with a `{}` array", self.key)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == self.key && !found {
+                found = true;
+                map.next_value_seed(ShapeSeed { shape: Shape::Array, records: self.records.reborrow() })?;
+                if self.records.pass.stopped {
+                    return Err(serde::de::Error::custom(STOPPED_PASS));
+                }
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        if !found {
+            return Err(serde::de::Error::custom(format!("no `{}` array", self.key)));
+        }
+        Ok(())
+    }
+}
+
+/// An array of pages, each an object with an array of records.
+struct PagesVisitor<'r, 'h, 'b> {
+    key: &'static str,
+    records: Records<'r, 'h, 'b>,
+}
+
+impl<'de> Visitor<'de> for PagesVisitor<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "an array of pages with a `{}` array", self.key)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            let seed = ShapeSeed { shape: Shape::Field(self.key), records: self.records.reborrow() };
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+struct ArrayVisitor<'r, 'h, 'b> {
+    records: Records<'r, 'h, 'b>,
+}
+
+impl<'de> Visitor<'de> for ArrayVisitor<'_, '_, '_> {
+    type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str("a JSON array of records")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<ArrayPass, A::Error> {
-        let mut pass = ArrayPass { count: 0, first: None, stopped: false };
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Records { handler, budget, streamed, pass } = self.records;
         loop {
-            self.budget.start(pass.count + 1);
+            budget.start(pass.count + 1);
             let raw: Box<RawValue>;
-            let element: &RawValue = if !self.streamed {
+            let element: &RawValue = if !streamed {
                 let Some(element) = seq.next_element::<&'de RawValue>()? else { break };
                 if element.get().len() > MAX_RECORD_BYTES {
-                    self.budget.spend(element.get().len());
+                    budget.spend(element.get().len());
                     return Err(serde::de::Error::custom("record too large"));
                 }
                 element
-            } else if self.handler.is_some() || pass.count == 0 {
+            } else if handler.is_some() || pass.count == 0 {
                 let Some(element) = seq.next_element::<Box<RawValue>>()? else { break };
                 raw = element;
                 &raw
@@ -381,16 +665,16 @@ impl<'de> Visitor<'de> for ArrayVisitor<'_, '_> {
             if pass.count == 0 {
                 pass.first = Some(element.get().to_owned());
             }
-            if let Some(handler) = self.handler.as_mut()
+            if let Some(handler) = handler.as_mut()
                 && handler(pass.count, element).is_break()
             {
                 pass.count += 1;
                 pass.stopped = true;
-                return Ok(pass);
+                return Err(serde::de::Error::custom(STOPPED_PASS));
             }
             pass.count += 1;
         }
-        Ok(pass)
+        Ok(())
     }
 }
 
@@ -442,37 +726,71 @@ fn json_lines_pass(
 
 // ---- CSV -----------------------------------------------------------------
 
+/// Where a Last.fm CSV keeps its fields.
 struct CsvColumns {
-    uts: usize,
+    time: CsvTime,
     artist: usize,
     track: usize,
     album: Option<usize>,
 }
 
+/// How a Last.fm CSV gives a play's time.
+#[derive(Clone, Copy)]
+enum CsvTime {
+    /// Unix seconds, in this column (the headed export).
+    Uts(usize),
+    /// `31 Jan 2021 15:14` in UTC, in this column (headerless lastfm-to-csv).
+    Date(usize),
+}
+
+/// Last.fm started scrobbling on 2002-10-01: an earlier play time (most often
+/// 0, from old library imports) is not a real play's.
+const LASTFM_EPOCH_S: i64 = 1_033_430_400;
+
 type RowHandler<'h> = &'h mut dyn FnMut(u64, &csv::StringRecord, &CsvColumns) -> ControlFlow<()>;
 
-/// One pass over a Last.fm CSV: checks the header and every row's shape.
+/// One pass over a Last.fm CSV: recognizes the header (or the headerless
+/// form by its first row) and checks every row's shape.
 fn csv_pass(reader: &mut dyn BufRead, mut handler: Option<RowHandler<'_>>) -> Result<u64, String> {
     let budget = RecordBudget::default();
     // The budget counts what the parser pulls for each row (with its small read-ahead).
-    let mut csv = csv::ReaderBuilder::new().has_headers(true).from_reader(Budgeted { inner: reader, budget: &budget });
+    let mut csv = csv::ReaderBuilder::new().has_headers(false).from_reader(Budgeted { inner: reader, budget: &budget });
     let describe = |err: &csv::Error| match budget.exceeded() {
         Some(row) => too_large("line", row),
         None => describe_csv(err),
     };
     budget.start(1);
-    let headers = csv.headers().map_err(|err| describe(&err))?.clone();
-    let column = |name: &str| headers.iter().position(|header| header.trim().eq_ignore_ascii_case(name));
-    let (Some(uts), Some(artist), Some(track)) = (column("uts"), column("artist"), column("track")) else {
-        return Err(format!(
-            "not a Last.fm CSV export: the header must name uts, artist and track columns \
-             (uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid), found {:?}",
-            headers.iter().collect::<Vec<_>>().join(",")
-        ));
+    let mut first = csv::StringRecord::new();
+    if !csv.read_record(&mut first).map_err(|err| describe(&err))? {
+        return Ok(0);
+    }
+    let column = |name: &str| first.iter().position(|header| header.trim().eq_ignore_ascii_case(name));
+    let (columns, headed) = match (column("uts"), column("artist"), column("track")) {
+        (Some(uts), Some(artist), Some(track)) => {
+            (CsvColumns { time: CsvTime::Uts(uts), artist, track, album: column("album") }, true)
+        }
+        _ if first.len() == 4 && parse_lastfm_date(&first[3]).is_some() => {
+            (CsvColumns { time: CsvTime::Date(3), artist: 0, track: 2, album: Some(1) }, false)
+        }
+        _ => {
+            return Err(format!(
+                "not a Last.fm CSV export: the header must name uts, artist and track columns \
+                 (uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid), or rows be \
+                 artist,album,title,\"DD Mon YYYY HH:MM\"; found {:?}",
+                first.iter().collect::<Vec<_>>().join(",")
+            ));
+        }
     };
-    let columns = CsvColumns { uts, artist, track, album: column("album") };
     let mut record = csv::StringRecord::new();
     let mut count = 0u64;
+    if !headed {
+        if let Some(handler) = handler.as_mut()
+            && handler(0, &first, &columns).is_break()
+        {
+            return Ok(1);
+        }
+        count = 1;
+    }
     loop {
         budget.start(count + 2);
         match csv.read_record(&mut record) {
@@ -498,15 +816,58 @@ fn describe_csv(err: &csv::Error) -> String {
     }
 }
 
+/// Parses lastfm-to-csv's `31 Jan 2021 15:14` (UTC) into unix seconds.
+fn parse_lastfm_date(text: &str) -> Option<i64> {
+    let mut parts = text.split_whitespace();
+    let day: i64 = parts.next()?.parse().ok()?;
+    let month = parts.next()?;
+    let year: i64 = parts.next()?.parse().ok()?;
+    let (hour, minute) = parts.next()?.split_once(':')?;
+    let (hour, minute): (i64, i64) = (hour.parse().ok()?, minute.parse().ok()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    let month = MONTHS.iter().position(|name| month.eq_ignore_ascii_case(name))? as i64 + 1;
+    if !(1..=31).contains(&day) || !(0..24).contains(&hour) || !(0..60).contains(&minute) || year < 1970 {
+        return None;
+    }
+    Some(clock::days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60)
+}
+
+/// A Last.fm play time, in unix seconds, as a listen's start or why it is none.
+fn lastfm_start(seconds: i64, shown: &str) -> Result<i64, Outcome> {
+    if seconds < 0 {
+        return Err(Outcome::Reject(format!("time {shown:?} is not a real play time")));
+    }
+    if seconds < LASTFM_EPOCH_S {
+        return Err(Outcome::Skip("before_lastfm"));
+    }
+    Ok(seconds * 1000)
+}
+
 fn parse_lastfm_row(record: &csv::StringRecord, columns: &CsvColumns) -> Outcome {
     let field = |index: usize| record.get(index).map(str::trim).unwrap_or("");
-    let uts = field(columns.uts);
-    let Ok(seconds) = uts.parse::<i64>() else {
-        return Outcome::Reject(format!("uts {uts:?} is not a unix time"));
+    let seconds = match columns.time {
+        CsvTime::Uts(index) => {
+            let uts = field(index);
+            let Ok(seconds) = uts.parse::<i64>() else {
+                return Outcome::Reject(format!("uts {uts:?} is not a unix time"));
+            };
+            (seconds, uts)
+        }
+        CsvTime::Date(index) => {
+            let date = field(index);
+            let Some(seconds) = parse_lastfm_date(date) else {
+                return Outcome::Reject(format!("date {date:?} is not a time like \"31 Jan 2021 15:14\""));
+            };
+            (seconds, date)
+        }
     };
-    if seconds <= 0 {
-        return Outcome::Reject(format!("uts {seconds} is not a real play time"));
-    }
+    let start_ms = match lastfm_start(seconds.0, seconds.1) {
+        Ok(start_ms) => start_ms,
+        Err(outcome) => return outcome,
+    };
     let artist = field(columns.artist);
     let track = field(columns.track);
     if track.is_empty() {
@@ -517,11 +878,93 @@ fn parse_lastfm_row(record: &csv::StringRecord, columns: &CsvColumns) -> Outcome
     }
     let album = columns.album.map(field).filter(|album| !album.is_empty());
     Outcome::Listen(RawListen {
-        start_ms: seconds * 1000,
+        start_ms,
         duration_ms: None,
         artist: artist.to_owned(),
         track: track.to_owned(),
         album: album.map(str::to_owned),
+        artists: Vec::new(),
+    })
+}
+
+// ---- .scrobbler.log --------------------------------------------------------
+
+/// One pass over an Audioscrobbler log: `#` lines are headers (the first must be
+/// `#AUDIOSCROBBLER/…`), every other non-empty line a tab-separated play.
+fn scrobbler_log_pass(
+    reader: &mut dyn BufRead,
+    header: &mut dyn FnMut(&str),
+    handler: &mut dyn FnMut(u64, &str) -> ControlFlow<()>,
+) -> Result<u64, String> {
+    let mut line = Vec::new();
+    let mut count = 0u64;
+    for line_number in 1u64.. {
+        line.clear();
+        let read = (&mut *reader)
+            .take(MAX_RECORD_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|err| format!("cannot read: {err}"))?;
+        if read == 0 {
+            break;
+        }
+        if line.len() > MAX_RECORD_BYTES {
+            return Err(too_large("line", line_number));
+        }
+        let text = std::str::from_utf8(&line).map_err(|_| format!("line {line_number}: not UTF-8 text"))?;
+        let text = text.trim_end_matches(['\r', '\n']);
+        if line_number == 1 && !text.trim_start_matches('\u{feff}').starts_with("#AUDIOSCROBBLER/") {
+            return Err("not a .scrobbler.log: the first line must be #AUDIOSCROBBLER/1.1".to_owned());
+        }
+        if text.starts_with('#') {
+            header(text);
+            continue;
+        }
+        if text.trim().is_empty() {
+            continue;
+        }
+        let fields = text.split('\t').count();
+        if fields < 7 {
+            return Err(format!(
+                "line {line_number}: {fields} tab-separated fields, a play has 7 or 8 \
+                 (artist, album, track, number, seconds, L or S, time, MBID)"
+            ));
+        }
+        if handler(count, text).is_break() {
+            return Ok(count + 1);
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// One play of a `.scrobbler.log`; `local` when its times are the device's local time.
+fn parse_scrobbler_line(line: &str, local: bool) -> Outcome {
+    let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+    let (artist, album, track, seconds, rating, time) =
+        (fields[0], fields[1], fields[2], fields[4], fields[5], fields[6]);
+    if rating.eq_ignore_ascii_case("S") {
+        return Outcome::Skip("skipped");
+    }
+    let Ok(stamp) = time.parse::<i64>() else {
+        return Outcome::Reject(format!("time {time:?} is not a unix time"));
+    };
+    let start_s = if local { clock::local_to_utc_s(stamp) } else { stamp };
+    if start_s <= 0 {
+        return Outcome::Reject(format!("time {time:?} is not a real play time"));
+    }
+    if track.is_empty() {
+        return Outcome::Skip("no_track");
+    }
+    if artist.is_empty() {
+        return Outcome::Skip("no_artist");
+    }
+    Outcome::Listen(RawListen {
+        start_ms: start_s * 1000,
+        duration_ms: seconds.parse::<u64>().ok().filter(|seconds| *seconds > 0).map(|seconds| seconds * 1000),
+        artist: artist.to_owned(),
+        track: track.to_owned(),
+        album: Some(album).filter(|album| !album.is_empty()).map(str::to_owned),
+        artists: Vec::new(),
     })
 }
 
@@ -534,7 +977,10 @@ fn parse_json_record(format: Format, json: &str, rules: Rules) -> Outcome {
         Format::ListenbrainzArray | Format::ListenbrainzLines => {
             serde_json::from_str::<LbListen<'_>>(json).map(LbListen::outcome)
         }
-        Format::LastfmCsv => unreachable!("csv rows are not json"),
+        Format::LastfmJson => serde_json::from_str::<GhanTrack<'_>>(json).map(GhanTrack::outcome),
+        Format::Maloja => serde_json::from_str::<MalojaScrobble>(json).map(MalojaScrobble::outcome),
+        Format::Koito => serde_json::from_str::<KoitoListen>(json).map(KoitoListen::outcome),
+        Format::LastfmCsv | Format::ScrobblerLog { .. } => unreachable!("csv rows and log lines are not json"),
     };
     parsed.unwrap_or_else(|err| Outcome::Reject(format!("unreadable record: {err}")))
 }
@@ -607,6 +1053,7 @@ impl ExtendedRecord<'_> {
             artist,
             track,
             album: text(self.master_metadata_album_album_name),
+            artists: Vec::new(),
         })
     }
 }
@@ -656,7 +1103,14 @@ impl AccountRecord<'_> {
         if start_ms < 0 {
             return Outcome::Reject(format!("play starts before 1970 (`endTime` {end_time:?})"));
         }
-        Outcome::Listen(RawListen { start_ms, duration_ms: Some(played as u64), artist, track, album: None })
+        Outcome::Listen(RawListen {
+            start_ms,
+            duration_ms: Some(played as u64),
+            artist,
+            track,
+            album: None,
+            artists: Vec::new(),
+        })
     }
 }
 
@@ -733,6 +1187,197 @@ impl LbListen<'_> {
             artist,
             track,
             album: text(metadata.release_name),
+            artists: Vec::new(),
+        })
+    }
+}
+
+/// A track of a Last.fm JSON export (lastfm.ghan.nl), as `user.getRecentTracks` gives it.
+#[derive(Deserialize)]
+struct GhanTrack<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    artist: Option<GhanText<'a>>,
+    #[serde(borrow, default)]
+    album: Option<GhanText<'a>>,
+    #[serde(borrow, default)]
+    date: Option<GhanDate<'a>>,
+}
+
+/// `{"#text": …}`, or `{"name": …}` in the extended form.
+#[derive(Deserialize)]
+struct GhanText<'a> {
+    #[serde(borrow, default, rename = "#text")]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct GhanDate<'a> {
+    #[serde(borrow, default)]
+    uts: Option<Cow<'a, str>>,
+}
+
+impl GhanText<'_> {
+    fn into_text(self) -> Option<String> {
+        text(self.text).or_else(|| text(self.name))
+    }
+}
+
+impl GhanTrack<'_> {
+    fn outcome(self) -> Outcome {
+        // The track playing when the export was made has no date.
+        let Some(uts) = self.date.and_then(|date| date.uts) else {
+            return Outcome::Skip("now_playing");
+        };
+        let Ok(seconds) = uts.trim().parse::<i64>() else {
+            return Outcome::Reject(format!("uts {uts:?} is not a unix time"));
+        };
+        let start_ms = match lastfm_start(seconds, &uts) {
+            Ok(start_ms) => start_ms,
+            Err(outcome) => return outcome,
+        };
+        let Some(track) = text(self.name) else {
+            return Outcome::Skip("no_track");
+        };
+        let Some(artist) = self.artist.and_then(GhanText::into_text) else {
+            return Outcome::Skip("no_artist");
+        };
+        let album = self.album.and_then(GhanText::into_text);
+        Outcome::Listen(RawListen { start_ms, duration_ms: None, artist, track, album, artists: Vec::new() })
+    }
+}
+
+/// A scrobble of a Maloja export.
+#[derive(Deserialize)]
+struct MalojaScrobble {
+    #[serde(default)]
+    time: Option<i64>,
+    #[serde(default)]
+    track: Option<MalojaTrack>,
+    /// Seconds played.
+    #[serde(default, deserialize_with = "lenient_number")]
+    duration: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct MalojaTrack {
+    #[serde(default)]
+    artists: Vec<String>,
+    #[serde(default)]
+    title: Option<String>,
+    /// The track's length in seconds.
+    #[serde(default, deserialize_with = "lenient_number")]
+    length: Option<u64>,
+    #[serde(default)]
+    album: Option<MalojaAlbum>,
+}
+
+#[derive(Deserialize)]
+struct MalojaAlbum {
+    #[serde(default)]
+    albumtitle: Option<String>,
+}
+
+impl MalojaScrobble {
+    fn outcome(self) -> Outcome {
+        let Some(time) = self.time.filter(|time| *time > 0) else {
+            return Outcome::Reject("no valid `time`".to_owned());
+        };
+        let Some(track) = self.track else {
+            return Outcome::Reject("no `track`".to_owned());
+        };
+        let Some(title) = text(track.title.map(Cow::Owned)) else {
+            return Outcome::Skip("no_track");
+        };
+        let artists: Vec<String> =
+            track.artists.into_iter().map(|name| name.trim().to_owned()).filter(|name| !name.is_empty()).collect();
+        let Some(artist) = artists.first().cloned() else {
+            return Outcome::Skip("no_artist");
+        };
+        Outcome::Listen(RawListen {
+            start_ms: time * 1000,
+            duration_ms: self.duration.or(track.length).filter(|seconds| *seconds > 0).map(|seconds| seconds * 1000),
+            artist: if artists.len() > 1 { artists.join(", ") } else { artist },
+            track: title,
+            album: track.album.and_then(|album| text(album.albumtitle.map(Cow::Owned))),
+            artists: if artists.len() > 1 { artists } else { Vec::new() },
+        })
+    }
+}
+
+/// A listen of a Koito export.
+#[derive(Deserialize)]
+struct KoitoListen {
+    #[serde(default)]
+    listened_at: Option<String>,
+    #[serde(default)]
+    track: Option<KoitoNamed>,
+    #[serde(default)]
+    album: Option<KoitoNamed>,
+    #[serde(default)]
+    artists: Option<Vec<KoitoNamed>>,
+}
+
+/// A track, album or artist of a Koito export: its names are aliases, one of them primary.
+#[derive(Deserialize)]
+struct KoitoNamed {
+    #[serde(default)]
+    aliases: Option<Vec<KoitoAlias>>,
+    /// A track's length in seconds.
+    #[serde(default, deserialize_with = "lenient_number")]
+    duration: Option<u64>,
+    #[serde(default)]
+    is_primary: bool,
+}
+
+#[derive(Deserialize)]
+struct KoitoAlias {
+    #[serde(default)]
+    alias: Option<String>,
+    #[serde(default)]
+    is_primary: bool,
+}
+
+impl KoitoNamed {
+    /// The primary alias, else the first.
+    fn name(&self) -> Option<String> {
+        let aliases = self.aliases.as_deref().unwrap_or_default();
+        let chosen = aliases.iter().find(|alias| alias.is_primary).or(aliases.first())?;
+        text(chosen.alias.as_deref().map(Cow::Borrowed))
+    }
+}
+
+impl KoitoListen {
+    fn outcome(self) -> Outcome {
+        let Some(listened_at) = self.listened_at else {
+            return Outcome::Reject("no `listened_at`".to_owned());
+        };
+        let Some(start_ms) = clock::parse_rfc3339_ms(&listened_at).filter(|ms| *ms > 0) else {
+            return Outcome::Reject(format!("`listened_at` {listened_at:?} is not a time"));
+        };
+        let Some(track) = self.track else {
+            return Outcome::Reject("no `track`".to_owned());
+        };
+        let Some(title) = track.name() else {
+            return Outcome::Skip("no_track");
+        };
+        let mut artists = self.artists.unwrap_or_default();
+        // The primary artist first.
+        artists.sort_by_key(|artist| !artist.is_primary);
+        let names: Vec<String> = artists.iter().filter_map(KoitoNamed::name).collect();
+        let Some(first) = names.first().cloned() else {
+            return Outcome::Skip("no_artist");
+        };
+        Outcome::Listen(RawListen {
+            start_ms,
+            duration_ms: track.duration.filter(|seconds| *seconds > 0).map(|seconds| seconds * 1000),
+            artist: if names.len() > 1 { names.join(", ") } else { first },
+            track: title,
+            album: self.album.as_ref().and_then(KoitoNamed::name),
+            artists: if names.len() > 1 { names } else { Vec::new() },
         })
     }
 }
@@ -776,6 +1421,7 @@ mod tests {
                 artist: "A".into(),
                 track: "T".into(),
                 album: Some("B".into()),
+                artists: Vec::new(),
             })]
         );
         let cases = [
@@ -865,6 +1511,59 @@ mod tests {
         assert!(err.contains("line 2"), "{err}");
         let err = outcomes("name,age\nbob,3\n", Family::LastfmCsv).unwrap_err();
         assert!(err.contains("not a Last.fm CSV"), "{err}");
+    }
+
+    #[test]
+    fn files_are_told_by_their_content() {
+        let cases: [(&str, Option<Family>); 10] = [
+            (&extended(""), Some(Family::Spotify)),
+            (
+                r#"[{"endTime":"2022-12-05 16:52","artistName":"A","trackName":"T","msPlayed":1}]"#,
+                Some(Family::Spotify),
+            ),
+            (r#"{"listened_at":1,"track_metadata":{}}"#, Some(Family::Listenbrainz)),
+            (r#"[{"listened_at":1,"track_metadata":{}}]"#, Some(Family::Listenbrainz)),
+            (r##"[{"track":[{"name":"T","artist":{"#text":"A"}}]}]"##, Some(Family::LastfmJson)),
+            (r#"{"maloja":{"export_time":1},"scrobbles":[]}"#, Some(Family::Maloja)),
+            (r#"{"version":"1","exported_at":"x","user":"me","listens":[]}"#, Some(Family::Koito)),
+            ("#AUDIOSCROBBLER/1.1\n#TZ/UTC\n", Some(Family::ScrobblerLog)),
+            ("Radiohead,OK Computer,Airbag,\"31 Jan 2021 15:14\"\n", Some(Family::LastfmCsv)),
+            ("name,age\nbob,3\n", None),
+        ];
+        for (text, family) in cases {
+            assert_eq!(sniff(text.as_bytes()), family, "{text}");
+        }
+        assert_eq!(
+            sniff(b"uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid\n"),
+            Some(Family::LastfmCsv)
+        );
+    }
+
+    #[test]
+    fn headerless_lastfm_csv_and_scrobbler_log() {
+        let text =
+            "Radiohead,OK Computer,Airbag,\"31 Jan 2021 15:14\"\nOld,,Track,\"01 Jan 1970 00:00\"\nA,B,C,\"soon\"\n";
+        let seen = outcomes(text, Family::LastfmCsv).unwrap();
+        assert!(
+            matches!(&seen[0], Outcome::Listen(listen) if listen.start_ms == 1_612_106_040_000 && listen.track == "Airbag" && listen.album.as_deref() == Some("OK Computer"))
+        );
+        assert_eq!(seen[1], Outcome::Skip("before_lastfm"));
+        assert!(matches!(&seen[2], Outcome::Reject(reason) if reason.contains("soon")));
+        let log = "#AUDIOSCROBBLER/1.1\n#TZ/UTC\n#CLIENT/Rockbox\nA\tB\tT\t1\t200\tL\t1600000000\t\nA\tB\tU\t2\t100\tS\t1600000300\t\n";
+        let data = memory(log);
+        assert_eq!(validate(&data, Family::ScrobblerLog).unwrap().format, Format::ScrobblerLog { local: false });
+        let seen = outcomes(log, Family::ScrobblerLog).unwrap();
+        assert!(
+            matches!(&seen[0], Outcome::Listen(listen) if listen.start_ms == 1_600_000_000_000 && listen.duration_ms == Some(200_000))
+        );
+        assert_eq!(seen[1], Outcome::Skip("skipped"));
+        let unknown = log.replace("#TZ/UTC", "#TZ/UNKNOWN");
+        assert_eq!(
+            validate(&memory(&unknown), Family::ScrobblerLog).unwrap().format,
+            Format::ScrobblerLog { local: true }
+        );
+        let err = outcomes("A\tB\tT\n", Family::ScrobblerLog).unwrap_err();
+        assert!(err.contains("#AUDIOSCROBBLER"), "{err}");
     }
 
     #[test]

@@ -36,7 +36,8 @@ const MAX_REJECTED_SAMPLES: usize = 20;
 /// What a caller asks for.
 #[derive(Debug, Clone)]
 pub(crate) struct ImportRequest {
-    pub(crate) kind: ExportKind,
+    /// Left out: told by the files' content.
+    pub(crate) kind: Option<ExportKind>,
     pub(crate) path: PathBuf,
     /// Left out: the `[import]` default.
     pub(crate) min_play_ms: Option<u64>,
@@ -60,6 +61,10 @@ fn source_of(kind: ExportKind) -> SourceName {
         ExportKind::Spotify => "spotify",
         ExportKind::LastfmCsv => "lastfm",
         ExportKind::Listenbrainz => "listenbrainz",
+        ExportKind::LastfmJson => "lastfm",
+        ExportKind::Maloja => "maloja",
+        ExportKind::Koito => "koito",
+        ExportKind::ScrobblerLog => "scrobbler-log",
     })
 }
 
@@ -68,7 +73,62 @@ fn family_of(kind: ExportKind) -> Family {
         ExportKind::Spotify => Family::Spotify,
         ExportKind::LastfmCsv => Family::LastfmCsv,
         ExportKind::Listenbrainz => Family::Listenbrainz,
+        ExportKind::LastfmJson => Family::LastfmJson,
+        ExportKind::Maloja => Family::Maloja,
+        ExportKind::Koito => Family::Koito,
+        ExportKind::ScrobblerLog => Family::ScrobblerLog,
     }
+}
+
+fn kind_of(family: Family) -> ExportKind {
+    match family {
+        Family::Spotify => ExportKind::Spotify,
+        Family::LastfmCsv => ExportKind::LastfmCsv,
+        Family::Listenbrainz => ExportKind::Listenbrainz,
+        Family::LastfmJson => ExportKind::LastfmJson,
+        Family::Maloja => ExportKind::Maloja,
+        Family::Koito => ExportKind::Koito,
+        Family::ScrobblerLog => ExportKind::ScrobblerLog,
+    }
+}
+
+/// What a file that is not of the kind asked for looks like, as advice: empty when
+/// it looks like no export, or like the kind asked for.
+fn looks_like(head: &[u8], asked: Family, path: &str) -> String {
+    match formats::sniff(head) {
+        Some(family) if family != asked => {
+            format!("this is {}: `musiquectl import {} {path}`", family.describe(), kind_of(family).name())
+        }
+        _ => String::new(),
+    }
+}
+
+/// The first bytes of a file, or none when it cannot be read.
+fn head_of_file(file: &InputFile) -> Vec<u8> {
+    let cancel = AtomicBool::new(false);
+    let mut head = Vec::new();
+    let _ = file.with_reader(&cancel, |reader| {
+        std::io::Read::read_to_end(&mut std::io::Read::take(reader, formats::SNIFF_BYTES as u64), &mut head)
+    });
+    head
+}
+
+/// The kind of the first file whose content tells one, and the files of that kind.
+fn detect(path: &std::path::Path) -> Result<(ExportKind, Vec<InputFile>)> {
+    let any = |name: &str| Family::ALL.iter().any(|family| family.wants(name));
+    let files = source::list_files(path, &any).map_err(Error::invalid)?;
+    let single = files.len() == 1 && files[0].display == path.display().to_string();
+    let Some(family) = files.iter().find_map(|file| formats::sniff(&head_of_file(file))) else {
+        return Err(Error::invalid(format!(
+            "cannot tell which export {} is: musique reads Spotify, Last.fm (CSV and JSON), ListenBrainz, \
+             Maloja and Koito exports and .scrobbler.log files; if it is one of them, name its format: \
+             `musiquectl import KIND {}`",
+            path.display(),
+            path.display()
+        )));
+    };
+    let files = if single { files } else { files.into_iter().filter(|file| family.wants(&file.display)).collect() };
+    Ok((kind_of(family), files))
 }
 
 impl Imports {
@@ -90,18 +150,34 @@ impl Imports {
                 request.path.display()
             )));
         }
-        let family = family_of(request.kind);
-        let files = source::list_files(&request.path, &|path| family.wants(path)).map_err(Error::invalid)?;
+        let (export, files) = match request.kind {
+            Some(kind) => {
+                let family = family_of(kind);
+                let files = source::list_files(&request.path, &|path| family.wants(path)).map_err(Error::invalid)?;
+                // One file of another kind is answered with what it is, before any run starts.
+                if let [file] = files.as_slice()
+                    && file.display == request.path.display().to_string()
+                {
+                    let advice = looks_like(&head_of_file(file), family, &file.display);
+                    if !advice.is_empty() {
+                        return Err(Error::invalid(format!("{} is not {}; {advice}", file.display, family.describe())));
+                    }
+                }
+                (kind, files)
+            }
+            None => detect(&request.path)?,
+        };
+        let family = family_of(export);
         if files.is_empty() {
             return Err(Error::invalid(format!(
                 "no {} files found in {} (expected {})",
-                request.kind.name(),
+                export.name(),
                 request.path.display(),
                 family.expected_files()
             )));
         }
-        let kind = RunKind::File(request.kind);
-        let fingerprint = format!("{}:{}", request.kind.name(), source::fingerprint(&files));
+        let kind = RunKind::File(export);
+        let fingerprint = format!("{}:{}", export.name(), source::fingerprint(&files));
         if let Some(run) = self.runs.running_with(&fingerprint)? {
             return Ok(run);
         }
@@ -126,7 +202,7 @@ impl Imports {
         };
         let library = self.library.clone();
         let events = self.events.clone();
-        let source = source_of(request.kind);
+        let source = source_of(export);
         self.runs.spawn(
             run,
             fingerprint,
@@ -255,15 +331,21 @@ impl Job<'_> {
             Ok(info) => info,
             // Reads fail once the run is asked to stop: that is no fault of the file.
             Err(_) if self.cancel.load(Ordering::Relaxed) => return Err(Stop::Cancelled),
-            Err(reason) => return self.reject_file(file_index, file, &reason, run, committed, pipeline),
+            Err(reason) => {
+                let advice = looks_like(&formats::head_of(&data), self.family, &file.display);
+                let reason = if advice.is_empty() { reason } else { format!("{reason} ({advice})") };
+                return self.reject_file(file_index, file, &reason, run, committed, pipeline);
+            }
         };
         run.file_records_total = info.records;
         run.file_records_done = skip;
         let rules = Rules { min_play_ms: run.min_play_ms, include_incognito: run.include_incognito };
         let mut batch = Vec::with_capacity(BATCH_LISTENS);
         let mut stop: Option<Stop> = None;
+        // Spotify's account data gives the minute a play ended in, not the second.
+        let to_the_minute = info.format == formats::Format::SpotifyAccount;
         let visit = &mut |index: u64, outcome: Outcome| {
-            self.count(file, index, outcome, run, &mut batch);
+            self.count(file, index, outcome, to_the_minute, run, &mut batch);
             if batch.len() >= BATCH_LISTENS {
                 if self.cancel.load(Ordering::Relaxed) {
                     stop = Some(Stop::Cancelled);
@@ -303,13 +385,14 @@ impl Job<'_> {
         file: &InputFile,
         index: u64,
         outcome: Outcome,
+        to_the_minute: bool,
         run: &mut ImportRunRecord,
         batch: &mut Vec<Admitted>,
     ) {
         let rejected = match outcome {
             Outcome::Listen(listen) => match self.intake.admit(listen_of(listen)) {
                 Ok(admitted) => {
-                    batch.push(admitted);
+                    batch.push(if to_the_minute { admitted.ending_to_the_minute() } else { admitted });
                     None
                 }
                 Err(refusal) => Some(refusal.to_string()),
@@ -360,7 +443,7 @@ fn listen_of(listen: RawListen) -> Listen {
         artist: listen.artist,
         track: listen.track,
         album: listen.album,
-        artists: Vec::new(),
+        artists: listen.artists,
         started_ms: listen.start_ms,
         duration_ms: listen.duration_ms,
         loved: None,

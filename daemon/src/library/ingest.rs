@@ -94,6 +94,15 @@ pub(crate) enum Refusal {
 #[derive(Debug, Clone)]
 pub(crate) struct Admitted(PreparedListen);
 
+impl Admitted {
+    /// Marks a report whose end is known to the minute only (Spotify's account data):
+    /// the store matches it with the same source's report of the play to the second.
+    pub(crate) fn ending_to_the_minute(mut self) -> Admitted {
+        self.0.minute_end = true;
+        self
+    }
+}
+
 /// Checks and prepares the listens of one origin, sharing identical credits and
 /// albums between them (an import's thousands of plays of one track share one key).
 pub(crate) struct Intake {
@@ -203,6 +212,7 @@ impl Intake {
             album,
             source: self.source.clone(),
             loved: listen.loved,
+            minute_end: false,
         }))
     }
 }

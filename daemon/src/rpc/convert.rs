@@ -44,13 +44,31 @@ pub(super) fn period_of(period: WirePeriod) -> Period {
     }
 }
 
-/// The file format of a kind; `None` for adapter kinds, which `imports.fetch` imports.
+/// The file format of a kind; `None` for adapter kinds, which `imports.fetch` imports,
+/// and for `auto`, which names no format.
 pub(super) fn import_kind_of(kind: WireImportKind) -> Option<ExportKind> {
     match kind {
         WireImportKind::Spotify => Some(ExportKind::Spotify),
         WireImportKind::LastfmCsv => Some(ExportKind::LastfmCsv),
         WireImportKind::Listenbrainz => Some(ExportKind::Listenbrainz),
-        WireImportKind::Lastfm => None,
+        WireImportKind::LastfmJson => Some(ExportKind::LastfmJson),
+        WireImportKind::Maloja => Some(ExportKind::Maloja),
+        WireImportKind::Koito => Some(ExportKind::Koito),
+        WireImportKind::ScrobblerLog => Some(ExportKind::ScrobblerLog),
+        WireImportKind::Lastfm | WireImportKind::Auto => None,
+    }
+}
+
+/// The wire kind of a file format.
+fn wire_kind_of(kind: ExportKind) -> WireImportKind {
+    match kind {
+        ExportKind::Spotify => WireImportKind::Spotify,
+        ExportKind::LastfmCsv => WireImportKind::LastfmCsv,
+        ExportKind::Listenbrainz => WireImportKind::Listenbrainz,
+        ExportKind::LastfmJson => WireImportKind::LastfmJson,
+        ExportKind::Maloja => WireImportKind::Maloja,
+        ExportKind::Koito => WireImportKind::Koito,
+        ExportKind::ScrobblerLog => WireImportKind::ScrobblerLog,
     }
 }
 
@@ -72,9 +90,7 @@ pub(super) fn run_dto(run: ImportRunRecord) -> ImportRun {
     ImportRun {
         id: run.id,
         kind: match run.kind() {
-            RunKind::File(ExportKind::Spotify) => WireRunKind::File(WireImportKind::Spotify),
-            RunKind::File(ExportKind::LastfmCsv) => WireRunKind::File(WireImportKind::LastfmCsv),
-            RunKind::File(ExportKind::Listenbrainz) => WireRunKind::File(WireImportKind::Listenbrainz),
+            RunKind::File(kind) => WireRunKind::File(wire_kind_of(kind)),
             RunKind::Adapter(name) => WireRunKind::Adapter(name),
         },
         path: run.path,

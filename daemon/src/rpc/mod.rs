@@ -321,8 +321,12 @@ impl MusiqueApiServer for Rpc {
         if options.min_play_ms.is_some_and(|ms| ms > 24 * 3600 * 1000) {
             return Err(invalid("`options.min_play_ms` must be at most one day (86400000)"));
         }
-        let kind: ExportKind = convert::import_kind_of(kind)
-            .ok_or_else(|| invalid(format!("`{}` history comes from its API: use imports.fetch", kind.as_str())))?;
+        let kind: Option<ExportKind> = match kind {
+            ImportKind::Auto => None,
+            kind => Some(convert::import_kind_of(kind).ok_or_else(|| {
+                invalid(format!("`{}` history comes from its API: use imports.fetch", kind.as_str()))
+            })?),
+        };
         let request = ImportRequest {
             kind,
             path: PathBuf::from(path),

@@ -185,10 +185,22 @@ pub(crate) enum ExportKind {
     Spotify,
     LastfmCsv,
     Listenbrainz,
+    LastfmJson,
+    Maloja,
+    Koito,
+    ScrobblerLog,
 }
 
 impl ExportKind {
-    pub(crate) const ALL: [ExportKind; 3] = [ExportKind::Spotify, ExportKind::LastfmCsv, ExportKind::Listenbrainz];
+    pub(crate) const ALL: [ExportKind; 7] = [
+        ExportKind::Spotify,
+        ExportKind::LastfmCsv,
+        ExportKind::Listenbrainz,
+        ExportKind::LastfmJson,
+        ExportKind::Maloja,
+        ExportKind::Koito,
+        ExportKind::ScrobblerLog,
+    ];
 
     /// Its name in the API and on the command line.
     pub(crate) fn name(self) -> &'static str {
@@ -196,6 +208,10 @@ impl ExportKind {
             ExportKind::Spotify => "spotify",
             ExportKind::LastfmCsv => "lastfm-csv",
             ExportKind::Listenbrainz => "listenbrainz",
+            ExportKind::LastfmJson => "lastfm-json",
+            ExportKind::Maloja => "maloja",
+            ExportKind::Koito => "koito",
+            ExportKind::ScrobblerLog => "scrobbler-log",
         }
     }
 }

@@ -58,7 +58,13 @@ pub(crate) struct PreparedListen {
     pub(crate) source: Arc<Provenance>,
     /// Whether the source says the listener loves the track.
     pub(crate) loved: Option<bool>,
+    /// Whether the report's end is known to the minute only (its start is the
+    /// minute minus the time played), like Spotify's account data.
+    pub(crate) minute_end: bool,
 }
+
+/// The meta key listing the sources that reported ends to the minute only, one per line.
+const MINUTE_SOURCES: &str = "minute_sources";
 
 /// How far apart two sources' reports of one play may start: they are one
 /// listen when they name the same track and start within this many seconds.
@@ -69,6 +75,21 @@ pub(crate) const CROSS_SOURCE_WINDOW_S: u64 = 60;
 
 /// A stored listen's key and encoded record.
 type StoredListen = (ListenKey, Vec<u8>);
+
+/// Whether `listen` and the stored `record` are one play reported at two
+/// precisions: one end to the minute (the minute the play ended in), the other
+/// to the second within that minute.
+fn other_precision(listen: &PreparedListen, record: &ListenRecord) -> bool {
+    const MINUTE_MS: i64 = 60_000;
+    let (Some(duration), Some(kept)) = (listen.duration_ms, record.duration_ms) else { return false };
+    let end = listen.start_ms + duration as i64;
+    let kept_end = record.start_ms + kept as i64;
+    if listen.minute_end {
+        kept_end != end && kept_end.div_euclid(MINUTE_MS) * MINUTE_MS == end
+    } else {
+        kept_end.rem_euclid(MINUTE_MS) == 0 && kept_end != end && end.div_euclid(MINUTE_MS) * MINUTE_MS == kept_end
+    }
+}
 
 /// A small value written with other writes, in the same transaction.
 #[derive(Debug)]
@@ -157,6 +178,9 @@ pub(super) struct Writer {
     sources: rustc_hash::FxHashSet<String>,
     /// Whether any alias exists (most stores have none; then no lookup is needed).
     has_aliases: bool,
+    /// Sources that reported ends to the minute only: their reports to the second
+    /// are matched with those within the source too (others need no scan).
+    minute_sources: rustc_hash::FxHashSet<String>,
 }
 
 /// Every table a write transaction touches, opened once per transaction.
@@ -297,6 +321,7 @@ impl Writer {
             seq: 0,
             sources: Default::default(),
             has_aliases: false,
+            minute_sources: Default::default(),
         };
         writer.reload()?;
         Ok(writer)
@@ -320,6 +345,10 @@ impl Writer {
         self.next_run = next(tables::IMPORT_RUNS)?;
         let meta = txn.open_table(tables::META).map_err(store_err("open meta"))?;
         self.seq = read_u64(&meta, "last_seq")?;
+        let minute_sources = meta.get(MINUTE_SOURCES).map_err(store_err("read meta"))?;
+        self.minute_sources = minute_sources
+            .map(|bytes| String::from_utf8_lossy(bytes.value()).lines().map(str::to_owned).collect())
+            .unwrap_or_default();
         let sources = txn.open_table(tables::SOURCES).map_err(store_err("open sources"))?;
         self.sources.clear();
         for row in sources.iter().map_err(store_err("scan sources"))? {
@@ -510,9 +539,15 @@ impl Writer {
         let start_s = u64::try_from(listen.start_ms.div_euclid(1000)).unwrap_or(0);
         let key = ListenKey::new(start_s, ids.track);
         let source = listen.source.source.as_str();
+        if listen.minute_end && !self.minute_sources.contains(source) {
+            self.minute_sources.insert(source.to_owned());
+            let mut names: Vec<&str> = self.minute_sources.iter().map(String::as_str).collect();
+            names.sort_unstable();
+            tables.meta.insert(MINUTE_SOURCES, names.join("\n").as_bytes()).map_err(store_err("write meta"))?;
+        }
         let existing = match tables.listens.get(key.row()).map_err(store_err("read listen"))? {
             Some(bytes) => Some((key, bytes.value().to_vec())),
-            None => self.same_play(tables, key, source)?,
+            None => self.same_play(tables, key, listen)?,
         };
         let Some((kept_key, bytes)) = existing else {
             let record = listen_record(listen, ids);
@@ -627,11 +662,14 @@ impl Writer {
         Ok(())
     }
 
-    /// The listen already stored for this play, when another source reported it
-    /// (see [`CROSS_SOURCE_WINDOW_S`]): `key`'s alias if this source reported it
-    /// before, else the closest listen of the same track within the window that
-    /// no report of `source` is merged into yet. Returns its key and bytes.
-    fn same_play(&self, tables: &Tables<'_>, key: ListenKey, source: &str) -> Result<Option<StoredListen>> {
+    /// The listen already stored for this play, when another report of it is
+    /// stored: `key`'s alias if this source reported it before, else the closest
+    /// listen of the same track within [`CROSS_SOURCE_WINDOW_S`] that no report
+    /// of the source is merged into yet, or that the source reported at the other
+    /// precision (one report's end to the minute, the other's to the second, in
+    /// the same minute). Returns its key and bytes.
+    fn same_play(&self, tables: &Tables<'_>, key: ListenKey, listen: &PreparedListen) -> Result<Option<StoredListen>> {
+        let source = listen.source.source.as_str();
         if self.has_aliases
             && let Some(target) = tables.aliases.get(key.row()).map_err(store_err("read alias"))?
         {
@@ -640,7 +678,9 @@ impl Writer {
                 return Ok(Some((target, bytes.value().to_vec())));
             }
         }
-        if !self.sources.iter().any(|known| known != source) {
+        // Within one source, only reports at two precisions can be one play; most sources have one.
+        let within = listen.minute_end || self.minute_sources.contains(source);
+        if !within && !self.sources.iter().any(|known| known != source) {
             return Ok(None);
         }
         let ListenKey { start_s, track_id } = key;
@@ -657,7 +697,8 @@ impl Writer {
                 continue;
             }
             let record: ListenRecord = decode(value.value(), "listens")?;
-            if record.sources.iter().all(|known| known.source != source) {
+            let reported = record.sources.iter().any(|known| known.source == source);
+            if !reported || (within && other_precision(listen, &record)) {
                 best = Some((distance, ListenKey::of_row(candidate), value.value().to_vec()));
             }
         }
