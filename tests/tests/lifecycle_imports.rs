@@ -105,7 +105,7 @@ async fn ctrl_c_leaves_the_import_running_and_follow_and_cancel_find_it() {
     let file = daemon.dir.path().join("Streaming_History_Audio_2023_0.json");
     write_json(&file, &plays("Followed Band", 200_000));
     let path = file.display().to_string();
-    let mut ctl = std::process::Command::new(musique_tests::bin_dir().join("musiquectl"))
+    let ctl = std::process::Command::new(musique_tests::bin_dir().join("musiquectl"))
         .args(["import", "spotify", &path])
         .env("MUSIQUE_SOCKET", daemon.socket())
         .stdin(std::process::Stdio::null())

@@ -105,6 +105,8 @@ impl Import {
         // Checked before connecting (`check_usage`); this only unpacks.
         let source = self.source().map_err(anyhow::Error::msg)?;
         session.require(Feature::Events)?;
+        // Ctrl-C is caught before the import starts, so it never kills musiquectl mid-way.
+        let mut interrupt = interrupt_signal()?;
         let mut events: Subscription<Event> = client.events_subscribe().await.context("cannot subscribe to events")?;
         let started = match source {
             Source::Adapter(adapter) => {
@@ -127,7 +129,7 @@ impl Import {
                 client.imports_start(kind, path.display().to_string(), Some(options)).await?
             }
         };
-        let run = follow(client, &mut events, started, self.no_wait, session.json).await?;
+        let run = follow(client, &mut events, &mut interrupt, started, self.no_wait, session.json).await?;
         if session.json {
             output::json(out, &run)?
         } else {
@@ -142,6 +144,11 @@ impl Import {
 /// exists, or it is written as a path (adapter names have no `/`).
 fn looks_like_path(argument: &str) -> bool {
     Path::new(argument).exists() || argument.contains('/')
+}
+
+/// Ctrl-C, as a stream (catching it from now on).
+pub(crate) fn interrupt_signal() -> anyhow::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).context("cannot catch Ctrl-C")
 }
 
 /// The path as musiqued is to read it and as runs show it: absolute, with `.` and `..`
@@ -169,6 +176,7 @@ fn normalised(path: &Path) -> std::io::Result<PathBuf> {
 pub(crate) async fn follow(
     client: &Client,
     events: &mut Subscription<Event>,
+    interrupt: &mut tokio::signal::unix::Signal,
     run: ImportRun,
     no_wait: bool,
     json: bool,
@@ -179,11 +187,9 @@ pub(crate) async fn follow(
     let bar = output::progress_bar(&run, json);
     let mut poll = tokio::time::interval(STATUS_POLL);
     let mut current = run;
-    let interrupted = tokio::signal::ctrl_c();
-    tokio::pin!(interrupted);
     loop {
         tokio::select! {
-            _ = &mut interrupted => {
+            _ = interrupt.recv() => {
                 bar.finish_and_clear();
                 let id = current.id;
                 bail!(

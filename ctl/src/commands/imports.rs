@@ -47,9 +47,10 @@ impl Imports {
                 return Ok(ExitCode::SUCCESS);
             }
             Some(Action::Follow { id }) => {
+                let mut interrupt = super::import::interrupt_signal()?;
                 let mut events = client.events_subscribe().await?;
                 let run = client.imports_status(id).await?;
-                super::import::follow(client, &mut events, run, false, session.json).await?
+                super::import::follow(client, &mut events, &mut interrupt, run, false, session.json).await?
             }
             Some(Action::Cancel { id }) => client.imports_cancel(id).await?,
         };
