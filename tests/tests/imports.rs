@@ -77,14 +77,17 @@ async fn spotify_extended_folder_with_overlapping_files() {
     std::fs::create_dir_all(&export).unwrap();
     write_json(&export.join("Streaming_History_Audio_2023_0.json"), &spotify_file_a());
     write_json(&export.join("Streaming_History_Audio_2023_1.json"), &spotify_file_b());
-    write_json(&export.join("Streaming_History_Video_2023.json"), &json!([{"ts": "x"}]));
+    write_json(&export.join("Streaming_History_Video_2023.json"), &json!([video_record()]));
     std::fs::write(export.join("ReadMeFirst.pdf"), b"%PDF").unwrap();
 
     let run = import(&daemon, ImportKind::Spotify, &export).await;
     assert_eq!(run.state, ImportState::Completed, "{run:?}");
-    assert_eq!(run.files_total, 2, "video history and other files are not read");
-    assert_eq!((run.records, run.imported, run.duplicates, run.rejected), (12, 6, 2, 0));
-    assert_eq!(run.skipped, skipped(&[("incognito", 1), ("no_track", 1), ("podcast", 1), ("too_short", 1)]));
+    assert_eq!(run.files_total, 3, "the video history is read, to be skipped; other files are not read");
+    assert_eq!((run.records, run.imported, run.duplicates, run.rejected), (13, 6, 2, 0));
+    assert_eq!(
+        run.skipped,
+        skipped(&[("incognito", 1), ("no_track", 1), ("podcast", 1), ("too_short", 1), ("video", 1)])
+    );
     assert!(run.file_errors.is_empty(), "{:?}", run.file_errors);
 
     let client = daemon.client().await;
@@ -117,6 +120,69 @@ async fn spotify_extended_folder_with_overlapping_files() {
     let again = import(&daemon, ImportKind::Spotify, &export).await;
     assert_eq!((again.imported, again.duplicates), (0, 8));
     assert_eq!(client.status().await.unwrap().counts, before);
+}
+
+/// A play of Spotify's video history: an episode of a video podcast.
+fn video_record() -> serde_json::Value {
+    let mut video = spotify_record("2023-03-01T20:00:00Z", 600_000, None, None, None);
+    video["episode_name"] = json!("Episode 12");
+    video["episode_show_name"] = json!("A Video Show");
+    video["spotify_episode_uri"] = json!("spotify:episode:5bHxQzcGCeT1TuLpqoqgLJ");
+    video
+}
+
+/// A play made offline: `ts` is when the app synced, `offline_timestamp` when it started.
+fn offline_record(ts: &str, offline_timestamp: serde_json::Value, artist: &str, track: &str) -> serde_json::Value {
+    let mut record = spotify_record(ts, 200_000, Some(artist), Some(track), Some("Offline Album"));
+    record["offline"] = json!(true);
+    record["offline_timestamp"] = offline_timestamp;
+    record
+}
+
+#[tokio::test]
+async fn offline_plays_start_when_played_and_files_without_music_are_skipped_by_content() {
+    let daemon = Daemon::start();
+    let export = daemon.dir.path().join("my_spotify_data");
+    std::fs::create_dir_all(&export).unwrap();
+    // Synced on 2023-06-01, played months before: seconds in current exports, milliseconds in old ones.
+    write_json(
+        &export.join("Streaming_History_Audio_2023_0.json"),
+        &json!([
+            offline_record("2023-06-01T12:00:00Z", json!(1_675_000_000), "Offline Band", "On the Train"),
+            offline_record("2023-06-01T12:00:00Z", json!(0), "Offline Band", "Unknown Start"),
+            offline_record("2023-06-01T12:05:00Z", json!(null), "Offline Band", "No Start"),
+        ]),
+    );
+    write_json(
+        &export.join("endsong_0.json"),
+        &json!([offline_record("2023-06-01T12:10:00Z", json!(1_677_000_000_500i64), "Offline Band", "Old Export")]),
+    );
+    // Files holding no music, whatever their names: video, podcast and audiobook histories.
+    write_json(&export.join("Streaming_History_Video_2023.json"), &json!([video_record(), video_record()]));
+    write_json(
+        &export.join("StreamingHistory_podcast_0.json"),
+        &json!([{"endTime": "2024-01-05 14:23", "podcastName": "Example Show", "episodeName": "One", "msPlayed": 1_200_000}]),
+    );
+    let mut chapter = spotify_record("2023-04-01T20:00:00Z", 600_000, None, None, None);
+    chapter["audiobook_title"] = json!("A Book");
+    chapter["audiobook_uri"] = json!("spotify:show:7iHfbu1YPACw6oZPAFJtqe");
+    chapter["audiobook_chapter_title"] = json!("Chapter 1");
+    write_json(&export.join("Streaming_History_Audio_2023_1.json"), &json!([chapter]));
+
+    let run = import(&daemon, ImportKind::Spotify, &export).await;
+    assert_eq!(run.state, ImportState::Completed, "{run:?}");
+    assert_eq!((run.files_total, run.records, run.imported, run.rejected), (5, 8, 4, 0), "{run:?}");
+    assert_eq!(run.skipped, skipped(&[("audiobook", 1), ("podcast", 1), ("video", 2)]));
+    assert!(run.file_errors.is_empty(), "{:?}", run.file_errors);
+
+    let client = daemon.client().await;
+    let page = client.listens_list(None, None, Some(10), None).await.unwrap();
+    let start = |track: &str| page.listens.iter().find(|listen| listen.track == track).expect(track).listened_at;
+    assert_eq!(start("On the Train"), 1_675_000_000);
+    assert_eq!(start("Old Export"), 1_677_000_000);
+    // Without an offline start, a play starts its time played before `ts`.
+    assert_eq!(start("Unknown Start"), 1_685_620_800 - 200);
+    assert_eq!(start("No Start"), 1_685_620_800 + 300 - 200);
 }
 
 #[tokio::test]

@@ -113,7 +113,7 @@ impl Family {
         match self {
             Family::Spotify => {
                 name.ends_with(".json")
-                    && (name.starts_with("Streaming_History_Audio_")
+                    && (name.starts_with("Streaming_History_")
                         || name.starts_with("endsong_")
                         || name.starts_with("StreamingHistory"))
             }
@@ -210,13 +210,26 @@ pub(crate) fn sniff(head: &[u8]) -> Option<Family> {
 pub(crate) struct FileInfo {
     pub(crate) format: Format,
     pub(crate) records: u64,
+    /// Set when the file holds no music at all (a podcast, video or audiobook
+    /// history): every record is skipped by this rule, unread.
+    pub(crate) not_music: Option<&'static str>,
 }
 
 /// Checks a whole file and counts its records; the error names where it broke.
 pub(crate) fn validate(data: &Data<'_>, family: Family) -> Result<FileInfo, String> {
     match family {
         Family::Spotify => {
-            let (records, first) = json_array_pass(data, None)?;
+            // Records are looked at until the first music play: a file without one is no music history.
+            let mut kinds = PlayKinds::default();
+            let (records, first) = json_array_pass(
+                data,
+                Some(&mut |_, raw: &RawValue| {
+                    if !kinds.music {
+                        kinds.add(raw.get());
+                    }
+                    ControlFlow::Continue(())
+                }),
+            )?;
             let format = match first.as_deref().map(keys_of) {
                 None => Format::SpotifyExtended,
                 Some(keys) if keys.contains_key("ts") && keys.contains_key("ms_played") => Format::SpotifyExtended,
@@ -227,7 +240,7 @@ pub(crate) fn validate(data: &Data<'_>, family: Family) -> Result<FileInfo, Stri
                         .to_owned());
                 }
             };
-            Ok(FileInfo { format, records })
+            Ok(FileInfo { format, records, not_music: kinds.not_music() })
         }
         Family::Listenbrainz => {
             let starts_with_array = match data {
@@ -251,21 +264,21 @@ pub(crate) fn validate(data: &Data<'_>, family: Family) -> Result<FileInfo, Stri
                     );
                 }
             }
-            Ok(FileInfo { format, records })
+            Ok(FileInfo { format, records, not_music: None })
         }
         Family::LastfmCsv => {
             let records = with_buf_read(data, |reader| csv_pass(reader, None))??;
-            Ok(FileInfo { format: Format::LastfmCsv, records })
+            Ok(FileInfo { format: Format::LastfmCsv, records, not_music: None })
         }
         Family::LastfmJson => {
             let (records, first) = json_records_pass(data, Shape::PagesOf("track"), None)?;
             require_keys(first, &["name", "artist"], "not a Last.fm JSON export: tracks have no `name` and `artist`")?;
-            Ok(FileInfo { format: Format::LastfmJson, records })
+            Ok(FileInfo { format: Format::LastfmJson, records, not_music: None })
         }
         Family::Maloja => {
             let (records, first) = json_records_pass(data, Shape::Field("scrobbles"), None)?;
             require_keys(first, &["time", "track"], "not a Maloja export: scrobbles have no `time` and `track`")?;
-            Ok(FileInfo { format: Format::Maloja, records })
+            Ok(FileInfo { format: Format::Maloja, records, not_music: None })
         }
         Family::Koito => {
             let (records, first) = json_records_pass(data, Shape::Field("listens"), None)?;
@@ -274,7 +287,7 @@ pub(crate) fn validate(data: &Data<'_>, family: Family) -> Result<FileInfo, Stri
                 &["listened_at", "track"],
                 "not a Koito export: listens have no `listened_at` and `track`",
             )?;
-            Ok(FileInfo { format: Format::Koito, records })
+            Ok(FileInfo { format: Format::Koito, records, not_music: None })
         }
         Family::ScrobblerLog => {
             let mut local = None;
@@ -289,7 +302,7 @@ pub(crate) fn validate(data: &Data<'_>, family: Family) -> Result<FileInfo, Stri
                     &mut |_, _| ControlFlow::Continue(()),
                 )
             })??;
-            Ok(FileInfo { format: Format::ScrobblerLog { local: local.unwrap_or(true) }, records })
+            Ok(FileInfo { format: Format::ScrobblerLog { local: local.unwrap_or(true) }, records, not_music: None })
         }
     }
 }
@@ -310,6 +323,14 @@ pub(crate) fn read_records(
     skip: u64,
     visit: &mut dyn FnMut(u64, Outcome) -> ControlFlow<()>,
 ) -> Result<(), String> {
+    if let Some(rule) = info.not_music {
+        for index in skip..info.records {
+            if visit(index, Outcome::Skip(rule)).is_break() {
+                break;
+            }
+        }
+        return Ok(());
+    }
     let mut handle = |index: u64, raw: &RawValue| {
         if index < skip {
             return ControlFlow::Continue(());
@@ -970,6 +991,77 @@ fn parse_scrobbler_line(line: &str, local: bool) -> Outcome {
 
 // ---- JSON records ----------------------------------------------------------
 
+/// What kinds of play a Spotify history's records are, told by their content.
+#[derive(Debug, Default)]
+struct PlayKinds {
+    music: bool,
+    podcast: bool,
+    audiobook: bool,
+}
+
+/// The fields of a Spotify record (either export) that tell what was played;
+/// `null` counts as absent.
+#[derive(Deserialize)]
+struct PlayFields {
+    #[serde(default)]
+    master_metadata_track_name: Option<IgnoredAny>,
+    #[serde(default, rename = "trackName")]
+    track_name: Option<IgnoredAny>,
+    #[serde(default)]
+    spotify_episode_uri: Option<IgnoredAny>,
+    #[serde(default)]
+    episode_name: Option<IgnoredAny>,
+    #[serde(default, rename = "episodeName")]
+    episode_name_account: Option<IgnoredAny>,
+    #[serde(default, rename = "podcastName")]
+    podcast_name: Option<IgnoredAny>,
+    #[serde(default)]
+    audiobook_uri: Option<IgnoredAny>,
+    #[serde(default)]
+    audiobook_title: Option<IgnoredAny>,
+    #[serde(default)]
+    audiobook_chapter_uri: Option<IgnoredAny>,
+    #[serde(default, rename = "audiobookName")]
+    audiobook_name: Option<IgnoredAny>,
+    #[serde(default, rename = "audiobookTitle")]
+    audiobook_title_account: Option<IgnoredAny>,
+    #[serde(default, rename = "chapterName")]
+    chapter_name: Option<IgnoredAny>,
+}
+
+impl PlayKinds {
+    fn add(&mut self, json: &str) {
+        let Ok(fields) = serde_json::from_str::<PlayFields>(json) else { return };
+        if fields.master_metadata_track_name.is_some() || fields.track_name.is_some() {
+            self.music = true;
+        } else if fields.spotify_episode_uri.is_some()
+            || fields.episode_name.is_some()
+            || fields.episode_name_account.is_some()
+            || fields.podcast_name.is_some()
+        {
+            self.podcast = true;
+        } else if fields.audiobook_uri.is_some()
+            || fields.audiobook_title.is_some()
+            || fields.audiobook_chapter_uri.is_some()
+            || fields.audiobook_name.is_some()
+            || fields.audiobook_title_account.is_some()
+            || fields.chapter_name.is_some()
+        {
+            self.audiobook = true;
+        }
+    }
+
+    /// The rule skipping a whole file that holds no music: `podcast` (or video,
+    /// which Spotify's video histories hold as episodes) or `audiobook`.
+    fn not_music(&self) -> Option<&'static str> {
+        match (self.music, self.podcast, self.audiobook) {
+            (false, true, _) => Some("podcast"),
+            (false, false, true) => Some("audiobook"),
+            _ => None,
+        }
+    }
+}
+
 fn parse_json_record(format: Format, json: &str, rules: Rules) -> Outcome {
     let parsed = match format {
         Format::SpotifyExtended => serde_json::from_str::<ExtendedRecord<'_>>(json).map(|record| record.outcome(rules)),
@@ -1012,6 +1104,26 @@ struct ExtendedRecord<'a> {
     audiobook_uri: Option<Cow<'a, str>>,
     #[serde(default)]
     incognito_mode: Option<bool>,
+    #[serde(default)]
+    offline: Option<bool>,
+    /// When an offline play started: seconds in current exports, milliseconds
+    /// in old ones, 0 or `null` when unknown.
+    #[serde(default, deserialize_with = "lenient_number")]
+    offline_timestamp: Option<u64>,
+}
+
+/// Milliseconds below this are taken as seconds: as seconds it is in the year 5138.
+const OFFLINE_MS_FROM: u64 = 100_000_000_000;
+
+/// When an offline play started, if its record says: its `ts` is then the time
+/// the app synced, up to months later.
+fn offline_start_ms(offline: Option<bool>, stamp: Option<u64>, end_ms: i64) -> Option<i64> {
+    if offline != Some(true) {
+        return None;
+    }
+    let stamp = stamp.filter(|stamp| *stamp > 0)?;
+    let start_ms = if stamp >= OFFLINE_MS_FROM { stamp } else { stamp.checked_mul(1000)? };
+    i64::try_from(start_ms).ok().filter(|start_ms| *start_ms <= end_ms)
 }
 
 impl ExtendedRecord<'_> {
@@ -1025,6 +1137,7 @@ impl ExtendedRecord<'_> {
         let Some(played) = self.ms_played.filter(|played| *played >= 0) else {
             return Outcome::Reject("no valid `ms_played`".to_owned());
         };
+        let offline_start = offline_start_ms(self.offline, self.offline_timestamp, end_ms);
         if self.spotify_episode_uri.is_some() || self.episode_name.is_some() {
             return Outcome::Skip("podcast");
         }
@@ -1043,7 +1156,7 @@ impl ExtendedRecord<'_> {
         if (played as u64) < rules.min_play_ms {
             return Outcome::Skip("too_short");
         }
-        let start_ms = end_ms - played;
+        let start_ms = offline_start.unwrap_or(end_ms - played);
         if start_ms < 0 {
             return Outcome::Reject(format!("play starts before 1970 (`ts` {ts:?}, `ms_played` {played})"));
         }
@@ -1074,6 +1187,10 @@ struct AccountRecord<'a> {
     podcast_name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     episode_name: Option<Cow<'a, str>>,
+    #[serde(default)]
+    audiobook_name: Option<IgnoredAny>,
+    #[serde(default)]
+    chapter_name: Option<IgnoredAny>,
 }
 
 impl AccountRecord<'_> {
@@ -1089,6 +1206,9 @@ impl AccountRecord<'_> {
         };
         if self.podcast_name.is_some() || self.episode_name.is_some() {
             return Outcome::Skip("podcast");
+        }
+        if self.track_name.is_none() && (self.audiobook_name.is_some() || self.chapter_name.is_some()) {
+            return Outcome::Skip("audiobook");
         }
         let Some(track) = text(self.track_name) else {
             return Outcome::Skip("no_track");
@@ -1474,6 +1594,50 @@ mod tests {
     }
 
     #[test]
+    fn offline_plays_start_at_their_offline_timestamp() {
+        let start = |fields: &str| match &outcomes(&extended(fields), Family::Spotify).unwrap()[0] {
+            Outcome::Listen(listen) => listen.start_ms,
+            other => panic!("{other:?}"),
+        };
+        let synced = 1_716_446_950_000 - 220_538;
+        // Seconds in current exports, milliseconds in old ones.
+        assert_eq!(start(r#","offline":true,"offline_timestamp":1700000000"#), 1_700_000_000_000);
+        assert_eq!(start(r#","offline":true,"offline_timestamp":1500000000123"#), 1_500_000_000_123);
+        // Unknown, or not an offline play: the end time minus the time played.
+        assert_eq!(start(r#","offline":true,"offline_timestamp":0"#), synced);
+        assert_eq!(start(r#","offline":true,"offline_timestamp":null"#), synced);
+        assert_eq!(start(r#","offline":false,"offline_timestamp":1716446730"#), synced);
+        // A start after the sync is no start.
+        assert_eq!(start(r#","offline":true,"offline_timestamp":1800000000"#), synced);
+    }
+
+    #[test]
+    fn files_without_music_are_skipped_whole_by_their_content() {
+        let episode = r#"{"ts":"2024-05-23T06:49:10Z","ms_played":900000,"master_metadata_track_name":null,"episode_name":"Ep","spotify_episode_uri":"spotify:episode:1"}"#;
+        let nothing = r#"{"ts":"2024-05-23T07:49:10Z","ms_played":900000,"master_metadata_track_name":null}"#;
+        let chapter = r#"{"ts":"2024-05-23T06:49:10Z","ms_played":900000,"audiobook_title":"Book","audiobook_uri":"spotify:show:1"}"#;
+        let music = &extended("")[1..extended("").len() - 1];
+        let info = |text: &str| validate(&memory(text), Family::Spotify).unwrap();
+        assert_eq!(info(&format!("[{episode},{nothing}]")).not_music, Some("podcast"));
+        assert_eq!(
+            outcomes(&format!("[{episode},{nothing}]"), Family::Spotify).unwrap(),
+            vec![Outcome::Skip("podcast"); 2]
+        );
+        assert_eq!(info(&format!("[{chapter}]")).not_music, Some("audiobook"));
+        assert_eq!(info(&format!("[{episode},{music}]")).not_music, None, "one music play makes a music history");
+        assert_eq!(info(&format!("[{nothing}]")).not_music, None);
+        let account = r#"[{"endTime":"2024-01-05 14:23","podcastName":"Show","episodeName":"Ep","msPlayed":1200000}]"#;
+        assert_eq!(info(account).not_music, Some("podcast"));
+        let books = r#"[{"endTime":"2024-01-05 14:23","audiobookName":"Book","chapterName":"One","msPlayed":1200000}]"#;
+        assert_eq!(info(books).not_music, Some("audiobook"));
+        let mixed = r#"[{"endTime":"2024-01-05 14:23","audiobookName":"Book","chapterName":"One","msPlayed":1200000},
+                        {"endTime":"2022-12-05 16:52","artistName":"A","trackName":"T","msPlayed":152293}]"#;
+        let seen = outcomes(mixed, Family::Spotify).unwrap();
+        assert_eq!(seen[0], Outcome::Skip("audiobook"));
+        assert!(matches!(seen[1], Outcome::Listen(_)));
+    }
+
+    #[test]
     fn listenbrainz_lines_and_array() {
         let line = r#"{"listened_at":1771414109,"track_metadata":{"artist_name":"Röyksopp","track_name":"Some Resolve","release_name":"Profound Mysteries II","additional_info":{"duration_ms":402390}}}"#;
         let lines = format!("{line}\n\n{line}\n");
@@ -1569,7 +1733,7 @@ mod tests {
     #[test]
     fn wanted_files() {
         assert!(Family::Spotify.wants("x/Spotify Extended Streaming History/Streaming_History_Audio_2024_3.json"));
-        assert!(!Family::Spotify.wants("Streaming_History_Video_2024.json"));
+        assert!(Family::Spotify.wants("Streaming_History_Video_2024.json"), "read, to be skipped by its content");
         assert!(Family::Spotify.wants("MyData/StreamingHistory_music_0.json"));
         assert!(!Family::Spotify.wants("MyData/Userdata.json"));
         assert!(Family::Listenbrainz.wants("listens/2024/5.jsonl"));
@@ -1580,7 +1744,7 @@ mod tests {
     #[test]
     fn resume_skips_records_before_the_cursor() {
         let data = memory("[1,2,3,4]");
-        let info = FileInfo { format: Format::SpotifyExtended, records: 4 };
+        let info = FileInfo { format: Format::SpotifyExtended, records: 4, not_music: None };
         let mut indexes = Vec::new();
         read_records(&data, info, RULES, 2, &mut |index, _| {
             indexes.push(index);
@@ -1659,7 +1823,7 @@ mod tests {
         let cancel = std::sync::atomic::AtomicBool::new(false);
         let data = Data::Stream { file: &files[0], cancel: &cancel };
         let info = validate(&data, Family::Spotify).unwrap();
-        assert_eq!(info, FileInfo { format: Format::SpotifyExtended, records: 1 });
+        assert_eq!(info, FileInfo { format: Format::SpotifyExtended, records: 1, not_music: None });
         let mut seen = Vec::new();
         read_records(&data, info, RULES, 0, &mut |_, outcome| {
             seen.push(outcome);

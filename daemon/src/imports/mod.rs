@@ -337,6 +337,13 @@ impl Job<'_> {
                 return self.reject_file(file_index, file, &reason, run, committed, pipeline);
             }
         };
+        let mut info = info;
+        // Spotify's video histories hold their plays as episodes: the content tells that
+        // the file holds no music, the name which kind it is.
+        let name = file.display.rsplit('/').next().unwrap_or(&file.display);
+        if info.not_music == Some("podcast") && name.starts_with("Streaming_History_Video_") {
+            info.not_music = Some("video");
+        }
         run.file_records_total = info.records;
         run.file_records_done = skip;
         let rules = Rules { min_play_ms: run.min_play_ms, include_incognito: run.include_incognito };
