@@ -590,3 +590,68 @@ async fn spotify_account_data_and_extended_history_are_one_source() {
     let client = daemon.client().await;
     assert_eq!(client.status().await.unwrap().counts.listens, 3);
 }
+
+#[tokio::test]
+async fn what_reports_carry_is_kept_and_a_merged_play_gains_it() {
+    const OWN: &str = "7cc64b4e-8ebc-4b57-bbee-e2d5c2d4b39e";
+    const MAPPED: &str = "0b3f5e4a-1c7e-4f7c-9d55-bf1a8f1b2c3d";
+    const RELEASE: &str = "c6b3c4f0-9d3a-4b4e-8a7a-2f3e4d5c6b7a";
+    let daemon = Daemon::start();
+    // ListenBrainz's export: the player's own MBID, the mapper's (to fill what the player lacks), and an explicit null.
+    let mut own = lb_listen(1_716_446_730, "John Summit", "Go Back", Some("Go Back"));
+    own["track_metadata"]["additional_info"] = json!({
+        "recording_mbid": OWN,
+        "submission_client": "Web Scrobbler",
+        "music_service": "spotify.com",
+        "origin_url": "https://open.spotify.com/track/68R0zVUeMJ2C852Ov6d2Mh",
+        "duration_ms": 220_538
+    });
+    own["track_metadata"]["mbid_mapping"] =
+        json!({"recording_mbid": MAPPED, "release_mbid": RELEASE, "artist_mbids": []});
+    let mut mapped = lb_listen(1_716_000_000, "Sigur Rós", "Hoppípolla", None);
+    mapped["track_metadata"]["mbid_mapping"] = json!({"recording_mbid": MAPPED});
+    let mut null = lb_listen(1_715_000_000, "Beyoncé", "Halo", None);
+    null["track_metadata"]["mbid_mapping"] = json!(null);
+    let lines = [own, mapped, null].iter().map(|listen| listen.to_string()).collect::<Vec<_>>().join("\n");
+    let file = daemon.dir.path().join("listens.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let run = import(&daemon, ImportKind::Listenbrainz, &file).await;
+    assert_eq!((run.imported, run.rejected), (3, 0), "{run:?}");
+
+    // Spotify's report of the first play: the listen gains Spotify's play details, keeps ListenBrainz's.
+    let mut spotify =
+        spotify_record("2024-05-23T06:49:10Z", 220_538, Some("John Summit"), Some("Go Back"), Some("Go Back"));
+    spotify["spotify_track_uri"] = json!("spotify:track:68R0zVUeMJ2C852Ov6d2Mh");
+    spotify["reason_start"] = json!("clickrow");
+    spotify["reason_end"] = json!("fwdbtn");
+    spotify["skipped"] = json!(true);
+    spotify["shuffle"] = json!(true);
+    spotify["platform"] = json!("osx");
+    let history = daemon.dir.path().join("Streaming_History_Audio_2024_0.json");
+    write_json(&history, &json!([spotify]));
+    let run = import(&daemon, ImportKind::Spotify, &history).await;
+    assert_eq!((run.imported, run.duplicates), (0, 1), "{run:?}");
+
+    let client = daemon.client().await;
+    let listens = client.listens_list(None, None, None, None).await.unwrap().listens;
+    assert_eq!(listens.len(), 3);
+    let go_back = &listens[0];
+    assert_eq!(go_back.sources, vec!["listenbrainz".to_owned(), "spotify".to_owned()]);
+    let reported = go_back.reported.as_ref().expect("reported");
+    assert_eq!(reported.recording_mbid.as_deref(), Some(OWN), "the player's own MBID wins over the mapper's");
+    assert_eq!(reported.release_mbid.as_deref(), Some(RELEASE));
+    assert_eq!(
+        (reported.submission_client.as_deref(), reported.music_service.as_deref()),
+        (Some("Web Scrobbler"), Some("spotify.com"))
+    );
+    assert_eq!(reported.origin_url.as_deref(), Some("https://open.spotify.com/track/68R0zVUeMJ2C852Ov6d2Mh"));
+    assert_eq!(reported.spotify_track_uri.as_deref(), Some("spotify:track:68R0zVUeMJ2C852Ov6d2Mh"));
+    assert_eq!((reported.reason_start.as_deref(), reported.reason_end.as_deref()), (Some("clickrow"), Some("fwdbtn")));
+    assert_eq!(
+        (reported.skipped, reported.shuffle, reported.platform.as_deref()),
+        (Some(true), Some(true), Some("osx"))
+    );
+    assert_eq!(listens[1].reported.as_ref().and_then(|reported| reported.recording_mbid.as_deref()), Some(MAPPED));
+    let halo = listens[2].reported.as_ref().expect("its client");
+    assert_eq!((halo.recording_mbid.as_deref(), halo.submission_client.as_deref()), (None, Some("navidrome")));
+}

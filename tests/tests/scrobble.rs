@@ -1541,3 +1541,61 @@ async fn r21_public_reads_cors_origins_and_host_names_are_opt_in() {
         raw_request(&url, &format!("GET /health HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n"));
     assert_eq!(status_of(&other), 403, "{other}");
 }
+
+#[tokio::test]
+async fn listenbrainz_mbids_and_client_are_kept_and_read_back() {
+    const RECORDING: &str = "7cc64b4e-8ebc-4b57-bbee-e2d5c2d4b39e";
+    const ARTIST: &str = "a74b1b7f-71a5-4011-9441-d0b5e4122711";
+    let daemon = Daemon::start();
+    let url = daemon.http_url().await;
+    let http = reqwest::Client::new();
+    let token = create_token(&daemon, "navidrome", "listenbrainz");
+    let secret = Some(token.secret.as_str());
+    let at = now() - 3_600;
+    let mut played = listen(at, "Radiohead", "Creep");
+    played["track_metadata"]["additional_info"] = json!({
+        "recording_mbid": RECORDING,
+        "artist_mbids": [ARTIST],
+        "submission_client": "Navidrome",
+        "submission_client_version": "0.53.3",
+        "media_player": "Navidrome",
+        "music_service": "navidrome.org",
+        "origin_url": "https://music.example/song/1",
+        "duration_ms": 238_000,
+    });
+    let body = json!({"listen_type": "single", "payload": [played]}).to_string();
+    assert_eq!(submit(&http, &url, secret, body).await.status, 200);
+    let body = json!({"listen_type": "single", "payload": [listen(at - 600, "Radiohead", "Airbag")]}).to_string();
+    assert_eq!(submit(&http, &url, secret, body).await.status, 200);
+
+    let client = daemon.client().await;
+    let listens = client.listens_list(None, None, None, None).await.unwrap().listens;
+    let reported = listens[0].reported.as_ref().expect("what the report carried");
+    assert_eq!(reported.recording_mbid.as_deref(), Some(RECORDING));
+    assert_eq!(reported.artist_mbids, vec![ARTIST.to_owned()]);
+    assert_eq!(
+        (reported.submission_client.as_deref(), reported.submission_client_version.as_deref()),
+        (Some("Navidrome"), Some("0.53.3"))
+    );
+    assert_eq!(
+        (reported.media_player.as_deref(), reported.music_service.as_deref()),
+        (Some("Navidrome"), Some("navidrome.org"))
+    );
+    assert_eq!(reported.origin_url.as_deref(), Some("https://music.example/song/1"));
+    assert_eq!(listens[1].reported, None, "a report with nothing more has nothing more");
+
+    let page = read(&http, secret, &format!("{url}/1/user/{}/listens", token.user)).await;
+    let metadata = &page.body["payload"]["listens"][0]["track_metadata"];
+    let info = &metadata["additional_info"];
+    assert_eq!(info["recording_mbid"], RECORDING);
+    assert_eq!(info["artist_mbids"], json!([ARTIST]));
+    assert_eq!(
+        (&info["submission_client"], &info["origin_url"]),
+        (&json!("Navidrome"), &json!("https://music.example/song/1"))
+    );
+    assert_eq!(info["duration_ms"], 238_000);
+    assert_eq!(metadata["mbid_mapping"]["recording_mbid"], RECORDING);
+    assert_eq!(metadata["mbid_mapping"]["artist_mbids"], json!([ARTIST]));
+    let plain = &page.body["payload"]["listens"][1]["track_metadata"];
+    assert!(plain.get("mbid_mapping").is_none() && plain["additional_info"].get("recording_mbid").is_none(), "{plain}");
+}

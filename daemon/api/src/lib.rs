@@ -72,8 +72,10 @@ pub const IMPORT_CANCEL: u32 = 5;
 /// Added the export kinds `lastfm-json`, `maloja`, `koito`, `scrobbler-log`, and `auto`
 /// (the format told by content) for `imports.start`.
 pub const IMPORT_FORMATS: u32 = 6;
+/// Added `reported` on listens: what their reports carry besides names and times.
+pub const REPORTED: u32 = 7;
 /// The API version this crate speaks.
-pub const CURRENT_API_VERSION: u32 = IMPORT_FORMATS;
+pub const CURRENT_API_VERSION: u32 = REPORTED;
 
 /// Optional features a daemon announces in [`Hello::features`].
 ///
@@ -480,6 +482,68 @@ pub struct Listen {
     /// Whether the track is loved. Since [`ADAPTERS`].
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub loved: bool,
+    /// What the listen's reports carry besides names and times; absent when they carry
+    /// nothing more. Since [`REPORTED`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported: Option<Box<Reported>>,
+}
+
+/// What a listen's reports carry besides names and times: MusicBrainz ids and the
+/// submitting client (ListenBrainz), how the play went (Spotify's extended history).
+/// Every field is optional. Since [`REPORTED`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reported {
+    /// The MusicBrainz recording: the player's own id, else ListenBrainz's mapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording_mbid: Option<String>,
+    /// The MusicBrainz release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_mbid: Option<String>,
+    /// The MusicBrainz release group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_group_mbid: Option<String>,
+    /// The MusicBrainz track (a recording on a release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_mbid: Option<String>,
+    /// The MusicBrainz artists of the credit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artist_mbids: Vec<String>,
+    /// The MusicBrainz works recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub work_mbids: Vec<String>,
+    /// The program that submitted the play.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission_client: Option<String>,
+    /// Its version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission_client_version: Option<String>,
+    /// The program that played it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_player: Option<String>,
+    /// The service it was streamed from (`spotify.com`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub music_service: Option<String>,
+    /// Where it can be played again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_url: Option<String>,
+    /// Spotify's id of the track (`spotify:track:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spotify_track_uri: Option<String>,
+    /// Why the play started, as Spotify says (`trackdone`, `clickrow`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_start: Option<String>,
+    /// Why it ended (`trackdone`, `fwdbtn`, `endplay`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_end: Option<String>,
+    /// Whether the listener skipped to the next track.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<bool>,
+    /// Whether shuffle was on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shuffle: Option<bool>,
+    /// The device or app it played on, as Spotify names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 /// Which part of an adapter's history `imports.fetch` imports.

@@ -243,6 +243,7 @@ fn listen_of(listen: musique_sdk::protocol::Listen) -> Listen {
         started_ms: listen.listened_at.saturating_mul(1000),
         duration_ms: listen.duration_ms,
         loved: listen.loved,
+        details: None,
     }
 }
 

@@ -241,6 +241,7 @@ async fn submit(app: &App, form: &BTreeMap<String, String>) -> Reply {
                 .filter(|seconds| *seconds > 0)
                 .map(|seconds| seconds * 1000),
             loved: (rating == "L").then_some(true),
+            details: None,
         });
     }
     if listens.is_empty() {

@@ -434,6 +434,7 @@ async fn scrobble(
                 started_ms: timestamp.saturating_mul(1000),
                 duration_ms: item.duration.map(|seconds| seconds.saturating_mul(1000)),
                 loved: None,
+                details: None,
             });
         }
         nodes.push(Node::parent(

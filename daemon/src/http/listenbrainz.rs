@@ -20,7 +20,7 @@ use crate::identity::Name;
 use crate::library::Listen;
 use crate::scrobbling::credentials::{CredentialRecord, sha256};
 use crate::scrobbling::{Api, NowPlaying};
-use crate::store::records::ListenRecord;
+use crate::store::records::{ListenDetails, ListenRecord, mbid};
 use crate::store::{Feedback, FeedbackSubject, scoped_key};
 
 /// Most listens in one `import` document.
@@ -260,6 +260,8 @@ struct Submitted {
     release: Option<String>,
     duration_ms: Option<u64>,
     artist_names: Vec<String>,
+    /// MBIDs and the submitting client, from `additional_info`.
+    details: Option<Box<ListenDetails>>,
 }
 
 async fn submit(app: &App, credential: &CredentialRecord, body: &[u8], return_msid: bool) -> Result<Answer, Refusal> {
@@ -291,6 +293,7 @@ async fn submit(app: &App, credential: &CredentialRecord, body: &[u8], return_ms
                 .saturating_mul(1000),
             duration_ms: listen.duration_ms,
             loved: None,
+            details: listen.details,
         })
         .collect();
     store(app, credential, listens, listen_type == ListenType::Single).await?;
@@ -411,12 +414,15 @@ fn validate_listen(listen: Value, listen_type: ListenType, now_s: i64) -> Result
         Some(Value::String(release)) => Some(release.trim().to_owned()).filter(|release| !release.is_empty()),
         Some(_) => return Err(bad("track_metadata.release_name must be a single string.")),
     };
-    let (duration_ms, artist_names) = match metadata.remove("additional_info") {
-        None | Some(Value::Null) => (None, Vec::new()),
-        Some(Value::Object(info)) => additional_info(&info)?,
+    let (duration_ms, artist_names, details) = match metadata.remove("additional_info") {
+        None | Some(Value::Null) => (None, Vec::new(), None),
+        Some(Value::Object(info)) => {
+            let (duration_ms, artist_names) = additional_info(&info)?;
+            (duration_ms, artist_names, details_of(&info))
+        }
         Some(_) => return Err(bad("track_metadata.additional_info must be a JSON object.")),
     };
-    Ok(Submitted { listened_at, artist, track, release, duration_ms, artist_names })
+    Ok(Submitted { listened_at, artist, track, release, duration_ms, artist_names, details })
 }
 
 fn required_text(metadata: &Map<String, Value>, key: &str) -> Result<String, Refusal> {
@@ -498,6 +504,34 @@ fn additional_info(info: &Map<String, Value>) -> Result<(Option<u64>, Vec<String
         Some(_) => return Err(bad("additional_info.artist_names must be a list of non-empty strings.")),
     };
     Ok((duration_ms, artist_names))
+}
+
+/// What a listen keeps of a checked `additional_info`: MBIDs and the submitting client.
+fn details_of(info: &Map<String, Value>) -> Option<Box<ListenDetails>> {
+    let one = |key: &str| info.get(key).and_then(Value::as_str).and_then(mbid);
+    let many = |key: &str| -> Vec<String> {
+        info.get(key)
+            .and_then(Value::as_array)
+            .map_or_else(Vec::new, |values| values.iter().filter_map(Value::as_str).filter_map(mbid).collect())
+    };
+    let text = |key: &str| {
+        info.get(key).and_then(Value::as_str).map(str::trim).filter(|value| !value.is_empty()).map(str::to_owned)
+    };
+    let details = ListenDetails {
+        recording_mbid: one("recording_mbid"),
+        release_mbid: one("release_mbid"),
+        release_group_mbid: one("release_group_mbid"),
+        track_mbid: one("track_mbid"),
+        artist_mbids: many("artist_mbids"),
+        work_mbids: many("work_mbids"),
+        submission_client: text("submission_client"),
+        submission_client_version: text("submission_client_version"),
+        media_player: text("media_player"),
+        music_service: text("music_service"),
+        origin_url: text("origin_url"),
+        ..ListenDetails::default()
+    };
+    (!details.is_empty()).then(|| Box::new(details))
 }
 
 /// `8-4-4-4-12` hex digits.
@@ -769,6 +803,17 @@ async fn listens(app: &App, query: &[(String, String)]) -> Result<Answer, Refusa
             }
             let sources: Vec<&str> = record.sources.iter().map(|source| source.source.as_str()).collect();
             info.insert("musique_sources".into(), json!(sources));
+            let mut mapping = Value::Null;
+            if let Some(details) = &record.details {
+                reported_info(details, &mut info);
+                if let Some(recording) = &details.recording_mbid {
+                    mapping = json!({
+                        "recording_mbid": recording,
+                        "release_mbid": details.release_mbid,
+                        "artist_mbids": details.artist_mbids,
+                    });
+                }
+            }
             let mut metadata = Map::new();
             metadata.insert("artist_name".into(), json!(artist));
             metadata.insert("track_name".into(), json!(track));
@@ -776,6 +821,9 @@ async fn listens(app: &App, query: &[(String, String)]) -> Result<Answer, Refusa
                 metadata.insert("release_name".into(), json!(album));
             }
             metadata.insert("additional_info".into(), Value::Object(info));
+            if !mapping.is_null() {
+                metadata.insert("mbid_mapping".into(), mapping);
+            }
             json!({
                 "inserted_at": listen.key.start_s,
                 "listened_at": listen.key.start_s,
@@ -795,6 +843,34 @@ async fn listens(app: &App, query: &[(String, String)]) -> Result<Answer, Refusa
             "user_id": user,
         }}),
     ))
+}
+
+/// Adds what a listen's reports carry to its `additional_info`, under ListenBrainz's keys.
+fn reported_info(details: &ListenDetails, info: &mut Map<String, Value>) {
+    let texts = [
+        ("recording_mbid", &details.recording_mbid),
+        ("release_mbid", &details.release_mbid),
+        ("release_group_mbid", &details.release_group_mbid),
+        ("track_mbid", &details.track_mbid),
+        ("submission_client", &details.submission_client),
+        ("submission_client_version", &details.submission_client_version),
+        ("media_player", &details.media_player),
+        ("music_service", &details.music_service),
+        ("origin_url", &details.origin_url),
+    ];
+    for (key, value) in texts {
+        if let Some(value) = value {
+            info.insert(key.into(), json!(value));
+        }
+    }
+    for (key, values) in [("artist_mbids", &details.artist_mbids), ("work_mbids", &details.work_mbids)] {
+        if !values.is_empty() {
+            info.insert(key.into(), json!(values));
+        }
+    }
+    if let Some(id) = details.spotify_track_uri.as_deref().and_then(|uri| uri.strip_prefix("spotify:track:")) {
+        info.insert("spotify_id".into(), json!(format!("https://open.spotify.com/track/{id}")));
+    }
 }
 
 /// `GET /1/user/{user}/playing-now`.

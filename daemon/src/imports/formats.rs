@@ -24,6 +24,7 @@ use serde_json::value::RawValue;
 
 use super::source::Data;
 use crate::clock;
+use crate::store::records::{ListenDetails, mbid};
 
 /// Largest record (an array element, a line, a CSV row) an export may hold;
 /// a larger one makes its file rejected. Real records are under 2 KB; this
@@ -51,6 +52,9 @@ pub(crate) struct RawListen {
     pub(crate) album: Option<String>,
     /// The credit as separate names, when the format lists them; empty otherwise.
     pub(crate) artists: Vec<String>,
+    /// What the record carries besides names and times (ListenBrainz's MBIDs and
+    /// client, Spotify's play details).
+    pub(crate) details: Option<Box<ListenDetails>>,
 }
 
 /// Rules that decide which plays are listens.
@@ -857,12 +861,12 @@ fn parse_lastfm_date(text: &str) -> Option<i64> {
 }
 
 /// A Last.fm play time, in unix seconds, as a listen's start or why it is none.
-fn lastfm_start(seconds: i64, shown: &str) -> Result<i64, Outcome> {
+fn lastfm_start(seconds: i64, shown: &str) -> Result<i64, Box<Outcome>> {
     if seconds < 0 {
-        return Err(Outcome::Reject(format!("time {shown:?} is not a real play time")));
+        return Err(Box::new(Outcome::Reject(format!("time {shown:?} is not a real play time"))));
     }
     if seconds < LASTFM_EPOCH_S {
-        return Err(Outcome::Skip("before_lastfm"));
+        return Err(Box::new(Outcome::Skip("before_lastfm")));
     }
     Ok(seconds * 1000)
 }
@@ -887,7 +891,7 @@ fn parse_lastfm_row(record: &csv::StringRecord, columns: &CsvColumns) -> Outcome
     };
     let start_ms = match lastfm_start(seconds.0, seconds.1) {
         Ok(start_ms) => start_ms,
-        Err(outcome) => return outcome,
+        Err(outcome) => return *outcome,
     };
     let artist = field(columns.artist);
     let track = field(columns.track);
@@ -905,6 +909,7 @@ fn parse_lastfm_row(record: &csv::StringRecord, columns: &CsvColumns) -> Outcome
         track: track.to_owned(),
         album: album.map(str::to_owned),
         artists: Vec::new(),
+        details: None,
     })
 }
 
@@ -986,6 +991,7 @@ fn parse_scrobbler_line(line: &str, local: bool) -> Outcome {
         track: track.to_owned(),
         album: Some(album).filter(|album| !album.is_empty()).map(str::to_owned),
         artists: Vec::new(),
+        details: None,
     })
 }
 
@@ -1104,6 +1110,18 @@ struct ExtendedRecord<'a> {
     audiobook_uri: Option<Cow<'a, str>>,
     #[serde(default)]
     incognito_mode: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    spotify_track_uri: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    reason_start: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    reason_end: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    skipped: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    shuffle: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    platform: Option<String>,
     #[serde(default)]
     offline: Option<bool>,
     /// When an offline play started: seconds in current exports, milliseconds
@@ -1160,6 +1178,15 @@ impl ExtendedRecord<'_> {
         if start_ms < 0 {
             return Outcome::Reject(format!("play starts before 1970 (`ts` {ts:?}, `ms_played` {played})"));
         }
+        let details = ListenDetails {
+            spotify_track_uri: self.spotify_track_uri,
+            reason_start: self.reason_start,
+            reason_end: self.reason_end,
+            skipped: self.skipped,
+            shuffle: self.shuffle,
+            platform: self.platform,
+            ..ListenDetails::default()
+        };
         Outcome::Listen(RawListen {
             start_ms,
             duration_ms: Some(played as u64),
@@ -1167,6 +1194,7 @@ impl ExtendedRecord<'_> {
             track,
             album: text(self.master_metadata_album_album_name),
             artists: Vec::new(),
+            details: (!details.is_empty()).then(|| Box::new(details)),
         })
     }
 }
@@ -1230,6 +1258,7 @@ impl AccountRecord<'_> {
             track,
             album: None,
             artists: Vec::new(),
+            details: None,
         })
     }
 }
@@ -1253,6 +1282,9 @@ struct LbMetadata<'a> {
     release_name: Option<Cow<'a, str>>,
     #[serde(default)]
     additional_info: Option<LbInfo>,
+    /// What ListenBrainz's mapper found; may be an explicit `null`.
+    #[serde(default)]
+    mbid_mapping: Option<LbMapping>,
 }
 
 #[derive(Deserialize)]
@@ -1261,6 +1293,143 @@ struct LbInfo {
     duration_ms: Option<u64>,
     #[serde(default, deserialize_with = "lenient_number")]
     duration: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    recording_mbid: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    release_mbid: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    release_group_mbid: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    track_mbid: Option<String>,
+    #[serde(default, deserialize_with = "lenient_texts")]
+    artist_mbids: Vec<String>,
+    #[serde(default, deserialize_with = "lenient_texts")]
+    work_mbids: Vec<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    submission_client: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    submission_client_version: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    media_player: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    music_service: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    origin_url: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    spotify_id: Option<String>,
+}
+
+/// ListenBrainz's `mbid_mapping`.
+#[derive(Deserialize)]
+struct LbMapping {
+    #[serde(default, deserialize_with = "lenient_text")]
+    recording_mbid: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    release_mbid: Option<String>,
+    #[serde(default, deserialize_with = "lenient_texts")]
+    artist_mbids: Vec<String>,
+}
+
+/// The details a ListenBrainz listen keeps: the player's own MBIDs (`additional_info`)
+/// win over the mapper's (`mbid_mapping`).
+fn lb_details(info: Option<LbInfo>, mapping: Option<LbMapping>) -> Option<Box<ListenDetails>> {
+    {
+        let one = |value: Option<String>| value.as_deref().and_then(mbid);
+        let many = |values: Vec<String>| values.iter().filter_map(|value| mbid(value)).collect::<Vec<_>>();
+        let (mapped_recording, mapped_release, mapped_artists) = match mapping {
+            Some(mapping) => (one(mapping.recording_mbid), one(mapping.release_mbid), many(mapping.artist_mbids)),
+            None => (None, None, Vec::new()),
+        };
+        let mut details = ListenDetails {
+            recording_mbid: mapped_recording,
+            release_mbid: mapped_release,
+            artist_mbids: mapped_artists,
+            ..ListenDetails::default()
+        };
+        if let Some(info) = info {
+            let artist_mbids = many(info.artist_mbids);
+            let own = ListenDetails {
+                recording_mbid: one(info.recording_mbid),
+                release_mbid: one(info.release_mbid),
+                release_group_mbid: one(info.release_group_mbid),
+                track_mbid: one(info.track_mbid),
+                artist_mbids,
+                work_mbids: many(info.work_mbids),
+                submission_client: info.submission_client,
+                submission_client_version: info.submission_client_version,
+                media_player: info.media_player,
+                music_service: info.music_service,
+                origin_url: info.origin_url,
+                spotify_track_uri: info.spotify_id.as_deref().and_then(spotify_uri_of),
+                ..ListenDetails::default()
+            };
+            // The player's own ids first; the mapper's fill what it lacks.
+            let mapped = std::mem::replace(&mut details, own);
+            details.gain(&mapped);
+        }
+        (!details.is_empty()).then(|| Box::new(details))
+    }
+}
+
+/// `spotify:track:ID` from ListenBrainz's `spotify_id` (`https://open.spotify.com/track/ID`).
+fn spotify_uri_of(url: &str) -> Option<String> {
+    let id = url.trim().strip_prefix("https://open.spotify.com/track/")?;
+    let id = id.split(['?', '/']).next()?;
+    (!id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric())).then(|| format!("spotify:track:{id}"))
+}
+
+/// A string, trimmed; anything else (or an empty string) as absent.
+fn lenient_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Loose<'a> {
+        Text(#[serde(borrow)] Cow<'a, str>),
+        Other(IgnoredAny),
+    }
+    Ok(match Loose::deserialize(deserializer)? {
+        Loose::Text(value) => text(Some(value)),
+        Loose::Other(_) => None,
+    })
+}
+
+/// A list of strings; anything else as empty, non-strings in it left out.
+fn lenient_texts<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Item<'a> {
+        Text(#[serde(borrow)] Cow<'a, str>),
+        Other(IgnoredAny),
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Loose<'a> {
+        List(#[serde(borrow)] Vec<Item<'a>>),
+        Other(IgnoredAny),
+    }
+    Ok(match Loose::deserialize(deserializer)? {
+        Loose::List(items) => items
+            .into_iter()
+            .filter_map(|item| match item {
+                Item::Text(value) => text(Some(value)),
+                Item::Other(_) => None,
+            })
+            .collect(),
+        Loose::Other(_) => Vec::new(),
+    })
+}
+
+/// A boolean; anything else (`null` in old exports) as absent.
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Loose {
+        Bool(bool),
+        Other(IgnoredAny),
+    }
+    Ok(match Loose::deserialize(deserializer)? {
+        Loose::Bool(value) => Some(value),
+        Loose::Other(_) => None,
+    })
 }
 
 /// Accepts a number, a numeric string or anything else (as absent): clients
@@ -1295,6 +1464,7 @@ impl LbListen<'_> {
             .additional_info
             .as_ref()
             .and_then(|info| info.duration_ms.or(info.duration.map(|seconds| seconds * 1000)));
+        let details = lb_details(metadata.additional_info, metadata.mbid_mapping);
         let Some(track) = text(metadata.track_name) else {
             return Outcome::Skip("no_track");
         };
@@ -1308,6 +1478,7 @@ impl LbListen<'_> {
             track,
             album: text(metadata.release_name),
             artists: Vec::new(),
+            details,
         })
     }
 }
@@ -1357,7 +1528,7 @@ impl GhanTrack<'_> {
         };
         let start_ms = match lastfm_start(seconds, &uts) {
             Ok(start_ms) => start_ms,
-            Err(outcome) => return outcome,
+            Err(outcome) => return *outcome,
         };
         let Some(track) = text(self.name) else {
             return Outcome::Skip("no_track");
@@ -1366,7 +1537,15 @@ impl GhanTrack<'_> {
             return Outcome::Skip("no_artist");
         };
         let album = self.album.and_then(GhanText::into_text);
-        Outcome::Listen(RawListen { start_ms, duration_ms: None, artist, track, album, artists: Vec::new() })
+        Outcome::Listen(RawListen {
+            start_ms,
+            duration_ms: None,
+            artist,
+            track,
+            album,
+            artists: Vec::new(),
+            details: None,
+        })
     }
 }
 
@@ -1424,6 +1603,7 @@ impl MalojaScrobble {
             track: title,
             album: track.album.and_then(|album| text(album.albumtitle.map(Cow::Owned))),
             artists: if artists.len() > 1 { artists } else { Vec::new() },
+            details: None,
         })
     }
 }
@@ -1498,6 +1678,7 @@ impl KoitoListen {
             track: title,
             album: self.album.as_ref().and_then(KoitoNamed::name),
             artists: if names.len() > 1 { names } else { Vec::new() },
+            details: None,
         })
     }
 }
@@ -1542,8 +1723,20 @@ mod tests {
                 track: "T".into(),
                 album: Some("B".into()),
                 artists: Vec::new(),
+                details: Some(Box::new(ListenDetails {
+                    spotify_track_uri: Some("spotify:track:x".into()),
+                    ..ListenDetails::default()
+                })),
             })]
         );
+        let full = r#","reason_start":"clickrow","reason_end":"fwdbtn","skipped":true,"shuffle":null,"platform":"osx""#;
+        let Outcome::Listen(listen) = &outcomes(&extended(full), Family::Spotify).unwrap()[0] else { panic!() };
+        let details = listen.details.as_deref().expect("details");
+        assert_eq!(
+            (details.reason_start.as_deref(), details.reason_end.as_deref(), details.skipped, details.shuffle),
+            (Some("clickrow"), Some("fwdbtn"), Some(true), None)
+        );
+        assert_eq!(details.platform.as_deref(), Some("osx"));
         let cases = [
             (r#","incognito_mode":true"#, Outcome::Skip("incognito")),
             (r#","spotify_episode_uri":"spotify:episode:1""#, Outcome::Skip("podcast")),
@@ -1635,6 +1828,38 @@ mod tests {
         let seen = outcomes(mixed, Family::Spotify).unwrap();
         assert_eq!(seen[0], Outcome::Skip("audiobook"));
         assert!(matches!(seen[1], Outcome::Listen(_)));
+    }
+
+    #[test]
+    fn listenbrainz_mbids_and_client_are_kept() {
+        const OWN: &str = "7cc64b4e-8ebc-4b57-bbee-e2d5c2d4b39e";
+        const MAPPED: &str = "0b3f5e4a-1c7e-4f7c-9d55-bf1a8f1b2c3d";
+        let listen = |metadata: &str| {
+            let line = format!(
+                r#"{{"listened_at":1771414109,"track_metadata":{{"artist_name":"A","track_name":"T"{metadata}}}}}"#
+            );
+            match outcomes(&line, Family::Listenbrainz).unwrap().remove(0) {
+                Outcome::Listen(listen) => listen.details,
+                other => panic!("{other:?}"),
+            }
+        };
+        let both = listen(&format!(
+            r#","additional_info":{{"recording_mbid":"{}","submission_client":"Navidrome","media_player":"mpv","music_service":"spotify.com","origin_url":"https://example.org/t","artist_mbids":["{MAPPED}",7]}},"mbid_mapping":{{"recording_mbid":"{MAPPED}","release_mbid":"{MAPPED}","artist_mbids":["{OWN}"]}}"#,
+            OWN.to_uppercase()
+        ))
+        .expect("details");
+        assert_eq!(both.recording_mbid.as_deref(), Some(OWN), "the player's own id wins over the mapper's");
+        assert_eq!(both.release_mbid.as_deref(), Some(MAPPED), "the mapper fills what the player lacks");
+        assert_eq!(both.artist_mbids, vec![MAPPED.to_owned()]);
+        assert_eq!(
+            (both.submission_client.as_deref(), both.media_player.as_deref(), both.music_service.as_deref()),
+            (Some("Navidrome"), Some("mpv"), Some("spotify.com"))
+        );
+        assert_eq!(both.origin_url.as_deref(), Some("https://example.org/t"));
+        let mapped = listen(&format!(r#","mbid_mapping":{{"recording_mbid":"{MAPPED}"}}"#)).expect("details");
+        assert_eq!(mapped.recording_mbid.as_deref(), Some(MAPPED));
+        assert_eq!(listen(r#","additional_info":{"recording_mbid":"nope"},"mbid_mapping":null"#), None);
+        assert_eq!(listen(r#","additional_info":{"duration_ms":1000}"#), None, "nothing more than a duration");
     }
 
     #[test]

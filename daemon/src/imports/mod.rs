@@ -454,6 +454,7 @@ fn listen_of(listen: RawListen) -> Listen {
         started_ms: listen.start_ms,
         duration_ms: listen.duration_ms,
         loved: None,
+        details: listen.details,
     }
 }
 

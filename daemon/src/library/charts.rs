@@ -157,6 +157,7 @@ mod harness_tests {
                     started_ms: clock::parse_user_time_s(at).unwrap() * 1000,
                     duration_ms: None,
                     loved: None,
+                    details: None,
                 };
                 intake.admit(listen).unwrap()
             })

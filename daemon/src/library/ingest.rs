@@ -14,7 +14,7 @@ use super::source::SourceName;
 use crate::clock::DAY_S;
 use crate::error::{Error, InternalError, Result};
 use crate::identity::{Name, credit_of_artists, split_credit};
-use crate::store::records::{ImportRunRecord, Provenance};
+use crate::store::records::{ImportRunRecord, ListenDetails, Provenance};
 use crate::store::{IngestOutcome, ListenKey, PreparedListen, Put, TrackIdentity};
 
 /// Longest artist, track or album name accepted, in bytes.
@@ -73,6 +73,8 @@ pub(crate) struct Listen {
     pub(crate) duration_ms: Option<u64>,
     /// Whether the origin says the listener loves the track.
     pub(crate) loved: Option<bool>,
+    /// What the report carries besides names and times (MBIDs, client, Spotify's play details).
+    pub(crate) details: Option<Box<ListenDetails>>,
 }
 
 /// Why [`Intake::admit`] refused a listen.
@@ -213,8 +215,41 @@ impl Intake {
             source: self.source.clone(),
             loved: listen.loved,
             minute_end: false,
+            details: listen.details.and_then(tidy_details),
         }))
     }
+}
+
+/// Keeps what a report carries within bounds: a value longer than a name may be, or a
+/// list longer than a credit may be, is dropped (it is extra data, not worth refusing
+/// the listen for); `None` when nothing is left.
+fn tidy_details(mut details: Box<ListenDetails>) -> Option<Box<ListenDetails>> {
+    let texts = [
+        &mut details.recording_mbid,
+        &mut details.release_mbid,
+        &mut details.release_group_mbid,
+        &mut details.track_mbid,
+        &mut details.submission_client,
+        &mut details.submission_client_version,
+        &mut details.media_player,
+        &mut details.music_service,
+        &mut details.origin_url,
+        &mut details.spotify_track_uri,
+        &mut details.reason_start,
+        &mut details.reason_end,
+        &mut details.platform,
+    ];
+    for text in texts {
+        let trimmed = text.as_deref().map(str::trim).filter(|value| !value.is_empty() && value.len() <= MAX_NAME_BYTES);
+        *text = trimmed.map(str::to_owned);
+    }
+    for list in [&mut details.artist_mbids, &mut details.work_mbids] {
+        list.retain(|value| !value.trim().is_empty() && value.len() <= MAX_NAME_BYTES);
+        if list.len() > MAX_CREDITED {
+            list.clear();
+        }
+    }
+    (!details.is_empty()).then_some(details)
 }
 
 impl Library {
@@ -298,6 +333,7 @@ mod tests {
             started_ms: crate::clock::parse_user_time_s(at).expect("a time") * 1000,
             duration_ms: None,
             loved: None,
+            details: None,
         }
     }
 

@@ -284,6 +284,7 @@ mod tests {
                     started_ms: start_s * 1000,
                     duration_ms: Some(200_000),
                     loved: None,
+                    details: None,
                 };
                 intake.admit(listen).unwrap()
             })
@@ -388,6 +389,7 @@ mod tests {
                     started_ms: 1_700_000_000_000 + position as i64 * 300_000,
                     duration_ms: None,
                     loved: None,
+                    details: None,
                 };
                 intake.admit(listen).unwrap()
             })

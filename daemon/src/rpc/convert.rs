@@ -3,8 +3,8 @@
 use musique_api::{
     CURRENT_API_VERSION, ComponentState as WireComponentState, ComponentStatus, Counts, EnrichmentInfo, EnrichmentKind,
     EntityKind, Event as WireEvent, Image, ImportKind as WireImportKind, ImportRun, ImportState, Listen,
-    Period as WirePeriod, PluginInfo, PluginOrigin, PluginState as WirePluginState, RunKind as WireRunKind, Status,
-    TokenApi, TokenInfo, TrackerStatus as WireTracker, TrackerTrack,
+    Period as WirePeriod, PluginInfo, PluginOrigin, PluginState as WirePluginState, Reported, RunKind as WireRunKind,
+    Status, TokenApi, TokenInfo, TrackerStatus as WireTracker, TrackerTrack,
 };
 
 use crate::adapters::{Enriched, TrackerStatus};
@@ -16,7 +16,7 @@ use crate::runtime::StatusReport;
 use crate::scrobbling::Api;
 use crate::scrobbling::credentials::CredentialRecord;
 use crate::store::Kind;
-use crate::store::records::{ExportKind, ImportRunRecord, RunKind, RunState};
+use crate::store::records::{ExportKind, ImportRunRecord, ListenDetails, RunKind, RunState};
 
 pub(super) fn kind_of(kind: EntityKind) -> Kind {
     match kind {
@@ -83,6 +83,29 @@ pub(super) fn listen_dto(listen: RecordedListen) -> Listen {
         album: listen.record.album,
         sources: listen.record.sources.into_iter().map(|provenance| provenance.source).collect(),
         loved: listen.loved,
+        reported: listen.record.details.map(|details| Box::new(reported_dto(*details))),
+    }
+}
+
+fn reported_dto(details: ListenDetails) -> Reported {
+    Reported {
+        recording_mbid: details.recording_mbid,
+        release_mbid: details.release_mbid,
+        release_group_mbid: details.release_group_mbid,
+        track_mbid: details.track_mbid,
+        artist_mbids: details.artist_mbids,
+        work_mbids: details.work_mbids,
+        submission_client: details.submission_client,
+        submission_client_version: details.submission_client_version,
+        media_player: details.media_player,
+        music_service: details.music_service,
+        origin_url: details.origin_url,
+        spotify_track_uri: details.spotify_track_uri,
+        reason_start: details.reason_start,
+        reason_end: details.reason_end,
+        skipped: details.skipped,
+        shuffle: details.shuffle,
+        platform: details.platform,
     }
 }
 

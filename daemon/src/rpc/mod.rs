@@ -224,6 +224,7 @@ impl MusiqueApiServer for Rpc {
                 started_ms: listened_at_s.saturating_mul(1000),
                 duration_ms: listen.duration_ms,
                 loved: None,
+                details: None,
             };
             listens.push((Origin::Rpc(source), listen));
         }

@@ -494,7 +494,7 @@ impl Reader {
         let range = table.range((from_s, 0)..upper).map_err(store_err("scan listens"))?;
         for row in range.rev() {
             let (key, value) = row.map_err(store_err("scan listens"))?;
-            listens.push((ListenKey::of_row(key.value()), decode(value.value(), "listens")?));
+            listens.push((ListenKey::of_row(key.value()), records::decode_listen(value.value())?));
             if listens.len() >= limit {
                 break;
             }
@@ -511,7 +511,7 @@ impl Reader {
         }
         for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))?.take(limit) {
             let (key, value) = row.map_err(store_err("scan listens"))?;
-            listens.push((ListenKey::of_row(key.value()), decode(value.value(), "listens")?));
+            listens.push((ListenKey::of_row(key.value()), records::decode_listen(value.value())?));
         }
         Ok(listens)
     }
@@ -527,7 +527,7 @@ impl Reader {
         let range = table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))?;
         for row in range.rev().skip(skip).take(limit) {
             let (key, value) = row.map_err(store_err("scan listens"))?;
-            listens.push((ListenKey::of_row(key.value()), decode(value.value(), "listens")?));
+            listens.push((ListenKey::of_row(key.value()), records::decode_listen(value.value())?));
         }
         Ok(listens)
     }
@@ -581,7 +581,7 @@ impl Reader {
         let mut listens = Vec::with_capacity(keys.len());
         for key in keys {
             if let Some(value) = table.get(key.row()).map_err(store_err("get listen"))? {
-                listens.push((*key, decode(value.value(), "listens")?));
+                listens.push((*key, records::decode_listen(value.value())?));
             }
         }
         Ok(listens)

@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, InternalError};
 
-/// The version byte of every record layout written today.
+/// The version byte of every record layout written today, but listens'.
 const RECORD_V1: u8 = 1;
+/// The version byte of listens written today: version 1 and what the reports carry
+/// ([`ListenRecord::details`]). Version 1 listens are read as version 2 without details.
+const RECORD_V2: u8 = 2;
 
 /// An artist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +91,131 @@ pub(crate) struct ListenRecord {
     pub(crate) raw_title: Option<String>,
     /// Every source that reported this play.
     pub(crate) sources: Vec<Provenance>,
+    /// What the reports carry besides names and times; most listens have none. Since version 2.
+    pub(crate) details: Option<Box<ListenDetails>>,
+}
+
+/// A listen as version 1 laid it out: [`ListenRecord`] without `details`.
+#[derive(Deserialize)]
+struct ListenRecordV1 {
+    start_ms: i64,
+    duration_ms: Option<u64>,
+    track_id: u64,
+    artist_id: u64,
+    album_id: Option<u64>,
+    artist: String,
+    featured: Vec<String>,
+    track: String,
+    album: Option<String>,
+    credit: Option<String>,
+    raw_title: Option<String>,
+    sources: Vec<Provenance>,
+}
+
+impl From<ListenRecordV1> for ListenRecord {
+    fn from(old: ListenRecordV1) -> ListenRecord {
+        ListenRecord {
+            start_ms: old.start_ms,
+            duration_ms: old.duration_ms,
+            track_id: old.track_id,
+            artist_id: old.artist_id,
+            album_id: old.album_id,
+            artist: old.artist,
+            featured: old.featured,
+            track: old.track,
+            album: old.album,
+            credit: old.credit,
+            raw_title: old.raw_title,
+            sources: old.sources,
+            details: None,
+        }
+    }
+}
+
+/// What a listen's reports carry besides names and times: MusicBrainz ids and
+/// the submitting client (ListenBrainz), how the play went (Spotify's extended
+/// history). Every field is optional; when reports of one play merge, the
+/// listen gains the fields it lacks and keeps those it has (first report wins).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ListenDetails {
+    pub(crate) recording_mbid: Option<String>,
+    pub(crate) release_mbid: Option<String>,
+    pub(crate) release_group_mbid: Option<String>,
+    pub(crate) track_mbid: Option<String>,
+    pub(crate) artist_mbids: Vec<String>,
+    pub(crate) work_mbids: Vec<String>,
+    /// The program that submitted the play (ListenBrainz `submission_client`).
+    pub(crate) submission_client: Option<String>,
+    pub(crate) submission_client_version: Option<String>,
+    /// The program that played it.
+    pub(crate) media_player: Option<String>,
+    /// The service it was streamed from (`spotify.com`, …).
+    pub(crate) music_service: Option<String>,
+    /// Where it can be played again.
+    pub(crate) origin_url: Option<String>,
+    /// Spotify's id of the track (`spotify:track:…`).
+    pub(crate) spotify_track_uri: Option<String>,
+    /// Why the play started, as Spotify says (`trackdone`, `clickrow`, …).
+    pub(crate) reason_start: Option<String>,
+    /// Why it ended (`trackdone`, `fwdbtn`, `endplay`, …).
+    pub(crate) reason_end: Option<String>,
+    /// Whether the listener skipped to the next track.
+    pub(crate) skipped: Option<bool>,
+    /// Whether shuffle was on.
+    pub(crate) shuffle: Option<bool>,
+    /// The device or app it played on, as Spotify names it.
+    pub(crate) platform: Option<String>,
+}
+
+/// A MusicBrainz id in its canonical form (lower case), when `text` is one (`8-4-4-4-12` hex digits).
+pub(crate) fn mbid(text: &str) -> Option<String> {
+    let text = text.trim();
+    let bytes = text.as_bytes();
+    let valid = bytes.len() == 36
+        && bytes.iter().enumerate().all(|(index, byte)| match index {
+            8 | 13 | 18 | 23 => *byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        });
+    valid.then(|| text.to_ascii_lowercase())
+}
+
+impl ListenDetails {
+    /// Whether no field is set.
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == ListenDetails::default()
+    }
+
+    /// Takes from `other` every field this lacks; returns whether anything was gained.
+    pub(crate) fn gain(&mut self, other: &ListenDetails) -> bool {
+        let before = self.clone();
+        fn fill<T: Clone>(mine: &mut Option<T>, theirs: &Option<T>) {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+        fill(&mut self.recording_mbid, &other.recording_mbid);
+        fill(&mut self.release_mbid, &other.release_mbid);
+        fill(&mut self.release_group_mbid, &other.release_group_mbid);
+        fill(&mut self.track_mbid, &other.track_mbid);
+        if self.artist_mbids.is_empty() {
+            self.artist_mbids.clone_from(&other.artist_mbids);
+        }
+        if self.work_mbids.is_empty() {
+            self.work_mbids.clone_from(&other.work_mbids);
+        }
+        fill(&mut self.submission_client, &other.submission_client);
+        fill(&mut self.submission_client_version, &other.submission_client_version);
+        fill(&mut self.media_player, &other.media_player);
+        fill(&mut self.music_service, &other.music_service);
+        fill(&mut self.origin_url, &other.origin_url);
+        fill(&mut self.spotify_track_uri, &other.spotify_track_uri);
+        fill(&mut self.reason_start, &other.reason_start);
+        fill(&mut self.reason_end, &other.reason_end);
+        fill(&mut self.skipped, &other.skipped);
+        fill(&mut self.shuffle, &other.shuffle);
+        fill(&mut self.platform, &other.platform);
+        *self != before
+    }
 }
 
 /// Where a resumable import stands: the next record to read.
@@ -305,13 +433,16 @@ pub(crate) struct ListenHead {
     pub(crate) album_id: Option<u64>,
 }
 
-/// Decodes the head of a listen record (its first fields, in layout order).
+/// Decodes the head of a listen record (its first fields, in layout order; versions 1
+/// and 2 begin alike).
 pub(crate) fn decode_listen_head(bytes: &[u8]) -> Result<ListenHead, Error> {
     match bytes.split_first() {
-        Some((&RECORD_V1, payload)) => bincode::serde::decode_from_slice(payload, bincode::config::standard())
-            .map(|(head, _)| head)
-            .map_err(|err| Error::Internal(InternalError::Decode { table: "listens", message: err.to_string() })),
-        _ => decode::<ListenRecord>(bytes, "listens").map(|record| ListenHead {
+        Some((&(RECORD_V1 | RECORD_V2), payload)) => {
+            bincode::serde::decode_from_slice(payload, bincode::config::standard())
+                .map(|(head, _)| head)
+                .map_err(|err| Error::Internal(InternalError::Decode { table: "listens", message: err.to_string() }))
+        }
+        _ => decode_listen(bytes).map(|record| ListenHead {
             start_ms: record.start_ms,
             duration_ms: record.duration_ms,
             track_id: record.track_id,
@@ -360,13 +491,32 @@ pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
     bytes
 }
 
-/// Decodes a record of any known layout.
+/// Encodes a listen in the current listen layout (version 2).
+pub(crate) fn encode_listen(record: &ListenRecord) -> Vec<u8> {
+    let mut bytes = vec![RECORD_V2];
+    bincode::serde::encode_into_std_write(record, &mut bytes, bincode::config::standard())
+        .expect("encoding into a Vec cannot fail");
+    bytes
+}
+
+/// Decodes a listen of either layout: a version 1 listen is converted (it has no details).
+pub(crate) fn decode_listen(bytes: &[u8]) -> Result<ListenRecord, Error> {
+    match bytes.split_first() {
+        Some((&RECORD_V1, _)) => decode::<ListenRecordV1>(bytes, "listens").map(ListenRecord::from),
+        _ => decode::<ListenRecord>(bytes, "listens"),
+    }
+}
+
+/// Decodes a record of any known layout. Listens are read with [`decode_listen`],
+/// which converts version 1 listens to version 2.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], table: &'static str) -> Result<T, Error> {
     let fail = |message: String| Error::Internal(InternalError::Decode { table, message });
     match bytes.split_first() {
-        Some((&RECORD_V1, payload)) => bincode::serde::decode_from_slice(payload, bincode::config::standard())
-            .map(|(record, _)| record)
-            .map_err(|err| fail(err.to_string())),
+        Some((&(RECORD_V1 | RECORD_V2), payload)) => {
+            bincode::serde::decode_from_slice(payload, bincode::config::standard())
+                .map(|(record, _)| record)
+                .map_err(|err| fail(err.to_string()))
+        }
         Some((version, _)) => Err(fail(format!("unknown record version {version}"))),
         None => Err(fail("empty value".to_owned())),
     }
@@ -407,6 +557,22 @@ mod tests {
     }
 
     #[test]
+    fn details_gain_what_they_lack() {
+        let mut kept = ListenDetails { recording_mbid: Some("a".into()), ..ListenDetails::default() };
+        let later = ListenDetails {
+            recording_mbid: Some("b".into()),
+            artist_mbids: vec!["c".into()],
+            platform: Some("android".into()),
+            ..ListenDetails::default()
+        };
+        assert!(kept.gain(&later));
+        assert_eq!(kept.recording_mbid.as_deref(), Some("a"), "the first report wins");
+        assert_eq!((kept.artist_mbids.len(), kept.platform.as_deref()), (1, Some("android")));
+        assert!(!kept.gain(&later), "nothing more to gain");
+        assert!(ListenDetails::default().is_empty() && !kept.is_empty());
+    }
+
+    #[test]
     fn listen_head_reads_the_leading_fields() {
         let record = ListenRecord {
             start_ms: 1_716_446_950_123,
@@ -421,8 +587,24 @@ mod tests {
             credit: Some("A feat. B".into()),
             raw_title: None,
             sources: vec![Provenance { source: "spotify".into(), import_run: Some(1) }],
+            details: Some(Box::new(ListenDetails {
+                recording_mbid: Some("7cc64b4e-8ebc-4b57-bbee-e2d5c2d4b39e".into()),
+                shuffle: Some(true),
+                ..ListenDetails::default()
+            })),
         };
-        let head = decode_listen_head(&encode(&record)).unwrap();
+        let bytes = encode_listen(&record);
+        assert_eq!(bytes[0], RECORD_V2);
+        assert_eq!(decode_listen(&bytes).unwrap(), record);
+        // Version 1 wrote the same fields without details: its head reads alike, and it converts.
+        let mut old = record.clone();
+        old.details = None;
+        let mut v1 = encode(&old);
+        v1.truncate(v1.len() - 1);
+        assert_eq!(v1[0], RECORD_V1);
+        assert_eq!(decode_listen(&v1).unwrap(), old);
+        assert_eq!(decode_listen_head(&v1).unwrap(), decode_listen_head(&bytes).unwrap());
+        let head = decode_listen_head(&bytes).unwrap();
         assert_eq!(
             head,
             ListenHead {

@@ -11,8 +11,8 @@ use rustc_hash::FxHashMap as HashMap;
 use tokio::sync::oneshot;
 
 use super::records::{
-    AlbumRecord, ArtistRecord, EnrichmentRecord, FeedbackRecord, ImportRunRecord, ListenRecord, LovedRecord,
-    Provenance, RunState, TrackRecord, decode, encode,
+    AlbumRecord, ArtistRecord, EnrichmentRecord, FeedbackRecord, ImportRunRecord, ListenDetails, ListenRecord,
+    LovedRecord, Provenance, RunState, TrackRecord, decode, decode_listen, encode, encode_listen,
 };
 use super::series::{self, Granularity};
 use super::{Feedback, FeedbackSubject, Kind, ListenKey, SCHEMA_VERSION, StateKey, scoped_key, tables};
@@ -61,6 +61,8 @@ pub(crate) struct PreparedListen {
     /// Whether the report's end is known to the minute only (its start is the
     /// minute minus the time played), like Spotify's account data.
     pub(crate) minute_end: bool,
+    /// What the report carries besides names and times.
+    pub(crate) details: Option<Box<ListenDetails>>,
 }
 
 /// The meta key listing the sources that reported ends to the minute only, one per line.
@@ -551,14 +553,14 @@ impl Writer {
         };
         let Some((kept_key, bytes)) = existing else {
             let record = listen_record(listen, ids);
-            tables.listens.insert(key.row(), encode(&record).as_slice()).map_err(store_err("write listen"))?;
+            tables.listens.insert(key.row(), encode_listen(&record).as_slice()).map_err(store_err("write listen"))?;
             count_listen(aggregates, start_s, ids.artist, ids.album, ids.track);
             batch.added += 1;
             *batch.new_by_source.entry(source).or_insert(0) += 1;
             return Ok((key, true));
         };
         batch.duplicates += 1;
-        let mut kept: ListenRecord = decode(&bytes, "listens")?;
+        let mut kept: ListenRecord = decode_listen(&bytes)?;
         let mut changed = false;
         if !kept.sources.iter().any(|known| known.source == source) {
             kept.sources.push((*listen.source).clone());
@@ -578,8 +580,20 @@ impl Writer {
             kept.duration_ms = listen.duration_ms;
             changed = true;
         }
+        if let Some(details) = &listen.details {
+            match &mut kept.details {
+                Some(known) => changed |= known.gain(details),
+                None => {
+                    kept.details = Some(details.clone());
+                    changed = true;
+                }
+            }
+        }
         if changed {
-            tables.listens.insert(kept_key.row(), encode(&kept).as_slice()).map_err(store_err("write listen"))?;
+            tables
+                .listens
+                .insert(kept_key.row(), encode_listen(&kept).as_slice())
+                .map_err(store_err("write listen"))?;
         }
         if kept_key != key {
             tables.aliases.insert(key.row(), kept_key.row()).map_err(store_err("write alias"))?;
@@ -599,7 +613,7 @@ impl Writer {
         removed: &mut HashMap<(u8, u32, u64), u64>,
     ) -> Result<Option<ListenRecord>> {
         let record: ListenRecord = match tables.listens.remove(key.row()).map_err(store_err("delete listen"))? {
-            Some(bytes) => decode(bytes.value(), "listens")?,
+            Some(bytes) => decode_listen(bytes.value())?,
             None => return Ok(None),
         };
         // A report merged into this listen started within the window of it, with the same track.
@@ -696,7 +710,7 @@ impl Writer {
             if best.as_ref().is_some_and(|(best, _, _)| *best <= distance) {
                 continue;
             }
-            let record: ListenRecord = decode(value.value(), "listens")?;
+            let record: ListenRecord = decode_listen(value.value())?;
             let reported = record.sources.iter().any(|known| known.source == source);
             if !reported || (within && other_precision(listen, &record)) {
                 best = Some((distance, ListenKey::of_row(candidate), value.value().to_vec()));
@@ -917,6 +931,7 @@ fn listen_record(listen: &PreparedListen, ids: Ids) -> ListenRecord {
         credit: (identity.raw_artist != credit.primary.display).then(|| identity.raw_artist.clone()),
         raw_title: (identity.raw_title != credit.title.display).then(|| identity.raw_title.clone()),
         sources: vec![(*listen.source).clone()],
+        details: listen.details.clone(),
     }
 }
 
