@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use musique_api::{EntityKind, ImportKind, ImportRun, ImportState, MusiqueApiClient, TimeArg};
+use musique_tests::generate::{self, Sources};
 use musique_tests::{Daemon, spotify_record, wait_import, wait_indexed, write_json};
 use serde_json::json;
 
@@ -654,4 +655,79 @@ async fn what_reports_carry_is_kept_and_a_merged_play_gains_it() {
     assert_eq!(listens[1].reported.as_ref().and_then(|reported| reported.recording_mbid.as_deref()), Some(MAPPED));
     let halo = listens[2].reported.as_ref().expect("its client");
     assert_eq!((halo.recording_mbid.as_deref(), halo.submission_client.as_deref()), (None, Some("navidrome")));
+}
+
+/// Plays in the history of the acceptance test; `MUSIQUE_HISTORY_PLAYS=100000` runs it at full size.
+fn history_plays() -> u64 {
+    std::env::var("MUSIQUE_HISTORY_PLAYS").ok().and_then(|plays| plays.parse().ok()).unwrap_or(5_000)
+}
+
+#[tokio::test]
+async fn one_history_from_five_exports_is_each_play_once_with_its_album() {
+    let history = generate::history(history_plays(), 11);
+    let daemon = Daemon::start();
+    let paths = generate::write_history(&daemon.dir.path().join("exports"), &history).unwrap();
+    let kinds = [
+        ImportKind::LastfmCsv,
+        ImportKind::LastfmCsv,
+        ImportKind::Listenbrainz,
+        ImportKind::Spotify,
+        ImportKind::Spotify,
+    ];
+    let sources = [
+        Sources::LASTFM_CSV,
+        Sources::LASTFM_HEADERLESS,
+        Sources::LISTENBRAINZ,
+        Sources::SPOTIFY_ACCOUNT,
+        Sources::SPOTIFY_EXTENDED,
+    ];
+    for ((kind, path), source) in kinds.into_iter().zip(&paths).zip(sources) {
+        let run = import(&daemon, kind, path).await;
+        let reports = history.iter().filter(|play| play.sources & source != 0).count() as u64;
+        assert_eq!(run.state, ImportState::Completed, "{run:?}");
+        assert_eq!((run.records, run.imported + run.duplicates, run.rejected), (reports, reports, 0), "{run:?}");
+        assert!(run.skipped.is_empty() && run.file_errors.is_empty(), "{run:?}");
+    }
+
+    // Each play is one listen, at the time its first imported report gives, with its album.
+    let minute = |seconds: i64| seconds - seconds.rem_euclid(60);
+    let mut expected: Vec<(i64, String, String, String)> = history
+        .iter()
+        .map(|play| {
+            let end = play.start_s + (play.duration_ms / 1000) as i64;
+            let at = match play.sources.trailing_zeros() {
+                1 => minute(play.start_s),
+                3 => minute(end) - (play.duration_ms / 1000) as i64,
+                _ => play.start_s,
+            };
+            let track = play.track.split(" (feat. ").next().unwrap().to_owned();
+            (at, play.artist.clone(), track, play.album.clone())
+        })
+        .collect();
+    expected.sort();
+    let client = daemon.client().await;
+    let mut stored = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = client.listens_list(None, None, Some(1000), cursor).await.unwrap();
+        for listen in &page.listens {
+            let album = listen.album.clone().unwrap_or_default();
+            stored.push((listen.listened_at, listen.artist.clone(), listen.track.clone(), album));
+        }
+        match page.next_cursor {
+            Some(next) if !page.listens.is_empty() => cursor = Some(next),
+            _ => break,
+        }
+    }
+    stored.sort();
+    let missing: Vec<_> = expected.iter().filter(|play| stored.binary_search(play).is_err()).take(5).collect();
+    let extra: Vec<_> = stored.iter().filter(|listen| expected.binary_search(listen).is_err()).take(5).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{} listens for {} plays; missing {missing:?}; extra {extra:?}",
+        stored.len(),
+        expected.len()
+    );
+    assert_eq!(stored.len(), expected.len());
+    assert_eq!(client.status().await.unwrap().counts.listens, history.len() as u64);
 }

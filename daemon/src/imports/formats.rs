@@ -55,6 +55,8 @@ pub(crate) struct RawListen {
     /// What the record carries besides names and times (ListenBrainz's MBIDs and
     /// client, Spotify's play details).
     pub(crate) details: Option<Box<ListenDetails>>,
+    /// Whether the start is known to the minute only (lastfm-to-csv's dates).
+    pub(crate) minute_start: bool,
 }
 
 /// Rules that decide which plays are listens.
@@ -910,6 +912,7 @@ fn parse_lastfm_row(record: &csv::StringRecord, columns: &CsvColumns) -> Outcome
         album: album.map(str::to_owned),
         artists: Vec::new(),
         details: None,
+        minute_start: matches!(columns.time, CsvTime::Date(_)),
     })
 }
 
@@ -992,6 +995,7 @@ fn parse_scrobbler_line(line: &str, local: bool) -> Outcome {
         album: Some(album).filter(|album| !album.is_empty()).map(str::to_owned),
         artists: Vec::new(),
         details: None,
+        minute_start: false,
     })
 }
 
@@ -1195,6 +1199,7 @@ impl ExtendedRecord<'_> {
             album: text(self.master_metadata_album_album_name),
             artists: Vec::new(),
             details: (!details.is_empty()).then(|| Box::new(details)),
+            minute_start: false,
         })
     }
 }
@@ -1259,6 +1264,7 @@ impl AccountRecord<'_> {
             album: None,
             artists: Vec::new(),
             details: None,
+            minute_start: false,
         })
     }
 }
@@ -1479,6 +1485,7 @@ impl LbListen<'_> {
             album: text(metadata.release_name),
             artists: Vec::new(),
             details,
+            minute_start: false,
         })
     }
 }
@@ -1545,6 +1552,7 @@ impl GhanTrack<'_> {
             album,
             artists: Vec::new(),
             details: None,
+            minute_start: false,
         })
     }
 }
@@ -1604,6 +1612,7 @@ impl MalojaScrobble {
             album: track.album.and_then(|album| text(album.albumtitle.map(Cow::Owned))),
             artists: if artists.len() > 1 { artists } else { Vec::new() },
             details: None,
+            minute_start: false,
         })
     }
 }
@@ -1679,6 +1688,7 @@ impl KoitoListen {
             album: self.album.as_ref().and_then(KoitoNamed::name),
             artists: if names.len() > 1 { names } else { Vec::new() },
             details: None,
+            minute_start: false,
         })
     }
 }
@@ -1727,6 +1737,7 @@ mod tests {
                     spotify_track_uri: Some("spotify:track:x".into()),
                     ..ListenDetails::default()
                 })),
+                minute_start: false,
             })]
         );
         let full = r#","reason_start":"clickrow","reason_end":"fwdbtn","skipped":true,"shuffle":null,"platform":"osx""#;
@@ -1934,7 +1945,7 @@ mod tests {
             "Radiohead,OK Computer,Airbag,\"31 Jan 2021 15:14\"\nOld,,Track,\"01 Jan 1970 00:00\"\nA,B,C,\"soon\"\n";
         let seen = outcomes(text, Family::LastfmCsv).unwrap();
         assert!(
-            matches!(&seen[0], Outcome::Listen(listen) if listen.start_ms == 1_612_106_040_000 && listen.track == "Airbag" && listen.album.as_deref() == Some("OK Computer"))
+            matches!(&seen[0], Outcome::Listen(listen) if listen.start_ms == 1_612_106_040_000 && listen.track == "Airbag" && listen.album.as_deref() == Some("OK Computer") && listen.minute_start)
         );
         assert_eq!(seen[1], Outcome::Skip("before_lastfm"));
         assert!(matches!(&seen[2], Outcome::Reject(reason) if reason.contains("soon")));

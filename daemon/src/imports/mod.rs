@@ -397,12 +397,13 @@ impl Job<'_> {
         batch: &mut Vec<Admitted>,
     ) {
         let rejected = match outcome {
-            Outcome::Listen(listen) => match self.intake.admit(listen_of(listen)) {
-                Ok(admitted) => {
+            Outcome::Listen(listen) => match (listen.minute_start, self.intake.admit(listen_of(listen))) {
+                (minute_start, Ok(admitted)) => {
+                    let admitted = if minute_start { admitted.starting_to_the_minute() } else { admitted };
                     batch.push(if to_the_minute { admitted.ending_to_the_minute() } else { admitted });
                     None
                 }
-                Err(refusal) => Some(refusal.to_string()),
+                (_, Err(refusal)) => Some(refusal.to_string()),
             },
             Outcome::Skip(rule) => {
                 *run.skipped.entry(rule.to_owned()).or_insert(0) += 1;

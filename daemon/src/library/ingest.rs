@@ -103,6 +103,13 @@ impl Admitted {
         self.0.minute_end = true;
         self
     }
+
+    /// Marks a report whose start is known to the minute only (lastfm-to-csv's dates):
+    /// the store matches it with the same source's report of the play to the second.
+    pub(crate) fn starting_to_the_minute(mut self) -> Admitted {
+        self.0.minute_start = true;
+        self
+    }
 }
 
 /// Checks and prepares the listens of one origin, sharing identical credits and
@@ -215,6 +222,7 @@ impl Intake {
             source: self.source.clone(),
             loved: listen.loved,
             minute_end: false,
+            minute_start: false,
             details: listen.details.and_then(tidy_details),
         }))
     }

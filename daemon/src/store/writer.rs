@@ -61,6 +61,9 @@ pub(crate) struct PreparedListen {
     /// Whether the report's end is known to the minute only (its start is the
     /// minute minus the time played), like Spotify's account data.
     pub(crate) minute_end: bool,
+    /// Whether the report's start is known to the minute only (the minute it started
+    /// in), like lastfm-to-csv's dates.
+    pub(crate) minute_start: bool,
     /// What the report carries besides names and times.
     pub(crate) details: Option<Box<ListenDetails>>,
 }
@@ -90,6 +93,31 @@ fn other_precision(listen: &PreparedListen, record: &ListenRecord) -> bool {
         kept_end != end && kept_end.div_euclid(MINUTE_MS) * MINUTE_MS == end
     } else {
         kept_end.rem_euclid(MINUTE_MS) == 0 && kept_end != end && end.div_euclid(MINUTE_MS) * MINUTE_MS == kept_end
+    }
+}
+
+/// Whether a report of the same source stored under a key starting at `report_s`
+/// (unix seconds) can be the play `listen` reports, at the other precision: one
+/// report to the minute (the minute the play started in, or ended in with the same
+/// time played), the other to the second.
+fn twin_report(listen: &PreparedListen, report_s: u64) -> bool {
+    const MINUTE_MS: i64 = 60_000;
+    let start_s = listen.start_ms.div_euclid(1000);
+    let report_s = report_s as i64;
+    if report_s == start_s {
+        return false;
+    }
+    if listen.minute_start || listen.minute_end {
+        // The report to the second started (or, playing as long, ended) within the minute after.
+        (start_s..=start_s + 60).contains(&report_s)
+    } else {
+        let minute = |ms: i64| ms.div_euclid(MINUTE_MS) * MINUTE_MS;
+        let started_in = minute(listen.start_ms).div_euclid(1000);
+        let ended_in = listen.duration_ms.map(|played| {
+            let played = played as i64;
+            (minute(listen.start_ms + played) - played).div_euclid(1000)
+        });
+        report_s == started_in || ended_in == Some(report_s)
     }
 }
 
@@ -541,7 +569,7 @@ impl Writer {
         let start_s = u64::try_from(listen.start_ms.div_euclid(1000)).unwrap_or(0);
         let key = ListenKey::new(start_s, ids.track);
         let source = listen.source.source.as_str();
-        if listen.minute_end && !self.minute_sources.contains(source) {
+        if (listen.minute_end || listen.minute_start) && !self.minute_sources.contains(source) {
             self.minute_sources.insert(source.to_owned());
             let mut names: Vec<&str> = self.minute_sources.iter().map(String::as_str).collect();
             names.sort_unstable();
@@ -693,27 +721,40 @@ impl Writer {
             }
         }
         // Within one source, only reports at two precisions can be one play; most sources have one.
-        let within = listen.minute_end || self.minute_sources.contains(source);
+        let within = listen.minute_end || listen.minute_start || self.minute_sources.contains(source);
         if !within && !self.sources.iter().any(|known| known != source) {
             return Ok(None);
         }
         let ListenKey { start_s, track_id } = key;
         let range = (start_s.saturating_sub(CROSS_SOURCE_WINDOW_S), 0)..=(start_s + CROSS_SOURCE_WINDOW_S, u64::MAX);
-        let mut best: Option<(u64, ListenKey, Vec<u8>)> = None;
-        for row in tables.listens.range(range).map_err(store_err("scan listens"))? {
-            let (candidate, value) = row.map_err(store_err("scan listens"))?;
-            let candidate = candidate.value();
-            if candidate.1 != track_id {
-                continue;
+        // Each report of the track nearby, by the second it was stored under: the listens'
+        // own keys (their first reports) and, within one source, the aliases later reports left.
+        let mut reports: Vec<(u64, ListenKey)> = Vec::new();
+        for row in tables.listens.range(range.clone()).map_err(store_err("scan listens"))? {
+            let candidate = row.map_err(store_err("scan listens"))?.0.value();
+            if candidate.1 == track_id {
+                reports.push((candidate.0, ListenKey::of_row(candidate)));
             }
-            let distance = candidate.0.abs_diff(start_s);
+        }
+        if within && self.has_aliases {
+            for row in tables.aliases.range(range).map_err(store_err("scan aliases"))? {
+                let (alias, kept) = row.map_err(store_err("scan aliases"))?;
+                if alias.value().1 == track_id {
+                    reports.push((alias.value().0, ListenKey::of_row(kept.value())));
+                }
+            }
+        }
+        let mut best: Option<(u64, ListenKey, Vec<u8>)> = None;
+        for (report_s, kept) in reports {
+            let distance = report_s.abs_diff(start_s);
             if best.as_ref().is_some_and(|(best, _, _)| *best <= distance) {
                 continue;
             }
+            let Some(value) = tables.listens.get(kept.row()).map_err(store_err("read listen"))? else { continue };
             let record: ListenRecord = decode_listen(value.value())?;
             let reported = record.sources.iter().any(|known| known.source == source);
-            if !reported || (within && other_precision(listen, &record)) {
-                best = Some((distance, ListenKey::of_row(candidate), value.value().to_vec()));
+            if !reported || (within && (other_precision(listen, &record) || twin_report(listen, report_s))) {
+                best = Some((distance, kept, value.value().to_vec()));
             }
         }
         Ok(best.map(|(_, key, bytes)| (key, bytes)))
