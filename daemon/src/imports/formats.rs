@@ -1386,16 +1386,74 @@ fn spotify_uri_of(url: &str) -> Option<String> {
 
 /// A string, trimmed; anything else (or an empty string) as absent.
 fn lenient_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Loose<'a> {
-        Text(#[serde(borrow)] Cow<'a, str>),
-        Other(IgnoredAny),
+    deserializer.deserialize_any(Lenient(|value: Scalar<'_>| match value {
+        Scalar::Text(value) => text(Some(Cow::Borrowed(value))),
+        Scalar::Bool(_) | Scalar::Other => None,
+    }))
+}
+
+/// A boolean; anything else (`null` in old exports) as absent.
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    deserializer.deserialize_any(Lenient(|value: Scalar<'_>| match value {
+        Scalar::Bool(value) => Some(value),
+        Scalar::Text(_) | Scalar::Other => None,
+    }))
+}
+
+/// What [`Lenient`] saw.
+enum Scalar<'a> {
+    Text(&'a str),
+    Bool(bool),
+    Other,
+}
+
+/// Reads any JSON value without buffering it, handing strings and booleans to its function.
+struct Lenient<F>(F);
+
+impl<'de, T, F: FnOnce(Scalar<'_>) -> Option<T>> Visitor<'de> for Lenient<F> {
+    type Value = Option<T>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any value")
     }
-    Ok(match Loose::deserialize(deserializer)? {
-        Loose::Text(value) => text(Some(value)),
-        Loose::Other(_) => None,
-    })
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Option<T>, E> {
+        Ok((self.0)(Scalar::Text(value)))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<Option<T>, E> {
+        Ok((self.0)(Scalar::Bool(value)))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Option<T>, E> {
+        Ok((self.0)(Scalar::Other))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Option<T>, E> {
+        Ok((self.0)(Scalar::Other))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Option<T>, E> {
+        Ok((self.0)(Scalar::Other))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+        Ok((self.0)(Scalar::Other))
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+        Ok((self.0)(Scalar::Other))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<T>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok((self.0)(Scalar::Other))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok((self.0)(Scalar::Other))
+    }
 }
 
 /// A list of strings; anything else as empty, non-strings in it left out.
@@ -1421,20 +1479,6 @@ fn lenient_texts<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Ve
             })
             .collect(),
         Loose::Other(_) => Vec::new(),
-    })
-}
-
-/// A boolean; anything else (`null` in old exports) as absent.
-fn lenient_bool<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Loose {
-        Bool(bool),
-        Other(IgnoredAny),
-    }
-    Ok(match Loose::deserialize(deserializer)? {
-        Loose::Bool(value) => Some(value),
-        Loose::Other(_) => None,
     })
 }
 
@@ -1748,6 +1792,15 @@ mod tests {
             (Some("clickrow"), Some("fwdbtn"), Some(true), None)
         );
         assert_eq!(details.platform.as_deref(), Some("osx"));
+        // Other types are absent, not a reason to refuse the play.
+        let odd = r#","reason_start":["x"],"reason_end":7,"skipped":"yes","shuffle":{"a":[1]},"platform":"  ""#;
+        let Outcome::Listen(listen) = &outcomes(&extended(odd), Family::Spotify).unwrap()[0] else { panic!() };
+        let details = listen.details.as_deref().expect("the track uri");
+        assert_eq!(
+            (&details.reason_start, &details.reason_end, details.skipped, details.shuffle),
+            (&None, &None, None, None)
+        );
+        assert_eq!(details.platform, None);
         let cases = [
             (r#","incognito_mode":true"#, Outcome::Skip("incognito")),
             (r#","spotify_episode_uri":"spotify:episode:1""#, Outcome::Skip("podcast")),
