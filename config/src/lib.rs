@@ -234,13 +234,14 @@ impl Default for IndexConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
-    /// Page cache size in MiB.
+    /// Page cache size in MiB. It fills up after a while and stays full, so it
+    /// counts in full against the idle-memory budget (100 MB with 1M listens).
     pub cache_mb: u64,
 }
 
 impl Default for StoreConfig {
     fn default() -> StoreConfig {
-        StoreConfig { cache_mb: 64 }
+        StoreConfig { cache_mb: 32 }
     }
 }
 

@@ -47,6 +47,8 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(&config.log.level);
+    // Before any thread starts: each thread keeps the malloc arena it first gets.
+    crate::memory::tune();
     let paths = Paths {
         data_dir: args.data_dir.unwrap_or_else(|| config.data_dir()),
         socket: args.socket.unwrap_or_else(|| config.socket_path()),

@@ -82,6 +82,7 @@ impl Daemon {
         private_data_dir(&paths.data_dir)?;
         // On an early return, dropping this stops whatever had started, in reverse.
         let components = Arc::new(Components::default());
+        components.started(crate::memory::start().map_err(io_err("spawn", "memory"))?);
         let store = Store::open(&paths.data_dir, config.store.cache_mb, clock.clone())?;
         components.started(
             Component::new("store", running, {

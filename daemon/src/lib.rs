@@ -24,6 +24,7 @@
 //! - `index`: the tantivy index and the indexer thread that follows the change log.
 //! - `plugins`: the plugin host (drop-in plugins, one thread per instance, timeouts).
 //! - `components`: the one shape of long-lived parts (name, health, stop).
+//! - `memory`: the allocator's arenas capped, and freed memory handed back after bursts.
 //! - `identity`: canonical keys and artist-credit splitting.
 //! - `events`: the broadcast bus behind `events.subscribe`.
 //! - `clock`: the injectable clock, time parsing and UTC day/month buckets.
@@ -44,6 +45,7 @@ mod identity;
 mod imports;
 mod index;
 mod library;
+mod memory;
 mod plugins;
 mod rpc;
 mod runtime;

@@ -12,6 +12,8 @@ pub mod generate;
 
 pub mod lastfm;
 
+pub mod load;
+
 pub mod scrobble;
 
 use std::path::{Path, PathBuf};
@@ -313,6 +315,44 @@ pub async fn wait_indexed(client: &Client) {
         assert!(started.elapsed() < Duration::from_secs(120), "index did not catch up within 2 minutes");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits until the daemon has settled after a burst: everything stored is
+/// searchable, no import runs, and its `memory` component has looked at the
+/// memory (and handed back what a burst left free) since this was called.
+/// Answers the status then.
+pub async fn wait_settled(client: &Client) -> musique_api::Status {
+    let started = Instant::now();
+    wait_indexed(client).await;
+    while client
+        .imports_list(Some(20))
+        .await
+        .expect("imports.list")
+        .iter()
+        .any(|run| run.state == musique_api::ImportState::Running)
+    {
+        assert!(started.elapsed() < Duration::from_secs(600), "an import still runs after 10 minutes");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let first = memory_checks(&client.status().await.expect("daemon.status"));
+    loop {
+        let status = client.status().await.expect("daemon.status");
+        // The check after the next one began after `first` was read.
+        match (first, memory_checks(&status)) {
+            (Some(first), Some(now)) if now < first + 2 => {}
+            _ => return status,
+        }
+        assert!(started.elapsed() < Duration::from_secs(620), "the memory component made no check within 20 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How many times the `memory` component has looked at the memory (its status
+/// ends with "N checks"); `None` where it does not run.
+pub fn memory_checks(status: &musique_api::Status) -> Option<u64> {
+    let memory = status.components.iter().find(|component| component.name == "memory")?;
+    let detail = memory.detail.as_deref()?;
+    detail.strip_suffix(" checks")?.rsplit(' ').next()?.parse().ok()
 }
 
 /// Sends one raw HTTP POST over the socket, as `curl --unix-socket` would;

@@ -12,6 +12,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("identity", &[]),
     ("components", &[]),
+    ("memory", &["components"]),
     ("store", &["clock", "error", "identity"]),
     ("events", &["store"]),
     ("index", &["error", "identity", "store"]),
@@ -54,6 +55,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "imports",
             "index",
             "library",
+            "memory",
             "plugins",
             "rpc",
             "runtime",
@@ -62,7 +64,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "watch",
         ],
     ),
-    ("cli", &["daemon", "watch"]),
+    ("cli", &["daemon", "memory", "watch"]),
     ("harness", &["clock", "events", "index", "library", "store"]),
 ];
 

@@ -14,5 +14,6 @@ mod lifecycle_imports;
 mod plugins;
 mod rpc;
 mod scrobble;
+mod stress;
 mod tidy;
 mod upgrade;

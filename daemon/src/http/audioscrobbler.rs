@@ -189,7 +189,10 @@ fn now_playing(app: &App, form: &BTreeMap<String, String>) -> Reply {
         artist,
         track,
         album: field("b"),
-        duration_ms: field("l").and_then(|seconds| seconds.parse::<u64>().ok()).map(|seconds| seconds * 1000),
+        // Saturating: a length of 2^64 / 1000 seconds or more is no overflow, just too long.
+        duration_ms: field("l")
+            .and_then(|seconds| seconds.parse::<u64>().ok())
+            .map(|seconds| seconds.saturating_mul(1000)),
         at_ms: 0,
     });
     Reply::Ok
@@ -239,7 +242,7 @@ async fn submit(app: &App, form: &BTreeMap<String, String>) -> Reply {
             duration_ms: field("l")
                 .and_then(|seconds| seconds.parse::<u64>().ok())
                 .filter(|seconds| *seconds > 0)
-                .map(|seconds| seconds * 1000),
+                .map(|seconds| seconds.saturating_mul(1000)),
             loved: (rating == "L").then_some(true),
             details: None,
         });

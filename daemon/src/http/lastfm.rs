@@ -306,7 +306,10 @@ fn now_playing(app: &App, params: &BTreeMap<String, String>, credential: &Creden
     let artist = required(params, "artist")?.trim().to_owned();
     let track = required(params, "track")?.trim().to_owned();
     let album = params.get("album").map(|album| album.trim().to_owned()).filter(|album| !album.is_empty());
-    let duration_ms = params.get("duration").and_then(|duration| duration.trim().parse::<u64>().ok()).map(|s| s * 1000);
+    let duration_ms = params
+        .get("duration")
+        .and_then(|duration| duration.trim().parse::<u64>().ok())
+        .map(|seconds| seconds.saturating_mul(1000));
     let album_artist = params.get("albumArtist").cloned().unwrap_or_default();
     let node = Node::parent(
         "nowplaying",

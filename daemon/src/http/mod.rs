@@ -241,6 +241,8 @@ impl App {
         let peer = ends.peer;
         let (method, path) = (request.method().clone(), request.uri().path().to_owned());
         let origin = request.headers().get(header::ORIGIN).cloned();
+        let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
+            || request.headers().get(header::CONTENT_LENGTH).is_some_and(|length| length.as_bytes() != b"0");
         let host = match request.uri().authority() {
             Some(authority) => Some(authority.as_str().to_owned()),
             None => request.headers().get(header::HOST).and_then(|host| host.to_str().ok()).map(str::to_owned),
@@ -257,8 +259,9 @@ impl App {
             }
         };
         access::allow_origin(&mut answer, origin.as_ref(), &self.cors_origins);
-        if answer.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            // The refused body may still be arriving: the connection is not reused.
+        if answer.status() == StatusCode::PAYLOAD_TOO_LARGE || (has_body && answer.status().is_client_error()) {
+            // A refused body may be unread, or still arriving: hyper closes such a connection after
+            // the answer, so the answer says so, and the client does not send its next request on it.
             answer.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         tracing::debug!(%peer, %method, %path, status = answer.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "http");

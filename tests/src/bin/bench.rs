@@ -5,6 +5,11 @@
 //! Generates a synthetic Spotify extended-history export, starts musiqued on
 //! a temporary directory, imports through the socket, measures every row of
 //! the budget and prints a table with the target beside each figure.
+//!
+//! Idle memory is measured twice on the restarted daemon: right after the
+//! start, and after a load run (8 clients of the stress tests' mixed load,
+//! `--load-calls` calls each) once the daemon has settled (everything indexed,
+//! no import running, and its `memory` component has looked since).
 
 #![allow(clippy::print_stdout)]
 
@@ -14,7 +19,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use musique_api::{EntityKind, ImportKind, ImportState, MusiqueApiClient, Period, TimeArg};
 use musique_tests::generate::{self, HISTORY_SPAN, HISTORY_START, Rng};
-use musique_tests::{Daemon, wait_import, wait_indexed};
+use musique_tests::load::{self, MixedLoad};
+use musique_tests::{Daemon, wait_import, wait_indexed, wait_settled};
 
 struct Options {
     listens: u64,
@@ -24,23 +30,34 @@ struct Options {
     keep_binary: bool,
     /// Only the scrobbling-endpoint rows.
     scrobbling_only: bool,
+    /// Calls per client of the load run before the second idle-memory row.
+    load_calls: usize,
 }
 
 fn parse_options() -> anyhow::Result<Options> {
-    let mut options =
-        Options { listens: 1_000_000, generate_only: None, samples: 300, keep_binary: false, scrobbling_only: false };
+    let mut options = Options {
+        listens: 1_000_000,
+        generate_only: None,
+        samples: 300,
+        keep_binary: false,
+        scrobbling_only: false,
+        load_calls: 2000,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listens" => options.listens = args.next().context("--listens needs a number")?.parse()?,
             "--samples" => options.samples = args.next().context("--samples needs a number")?.parse()?,
+            "--load-calls" => options.load_calls = args.next().context("--load-calls needs a number")?.parse()?,
             "--no-build" => options.keep_binary = true,
             "--scrobbling-only" => options.scrobbling_only = true,
             "--generate-only" => {
                 options.generate_only = Some(args.next().context("--generate-only needs a folder")?.into())
             }
             "--help" | "-h" => {
-                println!("bench [--listens N] [--samples N] [--no-build] [--generate-only DIR] [--scrobbling-only]");
+                println!(
+                    "bench [--listens N] [--samples N] [--load-calls N] [--no-build] [--generate-only DIR] [--scrobbling-only]"
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other}; try --help"),
@@ -302,6 +319,53 @@ async fn bench(options: Options) -> anyhow::Result<()> {
         measured: mib(idle),
         target: "< 100 MB",
         met: idle < 100_000_000,
+    });
+
+    // A load run on the same daemon, then idle memory again once it has settled.
+    let http_url = restarted.status().await?.http.context("the scrobbling endpoints do not listen")?;
+    let load = MixedLoad {
+        clients: 8,
+        calls: options.load_calls,
+        seed: 21,
+        from: HISTORY_START,
+        to: HISTORY_START + HISTORY_SPAN,
+    };
+    let loading = Instant::now();
+    let report = load::mixed_load(&daemon.socket(), &http_url, &load).await;
+    let load_time = loading.elapsed();
+    let (_, load_peak) = musique_tests::process_rss(pid);
+    let after = wait_settled(&restarted).await.counts;
+    let expected = musique_api::Counts {
+        artists: counts.artists + report.grown.artists,
+        albums: counts.albums + report.grown.albums,
+        tracks: counts.tracks + report.grown.tracks,
+        listens: counts.listens + report.grown.listens,
+    };
+    if after != expected {
+        bail!("after the load run the counts are {after:?}, expected {expected:?}");
+    }
+    let grown = report.grown.listens;
+    let (settled, _) = musique_tests::process_rss(pid);
+    rows.push(Row {
+        work: format!(
+            "load run: 8 clients × {} mixed calls ({} listens added, peak RSS {})",
+            options.load_calls,
+            grown,
+            mib(load_peak)
+        ),
+        measured: format!(
+            "{:.1} s ({:.0} calls/s)",
+            load_time.as_secs_f64(),
+            report.calls as f64 / load_time.as_secs_f64()
+        ),
+        target: "0 errors, exact counts",
+        met: true,
+    });
+    rows.push(Row {
+        work: format!("daemon idle RSS after a load run with {} listens", after.listens),
+        measured: mib(settled),
+        target: "< 100 MB",
+        met: settled < 100_000_000,
     });
     drop(restarted);
     // SAFETY: kill has no memory preconditions; the pid is our child's.
