@@ -82,7 +82,6 @@ impl Daemon {
         private_data_dir(&paths.data_dir)?;
         // On an early return, dropping this stops whatever had started, in reverse.
         let components = Arc::new(Components::default());
-        components.started(crate::memory::start().map_err(io_err("spawn", "memory"))?);
         let store = Store::open(&paths.data_dir, config.store.cache_mb, clock.clone())?;
         components.started(
             Component::new("store", running, {
@@ -92,6 +91,16 @@ impl Daemon {
             // Closed cleanly whatever happened before: a last commit and the file lock.
             .must_finish(STORE_CLOSE_BOUND),
         );
+        // Memory is trimmed only once the store has been quiet for a whole look.
+        let quiet = {
+            let store = store.clone();
+            let mut last_seq = store.last_seq();
+            move || {
+                let seq = store.last_seq();
+                std::mem::replace(&mut last_seq, seq) == seq
+            }
+        };
+        components.started(crate::memory::start(quiet).map_err(io_err("spawn", "memory"))?);
         let default_location = paths.socket == musique_config::default_socket_path();
         let listener = rpc::server::bind(&paths.socket, default_location)?;
         components.started(Component::new("socket", running, {

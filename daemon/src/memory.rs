@@ -50,8 +50,10 @@ pub(crate) fn tune() {
 }
 
 /// Starts the `memory` component: a thread that trims after bursts (where malloc needs it).
-pub(crate) fn start() -> io::Result<Component> {
-    imp::start()
+/// It looks only when `quiet` says the daemon was idle since the last look: a trim
+/// in the middle of an import would hand back pages the import faults in again at once.
+pub(crate) fn start(quiet: impl FnMut() -> bool + Send + 'static) -> io::Result<Component> {
+    imp::start(quiet)
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -63,7 +65,7 @@ mod imp {
     use super::{CHECK_INTERVAL, TRIM_SLACK};
     use crate::components::{Component, ComponentState, Health};
 
-    pub(super) fn start() -> io::Result<Component> {
+    pub(super) fn start(mut quiet: impl FnMut() -> bool + Send + 'static) -> io::Result<Component> {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new().name("memory".into()).spawn({
@@ -72,10 +74,12 @@ mod imp {
                 let mut trimmer = Trimmer::default();
                 loop {
                     match stopped.recv_timeout(CHECK_INTERVAL) {
-                        Err(RecvTimeoutError::Timeout) => {
+                        // Only quiet looks count, so waiting for a look after a burst waits for a trim.
+                        Err(RecvTimeoutError::Timeout) if quiet() => {
                             let now = trimmer.check();
                             *seen.lock().expect("memory lock") = now;
                         }
+                        Err(RecvTimeoutError::Timeout) => {}
                         Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
                     }
                 }
@@ -193,7 +197,7 @@ mod imp {
 
     use crate::components::{Component, ComponentState, Health};
 
-    pub(super) fn start() -> io::Result<Component> {
+    pub(super) fn start(_quiet: impl FnMut() -> bool + Send + 'static) -> io::Result<Component> {
         let detail = "the system allocator returns freed memory by itself".to_owned();
         Ok(Component::new("memory", move || Health::new(ComponentState::Off, Some(detail.clone())), || {}))
     }
