@@ -430,3 +430,18 @@ pub fn spotify_record(
 pub fn write_json(path: &Path, value: &serde_json::Value) {
     std::fs::write(path, serde_json::to_vec_pretty(value).expect("json")).expect("write fixture");
 }
+
+/// Every listen in the store, newest first, through `listens.list`.
+pub async fn all_listens(daemon: &Daemon) -> Vec<musique_api::Listen> {
+    let client = daemon.client().await;
+    let mut listens = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = client.listens_list(None, None, Some(1000), cursor).await.expect("listens.list");
+        listens.extend(page.listens);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return listens,
+        }
+    }
+}

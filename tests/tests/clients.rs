@@ -5,24 +5,10 @@
 
 use std::process::Command;
 
-use musique_api::{Listen, MusiqueApiClient};
+use musique_api::MusiqueApiClient;
 use musique_tests::Daemon;
+use musique_tests::all_listens;
 use musique_tests::scrobble::{create_token, python, python_dir, self_signed};
-
-/// Every listen in the store, newest first.
-async fn all_listens(daemon: &Daemon) -> Vec<Listen> {
-    let client = daemon.client().await;
-    let mut listens = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = client.listens_list(None, None, Some(1000), cursor).await.expect("listens.list");
-        listens.extend(page.listens);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return listens,
-        }
-    }
-}
 
 /// Runs a client script; returns what it printed as JSON.
 fn run_client(script: &str, args: &[&str], ca_file: &std::path::Path) -> serde_json::Value {

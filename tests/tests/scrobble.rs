@@ -10,6 +10,7 @@ use std::time::Duration;
 use md5::{Digest, Md5};
 use musique_api::{Event, MusiqueApiClient};
 use musique_tests::Daemon;
+use musique_tests::all_listens;
 use musique_tests::scrobble::{Issued, create_token};
 use serde_json::{Value, json};
 
@@ -641,21 +642,6 @@ async fn transport_limits_tls_and_switches() {
 
 fn md5_hex(text: &str) -> String {
     format!("{:x}", Md5::digest(text.as_bytes()))
-}
-
-/// Every listen in the store, newest first, through `listens.list`.
-async fn all_listens(daemon: &Daemon) -> Vec<musique_api::Listen> {
-    let client = daemon.client().await;
-    let mut listens = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = client.listens_list(None, None, Some(1000), cursor).await.expect("listens.list");
-        listens.extend(page.listens);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return listens,
-        }
-    }
 }
 
 /// Whether `listens.list` says the (first) listen of this track is loved.

@@ -17,11 +17,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use md5::{Digest, Md5};
-use musique_api::{Counts, Listen, MusiqueApiClient};
+use musique_api::{Counts, MusiqueApiClient};
 use musique_tests::generate::Rng;
 use musique_tests::load::{self, MixedLoad, SeedGuard};
 use musique_tests::scrobble::create_token;
-use musique_tests::{Daemon, http_post, wait_settled};
+use musique_tests::{Daemon, all_listens, http_post, wait_settled};
 use serde_json::{Value, json};
 
 fn now() -> i64 {
@@ -130,21 +130,6 @@ fn mutate_bytes(rng: &mut Rng, bytes: &mut Vec<u8>) {
             bytes.drain(position..end);
         }
         _ => bytes.truncate(position),
-    }
-}
-
-/// Every listen stored, newest first.
-async fn all_listens(daemon: &Daemon) -> Vec<Listen> {
-    let client = daemon.client().await;
-    let mut listens = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = client.listens_list(None, None, Some(1000), cursor).await.expect("listens.list");
-        listens.extend(page.listens);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return listens,
-        }
     }
 }
 
