@@ -91,7 +91,7 @@ impl Daemon {
             // Closed cleanly whatever happened before: a last commit and the file lock.
             .must_finish(STORE_CLOSE_BOUND),
         );
-        // Memory is trimmed only once the store has been quiet for a whole look.
+        // Memory is trimmed only once the store has been quiet for a whole look (and the process idle).
         let quiet = {
             let store = store.clone();
             let mut last_seq = store.last_seq();

@@ -34,6 +34,11 @@ pub(crate) const MAX_ARENAS: i32 = 4;
 /// and walks malloc's free lists.
 #[cfg_attr(not(all(target_os = "linux", target_env = "gnu")), allow(dead_code))]
 pub(crate) const CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// The share of one core the daemon may have used since the last look for the
+/// look to happen: busier than this, it is serving requests, and a look (which
+/// walks malloc's free lists under its locks) would stall them.
+#[cfg_attr(not(all(target_os = "linux", target_env = "gnu")), allow(dead_code))]
+pub(crate) const BUSY_SHARE: f64 = 0.2;
 /// Free resident memory tolerated before it is handed back: below this, a trim
 /// would mostly return pages the next requests fault in again.
 #[cfg_attr(not(all(target_os = "linux", target_env = "gnu")), allow(dead_code))]
@@ -50,8 +55,10 @@ pub(crate) fn tune() {
 }
 
 /// Starts the `memory` component: a thread that trims after bursts (where malloc needs it).
-/// It looks only when `quiet` says the daemon was idle since the last look: a trim
-/// in the middle of an import would hand back pages the import faults in again at once.
+/// It looks only when `quiet` says nothing was stored since the last look, and the
+/// process used at most [`BUSY_SHARE`] of a core meanwhile: a trim in the middle of
+/// an import would hand back pages the import faults in again at once, and a look
+/// during a burst of queries would hold malloc's locks while they wait.
 pub(crate) fn start(quiet: impl FnMut() -> bool + Send + 'static) -> io::Result<Component> {
     imp::start(quiet)
 }
@@ -62,7 +69,7 @@ mod imp {
     use std::sync::mpsc::{RecvTimeoutError, Sender};
     use std::sync::{Arc, Mutex};
 
-    use super::{CHECK_INTERVAL, TRIM_SLACK};
+    use super::{BUSY_SHARE, CHECK_INTERVAL, TRIM_SLACK};
     use crate::components::{Component, ComponentState, Health};
 
     pub(super) fn start(mut quiet: impl FnMut() -> bool + Send + 'static) -> io::Result<Component> {
@@ -72,10 +79,12 @@ mod imp {
             let seen = seen.clone();
             move || {
                 let mut trimmer = Trimmer::default();
+                let mut cpu = cpu_time();
+                let busy = CHECK_INTERVAL.mul_f64(BUSY_SHARE);
                 loop {
                     match stopped.recv_timeout(CHECK_INTERVAL) {
                         // Only quiet looks count, so waiting for a look after a burst waits for a trim.
-                        Err(RecvTimeoutError::Timeout) if quiet() => {
+                        Err(RecvTimeoutError::Timeout) if idle(&mut cpu, busy) & quiet() => {
                             let now = trimmer.check();
                             *seen.lock().expect("memory lock") = now;
                         }
@@ -171,6 +180,24 @@ mod imp {
             self.seen.allocated = allocated;
             self.seen
         }
+    }
+
+    /// Whether the process used at most `busy` of CPU since `last`, which it moves to now.
+    fn idle(last: &mut std::time::Duration, busy: std::time::Duration) -> bool {
+        let now = cpu_time();
+        now.saturating_sub(std::mem::replace(last, now)) <= busy
+    }
+
+    /// The CPU time the process has used, user and system, all threads.
+    fn cpu_time() -> std::time::Duration {
+        // SAFETY: getrusage fills the struct it is given; a zeroed rusage is a valid one.
+        let usage = unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+            usage
+        };
+        let micros = |time: libc::timeval| time.tv_sec.max(0) as u64 * 1_000_000 + time.tv_usec.max(0) as u64;
+        std::time::Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
     }
 
     /// Bytes malloc has handed out and not had back: in its arenas, and mapped on their own.

@@ -343,7 +343,7 @@ pub async fn wait_settled(client: &Client) -> musique_api::Status {
             _ => return status,
         }
         assert!(started.elapsed() < Duration::from_secs(620), "the memory component made no check within 20 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
