@@ -59,6 +59,7 @@
 //! # Layout
 //! - [`Plugin`], [`Host`], [`Error`], [`export_plugin!`]: what a plugin author uses.
 //! - [`protocol`]: the JSON messages (the `hello` negotiation, events, errors).
+//! - [`player`]: the `player` capability's messages (zones, playback, control, browse-to-play).
 //! - [`abi`]: the frozen C ABI under it all.
 //! - [`host`]: the host's side of the ABI (used by musiqued).
 //! - [`testkit`]: run a plugin in-process without a daemon.
@@ -68,6 +69,7 @@
 pub mod abi;
 mod forward;
 pub mod host;
+pub mod player;
 mod plugin;
 pub mod protocol;
 pub mod testkit;

@@ -9,7 +9,7 @@ use crate::Capability;
 /// The protocol major version: a plugin and a host of different majors do not talk.
 pub const PROTOCOL_MAJOR: u32 = 1;
 /// The protocol minor version: additions only.
-pub const PROTOCOL_MINOR: u32 = 1;
+pub const PROTOCOL_MINOR: u32 = 2;
 
 /// Method names the SDK itself answers.
 pub mod method {
@@ -240,6 +240,11 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         album: Option<String>,
     },
+    /// What a zone of a `player` adapter plays now (since 1.2): sent on every change
+    /// and on position updates; the host turns it into listens.
+    Playback(crate::player::Playback),
+    /// Where a `player` adapter's connection stands, sent when it changes (since 1.2).
+    PlayerStatus(crate::player::PlayerStatus),
     /// Progress of a long job.
     Progress {
         /// The job.
