@@ -171,7 +171,8 @@ impl Daemon {
         let imports = Imports::new(library.clone(), runs.clone(), events.clone(), config.import.clone());
         let credentials = Credentials::open(store.clone(), &paths.data_dir, clock.clone())?;
         let scrobbling = Scrobbling::new(library.clone(), credentials, events.clone(), config.http.user.clone());
-        let adapters = Adapters::new(plugins, library.clone(), runs, store, events.clone(), &config.import);
+        let adapters =
+            Adapters::new(plugins, library.clone(), runs, store, events.clone(), &config.import, &config.adapters);
         components.started(Component::new("adapters", running, {
             let adapters = adapters.clone();
             move || adapters.stop_background()

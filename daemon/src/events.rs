@@ -22,6 +22,8 @@ pub(crate) enum Event {
     ListenRecorded(RecordedListen),
     /// A plugin reports what is playing now.
     NowPlaying { source: String, artist: String, track: String, album: Option<String> },
+    /// A zone of a player plugin changed track or state.
+    ZonePlayback { source: String, playback: musique_sdk::player::Playback },
     /// A plugin reports progress of a long job.
     PluginProgress { source: String, job: String, done: u64, total: Option<u64> },
 }

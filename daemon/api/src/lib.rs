@@ -74,8 +74,17 @@ pub const IMPORT_CANCEL: u32 = 5;
 pub const IMPORT_FORMATS: u32 = 6;
 /// Added `reported` on listens: what their reports carry besides names and times.
 pub const REPORTED: u32 = 7;
+/// Added `roon.*` (zones, control, browse-to-play), the `zone_playback` event, and
+/// `radio` and the zone (`platform`) on Roon's listens.
+pub const ROON: u32 = 8;
 /// The API version this crate speaks.
-pub const CURRENT_API_VERSION: u32 = REPORTED;
+pub const CURRENT_API_VERSION: u32 = ROON;
+
+/// The player types of `roon.*`: the SDK's `player` protocol types are the wire shape.
+pub use musique_sdk::player::{
+    Action, Allowed, ConnectionState, Control, Output, PlayOutcome, PlayRequest, PlayState, PlayWhat, Playback,
+    PlayerCore, PlayerStatus, PlayingTrack, TrackRef, Volume, Zone, ZoneSettings,
+};
 
 /// Optional features a daemon announces in [`Hello::features`].
 ///
@@ -258,6 +267,48 @@ pub trait MusiqueApi {
     /// Trackers that ran since the daemon started, or one adapter's. Since [`ADAPTERS`].
     #[method(name = "trackers.status", param_kind = map)]
     async fn trackers_status(&self, adapter: Option<String>) -> RpcResult<Vec<TrackerStatus>>;
+
+    /// The Roon adapter's connection: pairing, the Core, how many zones. Since [`ROON`].
+    #[method(name = "roon.status")]
+    async fn roon_status(&self) -> RpcResult<PlayerStatus>;
+
+    /// Every Roon zone: state, outputs and volume, settings, now playing. Since [`ROON`].
+    #[method(name = "roon.zones")]
+    async fn roon_zones(&self) -> RpcResult<Vec<Zone>>;
+
+    /// A transport control on a zone (by name or id): `action` is play, pause, playpause,
+    /// stop, next, previous, seek (`seconds`, `relative`), volume (`value`, `relative`),
+    /// mute (`on`), shuffle (`on`) or repeat (`mode`). Since [`ROON`].
+    #[method(name = "roon.control", param_kind = map)]
+    #[allow(clippy::too_many_arguments)]
+    async fn roon_control(
+        &self,
+        zone: String,
+        action: String,
+        seconds: Option<f64>,
+        value: Option<f64>,
+        relative: Option<bool>,
+        on: Option<bool>,
+        mode: Option<String>,
+    ) -> RpcResult<Zone>;
+
+    /// Plays on a zone what Roon's library has: `kind` album (`artist`, `title`), artist
+    /// (`name`, artist radio), playlist (`name`), radio (`station`) or tracks (`tracks`).
+    /// When several items match and no `choice` is given, nothing plays and `choices` lists
+    /// them. Since [`ROON`].
+    #[method(name = "roon.play", param_kind = map)]
+    #[allow(clippy::too_many_arguments)]
+    async fn roon_play(
+        &self,
+        zone: String,
+        kind: String,
+        artist: Option<String>,
+        title: Option<String>,
+        name: Option<String>,
+        station: Option<String>,
+        tracks: Option<Vec<TrackRef>>,
+        choice: Option<u32>,
+    ) -> RpcResult<PlayOutcome>;
 
     /// Begins signing in to an adapter's service: a page for the user to open. Since [`ADAPTERS`].
     #[method(name = "auth.begin", param_kind = map)]
@@ -541,9 +592,12 @@ pub struct Reported {
     /// Whether shuffle was on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shuffle: Option<bool>,
-    /// The device or app it played on, as Spotify names it.
+    /// The device or app it played on: Spotify's platform, Roon's zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// The radio station it was heard on; such a listen is left out of charts. Since [`ROON`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radio: Option<String>,
 }
 
 /// Which part of an adapter's history `imports.fetch` imports.
@@ -1146,6 +1200,13 @@ pub enum Event {
         /// Units in all, when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         total: Option<u64>,
+    },
+    /// A zone of a player (Roon) changed track or state. Since [`ROON`].
+    ZonePlayback {
+        /// The player adapter.
+        source: String,
+        /// The zone's playback now.
+        playback: Playback,
     },
     /// This subscriber fell behind and missed events.
     Lagged {

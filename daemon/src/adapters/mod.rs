@@ -8,6 +8,7 @@
 
 mod enrich;
 mod history;
+mod players;
 mod retry;
 mod sync;
 mod trackers;
@@ -57,6 +58,8 @@ struct State {
     trackers: trackers::Trackers,
     /// Background enrichment of new albums.
     enricher: enrich::Enricher,
+    /// Player adapters' zones and plays in progress.
+    players: players::Players,
 }
 
 /// Turns a plugin's failure into an error that says who must act: the caller
@@ -88,8 +91,11 @@ impl Adapters {
         store: Store,
         events: EventBus,
         import: &musique_config::ImportConfig,
+        tables: &std::collections::BTreeMap<String, musique_config::AdapterConfig>,
     ) -> Adapters {
         let clock = library.clock().clone();
+        let players = players::Players::default();
+        configure_players(&players, tables);
         Adapters {
             state: Arc::new(State {
                 plugins,
@@ -101,6 +107,7 @@ impl Adapters {
                 retry: RetryPolicy::from_config(import),
                 trackers: trackers::Trackers::default(),
                 enricher: enrich::Enricher::default(),
+                players,
             }),
         }
     }
@@ -154,6 +161,7 @@ impl Adapters {
         &self,
         adapters: std::collections::BTreeMap<String, musique_config::AdapterConfig>,
     ) -> Vec<String> {
+        configure_players(&self.state.players, &adapters);
         self.state.plugins.set_adapters(adapters)
     }
 
@@ -176,6 +184,32 @@ impl Adapters {
                 let source = SourceName::of_plugin(&plugin).to_string();
                 self.state.events.send(Event::PluginProgress { source, job, done, total });
             }
+            Emitted::Playback { plugin, playback } => self.playback(plugin, playback).await,
+            Emitted::PlayerStatus { plugin, status } => {
+                tracing::info!(adapter = plugin, state = ?status.state, "{}", status.message);
+            }
+        }
+    }
+
+    /// A zone's playback: to subscribers as now-playing when its track changes, and
+    /// through the playback policy, which records the plays that count.
+    async fn playback(&self, plugin: String, playback: musique_sdk::player::Playback) {
+        let source = SourceName::of_plugin(&plugin).to_string();
+        let before = self.state.players.playback(&plugin).into_iter().find(|zone| zone.zone_id == playback.zone_id);
+        let changed = before.as_ref().map(|zone| (&zone.track, zone.state)) != Some((&playback.track, playback.state));
+        if changed {
+            self.state.events.send(Event::ZonePlayback { source: source.clone(), playback: playback.clone() });
+        }
+        let adapters = self.clone();
+        let recorded = tokio::task::spawn_blocking(move || {
+            let store = adapters.state.store.clone();
+            adapters.state.players.report(&store, &plugin, playback)
+        })
+        .await;
+        if let Ok(Some((origin, listen))) = recorded
+            && let Err(err) = self.state.library.add(origin, vec![listen], true).await
+        {
+            tracing::warn!(source, error = %err, "a play from a player was refused");
         }
     }
 
@@ -212,6 +246,62 @@ impl Adapters {
         self.state.trackers.stop_all();
     }
 
+    /// A player adapter's connection. Blocks (calls the plugin).
+    pub(crate) fn player_status(&self, adapter: &str) -> Result<musique_sdk::player::PlayerStatus> {
+        self.player(adapter)?;
+        self.call(adapter, musique_sdk::player::method::STATUS, &serde_json::Value::Null)
+    }
+
+    /// A player adapter's zones, by name. Blocks (calls the plugin).
+    pub(crate) fn player_zones(&self, adapter: &str) -> Result<Vec<musique_sdk::player::Zone>> {
+        self.player(adapter)?;
+        let zones = self.call(adapter, musique_sdk::player::method::ZONES, &serde_json::Value::Null)?;
+        Ok(players::sorted(zones))
+    }
+
+    /// A transport control; answers the zone as it is after it. Blocks (calls the plugin).
+    pub(crate) fn player_control(
+        &self,
+        adapter: &str,
+        control: musique_sdk::player::Control,
+    ) -> Result<musique_sdk::player::Zone> {
+        self.player(adapter)?;
+        let zone = control.zone.clone();
+        self.call::<serde_json::Value>(adapter, musique_sdk::player::method::CONTROL, &control)?;
+        self.player_zones(adapter)?
+            .into_iter()
+            .find(|known| known.zone_id == zone || known.name.eq_ignore_ascii_case(&zone))
+            .ok_or_else(|| Error::not_found(format!("zone {zone:?} is gone")))
+    }
+
+    /// Plays something from the player's library on a zone. Blocks (calls the plugin).
+    pub(crate) fn player_play(
+        &self,
+        adapter: &str,
+        request: musique_sdk::player::PlayRequest,
+    ) -> Result<musique_sdk::player::PlayOutcome> {
+        self.player(adapter)?;
+        self.call(adapter, musique_sdk::player::method::PLAY, &request)
+    }
+
+    /// Checks that `adapter` is a running player adapter.
+    fn player(&self, adapter: &str) -> Result<()> {
+        let Some(status) = self.state.plugins.list().into_iter().find(|status| status.name == adapter) else {
+            return Err(Error::unavailable(
+                format!("the {adapter} adapter is not loaded (is it enabled in [adapters.{adapter}]?)"),
+                None,
+            ));
+        };
+        if status.state != PluginState::Running {
+            let why = status.last_error.unwrap_or_else(|| "it is disabled".to_owned());
+            return Err(Error::unavailable(format!("the {adapter} adapter is not running: {why}"), None));
+        }
+        if !status.capabilities.contains(&Capability::Player) {
+            return Err(Error::invalid(format!("the {adapter} adapter is not a player")));
+        }
+        Ok(())
+    }
+
     pub(crate) fn auth_begin(&self, adapter: &str) -> Result<AuthBegin> {
         self.call(adapter, method::AUTH_BEGIN, &serde_json::Value::Null)
     }
@@ -230,6 +320,17 @@ impl Adapters {
         let love = Love { artist: artist.to_owned(), track: track.to_owned(), loved };
         self.call::<serde_json::Value>(adapter, method::LOVE, &love)?;
         self.state.library.set_loved(artist, track, loved, adapter)
+    }
+}
+
+/// Gives each player adapter the tracking keys of its table.
+fn configure_players(
+    players: &players::Players,
+    tables: &std::collections::BTreeMap<String, musique_config::AdapterConfig>,
+) {
+    for (name, table) in tables {
+        let settings = serde_json::to_value(&table.settings).unwrap_or_default();
+        players.configure(name, &settings);
     }
 }
 

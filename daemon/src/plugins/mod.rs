@@ -39,6 +39,10 @@ pub(crate) enum Emitted {
     NowPlaying { plugin: String, artist: String, track: String, album: Option<String> },
     /// Progress of a plugin's long job.
     Progress { plugin: String, job: String, done: u64, total: Option<u64> },
+    /// What a zone of a player plugin plays now.
+    Playback { plugin: String, playback: musique_sdk::player::Playback },
+    /// Where a player plugin's connection stands.
+    PlayerStatus { plugin: String, status: musique_sdk::player::PlayerStatus },
 }
 
 /// A plugin as `plugins.list` shows it.
@@ -614,6 +618,8 @@ impl HostServices for Services {
             PluginEvent::Listens { listens } => Emitted::Listens { plugin, listens },
             PluginEvent::NowPlaying { artist, track, album } => Emitted::NowPlaying { plugin, artist, track, album },
             PluginEvent::Progress { job, done, total } => Emitted::Progress { plugin, job, done, total },
+            PluginEvent::Playback(playback) => Emitted::Playback { plugin, playback },
+            PluginEvent::PlayerStatus(status) => Emitted::PlayerStatus { plugin, status },
             _ => return true,
         };
         self.emitted.send(emitted).is_ok()

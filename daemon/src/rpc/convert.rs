@@ -106,6 +106,7 @@ fn reported_dto(details: ListenDetails) -> Reported {
         skipped: details.skipped,
         shuffle: details.shuffle,
         platform: details.platform,
+        radio: details.radio,
     }
 }
 
@@ -149,6 +150,7 @@ pub(super) fn event_dto(event: Event) -> WireEvent {
         Event::ListenRecorded(listen) => WireEvent::ListenRecorded { listen: listen_dto(listen) },
         Event::NowPlaying { source, artist, track, album } => WireEvent::NowPlaying { source, artist, track, album },
         Event::PluginProgress { source, job, done, total } => WireEvent::PluginProgress { source, job, done, total },
+        Event::ZonePlayback { source, playback } => WireEvent::ZonePlayback { source, playback },
     }
 }
 
@@ -265,4 +267,82 @@ pub(super) fn enrichment_dto(artist: String, album: Option<String>, enriched: En
         images: record.images.into_iter().map(|image| Image { size: image.size, url: image.url }).collect(),
         summary: record.summary,
     }
+}
+
+/// A `roon.control` action from its flat parameters.
+pub(super) fn player_action(
+    action: &str,
+    seconds: Option<f64>,
+    value: Option<f64>,
+    relative: bool,
+    on: Option<bool>,
+    mode: Option<String>,
+) -> Result<musique_api::Action, jsonrpsee::types::ErrorObjectOwned> {
+    use musique_api::Action;
+    let needs = |what: &str| super::invalid(format!("`{action}` needs `{what}`"));
+    let finite = |number: f64, what: &str| {
+        if number.is_finite() { Ok(number) } else { Err(super::invalid(format!("`{what}` must be a number"))) }
+    };
+    Ok(match action {
+        "play" => Action::Play,
+        "pause" => Action::Pause,
+        "playpause" => Action::Playpause,
+        "stop" => Action::Stop,
+        "next" => Action::Next,
+        "previous" | "prev" => Action::Previous,
+        "seek" => Action::Seek { seconds: finite(seconds.ok_or_else(|| needs("seconds"))?, "seconds")?, relative },
+        "volume" => Action::Volume { value: finite(value.ok_or_else(|| needs("value"))?, "value")?, relative },
+        "mute" => Action::Mute { on: on.unwrap_or(true) },
+        "unmute" => Action::Mute { on: false },
+        "shuffle" => Action::Shuffle { on: on.ok_or_else(|| needs("on"))? },
+        "repeat" => {
+            let mode = mode.ok_or_else(|| needs("mode"))?;
+            if !matches!(mode.as_str(), "disabled" | "loop" | "loop_one") {
+                return Err(super::invalid(format!("`mode` must be disabled, loop or loop_one, not {mode:?}")));
+            }
+            Action::Repeat { mode }
+        }
+        other => {
+            return Err(super::invalid(format!(
+                "unknown action {other:?}: use play, pause, playpause, stop, next, previous, seek, volume, mute, \
+                 unmute, shuffle or repeat"
+            )));
+        }
+    })
+}
+
+/// What `roon.play` plays, from its flat parameters.
+pub(super) fn play_what(
+    kind: &str,
+    artist: Option<String>,
+    title: Option<String>,
+    name: Option<String>,
+    station: Option<String>,
+    tracks: Option<Vec<musique_api::TrackRef>>,
+) -> Result<musique_api::PlayWhat, jsonrpsee::types::ErrorObjectOwned> {
+    use musique_api::PlayWhat;
+    let given = |value: Option<String>, what: &str| {
+        value
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| super::invalid(format!("`{kind}` needs `{what}`")))
+    };
+    Ok(match kind {
+        "album" => PlayWhat::Album { artist: given(artist, "artist")?, title: given(title, "title")? },
+        "artist" => PlayWhat::Artist { name: given(name.or(artist), "name")? },
+        "playlist" => PlayWhat::Playlist { name: given(name, "name")? },
+        "radio" => PlayWhat::Radio { station: given(station.or(name), "station")? },
+        "tracks" => {
+            let tracks = tracks.unwrap_or_default();
+            if tracks.is_empty() {
+                return Err(super::invalid("`tracks` needs at least one track"));
+            }
+            PlayWhat::Tracks { tracks }
+        }
+        other => {
+            return Err(super::invalid(format!(
+                "unknown kind {other:?}: use album, artist, playlist, radio or tracks"
+            )));
+        }
+    })
 }

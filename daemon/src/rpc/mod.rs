@@ -15,8 +15,9 @@ use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use musique_api::{
     AddReport, AddResult, AddStatus, AuthBegin, AuthStatus, CURRENT_API_VERSION, EnrichmentInfo, EntityKind,
     Event as WireEvent, Feature, FetchMode, Hello, ImportKind, ImportOptions, ImportRun, IndexReport, ListensPage,
-    LoveReport, MusiqueApiServer, NewListen, NewToken, Period, PluginInfo, SearchHit, SearchResults, Status, TimeArg,
-    TokenApi, TokenInfo, TopEntry, TopList, TrackerStatus, error_code,
+    LoveReport, MusiqueApiServer, NewListen, NewToken, Period, PlayOutcome, PlayRequest, PlayerStatus, PluginInfo,
+    SearchHit, SearchResults, Status, TimeArg, TokenApi, TokenInfo, TopEntry, TopList, TrackRef, TrackerStatus, Zone,
+    error_code,
 };
 pub(crate) use server::serve;
 use tokio::sync::broadcast::error::RecvError;
@@ -150,6 +151,15 @@ impl From<Error> for ErrorObjectOwned {
             }
         }
     }
+}
+
+/// The Roon adapter's name: `roon.*` calls it.
+const ROON: &str = "roon";
+
+/// `value` trimmed, or an error naming the parameter when it is empty.
+fn nonempty(name: &str, value: String) -> RpcResult<String> {
+    let value = value.trim();
+    if value.is_empty() { Err(invalid(format!("`{name}` must not be empty"))) } else { Ok(value.to_owned()) }
 }
 
 fn invalid(message: impl Into<String>) -> ErrorObjectOwned {
@@ -437,6 +447,45 @@ impl MusiqueApiServer for Rpc {
     async fn trackers_status(&self, adapter: Option<String>) -> RpcResult<Vec<TrackerStatus>> {
         let all = self.handles.adapters.tracker_status(adapter.as_deref());
         Ok(all.into_iter().map(convert::tracker_dto).collect())
+    }
+
+    async fn roon_status(&self) -> RpcResult<PlayerStatus> {
+        Ok(self.blocking(|handles| handles.adapters.player_status(ROON)).await?)
+    }
+
+    async fn roon_zones(&self) -> RpcResult<Vec<Zone>> {
+        Ok(self.blocking(|handles| handles.adapters.player_zones(ROON)).await?)
+    }
+
+    async fn roon_control(
+        &self,
+        zone: String,
+        action: String,
+        seconds: Option<f64>,
+        value: Option<f64>,
+        relative: Option<bool>,
+        on: Option<bool>,
+        mode: Option<String>,
+    ) -> RpcResult<Zone> {
+        let action = convert::player_action(&action, seconds, value, relative.unwrap_or(false), on, mode)?;
+        let control = musique_api::Control { zone: nonempty("zone", zone)?, action };
+        Ok(self.blocking(move |handles| handles.adapters.player_control(ROON, control)).await?)
+    }
+
+    async fn roon_play(
+        &self,
+        zone: String,
+        kind: String,
+        artist: Option<String>,
+        title: Option<String>,
+        name: Option<String>,
+        station: Option<String>,
+        tracks: Option<Vec<TrackRef>>,
+        choice: Option<u32>,
+    ) -> RpcResult<PlayOutcome> {
+        let what = convert::play_what(&kind, artist, title, name, station, tracks)?;
+        let request = PlayRequest { zone: nonempty("zone", zone)?, what, choice };
+        Ok(self.blocking(move |handles| handles.adapters.player_play(ROON, request)).await?)
     }
 
     async fn auth_begin(&self, adapter: String) -> RpcResult<AuthBegin> {

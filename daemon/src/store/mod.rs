@@ -620,10 +620,14 @@ impl Reader {
         let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
         for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))? {
             let (key, value) = row.map_err(store_err("scan listens"))?;
+            let head = records::decode_listen_head(value.value())?;
+            if head.excluded {
+                continue;
+            }
             let id = match kind {
                 Kind::Track => Some(key.value().1),
-                Kind::Artist => Some(records::decode_listen_head(value.value())?.artist_id),
-                Kind::Album => records::decode_listen_head(value.value())?.album_id,
+                Kind::Artist => Some(head.artist_id),
+                Kind::Album => head.album_id,
             };
             if let Some(id) = id {
                 tally.add(id, 1);

@@ -12,9 +12,13 @@ use crate::error::{Error, InternalError};
 
 /// The version byte of every record layout written today, but listens'.
 const RECORD_V1: u8 = 1;
-/// The version byte of listens written today: version 1 and what the reports carry
-/// ([`ListenRecord::details`]). Version 1 listens are read as version 2 without details.
+/// The version byte of listens with what the reports carry ([`ListenRecord::details`]).
+/// Version 1 listens are read as version 3 without details.
 const RECORD_V2: u8 = 2;
+/// The version byte of listens written today: version 2, the `excluded` flag in the
+/// head (after `album_id`), and the radio station in the details. Versions 1 and 2 are
+/// read as version 3, neither excluded nor radio.
+const RECORD_V3: u8 = 3;
 
 /// An artist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +81,8 @@ pub(crate) struct ListenRecord {
     pub(crate) artist_id: u64,
     /// The album, when the source named one.
     pub(crate) album_id: Option<u64>,
+    /// Left out of charts and statistics (a radio play, recorded but not ranked). Since version 3.
+    pub(crate) excluded: bool,
     /// The primary artist as this listen names it (kept here so listing needs no lookups).
     pub(crate) artist: String,
     /// Featured artists as this listen names them.
@@ -93,6 +99,46 @@ pub(crate) struct ListenRecord {
     pub(crate) sources: Vec<Provenance>,
     /// What the reports carry besides names and times; most listens have none. Since version 2.
     pub(crate) details: Option<Box<ListenDetails>>,
+}
+
+/// A listen as version 2 laid it out: [`ListenRecord`] without `excluded`, and
+/// details without the radio station.
+#[derive(Deserialize)]
+struct ListenRecordV2 {
+    start_ms: i64,
+    duration_ms: Option<u64>,
+    track_id: u64,
+    artist_id: u64,
+    album_id: Option<u64>,
+    artist: String,
+    featured: Vec<String>,
+    track: String,
+    album: Option<String>,
+    credit: Option<String>,
+    raw_title: Option<String>,
+    sources: Vec<Provenance>,
+    details: Option<Box<ListenDetailsV2>>,
+}
+
+impl From<ListenRecordV2> for ListenRecord {
+    fn from(old: ListenRecordV2) -> ListenRecord {
+        ListenRecord {
+            start_ms: old.start_ms,
+            duration_ms: old.duration_ms,
+            track_id: old.track_id,
+            artist_id: old.artist_id,
+            album_id: old.album_id,
+            excluded: false,
+            artist: old.artist,
+            featured: old.featured,
+            track: old.track,
+            album: old.album,
+            credit: old.credit,
+            raw_title: old.raw_title,
+            sources: old.sources,
+            details: old.details.map(|details| Box::new(ListenDetails::from(*details))),
+        }
+    }
 }
 
 /// A listen as version 1 laid it out: [`ListenRecord`] without `details`.
@@ -120,6 +166,7 @@ impl From<ListenRecordV1> for ListenRecord {
             track_id: old.track_id,
             artist_id: old.artist_id,
             album_id: old.album_id,
+            excluded: false,
             artist: old.artist,
             featured: old.featured,
             track: old.track,
@@ -163,8 +210,58 @@ pub(crate) struct ListenDetails {
     pub(crate) skipped: Option<bool>,
     /// Whether shuffle was on.
     pub(crate) shuffle: Option<bool>,
-    /// The device or app it played on, as Spotify names it.
+    /// The device or app it played on: Spotify's platform, Roon's zone.
     pub(crate) platform: Option<String>,
+    /// The radio station it was heard on (a player's live radio). Since version 3.
+    pub(crate) radio: Option<String>,
+}
+
+/// [`ListenDetails`] as version 2 laid them out: without `radio`.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct ListenDetailsV2 {
+    recording_mbid: Option<String>,
+    release_mbid: Option<String>,
+    release_group_mbid: Option<String>,
+    track_mbid: Option<String>,
+    artist_mbids: Vec<String>,
+    work_mbids: Vec<String>,
+    submission_client: Option<String>,
+    submission_client_version: Option<String>,
+    media_player: Option<String>,
+    music_service: Option<String>,
+    origin_url: Option<String>,
+    spotify_track_uri: Option<String>,
+    reason_start: Option<String>,
+    reason_end: Option<String>,
+    skipped: Option<bool>,
+    shuffle: Option<bool>,
+    platform: Option<String>,
+}
+
+impl From<ListenDetailsV2> for ListenDetails {
+    fn from(old: ListenDetailsV2) -> ListenDetails {
+        ListenDetails {
+            recording_mbid: old.recording_mbid,
+            release_mbid: old.release_mbid,
+            release_group_mbid: old.release_group_mbid,
+            track_mbid: old.track_mbid,
+            artist_mbids: old.artist_mbids,
+            work_mbids: old.work_mbids,
+            submission_client: old.submission_client,
+            submission_client_version: old.submission_client_version,
+            media_player: old.media_player,
+            music_service: old.music_service,
+            origin_url: old.origin_url,
+            spotify_track_uri: old.spotify_track_uri,
+            reason_start: old.reason_start,
+            reason_end: old.reason_end,
+            skipped: old.skipped,
+            shuffle: old.shuffle,
+            platform: old.platform,
+            radio: None,
+        }
+    }
 }
 
 /// A MusicBrainz id in its canonical form (lower case), when `text` is one (`8-4-4-4-12` hex digits).
@@ -214,6 +311,7 @@ impl ListenDetails {
         fill(&mut self.skipped, &other.skipped);
         fill(&mut self.shuffle, &other.shuffle);
         fill(&mut self.platform, &other.platform);
+        fill(&mut self.radio, &other.radio);
         *self != before
     }
 }
@@ -431,16 +529,42 @@ pub(crate) struct ListenHead {
     pub(crate) track_id: u64,
     pub(crate) artist_id: u64,
     pub(crate) album_id: Option<u64>,
+    /// Left out of charts (always false before version 3).
+    #[serde(default)]
+    pub(crate) excluded: bool,
+}
+
+/// The head of a version 1 or 2 listen: no `excluded` flag.
+#[derive(Deserialize)]
+struct ListenHeadV2 {
+    start_ms: i64,
+    duration_ms: Option<u64>,
+    track_id: u64,
+    artist_id: u64,
+    album_id: Option<u64>,
 }
 
 /// Decodes the head of a listen record (its first fields, in layout order; versions 1
-/// and 2 begin alike).
+/// and 2 begin alike, version 3 adds `excluded`).
 pub(crate) fn decode_listen_head(bytes: &[u8]) -> Result<ListenHead, Error> {
+    let fail = |err: bincode::error::DecodeError| {
+        Error::Internal(InternalError::Decode { table: "listens", message: err.to_string() })
+    };
     match bytes.split_first() {
+        Some((&RECORD_V3, payload)) => {
+            bincode::serde::decode_from_slice(payload, bincode::config::standard()).map(|(head, _)| head).map_err(fail)
+        }
         Some((&(RECORD_V1 | RECORD_V2), payload)) => {
-            bincode::serde::decode_from_slice(payload, bincode::config::standard())
-                .map(|(head, _)| head)
-                .map_err(|err| Error::Internal(InternalError::Decode { table: "listens", message: err.to_string() }))
+            bincode::serde::decode_from_slice::<ListenHeadV2, _>(payload, bincode::config::standard())
+                .map(|(head, _)| ListenHead {
+                    start_ms: head.start_ms,
+                    duration_ms: head.duration_ms,
+                    track_id: head.track_id,
+                    artist_id: head.artist_id,
+                    album_id: head.album_id,
+                    excluded: false,
+                })
+                .map_err(fail)
         }
         _ => decode_listen(bytes).map(|record| ListenHead {
             start_ms: record.start_ms,
@@ -448,6 +572,7 @@ pub(crate) fn decode_listen_head(bytes: &[u8]) -> Result<ListenHead, Error> {
             track_id: record.track_id,
             artist_id: record.artist_id,
             album_id: record.album_id,
+            excluded: record.excluded,
         }),
     }
 }
@@ -491,18 +616,19 @@ pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
     bytes
 }
 
-/// Encodes a listen in the current listen layout (version 2).
+/// Encodes a listen in the current listen layout (version 3).
 pub(crate) fn encode_listen(record: &ListenRecord) -> Vec<u8> {
-    let mut bytes = vec![RECORD_V2];
+    let mut bytes = vec![RECORD_V3];
     bincode::serde::encode_into_std_write(record, &mut bytes, bincode::config::standard())
         .expect("encoding into a Vec cannot fail");
     bytes
 }
 
-/// Decodes a listen of either layout: a version 1 listen is converted (it has no details).
+/// Decodes a listen of any layout: versions 1 and 2 are converted.
 pub(crate) fn decode_listen(bytes: &[u8]) -> Result<ListenRecord, Error> {
     match bytes.split_first() {
         Some((&RECORD_V1, _)) => decode::<ListenRecordV1>(bytes, "listens").map(ListenRecord::from),
+        Some((&RECORD_V2, _)) => decode::<ListenRecordV2>(bytes, "listens").map(ListenRecord::from),
         _ => decode::<ListenRecord>(bytes, "listens"),
     }
 }
@@ -512,7 +638,7 @@ pub(crate) fn decode_listen(bytes: &[u8]) -> Result<ListenRecord, Error> {
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], table: &'static str) -> Result<T, Error> {
     let fail = |message: String| Error::Internal(InternalError::Decode { table, message });
     match bytes.split_first() {
-        Some((&(RECORD_V1 | RECORD_V2), payload)) => {
+        Some((&(RECORD_V1 | RECORD_V2 | RECORD_V3), payload)) => {
             bincode::serde::decode_from_slice(payload, bincode::config::standard())
                 .map(|(record, _)| record)
                 .map_err(|err| fail(err.to_string()))
@@ -580,30 +706,24 @@ mod tests {
             track_id: 7,
             artist_id: 3,
             album_id: Some(9),
+            excluded: true,
             artist: "A".into(),
             featured: vec!["B".into()],
             track: "T".into(),
             album: Some("Album".into()),
             credit: Some("A feat. B".into()),
             raw_title: None,
-            sources: vec![Provenance { source: "spotify".into(), import_run: Some(1) }],
+            sources: vec![Provenance { source: "roon".into(), import_run: None }],
             details: Some(Box::new(ListenDetails {
                 recording_mbid: Some("7cc64b4e-8ebc-4b57-bbee-e2d5c2d4b39e".into()),
                 shuffle: Some(true),
+                radio: Some("Radio Paradise".into()),
                 ..ListenDetails::default()
             })),
         };
         let bytes = encode_listen(&record);
-        assert_eq!(bytes[0], RECORD_V2);
+        assert_eq!(bytes[0], RECORD_V3);
         assert_eq!(decode_listen(&bytes).unwrap(), record);
-        // Version 1 wrote the same fields without details: its head reads alike, and it converts.
-        let mut old = record.clone();
-        old.details = None;
-        let mut v1 = encode(&old);
-        v1.truncate(v1.len() - 1);
-        assert_eq!(v1[0], RECORD_V1);
-        assert_eq!(decode_listen(&v1).unwrap(), old);
-        assert_eq!(decode_listen_head(&v1).unwrap(), decode_listen_head(&bytes).unwrap());
         let head = decode_listen_head(&bytes).unwrap();
         assert_eq!(
             head,
@@ -612,8 +732,53 @@ mod tests {
                 duration_ms: Some(220_538),
                 track_id: 7,
                 artist_id: 3,
-                album_id: Some(9)
+                album_id: Some(9),
+                excluded: true,
             }
         );
+        // Version 2 had no `excluded` and no radio: it reads as neither.
+        let mut v2 = vec![RECORD_V2];
+        let details = ListenDetailsV2 {
+            recording_mbid: Some("7cc64b4e-8ebc-4b57-bbee-e2d5c2d4b39e".into()),
+            release_mbid: None,
+            release_group_mbid: None,
+            track_mbid: None,
+            artist_mbids: Vec::new(),
+            work_mbids: Vec::new(),
+            submission_client: None,
+            submission_client_version: None,
+            media_player: None,
+            music_service: None,
+            origin_url: None,
+            spotify_track_uri: None,
+            reason_start: None,
+            reason_end: None,
+            skipped: None,
+            shuffle: Some(true),
+            platform: None,
+        };
+        let old = (
+            record.start_ms,
+            record.duration_ms,
+            record.track_id,
+            record.artist_id,
+            record.album_id,
+            (&record.artist, &record.featured, &record.track, &record.album, &record.credit, &record.raw_title),
+            &record.sources,
+            Some(details),
+        );
+        bincode::serde::encode_into_std_write(&old, &mut v2, bincode::config::standard()).unwrap();
+        let mut expected = record.clone();
+        expected.excluded = false;
+        expected.details.as_mut().unwrap().radio = None;
+        assert_eq!(decode_listen(&v2).unwrap(), expected);
+        assert_eq!(decode_listen_head(&v2).unwrap(), ListenHead { excluded: false, ..head });
+        // Version 1 wrote the same fields without details: its head reads alike, and it converts.
+        let mut plain = vec![RECORD_V1];
+        let old = (old.0, old.1, old.2, old.3, old.4, old.5, old.6);
+        bincode::serde::encode_into_std_write(&old, &mut plain, bincode::config::standard()).unwrap();
+        expected.details = None;
+        assert_eq!(decode_listen(&plain).unwrap(), expected);
+        assert_eq!(decode_listen_head(&plain).unwrap(), ListenHead { excluded: false, ..head });
     }
 }

@@ -28,6 +28,9 @@ pub(crate) enum StateKey {
     SyncWatermark(String),
     /// The background enricher's position: the last album id it handled.
     EnricherPosition,
+    /// A player adapter's play in progress on one zone, by adapter and zone id
+    /// (`PlaySessionRecord` of the adapters' playback policy).
+    PlaySession(String, String),
 }
 
 /// The kinds of [`StateKey`], for listing all rows of one kind.
@@ -40,6 +43,7 @@ pub(crate) enum StateScope {
     ImportCursor,
     SyncWatermark,
     Enricher,
+    PlaySession,
 }
 
 impl StateScope {
@@ -53,6 +57,7 @@ impl StateScope {
             StateScope::ImportCursor => "import-cursor",
             StateScope::SyncWatermark => "sync",
             StateScope::Enricher => "enrich",
+            StateScope::PlaySession => "play-session",
         }
     }
 }
@@ -67,6 +72,7 @@ impl StateKey {
             StateKey::ImportCursor(_) => StateScope::ImportCursor,
             StateKey::SyncWatermark(_) => StateScope::SyncWatermark,
             StateKey::EnricherPosition => StateScope::Enricher,
+            StateKey::PlaySession(..) => StateScope::PlaySession,
         }
     }
 
@@ -77,6 +83,8 @@ impl StateKey {
             StateKey::ImportRequest(run) | StateKey::ImportCursor(run) => run.to_string(),
             StateKey::LastfmSession(name) | StateKey::Tracker(name) | StateKey::SyncWatermark(name) => name.clone(),
             StateKey::EnricherPosition => "album-cursor".to_owned(),
+            // Unit separator: neither an adapter name nor a zone id contains it.
+            StateKey::PlaySession(adapter, zone) => format!("{adapter}\u{1f}{zone}"),
         }
     }
 

@@ -582,7 +582,9 @@ impl Writer {
         let Some((kept_key, bytes)) = existing else {
             let record = listen_record(listen, ids);
             tables.listens.insert(key.row(), encode_listen(&record).as_slice()).map_err(store_err("write listen"))?;
-            count_listen(aggregates, start_s, ids.artist, ids.album, ids.track);
+            if !record.excluded {
+                count_listen(aggregates, start_s, ids.artist, ids.album, ids.track);
+            }
             batch.added += 1;
             *batch.new_by_source.entry(source).or_insert(0) += 1;
             return Ok((key, true));
@@ -601,7 +603,9 @@ impl Writer {
         {
             kept.album_id = Some(album_id);
             kept.album = Some(album.display.clone());
-            count_album(aggregates, kept.start_ms, album_id);
+            if !kept.excluded {
+                count_album(aggregates, kept.start_ms, album_id);
+            }
             changed = true;
         }
         if kept.duration_ms.is_none() && listen.duration_ms.is_some() {
@@ -651,7 +655,9 @@ impl Writer {
             .aliases
             .retain_in(window, |_, target| target != key.row())
             .map_err(store_err("delete listen aliases"))?;
-        count_listen(removed, key.start_s, record.artist_id, record.album_id, record.track_id);
+        if !record.excluded {
+            count_listen(removed, key.start_s, record.artist_id, record.album_id, record.track_id);
+        }
         for provenance in &record.sources {
             let source = provenance.source.as_str();
             let stored =
@@ -965,6 +971,8 @@ fn listen_record(listen: &PreparedListen, ids: Ids) -> ListenRecord {
         track_id: ids.track,
         artist_id: ids.artist,
         album_id: ids.album,
+        // A radio play is kept, but not ranked.
+        excluded: listen.details.as_ref().is_some_and(|details| details.radio.is_some()),
         artist: credit.primary.display.clone(),
         featured: credit.featured.iter().map(|name| name.display.clone()).collect(),
         track: credit.title.display.clone(),
