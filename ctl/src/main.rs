@@ -55,6 +55,9 @@ enum Command {
     Reindex(commands::reindex::Reindex),
     /// Live trackers: start, stop or show (the default) an adapter's tracker.
     Tracker(commands::tracker::Tracker),
+    /// Roon: zones, now playing, transport controls, play albums, playlists and radio
+    /// (see docs/roon.md).
+    Roon(commands::roon::Roon),
     /// Credentials for scrobblers posting to musiqued's ListenBrainz and Last.fm
     /// endpoints (see docs/scrobbling.md).
     Tokens(commands::tokens::Tokens),
@@ -144,6 +147,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Top(command) => command.run(&session, &mut out).await?,
         Command::Reindex(command) => command.run(&session, &mut out).await?,
         Command::Tracker(command) => command.run(&session, &mut out).await?,
+        Command::Roon(command) => command.run(&session, &mut out).await?,
         Command::Tokens(command) => command.run(&session, &mut out).await?,
         Command::Lastfm(command) => command.run(&session, &mut out).await?,
         Command::Love(command) => command.run(&session, &mut out, true).await?,

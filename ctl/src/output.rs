@@ -8,8 +8,9 @@ use std::io::{self, Write};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jsonrpsee::core::ClientError;
 use musique_api::{
-    ComponentState, ComponentStatus, EnrichmentInfo, Event, ImportRun, Listen, NewToken, PluginInfo, SearchHit, Status,
-    TokenApi, TokenInfo, TopList, TrackerStatus, error_code,
+    ComponentState, ComponentStatus, ConnectionState, EnrichmentInfo, Event, ImportRun, Listen, NewToken, PlayOutcome,
+    PlayState, Playback, PlayerStatus, PlayingTrack, PluginInfo, SearchHit, Status, TokenApi, TokenInfo, TopList,
+    TrackerStatus, Zone, error_code,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -596,9 +597,128 @@ pub(crate) fn event(out: &mut impl Write, event: &Event) -> io::Result<()> {
             Some(total) => writeln!(out, "progress: {source} {job} {done}/{total}"),
             None => writeln!(out, "progress: {source} {job} {done}"),
         },
+        Event::ZonePlayback { source, playback } => writeln!(out, "{} [{source}]", playback_line(playback)),
         Event::Lagged { missed } => writeln!(out, "lagged: {missed} events missed (this terminal was too slow)"),
         Event::Unknown => writeln!(out, "unknown: (an event this musiquectl does not know; --json shows it)"),
     }
+}
+
+/// `m:ss` of milliseconds.
+fn clock_time(ms: u64) -> String {
+    let seconds = ms / 1000;
+    format!("{}:{:02}", seconds / 60, seconds % 60)
+}
+
+fn play_state(state: PlayState) -> &'static str {
+    match state {
+        PlayState::Playing => "playing",
+        PlayState::Paused => "paused",
+        PlayState::Loading => "loading",
+        PlayState::Stopped => "stopped",
+        PlayState::Unknown => "?",
+    }
+}
+
+/// What a zone plays, on one line: `Living Room: playing Neil Young – Heart of Gold (Harvest) 1:02/3:07`.
+pub(crate) fn playback_line(playback: &Playback) -> String {
+    let state = play_state(playback.state);
+    match &playback.track {
+        None => format!("{}: {state}, nothing loaded", playback.zone),
+        Some(track) => format!("{}: {state} {}", playback.zone, track_line(track, playback.position_ms)),
+    }
+}
+
+fn track_line(track: &PlayingTrack, position_ms: Option<u64>) -> String {
+    let mut line = format!("{} – {}", track.artist, track.title);
+    if let Some(station) = &track.radio {
+        line.push_str(&format!(" (radio: {station})"));
+    } else if let Some(album) = &track.album {
+        line.push_str(&format!(" ({album})"));
+    }
+    match (position_ms, track.length_ms) {
+        (Some(position), Some(length)) => line.push_str(&format!(" {}/{}", clock_time(position), clock_time(length))),
+        (Some(position), None) => line.push_str(&format!(" {}", clock_time(position))),
+        _ => {}
+    }
+    line
+}
+
+pub(crate) fn roon_status(out: &mut impl Write, status: &PlayerStatus) -> io::Result<()> {
+    let state = match status.state {
+        ConnectionState::Discovering => "discovering",
+        ConnectionState::Connecting => "connecting",
+        ConnectionState::WaitingApproval => "waiting for approval",
+        ConnectionState::Connected => "connected",
+        ConnectionState::Disconnected => "disconnected",
+        ConnectionState::Unknown => "?",
+    };
+    writeln!(out, "roon: {state}")?;
+    if !status.message.is_empty() {
+        writeln!(out, "  {}", status.message)?;
+    }
+    if let Some(core) = &status.core {
+        let version = core.version.as_deref().map(|version| format!(" {version}")).unwrap_or_default();
+        let address = core.address.as_deref().map(|address| format!(" at {address}")).unwrap_or_default();
+        writeln!(out, "  core:  {}{version}{address} ({})", core.name, core.id)?;
+    }
+    writeln!(out, "  zones: {}", status.zones)
+}
+
+pub(crate) fn zones(out: &mut impl Write, zones: &[Zone]) -> io::Result<()> {
+    if zones.is_empty() {
+        return writeln!(out, "no zones (is Roon connected? see `musiquectl roon status`)");
+    }
+    let rows: Vec<Vec<String>> = zones
+        .iter()
+        .map(|zone| {
+            let volume = zone
+                .outputs
+                .iter()
+                .filter_map(|output| output.volume.as_ref())
+                .map(|volume| match (volume.muted, volume.value) {
+                    (true, _) => "muted".to_owned(),
+                    (false, Some(value)) => format!("{value}"),
+                    (false, None) => "-".to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            let outputs = zone.outputs.iter().map(|output| output.name.as_str()).collect::<Vec<_>>().join(" + ");
+            let now = zone.track.as_ref().map(|track| track_line(track, zone.position_ms)).unwrap_or_default();
+            vec![zone.name.clone(), play_state(zone.state).to_owned(), volume, outputs, now]
+        })
+        .collect();
+    table(
+        out,
+        &[
+            ("ZONE", Fit::Cut),
+            ("STATE", Fit::Whole),
+            ("VOLUME", Fit::Whole),
+            ("OUTPUTS", Fit::Cut),
+            ("NOW PLAYING", Fit::Cut),
+        ],
+        &rows,
+    )
+}
+
+pub(crate) fn play_outcome(out: &mut impl Write, outcome: &PlayOutcome) -> io::Result<()> {
+    if !outcome.choices.is_empty() {
+        writeln!(out, "several match; pick one with --choice N:")?;
+        for (index, choice) in outcome.choices.iter().enumerate() {
+            writeln!(out, "  {index}  {choice}")?;
+        }
+        return Ok(());
+    }
+    match &outcome.title {
+        Some(title) => writeln!(out, "playing {title}")?,
+        None => writeln!(out, "playing")?,
+    }
+    if outcome.queued > 0 {
+        writeln!(out, "  {} more queued", outcome.queued)?;
+    }
+    for missing in &outcome.missing {
+        writeln!(out, "  not in Roon's library: {missing}")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

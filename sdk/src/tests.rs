@@ -144,7 +144,7 @@ fn wire_snapshots() {
     }
     check(
         Hello { protocol: ProtocolVersion::CURRENT, features: vec![] },
-        r#"{"protocol":{"major":1,"minor":1},"features":[]}"#,
+        r#"{"protocol":{"major":1,"minor":2},"features":[]}"#,
     );
     check(
         HelloReply {
@@ -154,7 +154,7 @@ fn wire_snapshots() {
             capabilities: vec![Capability::History, Capability::Enrich],
             features: vec![],
         },
-        r#"{"protocol":{"major":1,"minor":1},"name":"lastfm","version":"0.1.0","capabilities":["history","enrich"],"features":[]}"#,
+        r#"{"protocol":{"major":1,"minor":2},"name":"lastfm","version":"0.1.0","capabilities":["history","enrich"],"features":[]}"#,
     );
     check(
         Event::Listens {
@@ -192,6 +192,39 @@ fn wire_snapshots() {
         r#"{"type":"now_playing","artist":"A","track":"T"}"#,
     );
     check(Event::Progress { job: "j".into(), done: 2, total: None }, r#"{"type":"progress","job":"j","done":2}"#);
+    check(
+        Event::Playback(crate::player::Playback {
+            zone_id: "z".into(),
+            zone: "Kitchen".into(),
+            state: crate::player::PlayState::Playing,
+            track: Some(crate::player::PlayingTrack {
+                artist: "A".into(),
+                title: "T".into(),
+                album: None,
+                length_ms: Some(1000),
+                image_key: None,
+                radio: None,
+            }),
+            position_ms: Some(5),
+            at_ms: 7,
+        }),
+        r#"{"type":"playback","zone_id":"z","zone":"Kitchen","state":"playing","track":{"artist":"A","title":"T","length_ms":1000},"position_ms":5,"at_ms":7}"#,
+    );
+    check(
+        crate::player::Control {
+            zone: "K".into(),
+            action: crate::player::Action::Seek { seconds: 3.0, relative: true },
+        },
+        r#"{"zone":"K","action":"seek","seconds":3.0,"relative":true}"#,
+    );
+    check(
+        crate::player::PlayRequest {
+            zone: "K".into(),
+            what: crate::player::PlayWhat::Album { artist: "A".into(), title: "B".into() },
+            choice: None,
+        },
+        r#"{"zone":"K","kind":"album","artist":"A","title":"B"}"#,
+    );
     check(
         ErrorReply { kind: ErrorKind::RateLimited, message: "m".into(), retry_after_ms: Some(5) },
         r#"{"kind":"rate_limited","message":"m","retry_after_ms":5}"#,

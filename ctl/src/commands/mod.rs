@@ -13,6 +13,7 @@ pub(crate) mod listens;
 pub(crate) mod love;
 pub(crate) mod plugins;
 pub(crate) mod reindex;
+pub(crate) mod roon;
 pub(crate) mod search;
 pub(crate) mod status;
 pub(crate) mod tokens;

@@ -7,12 +7,17 @@
 //!
 //! The wire types here are their own types: the daemon converts its domain
 //! types into them at the edge. `docs/rpc.md` documents every method.
+//! (The Roon methods' zone and playback types are the SDK's `player` protocol
+//! types: a player adapter's shapes are the wire's.)
 //!
 //! # Layout
 //! - [`MusiqueApi`]: the methods.
 //! - wire types: [`Hello`], [`Status`], [`Listen`], [`SearchHit`], [`TopList`], [`ImportRun`], [`Event`], …
 //! - [`client`]: connecting to the daemon socket.
 //! - [`error_code`]: the JSON-RPC error codes the daemon uses.
+
+// Named JSON-RPC parameters are function arguments: `roon.control` and `roon.play` take many.
+#![allow(clippy::too_many_arguments)]
 
 use std::collections::BTreeMap;
 
@@ -280,7 +285,6 @@ pub trait MusiqueApi {
     /// stop, next, previous, seek (`seconds`, `relative`), volume (`value`, `relative`),
     /// mute (`on`), shuffle (`on`) or repeat (`mode`). Since [`ROON`].
     #[method(name = "roon.control", param_kind = map)]
-    #[allow(clippy::too_many_arguments)]
     async fn roon_control(
         &self,
         zone: String,
@@ -297,7 +301,6 @@ pub trait MusiqueApi {
     /// When several items match and no `choice` is given, nothing plays and `choices` lists
     /// them. Since [`ROON`].
     #[method(name = "roon.play", param_kind = map)]
-    #[allow(clippy::too_many_arguments)]
     async fn roon_play(
         &self,
         zone: String,

@@ -183,7 +183,7 @@ fn duration_ms(value: &Value) -> Option<u64> {
         }
         _ => return None,
     };
-    (seconds.is_finite() && seconds >= 0.0).then(|| (seconds * 1000.0) as u64)
+    (seconds.is_finite() && seconds >= 0.0).then_some((seconds * 1000.0) as u64)
 }
 
 /// What identifies the track of a play: a change of any of these is another play.
@@ -419,7 +419,7 @@ impl Players {
 
 /// Sorts zones by name, for answers.
 pub(crate) fn sorted(mut zones: Vec<Zone>) -> Vec<Zone> {
-    zones.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    zones.sort_by_key(|zone| zone.name.to_lowercase());
     zones
 }
 

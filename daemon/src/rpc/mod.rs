@@ -457,6 +457,7 @@ impl MusiqueApiServer for Rpc {
         Ok(self.blocking(|handles| handles.adapters.player_zones(ROON)).await?)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn roon_control(
         &self,
         zone: String,
@@ -472,6 +473,7 @@ impl MusiqueApiServer for Rpc {
         Ok(self.blocking(move |handles| handles.adapters.player_control(ROON, control)).await?)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn roon_play(
         &self,
         zone: String,

@@ -776,7 +776,7 @@ mod tests {
         // Version 1 wrote the same fields without details: its head reads alike, and it converts.
         let mut plain = vec![RECORD_V1];
         let old = (old.0, old.1, old.2, old.3, old.4, old.5, old.6);
-        bincode::serde::encode_into_std_write(&old, &mut plain, bincode::config::standard()).unwrap();
+        bincode::serde::encode_into_std_write(old, &mut plain, bincode::config::standard()).unwrap();
         expected.details = None;
         assert_eq!(decode_listen(&plain).unwrap(), expected);
         assert_eq!(decode_listen_head(&plain).unwrap(), ListenHead { excluded: false, ..head });
