@@ -354,6 +354,23 @@ fn rpc_doc_error_codes_are_the_daemons() {
     assert_eq!(table, answered, "the table of docs/rpc.md against the daemon's answers");
 }
 
+/// Every adapter crate (`adapters/<name>`) has its user page, `docs/<name>.md`.
+#[test]
+fn every_adapter_has_a_page() {
+    let adapters = root().join("adapters");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&adapters).expect("adapters/") {
+        let entry = entry.expect("an entry of adapters/");
+        if entry.path().join("Cargo.toml").is_file() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    assert!(names.contains(&"lastfm".to_owned()), "{names:?}");
+    for name in names {
+        assert!(root().join("docs").join(format!("{name}.md")).is_file(), "adapters/{name} has no docs/{name}.md");
+    }
+}
+
 #[test]
 fn every_module_says_what_it_is_for() {
     let mut files = Vec::new();
