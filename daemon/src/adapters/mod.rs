@@ -206,10 +206,12 @@ impl Adapters {
             adapters.state.players.report(&store, &plugin, playback)
         })
         .await;
-        if let Ok(Some((origin, listen))) = recorded
-            && let Err(err) = self.state.library.add(origin, vec![listen], true).await
-        {
-            tracing::warn!(source, error = %err, "a play from a player was refused");
+        if let Ok(Some((origin, listen))) = recorded {
+            let (artist, track, at) = (listen.artist.clone(), listen.track.clone(), listen.started_ms.div_euclid(1000));
+            match self.state.library.add(origin, vec![listen], true).await {
+                Ok(_) => self.state.players.recorded(&source, artist, track, at),
+                Err(err) => tracing::warn!(source, error = %err, "a play from a player was refused"),
+            }
         }
     }
 
@@ -233,11 +235,11 @@ impl Adapters {
         if !self.state.trackers.stop(self, adapter)? {
             return Err(Error::not_found(format!("no tracker of `{adapter}` is running")));
         }
-        Ok(self.state.trackers.status(Some(adapter)))
+        Ok(self.state.trackers.status(self, Some(adapter)))
     }
 
     pub(crate) fn tracker_status(&self, adapter: Option<&str>) -> Vec<TrackerStatus> {
-        self.state.trackers.status(adapter)
+        self.state.trackers.status(self, adapter)
     }
 
     /// Stops trackers and the enricher (before the store closes); imports stop with their runs.

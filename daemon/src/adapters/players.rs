@@ -355,6 +355,10 @@ struct PlayersState {
     loaded: bool,
     /// Policies by adapter.
     policies: HashMap<String, Policy>,
+    /// Adapters whose tracker was stopped: their plays are followed but not recorded.
+    stopped: std::collections::HashSet<String>,
+    /// Per adapter: listens recorded since start, the last one (artist, track, unix s), reports seen.
+    recorded: HashMap<String, (u64, Option<(String, String, i64)>, u64)>,
 }
 
 impl Players {
@@ -366,6 +370,54 @@ impl Players {
             Policy::default()
         });
         self.state.lock().expect("players lock").policies.insert(adapter.to_owned(), policy);
+    }
+
+    /// Turns the recording of an adapter's plays on or off (its tracker).
+    pub(crate) fn set_tracking(&self, adapter: &str, on: bool) {
+        let mut state = self.state.lock().expect("players lock");
+        if on {
+            state.stopped.remove(adapter);
+        } else {
+            state.stopped.insert(adapter.to_owned());
+        }
+    }
+
+    /// Whether an adapter's plays are recorded.
+    pub(crate) fn tracking(&self, adapter: &str) -> bool {
+        !self.state.lock().expect("players lock").stopped.contains(adapter)
+    }
+
+    /// Notes a listen the library stored for an adapter (`source` is its source name).
+    pub(crate) fn recorded(&self, source: &str, artist: String, track: String, at_s: i64) {
+        let mut state = self.state.lock().expect("players lock");
+        let entry = state.recorded.entry(source.to_owned()).or_default();
+        entry.0 += 1;
+        entry.1 = Some((artist, track, at_s));
+    }
+
+    /// An adapter's tracker as `trackers.status` shows it.
+    pub(crate) fn tracker_status(&self, adapter: &str) -> crate::adapters::TrackerStatus {
+        let state = self.state.lock().expect("players lock");
+        let (recorded, last_track, reports) = state.recorded.get(adapter).cloned().unwrap_or_default();
+        let now_playing = state.playback.get(adapter).and_then(|zones| {
+            let mut playing: Vec<&Playback> = zones.values().filter(|zone| zone.state == PlayState::Playing).collect();
+            playing.sort_by(|a, b| a.zone.cmp(&b.zone));
+            let track = playing.first()?.track.as_ref()?;
+            Some(musique_sdk::protocol::NowPlaying {
+                artist: track.artist.clone(),
+                track: track.title.clone(),
+                album: track.album.clone(),
+            })
+        });
+        crate::adapters::TrackerStatus {
+            adapter: adapter.to_owned(),
+            running: !state.stopped.contains(adapter),
+            last_track,
+            now_playing,
+            recorded,
+            polls: reports,
+            ..Default::default()
+        }
     }
 
     /// Applies a playback report: returns the listen to record, if the play just counted.
@@ -393,6 +445,8 @@ impl Players {
             state.sessions.insert(key.clone(), session);
         }
         state.playback.entry(adapter.to_owned()).or_default().insert(report.zone_id.clone(), report);
+        state.recorded.entry(adapter.to_owned()).or_default().2 += 1;
+        let tracking = !state.stopped.contains(adapter);
         drop(state);
         if let Some(save) = step.save {
             let state_key = StateKey::PlaySession(key.0.clone(), key.1.clone());
@@ -404,7 +458,7 @@ impl Players {
                 tracing::warn!(adapter, error = %err, "a play in progress could not be saved");
             }
         }
-        step.listen.map(|session| listen_of(&policy, adapter, &session))
+        step.listen.filter(|_| tracking).map(|session| listen_of(&policy, adapter, &session))
     }
 
     /// The last report of every zone of an adapter.

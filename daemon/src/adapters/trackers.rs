@@ -59,7 +59,16 @@ pub(crate) struct Trackers {
 
 impl Trackers {
     /// Starts a tracker for `adapter` (no-op when running) and stores that it runs.
+    /// A player adapter's tracker needs no thread: it records the plays its reports make.
     pub(crate) fn start(&self, adapters: &Adapters, adapter: &str) -> Result<TrackerStatus> {
+        if is_player(adapters, adapter) {
+            let since =
+                load(adapters, adapter)?.map(|stored| stored.since).unwrap_or_else(|| adapters.state.clock.now_s());
+            adapters.state.store.put_blocking(vec![store_put(adapter, TrackerRecord { running: true, since })])?;
+            adapters.state.players.set_tracking(adapter, true);
+            tracing::info!(adapter, "tracker started");
+            return Ok(adapters.state.players.tracker_status(adapter));
+        }
         if !adapters.with_capability(musique_sdk::Capability::Live).iter().any(|name| name == adapter) {
             return Err(Error::invalid(format!(
                 "no running adapter `{adapter}` can track live plays (see `musiquectl plugins`)"
@@ -100,6 +109,15 @@ impl Trackers {
 
     /// Stops a tracker and stores that it is stopped; `false` when it was not running.
     pub(crate) fn stop(&self, adapters: &Adapters, adapter: &str) -> Result<bool> {
+        if is_player(adapters, adapter) {
+            let since =
+                load(adapters, adapter)?.map(|stored| stored.since).unwrap_or_else(|| adapters.state.clock.now_s());
+            adapters.state.store.put_blocking(vec![store_put(adapter, TrackerRecord { running: false, since })])?;
+            let was = adapters.state.players.tracking(adapter);
+            adapters.state.players.set_tracking(adapter, false);
+            tracing::info!(adapter, "tracker stopped");
+            return Ok(was);
+        }
         let tracker = self.running.lock().expect("trackers lock").remove(adapter);
         if let Some(stored) = load(adapters, adapter)? {
             adapters.state.store.put_blocking(vec![store_put(adapter, TrackerRecord { running: false, ..stored })])?;
@@ -138,6 +156,8 @@ impl Trackers {
             }
         };
         for (adapter, record) in stored {
+            // A player adapter tracks unless stopped; the others track once started.
+            adapters.state.players.set_tracking(&adapter, record.running);
             if record.running
                 && let Err(err) = self.start(adapters, &adapter)
             {
@@ -146,9 +166,13 @@ impl Trackers {
         }
     }
 
-    /// Every tracker that ran since the daemon started, or one.
-    pub(crate) fn status(&self, adapter: Option<&str>) -> Vec<TrackerStatus> {
+    /// Every tracker that ran since the daemon started (player adapters' always), or one.
+    pub(crate) fn status(&self, adapters: &Adapters, adapter: Option<&str>) -> Vec<TrackerStatus> {
         let mut all: BTreeMap<String, TrackerStatus> = self.stopped.lock().expect("stopped lock").clone();
+        for name in adapters.with_capability(musique_sdk::Capability::Player) {
+            let status = adapters.state.players.tracker_status(&name);
+            all.insert(name, status);
+        }
         for (name, tracker) in self.running.lock().expect("trackers lock").iter() {
             let mut status = tracker.status.lock().expect("status lock").clone();
             status.running = !tracker.thread.is_finished();
@@ -156,6 +180,11 @@ impl Trackers {
         }
         all.into_values().filter(|status| adapter.is_none_or(|adapter| status.adapter == adapter)).collect()
     }
+}
+
+/// Whether `adapter` is a running player adapter (its tracking follows its reports).
+fn is_player(adapters: &Adapters, adapter: &str) -> bool {
+    adapters.with_capability(musique_sdk::Capability::Player).iter().any(|name| name == adapter)
 }
 
 fn load(adapters: &Adapters, adapter: &str) -> Result<Option<TrackerRecord>> {
