@@ -357,8 +357,17 @@ struct PlayersState {
     policies: HashMap<String, Policy>,
     /// Adapters whose tracker was stopped: their plays are followed but not recorded.
     stopped: std::collections::HashSet<String>,
-    /// Per adapter: listens recorded since start, the last one (artist, track, unix s), reports seen.
-    recorded: HashMap<String, (u64, Option<(String, String, i64)>, u64)>,
+    /// Per adapter: what its tracker recorded.
+    recorded: HashMap<String, Recorded>,
+}
+
+/// What a player adapter's tracker did since the daemon started.
+#[derive(Debug, Clone, Default)]
+struct Recorded {
+    listens: u64,
+    /// The last listen: artist, track, unix seconds.
+    last: Option<(String, String, i64)>,
+    reports: u64,
 }
 
 impl Players {
@@ -391,14 +400,14 @@ impl Players {
     pub(crate) fn recorded(&self, source: &str, artist: String, track: String, at_s: i64) {
         let mut state = self.state.lock().expect("players lock");
         let entry = state.recorded.entry(source.to_owned()).or_default();
-        entry.0 += 1;
-        entry.1 = Some((artist, track, at_s));
+        entry.listens += 1;
+        entry.last = Some((artist, track, at_s));
     }
 
     /// An adapter's tracker as `trackers.status` shows it.
     pub(crate) fn tracker_status(&self, adapter: &str) -> crate::adapters::TrackerStatus {
         let state = self.state.lock().expect("players lock");
-        let (recorded, last_track, reports) = state.recorded.get(adapter).cloned().unwrap_or_default();
+        let Recorded { listens, last, reports } = state.recorded.get(adapter).cloned().unwrap_or_default();
         let now_playing = state.playback.get(adapter).and_then(|zones| {
             let mut playing: Vec<&Playback> = zones.values().filter(|zone| zone.state == PlayState::Playing).collect();
             playing.sort_by(|a, b| a.zone.cmp(&b.zone));
@@ -412,9 +421,9 @@ impl Players {
         crate::adapters::TrackerStatus {
             adapter: adapter.to_owned(),
             running: !state.stopped.contains(adapter),
-            last_track,
+            last_track: last,
             now_playing,
-            recorded,
+            recorded: listens,
             polls: reports,
             ..Default::default()
         }
@@ -445,7 +454,7 @@ impl Players {
             state.sessions.insert(key.clone(), session);
         }
         state.playback.entry(adapter.to_owned()).or_default().insert(report.zone_id.clone(), report);
-        state.recorded.entry(adapter.to_owned()).or_default().2 += 1;
+        state.recorded.entry(adapter.to_owned()).or_default().reports += 1;
         let tracking = !state.stopped.contains(adapter);
         drop(state);
         if let Some(save) = step.save {
