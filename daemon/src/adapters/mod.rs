@@ -198,6 +198,15 @@ impl Adapters {
         let before = self.state.players.playback(&plugin).into_iter().find(|zone| zone.zone_id == playback.zone_id);
         let changed = before.as_ref().map(|zone| (&zone.track, zone.state)) != Some((&playback.track, playback.state));
         if changed {
+            // What plays now, also as the `now_playing` every source sends.
+            if let (musique_sdk::player::PlayState::Playing, Some(track)) = (playback.state, &playback.track) {
+                self.state.events.send(Event::NowPlaying {
+                    source: source.clone(),
+                    artist: track.artist.clone(),
+                    track: track.title.clone(),
+                    album: track.album.clone(),
+                });
+            }
             self.state.events.send(Event::ZonePlayback { source: source.clone(), playback: playback.clone() });
         }
         let adapters = self.clone();
