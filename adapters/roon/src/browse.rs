@@ -162,22 +162,21 @@ impl Walker<'_> {
     fn find_track(&mut self, track: &TrackRef) -> Result<Option<Item>, Error> {
         // Tracks never ask for a choice: the first good match plays.
         self.choice = None;
-        if let Some(album) = &track.album {
-            if let Step::Found { items, .. } = self.enter(&["Library", "Artists", &track.artist, album])? {
-                if let Some(item) = first_match(&items, &track.title) {
-                    return Ok(Some(item));
-                }
-            }
+        if let Some(album) = &track.album
+            && let Step::Found { items, .. } = self.enter(&["Library", "Artists", &track.artist, album])?
+            && let Some(item) = first_match(&items, &track.title)
+        {
+            return Ok(Some(item));
         }
         let albums = match self.enter(&["Library", "Artists", &track.artist])? {
             Step::Found { items, .. } => items,
             Step::Choices(_) | Step::Missing { .. } => return Ok(None),
         };
         for album in albums.iter().filter(|item| !is_play_title(item)) {
-            if let Step::Found { items, .. } = self.enter(&["Library", "Artists", &track.artist, &album.title])? {
-                if let Some(item) = first_match(&items, &track.title) {
-                    return Ok(Some(item));
-                }
+            if let Step::Found { items, .. } = self.enter(&["Library", "Artists", &track.artist, &album.title])?
+                && let Some(item) = first_match(&items, &track.title)
+            {
+                return Ok(Some(item));
             }
         }
         Ok(None)
@@ -194,10 +193,7 @@ impl Walker<'_> {
                 Pick::Many(choices) => return Ok(Step::Choices(choices)),
                 Pick::None => return Ok(Step::Missing { depth }),
             };
-            items = match self.browse_item(&item)? {
-                Some(items) => items,
-                None => Vec::new(),
-            };
+            items = self.browse_item(&item)?.unwrap_or_default();
             entered = Some(item);
         }
         let item = entered.unwrap_or(Item { title: String::new(), item_key: None, hint: None });
@@ -206,13 +202,15 @@ impl Walker<'_> {
 
     /// Runs the action titled `action`: an item of `items`, or of its action list.
     fn run_action(&mut self, items: &[Item], action: &str) -> Result<(), Error> {
-        let is_action = |item: &&Item| item.hint.as_deref() == Some("action") && item.title.eq_ignore_ascii_case(action);
+        let is_action =
+            |item: &&Item| item.hint.as_deref() == Some("action") && item.title.eq_ignore_ascii_case(action);
         if let Some(item) = items.iter().find(is_action) {
             self.browse_item(item)?;
             return Ok(());
         }
         let list = items.iter().find(|item| item.hint.as_deref() == Some("action_list"));
-        let list = list.ok_or_else(|| Error::new(ErrorKind::Protocol, format!("roon: no actions here for `{action}`")))?;
+        let list =
+            list.ok_or_else(|| Error::new(ErrorKind::Protocol, format!("roon: no actions here for `{action}`")))?;
         let actions = self.browse_item(list)?.unwrap_or_default();
         let item = actions
             .iter()

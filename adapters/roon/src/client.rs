@@ -89,12 +89,18 @@ impl Config {
             };
             out.discovery_address = texts
                 .iter()
-                .map(|text| text.parse().map_err(|_| invalid("discovery_address", &format!("has a bad address {text:?}"))))
+                .map(|text| {
+                    text.parse().map_err(|_| invalid("discovery_address", &format!("has a bad address {text:?}")))
+                })
                 .collect::<Result<_, _>>()?;
         }
         for (key, slot) in [("extension_id", &mut out.extension_id), ("display_name", &mut out.display_name)] {
             if let Some(value) = config.get(key).filter(|value| !value.is_null()) {
-                *slot = value.as_str().filter(|text| !text.is_empty()).ok_or_else(|| invalid(key, "must be text"))?.to_owned();
+                *slot = value
+                    .as_str()
+                    .filter(|text| !text.is_empty())
+                    .ok_or_else(|| invalid(key, "must be text"))?
+                    .to_owned();
             }
         }
         Ok(out)
@@ -183,7 +189,9 @@ impl Connection {
                 worker.run();
                 let _ = done_tx.send(());
             })
-            .map_err(|err| Error::new(ErrorKind::Internal, format!("roon: cannot start the connection thread: {err}")))?;
+            .map_err(|err| {
+                Error::new(ErrorKind::Internal, format!("roon: cannot start the connection thread: {err}"))
+            })?;
         Ok(Connection { shared, requests, stop: Some(stop), done, thread: Some(thread) })
     }
 
@@ -229,10 +237,10 @@ impl Drop for Connection {
         drop(self.stop.take());
         // The thread looks at the stop channel at least every POLL; a connect or a
         // discovery in progress may take a few seconds more, so the wait is bounded.
-        if self.done.recv_timeout(Duration::from_secs(6)).is_ok() {
-            if let Some(thread) = self.thread.take() {
-                let _ = thread.join();
-            }
+        if self.done.recv_timeout(Duration::from_secs(6)).is_ok()
+            && let Some(thread) = self.thread.take()
+        {
+            let _ = thread.join();
         }
     }
 }
@@ -508,10 +516,10 @@ impl Worker {
             }
             core.name.clone()
         };
-        if let (Some(core_id), Some(token)) = (core_id, body["token"].as_str()) {
-            if let Err(err) = self.host.kv_put(&token_key(&core_id), token.as_bytes()) {
-                self.host.log(Level::Error, &format!("roon: cannot keep the Core's token: {err}"));
-            }
+        if let (Some(core_id), Some(token)) = (core_id, body["token"].as_str())
+            && let Err(err) = self.host.kv_put(&token_key(&core_id), token.as_bytes())
+        {
+            self.host.log(Level::Error, &format!("roon: cannot keep the Core's token: {err}"));
         }
         session.connected = true;
         session.send(
@@ -570,7 +578,8 @@ impl Worker {
             }
             for zone_id in touched {
                 let Some(zone) = state.zones.get(&zone_id) else { continue };
-                let has_length = zone.now_playing.as_ref().and_then(|now| now.length).is_some_and(|length| length > 0.0);
+                let has_length =
+                    zone.now_playing.as_ref().and_then(|now| now.length).is_some_and(|length| length > 0.0);
                 if has_length {
                     state.radio_started.remove(&zone_id);
                 }
@@ -620,10 +629,8 @@ fn write(socket: &mut Socket, message: &Message) -> Result<(), String> {
 
 fn connect(host: &str, port: u16) -> Result<Socket, String> {
     let address = format!("{host}:{port}");
-    let addresses: Vec<SocketAddr> = address
-        .to_socket_addrs()
-        .map_err(|err| format!("cannot resolve {address}: {err}"))?
-        .collect();
+    let addresses: Vec<SocketAddr> =
+        address.to_socket_addrs().map_err(|err| format!("cannot resolve {address}: {err}"))?.collect();
     let mut last_error = format!("{address} has no address");
     for candidate in addresses {
         match TcpStream::connect_timeout(&candidate, Duration::from_secs(5)) {

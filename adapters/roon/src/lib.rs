@@ -7,11 +7,11 @@
 //! browse-to-play.
 //!
 //! # Layout
-//! - [`moo`]: the MOO/1 codec, shared with the fake Core of the tests.
-//! - [`sood`]: SOOD discovery.
-//! - [`client`]: the connection thread (pairing, zones, ping, reconnects) and its config.
-//! - [`model`]: the Core's JSON, read leniently, and the radio heuristics.
-//! - [`browse`]: browse-to-play.
+//! - [`moo`][]: the MOO/1 codec, shared with the fake Core of the tests.
+//! - [`sood`][]: SOOD discovery.
+//! - [`client`][]: the connection thread (pairing, zones, ping, reconnects) and its config.
+//! - [`model`][]: the Core's JSON, read leniently, and the radio heuristics.
+//! - [`browse`][]: browse-to-play.
 //!
 //! # Config (`[adapters.roon]`)
 //! `host`, `port` (when set, no discovery), `discovery_address` (one address or
@@ -114,15 +114,13 @@ impl Roon {
             .values()
             .map(|zone| zone.to_zone(state.radio_started.get(&zone.zone_id).map(String::as_str)))
             .collect();
-        zones.sort_by(|left, right| left.name.to_lowercase().cmp(&right.name.to_lowercase()));
+        zones.sort_by_key(|zone| zone.name.to_lowercase());
         zones
     }
 
     fn connected(&self) -> Result<&Connection, Error> {
-        let connection = self
-            .connection
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrorKind::Unavailable, "roon: not started"))?;
+        let connection =
+            self.connection.as_ref().ok_or_else(|| Error::new(ErrorKind::Unavailable, "roon: not started"))?;
         let status = connection.shared().lock().status.clone();
         if status.state != ConnectionState::Connected {
             return Err(Error::new(ErrorKind::Unavailable, format!("roon: not connected: {}", status.message)));
@@ -161,7 +159,10 @@ impl Roon {
             Action::Volume { value, relative } => {
                 let outputs: Vec<_> = zone.outputs.iter().filter(|output| output.volume.is_some()).collect();
                 if outputs.is_empty() {
-                    return Err(Error::new(ErrorKind::InvalidInput, format!("{} has a fixed volume", zone.display_name)));
+                    return Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        format!("{} has a fixed volume", zone.display_name),
+                    ));
                 }
                 let how = if *relative { "relative" } else { "absolute" };
                 for output in outputs {
@@ -172,7 +173,10 @@ impl Roon {
             Action::Mute { on } => {
                 let outputs: Vec<_> = zone.outputs.iter().filter(|output| output.volume.is_some()).collect();
                 if outputs.is_empty() {
-                    return Err(Error::new(ErrorKind::InvalidInput, format!("{} has a fixed volume", zone.display_name)));
+                    return Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        format!("{} has a fixed volume", zone.display_name),
+                    ));
                 }
                 let how = if *on { "mute" } else { "unmute" };
                 for output in outputs {
@@ -199,11 +203,10 @@ impl Roon {
 /// The zone named `wanted` (case-insensitively) or with that id.
 fn find_zone(connection: &Connection, wanted: &str) -> Result<RoonZone, Error> {
     let state = connection.shared().lock();
-    let found = state
-        .zones
-        .values()
-        .find(|zone| zone.zone_id == wanted)
-        .or_else(|| state.zones.values().find(|zone| zone.display_name.to_lowercase() == wanted.trim().to_lowercase()));
+    let found =
+        state.zones.values().find(|zone| zone.zone_id == wanted).or_else(|| {
+            state.zones.values().find(|zone| zone.display_name.to_lowercase() == wanted.trim().to_lowercase())
+        });
     if let Some(zone) = found {
         return Ok(zone.clone());
     }

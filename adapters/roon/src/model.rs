@@ -307,9 +307,7 @@ fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::E
     Ok(serde_json::Value::deserialize(deserializer)?.as_bool().unwrap_or(false))
 }
 
-fn lenient_vec<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
-    deserializer: D,
-) -> Result<Vec<T>, D::Error> {
+fn lenient_vec<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(deserializer: D) -> Result<Vec<T>, D::Error> {
     let value = serde_json::Value::deserialize(deserializer)?;
     let serde_json::Value::Array(items) = value else {
         return Ok(Vec::new());

@@ -128,8 +128,8 @@ impl Message {
             .windows(2)
             .position(|pair| pair == b"\n\n")
             .ok_or_else(|| DecodeError("no empty line after the headers".to_owned()))?;
-        let head = std::str::from_utf8(&bytes[..split])
-            .map_err(|_| DecodeError("the headers are not UTF-8".to_owned()))?;
+        let head =
+            std::str::from_utf8(&bytes[..split]).map_err(|_| DecodeError("the headers are not UTF-8".to_owned()))?;
         let rest = &bytes[split + 2..];
         let mut lines = head.split('\n');
         let first = lines.next().unwrap_or_default();
@@ -225,13 +225,21 @@ mod tests {
                 Verb::Complete,
                 0,
                 "Success",
-                Some(json!({"core_id":"08d2ee54-0b84-4b2b-b574-1285600003b1","display_name":"Roon Server","display_version":"1.7 (build 571) stable"})),
+                Some(
+                    json!({"core_id":"08d2ee54-0b84-4b2b-b574-1285600003b1","display_name":"Roon Server","display_version":"1.7 (build 571) stable"}),
+                ),
             ),
         );
-        check(SUBSCRIBE, Message::request(2, "com.roonlabs.transport:2/subscribe_zones", Some(json!({"subscription_key":0}))));
+        check(
+            SUBSCRIBE,
+            Message::request(2, "com.roonlabs.transport:2/subscribe_zones", Some(json!({"subscription_key":0}))),
+        );
         check(SUCCESS, Message::response(Verb::Complete, 3, "Success", None));
         check(PING, Message::request(1001, "com.roonlabs.ping:1/ping", None));
-        check(REMOVED, Message::response(Verb::Continue, 2, "Changed", Some(json!({"zones_removed":["1601a3f1d2b0c0a1"]}))));
+        check(
+            REMOVED,
+            Message::response(Verb::Continue, 2, "Changed", Some(json!({"zones_removed":["1601a3f1d2b0c0a1"]}))),
+        );
     }
 
     #[test]
@@ -256,7 +264,10 @@ mod tests {
             verb: Verb::Complete,
             name: "Success".into(),
             request_id: 4,
-            body: Some(Body::Binary { content_type: "image/png".into(), bytes: vec![0x89, b'P', b'N', b'G', 0, 10, 10] }),
+            body: Some(Body::Binary {
+                content_type: "image/png".into(),
+                bytes: vec![0x89, b'P', b'N', b'G', 0, 10, 10],
+            }),
         };
         assert_eq!(Message::decode(&message.encode()).unwrap().unwrap(), message);
     }
@@ -278,7 +289,10 @@ mod tests {
             (b"MOO/1 COMPLETE Success\nRequest-Id: x\n\n", "bad Request-Id"),
             (b"MOO/1 COMPLETE Success\nRequest-Id: 1\n\n{}", "without a Content-Length"),
             (b"MOO/1 COMPLETE Success\nRequest-Id: 1\nContent-Length: 2\n\n{}", "must come together"),
-            (b"MOO/1 COMPLETE Success\nRequest-Id: 1\nContent-Length: 9\nContent-Type: application/json\n\n{}", "says 9"),
+            (
+                b"MOO/1 COMPLETE Success\nRequest-Id: 1\nContent-Length: 9\nContent-Type: application/json\n\n{}",
+                "says 9",
+            ),
             (b"MOO/1 COMPLETE Success\nRequest-Id: 1\nContent-Length: 2\nContent-Type: application/json\n\n{[", "JSON"),
             (b"MOO/1 COMPLETE Success\nnonsense\n\n", "bad header line"),
         ];

@@ -26,6 +26,9 @@ pub struct Packet {
     pub properties: Vec<(String, Option<String>)>,
 }
 
+/// How long discovery keeps listening after the first Core answered.
+pub const ANSWER_GRACE: Duration = Duration::from_millis(250);
+
 /// A Core that answered a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundCore {
@@ -121,8 +124,8 @@ impl Packet {
     }
 }
 
-/// Sends a query to each of `targets` and collects the Cores that answer within `wait`,
-/// one per core id, in the order they answered.
+/// Sends a query to each of `targets` and collects the Cores that answer within `wait`
+/// (or within [`ANSWER_GRACE`] of the first answer), one per core id, in the order they answered.
 pub fn discover(targets: &[SocketAddr], wait: Duration) -> std::io::Result<Vec<FoundCore>> {
     let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
     socket.set_broadcast(true)?;
@@ -138,12 +141,12 @@ pub fn discover(targets: &[SocketAddr], wait: Duration) -> std::io::Result<Vec<F
             Err(err) => last_error = Some(err),
         }
     }
-    if sent == 0 {
-        if let Some(err) = last_error {
-            return Err(err);
-        }
+    if sent == 0
+        && let Some(err) = last_error
+    {
+        return Err(err);
     }
-    let deadline = Instant::now() + wait;
+    let mut deadline = Instant::now() + wait;
     let mut found: BTreeMap<String, usize> = BTreeMap::new();
     let mut cores = Vec::new();
     let mut buffer = [0u8; 2048];
@@ -168,6 +171,8 @@ pub fn discover(targets: &[SocketAddr], wait: Duration) -> std::io::Result<Vec<F
         }
         found.insert(core.core_id.clone(), cores.len());
         cores.push(core);
+        // Cores on one network answer together: once one has, the others get a short grace only.
+        deadline = deadline.min(Instant::now() + ANSWER_GRACE);
     }
     Ok(cores)
 }
@@ -235,7 +240,8 @@ mod tests {
         let mut packet = Packet::decode(&unhex(REPLY)).unwrap();
         packet.properties[3].1 = Some("another-service".into());
         assert_eq!(packet.core("192.0.2.2:9003".parse().unwrap()), None);
-        let with_null = Packet { kind: b'R', properties: vec![("name".into(), None), ("x".into(), Some(String::new()))] };
+        let with_null =
+            Packet { kind: b'R', properties: vec![("name".into(), None), ("x".into(), Some(String::new()))] };
         assert_eq!(Packet::decode(&with_null.encode()).unwrap(), with_null);
         let bytes = unhex(REPLY);
         assert_eq!(Packet::decode(&bytes[..bytes.len() - 3]), None);

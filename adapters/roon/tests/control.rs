@@ -45,17 +45,25 @@ fn every_control_reaches_the_core() {
     assert_eq!(body["control"], "previous");
 
     let (name, body) = control(&mut setup, json!({"zone": "Kitchen", "action": "seek", "seconds": 30}));
-    assert_eq!((name.as_str(), body), ("seek", json!({"zone_or_output_id": kitchen, "how": "absolute", "seconds": 30.0})));
+    assert_eq!(
+        (name.as_str(), body),
+        ("seek", json!({"zone_or_output_id": kitchen, "how": "absolute", "seconds": 30.0}))
+    );
     wait_for("the seek", || zone(&mut setup.plugin, "Kitchen").position_ms == Some(30_000));
     let (_, body) = control(&mut setup, json!({"zone": "Kitchen", "action": "seek", "seconds": -10, "relative": true}));
     assert_eq!((body["how"].clone(), body["seconds"].clone()), (json!("relative"), json!(-10.0)));
     wait_for("the relative seek", || zone(&mut setup.plugin, "Kitchen").position_ms == Some(20_000));
 
     let (name, body) = control(&mut setup, json!({"zone": "Kitchen", "action": "volume", "value": 55}));
-    assert_eq!((name.as_str(), body), ("change_volume", json!({"output_id": output, "how": "absolute", "value": 55.0})));
+    assert_eq!(
+        (name.as_str(), body),
+        ("change_volume", json!({"output_id": output, "how": "absolute", "value": 55.0}))
+    );
     let (_, body) = control(&mut setup, json!({"zone": "Kitchen", "action": "volume", "value": 5, "relative": true}));
     assert_eq!(body["how"], "relative");
-    wait_for("the volume", || zone(&mut setup.plugin, "Kitchen").outputs[0].volume.as_ref().unwrap().value == Some(60.0));
+    wait_for("the volume", || {
+        zone(&mut setup.plugin, "Kitchen").outputs[0].volume.as_ref().unwrap().value == Some(60.0)
+    });
 
     let (name, body) = control(&mut setup, json!({"zone": "Kitchen", "action": "mute", "on": true}));
     assert_eq!((name.as_str(), body), ("mute", json!({"output_id": output, "how": "mute"})));

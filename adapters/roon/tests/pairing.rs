@@ -49,7 +49,8 @@ fn calls_while_waiting_for_approval_are_unavailable() {
     wait_for("waiting for approval", || status(&mut setup.plugin).state == ConnectionState::WaitingApproval);
     let error = call_error(&mut setup.plugin, "player.control", json!({"zone": "Kitchen", "action": "play"}));
     assert_error(&error, ErrorKind::Unavailable, "waiting for approval");
-    let error = call_error(&mut setup.plugin, "player.play", json!({"zone": "Kitchen", "kind": "radio", "station": "FIP"}));
+    let error =
+        call_error(&mut setup.plugin, "player.play", json!({"zone": "Kitchen", "kind": "radio", "station": "FIP"}));
     assert_error(&error, ErrorKind::Unavailable, "waiting for approval");
 }
 

@@ -19,7 +19,8 @@ fn played(action: &str, title: &str) -> Played {
 #[test]
 fn an_album() {
     let mut setup = connected();
-    let outcome = play(&mut setup, json!({"zone": "kitchen", "kind": "album", "artist": "neil young", "title": "HARVEST"}));
+    let outcome =
+        play(&mut setup, json!({"zone": "kitchen", "kind": "album", "artist": "neil young", "title": "HARVEST"}));
     assert_eq!(outcome, PlayOutcome { played: true, title: Some("Harvest".into()), ..PlayOutcome::default() });
     assert_eq!(setup.core.played(), [played("Play Now", "Harvest")]);
     let kitchen = setup.core.zone("zone-kitchen").unwrap();
@@ -80,7 +81,10 @@ fn tracks_first_plays_the_rest_queue() {
     );
     let kitchen = setup.core.zone("zone-kitchen").unwrap();
     let queue: Vec<&str> = kitchen.queue.iter().map(|track| track.title.as_str()).collect();
-    assert_eq!((kitchen.now_playing.unwrap().title.as_str(), queue), ("Heart of Gold", vec!["Miss Modular", "Roygbiv"]));
+    assert_eq!(
+        (kitchen.now_playing.unwrap().title.as_str(), queue),
+        ("Heart of Gold", vec!["Miss Modular", "Roygbiv"])
+    );
 }
 
 #[test]
@@ -104,7 +108,10 @@ fn several_matches_give_choices() {
 fn nothing_found() {
     let mut setup = connected();
     let cases = [
-        (json!({"kind": "album", "artist": "Neil Young", "title": "Nope"}), "no album `Nope` by Neil Young in Roon's library"),
+        (
+            json!({"kind": "album", "artist": "Neil Young", "title": "Nope"}),
+            "no album `Nope` by Neil Young in Roon's library",
+        ),
         (json!({"kind": "album", "artist": "Nobody", "title": "Nope"}), "no artist `Nobody` in Roon's library"),
         (json!({"kind": "artist", "name": "Nobody"}), "no artist `Nobody`"),
         (json!({"kind": "playlist", "name": "Nope"}), "no playlist `Nope` in Roon's library"),

@@ -14,7 +14,9 @@ fn assert_back(setup: &mut crate::support::Setup, connections: u64) {
     let title = format!("Song {connections}");
     setup.core.play("zone-kitchen", FakeTrack::new(&title, "Artist", "Album", 100.0));
     wait_for("a change after the reconnect", || {
-        playbacks(&setup.host, "zone-kitchen").iter().any(|playback| playback.track.as_ref().is_some_and(|track| track.title == title))
+        playbacks(&setup.host, "zone-kitchen")
+            .iter()
+            .any(|playback| playback.track.as_ref().is_some_and(|track| track.title == title))
     });
     assert_eq!(setup.core.requests_named("com.roonlabs.transport:2/subscribe_zones").len() as u64, connections);
 }
@@ -24,7 +26,8 @@ fn a_dropped_connection_reconnects_and_resubscribes() {
     let mut setup = connected();
     setup.core.drop_connections();
     assert_back(&mut setup, 2);
-    let states: Vec<ConnectionState> = crate::support::statuses(&setup.host).iter().map(|status| status.state).collect();
+    let states: Vec<ConnectionState> =
+        crate::support::statuses(&setup.host).iter().map(|status| status.state).collect();
     assert!(states.contains(&ConnectionState::Disconnected), "{states:?}");
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use musique_fake_roon::{FakeCore, Options};
 use musique_roon::Roon;
 use musique_sdk::host::{CallError, Instance};
-use musique_sdk::player::{ConnectionState, PlayerStatus, Playback, Zone};
+use musique_sdk::player::{ConnectionState, Playback, PlayerStatus, Zone};
 use musique_sdk::protocol::Event;
 use musique_sdk::testkit::RecordingHost;
 use musique_sdk::{Error, ErrorKind};

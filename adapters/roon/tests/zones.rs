@@ -31,7 +31,9 @@ fn changes_and_seeks_emit_playback() {
 
     setup.host.set_now_ms(31_000);
     setup.core.tick("zone-kitchen", 30.5);
-    wait_for("the seek", || playbacks(&setup.host, "zone-kitchen").iter().any(|playback| playback.position_ms == Some(30_500)));
+    wait_for("the seek", || {
+        playbacks(&setup.host, "zone-kitchen").iter().any(|playback| playback.position_ms == Some(30_500))
+    });
     let playback = playbacks(&setup.host, "zone-kitchen").pop().unwrap();
     assert_eq!((playback.at_ms, playback.state), (31_000, PlayState::Playing));
     assert_eq!(zone(&mut setup.plugin, "Kitchen").position_ms, Some(30_500));

@@ -488,9 +488,7 @@ fn registered(state: &mut CoreState, request_id: u64, body: &Value, token: Optio
 }
 
 fn zone_index(state: &CoreState, id: &str) -> Option<usize> {
-    state.zones.iter().position(|zone| {
-        zone.zone_id == id || zone.outputs.iter().any(|output| output.output_id == id)
-    })
+    state.zones.iter().position(|zone| zone.zone_id == id || zone.outputs.iter().any(|output| output.output_id == id))
 }
 
 fn output_index(state: &CoreState, id: &str) -> Option<(usize, usize)> {
@@ -540,30 +538,32 @@ fn handle(state: &mut CoreState, connection: u64, message: Message) -> Option<Me
         ("com.roonlabs.transport:2", method) => transport(state, connection, id, method, &body),
         ("com.roonlabs.browse:1", "browse") => browse(state, connection, id, &body),
         ("com.roonlabs.browse:1", "load") => load(state, connection, id, &body),
-        ("com.roonlabs.registry:1" | "com.roonlabs.ping:1" | "com.roonlabs.browse:1", method) => complete(
-            "InvalidRequest",
-            Some(json!({"error": format!("unknown request name ({service}) : {method}")})),
-        ),
+        ("com.roonlabs.registry:1" | "com.roonlabs.ping:1" | "com.roonlabs.browse:1", method) => {
+            complete("InvalidRequest", Some(json!({"error": format!("unknown request name ({service}) : {method}")})))
+        }
         _ => complete("InvalidRequest", Some(json!({"error": format!("unknown service: {service}")}))),
     }
 }
 
 fn transport(state: &mut CoreState, connection: u64, id: u64, method: &str, body: &Value) -> Option<Message> {
     let complete = |name: &str, body: Option<Value>| Some(Message::response(Verb::Complete, id, name, body));
-    let zones_json = |state: &CoreState| json!({"zones": state.zones.iter().map(FakeZone::to_json).collect::<Vec<_>>()});
+    let zones_json =
+        |state: &CoreState| json!({"zones": state.zones.iter().map(FakeZone::to_json).collect::<Vec<_>>()});
     match method {
         "subscribe_zones" => {
             if let Some(entry) = state.connections.iter_mut().find(|entry| entry.id == connection) {
                 entry.zones_subscription = Some(id);
             }
-            state.subscriptions = state.connections.iter().filter(|entry| entry.zones_subscription.is_some()).count() as u64;
+            state.subscriptions =
+                state.connections.iter().filter(|entry| entry.zones_subscription.is_some()).count() as u64;
             Some(Message::response(Verb::Continue, id, "Subscribed", Some(zones_json(state))))
         }
         "unsubscribe_zones" => {
             if let Some(entry) = state.connections.iter_mut().find(|entry| entry.id == connection) {
                 entry.zones_subscription = None;
             }
-            state.subscriptions = state.connections.iter().filter(|entry| entry.zones_subscription.is_some()).count() as u64;
+            state.subscriptions =
+                state.connections.iter().filter(|entry| entry.zones_subscription.is_some()).count() as u64;
             complete("Unsubscribed", None)
         }
         "get_zones" => complete("Success", Some(zones_json(state))),
@@ -692,7 +692,12 @@ fn load(state: &mut CoreState, connection: u64, id: u64, body: &Value) -> Option
         items.push(json!({"title": title, "item_key": key, "hint": hint}));
     }
     let list = list_json(state, &stack);
-    Some(Message::response(Verb::Complete, id, "Success", Some(json!({"items": items, "offset": offset, "list": list}))))
+    Some(Message::response(
+        Verb::Complete,
+        id,
+        "Success",
+        Some(json!({"items": items, "offset": offset, "list": list})),
+    ))
 }
 
 /// Runs a browse action on a zone and pushes the zone.

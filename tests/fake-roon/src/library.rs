@@ -61,13 +61,16 @@ pub struct FakeArtist {
     pub albums: Vec<FakeAlbum>,
 }
 
+/// A track of the library: artist, album and track indexes.
+pub type TrackIndex = (usize, usize, usize);
+
 /// What the Core can browse.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Library {
     /// Artists, each with albums.
     pub artists: Vec<FakeArtist>,
-    /// Playlists: a name and (artist, album, track) indexes.
-    pub playlists: Vec<(String, Vec<(usize, usize, usize)>)>,
+    /// Playlists: a name and the tracks.
+    pub playlists: Vec<(String, Vec<TrackIndex>)>,
     /// Stations of `My Live Radio`.
     pub stations: Vec<String>,
 }
@@ -98,7 +101,10 @@ impl Default for Library {
                 },
                 FakeArtist {
                     name: "Boards of Canada".to_owned(),
-                    albums: vec![album("Music Has the Right to Children", &[("Wildlife Analysis", 77.0), ("Roygbiv", 151.0)])],
+                    albums: vec![album(
+                        "Music Has the Right to Children",
+                        &[("Wildlife Analysis", 77.0), ("Roygbiv", 151.0)],
+                    )],
                 },
             ],
             playlists: vec![
@@ -213,9 +219,7 @@ impl Library {
                 (0..self.artists[artist].albums[album].tracks.len()).map(|index| track(artist, album, index)).collect()
             }
             Target::Artist(artist) => (0..self.artists[artist].albums.len())
-                .flat_map(|album| {
-                    (0..self.artists[artist].albums[album].tracks.len()).map(move |index| (album, index))
-                })
+                .flat_map(|album| (0..self.artists[artist].albums[album].tracks.len()).map(move |index| (album, index)))
                 .map(|(album, index)| track(artist, album, index))
                 .collect(),
             Target::Playlist(playlist) => {

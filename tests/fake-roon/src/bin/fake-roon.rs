@@ -25,7 +25,9 @@ fn main() {
             "--sood-port" => sood_port = Some(number("--sood-port")),
             "--hold" => options.approval = Approval::Hold,
             other => {
-                eprintln!("fake-roon: unknown argument {other:?}; usage: fake-roon [--port N] [--sood-port N] [--hold]");
+                eprintln!(
+                    "fake-roon: unknown argument {other:?}; usage: fake-roon [--port N] [--sood-port N] [--hold]"
+                );
                 std::process::exit(2);
             }
         }
