@@ -6,6 +6,7 @@ mod support;
 
 mod control;
 mod discovery;
+mod fake;
 mod pairing;
 mod play;
 mod robustness;
