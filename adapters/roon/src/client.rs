@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use musique_sdk::player::{ConnectionState, PlayerCore, PlayerStatus};
 use musique_sdk::protocol::Event;
@@ -32,6 +32,10 @@ pub const MIN_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long the socket thread blocks on a read before it looks at the callers' queue.
 const POLL: Duration = Duration::from_millis(10);
+/// After this long without a frame from the Core, a WebSocket ping asks whether it is still there.
+const QUIET: Duration = Duration::from_secs(20);
+/// After this long without a frame (pongs included), the Core is taken for gone.
+const SILENT: Duration = Duration::from_secs(60);
 /// How long discovery listens for replies.
 const DISCOVERY_WAIT: Duration = Duration::from_secs(3);
 /// The message shown while the Core has not allowed the extension yet.
@@ -214,7 +218,11 @@ impl Connection {
         match answer.recv_timeout(REQUEST_TIMEOUT) {
             Ok(Ok(message)) => Ok(message),
             Ok(Err(reason)) => Err(Error::new(ErrorKind::Unavailable, format!("roon: {reason}"))),
-            Err(_) => Err(Error::new(
+            Err(RecvTimeoutError::Disconnected) => Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("roon: the connection to the Core was lost before it answered `{name}`"),
+            )),
+            Err(RecvTimeoutError::Timeout) => Err(Error::new(
                 ErrorKind::Unavailable,
                 format!("roon: no answer to `{name}` within {} s", REQUEST_TIMEOUT.as_secs()),
             )),
@@ -268,6 +276,18 @@ enum Pending {
     Register,
     Subscribe,
     Caller(Sender<Result<Message, String>>),
+}
+
+impl Pending {
+    /// A copy of one of the thread's own requests (a caller's is never copied).
+    fn own(&self) -> Pending {
+        match self {
+            Pending::Info => Pending::Info,
+            Pending::Register => Pending::Register,
+            Pending::Subscribe => Pending::Subscribe,
+            Pending::Caller(reply) => Pending::Caller(reply.clone()),
+        }
+    }
 }
 
 type Socket = tungstenite::WebSocket<TcpStream>;
@@ -362,6 +382,8 @@ impl Worker {
         if let Err(reason) = session.send(&mut socket, "com.roonlabs.registry:1/info", None, Pending::Info) {
             return fail(reason, false);
         }
+        let mut last_heard = Instant::now();
+        let mut last_ping = Instant::now();
         loop {
             if self.stopped() {
                 let _ = socket.close(None);
@@ -378,7 +400,20 @@ impl Worker {
                     return fail(reason, session.connected);
                 }
             }
-            let bytes = match socket.read() {
+            if last_heard.elapsed() > SILENT {
+                return fail(format!("the Core was silent for {} s", SILENT.as_secs()), session.connected);
+            }
+            if last_heard.elapsed() > QUIET && last_ping.elapsed() > QUIET {
+                last_ping = Instant::now();
+                if let Err(err) = socket.send(tungstenite::Message::Ping(Default::default())) {
+                    return fail(format!("cannot write to the Core: {err}"), session.connected);
+                }
+            }
+            let read = socket.read();
+            if read.is_ok() {
+                last_heard = Instant::now();
+            }
+            let bytes = match read {
                 Ok(tungstenite::Message::Binary(bytes)) => bytes.to_vec(),
                 Ok(tungstenite::Message::Text(text)) => text.as_bytes().to_vec(),
                 Ok(tungstenite::Message::Close(_)) => {
@@ -410,18 +445,11 @@ impl Worker {
         if message.verb == Verb::Request {
             return self.answer_core_request(socket, message);
         }
-        let pending = match message.verb {
-            Verb::Complete => session.pending.remove(&message.request_id),
-            _ if matches!(session.pending.get(&message.request_id), Some(Pending::Caller(_))) => {
-                session.pending.remove(&message.request_id)
-            }
-            _ => session.pending.get(&message.request_id).map(|pending| match pending {
-                Pending::Info => Pending::Info,
-                Pending::Register => Pending::Register,
-                Pending::Subscribe => Pending::Subscribe,
-                Pending::Caller(reply) => Pending::Caller(reply.clone()),
-            }),
-        };
+        let id = message.request_id;
+        // Callers get the first answer; the thread's own requests stay until COMPLETE
+        // (`Registered` and the zones' `Changed` come as CONTINUE).
+        let last = message.verb == Verb::Complete || matches!(session.pending.get(&id), Some(Pending::Caller(_)));
+        let pending = if last { session.pending.remove(&id) } else { session.pending.get(&id).map(Pending::own) };
         match pending {
             None => Ok(()),
             Some(Pending::Caller(reply)) => {
@@ -477,7 +505,6 @@ impl Worker {
             "display_version": env!("CARGO_PKG_VERSION"),
             "publisher": "musique",
             "email": "musique@localhost",
-            "website": "https://github.com/musique",
             "required_services": REQUIRED_SERVICES,
             "optional_services": OPTIONAL_SERVICES,
             "provided_services": PROVIDED_SERVICES,
@@ -528,6 +555,7 @@ impl Worker {
             Some(json!({"subscription_key": 0})),
             Pending::Subscribe,
         )?;
+        self.host.log(Level::Info, &format!("roon: registered with {name} at {}", session.address));
         self.set_status(ConnectionState::Connected, format!("connected to {name}"));
         Ok(())
     }
