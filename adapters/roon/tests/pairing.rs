@@ -72,3 +72,23 @@ fn unknown_methods_and_bad_config() {
     let error = host.start::<musique_roon::Roon>(json!({"port": "nine"})).expect_err("a bad port");
     assert!(error.to_string().contains("`port`"), "{error}");
 }
+
+#[test]
+fn the_cores_other_requests_are_answered() {
+    let setup = crate::support::connected();
+    let status = "com.roonlabs.status:1/subscribe_status";
+    assert_eq!(setup.core.request_now(status, Some(json!({"subscription_key": "261"}))), 1);
+    setup.core.request_now("com.roonlabs.settings:1/subscribe_settings", Some(json!({"subscription_key": "262"})));
+    setup.core.request_now("com.roonlabs.ping:1/pong", None);
+    assert!(setup.core.wait_until(WAIT, |state| state.answers.len() == 3));
+    let answers = setup.core.state(|state| state.answers.clone());
+    assert_eq!((answers[0].verb, answers[0].name.as_str()), (musique_roon::moo::Verb::Continue, "Subscribed"));
+    let body = answers[0].body.clone().unwrap();
+    assert_eq!(
+        (body["message"].as_str(), body["is_error"].as_bool()),
+        (Some("musique is watching 2 zones"), Some(false))
+    );
+    assert_eq!(answers[1].name, "InvalidRequest");
+    assert_eq!(answers[1].body.clone().unwrap()["error"], "unknown service: com.roonlabs.settings:1");
+    assert_eq!(answers[2].body.clone().unwrap()["error"], "unknown request name (com.roonlabs.ping:1) : pong");
+}

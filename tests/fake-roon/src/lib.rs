@@ -98,6 +98,19 @@ pub struct Played {
     pub title: String,
 }
 
+/// An extension's answer to a request of the Core.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The Core's request it answers, `<service>/<method>`.
+    pub request: String,
+    /// CONTINUE or COMPLETE.
+    pub verb: Verb,
+    /// `Success`, `Subscribed`, `InvalidRequest`, …
+    pub name: String,
+    /// The body.
+    pub body: Option<Value>,
+}
+
 /// A registration the Core holds.
 #[derive(Debug, Clone)]
 struct Held {
@@ -151,10 +164,14 @@ pub struct CoreState {
     pub subscriptions: u64,
     /// Pings the Core sent that were answered `Success`.
     pub pings_answered: u64,
+    /// Every answer to the Core's own requests.
+    pub answers: Vec<Answer>,
     /// The port the WebSocket listens on.
     pub port: u16,
     connections: Vec<Connection>,
     held_registrations: Vec<Held>,
+    /// The Core's own requests by id, to name their answers.
+    core_requests: HashMap<u64, String>,
     next_request_id: u64,
     next_token: u64,
     next_key: u64,
@@ -212,6 +229,8 @@ impl FakeCore {
                 held: 0,
                 subscriptions: 0,
                 pings_answered: 0,
+                answers: Vec::new(),
+                core_requests: HashMap::new(),
                 port: 0,
                 connections: Vec::new(),
                 held_registrations: Vec::new(),
@@ -393,12 +412,19 @@ impl FakeCore {
 
     /// Sends the Core's ping to every connection; returns how many were sent.
     pub fn ping_now(&self) -> usize {
+        self.request_now("com.roonlabs.ping:1/ping", None)
+    }
+
+    /// Sends a request of the Core's own to every connection (answers land in
+    /// [`CoreState::answers`]); returns how many were sent.
+    pub fn request_now(&self, name: &str, body: Option<Value>) -> usize {
         self.inner.update(|state| {
             let ids: Vec<u64> = state.connections.iter().map(|connection| connection.id).collect();
             for id in &ids {
                 let request_id = state.next_request_id;
                 state.next_request_id += 1;
-                send_to(state, *id, &Message::request(request_id, "com.roonlabs.ping:1/ping", None));
+                state.core_requests.insert(request_id, name.to_owned());
+                send_to(state, *id, &Message::request(request_id, name, body.clone()));
             }
             ids.len()
         })
@@ -503,9 +529,12 @@ fn handle(state: &mut CoreState, connection: u64, message: Message) -> Option<Me
     match message.verb {
         Verb::Request => {}
         Verb::Complete | Verb::Continue => {
-            if id >= CORE_REQUEST_BASE && message.name == "Success" {
+            let request = state.core_requests.get(&id).cloned()?;
+            if request == "com.roonlabs.ping:1/ping" && message.name == "Success" {
                 state.pings_answered += 1;
             }
+            let body = message.json().cloned();
+            state.answers.push(Answer { request, verb: message.verb, name: message.name, body });
             return None;
         }
     }
