@@ -12,6 +12,7 @@ mod layers;
 mod lifecycle;
 mod lifecycle_imports;
 mod plugins;
+mod roon;
 mod rpc;
 mod scrobble;
 mod stress;

@@ -461,7 +461,12 @@ fn blank_status(name: &str, file: Option<&str>) -> PluginStatus {
 /// The first-party adapters linked into musiqued; they run through the same ABI as drop-ins.
 pub(crate) fn builtin_tables() -> Vec<Table> {
     // SAFETY: the tables are built by the SDK and live for the process.
-    let tables = [unsafe { Table::check(musique_sdk::__private::table::<musique_lastfm::Lastfm>()) }];
+    let tables = unsafe {
+        [
+            Table::check(musique_sdk::__private::table::<musique_lastfm::Lastfm>()),
+            Table::check(musique_sdk::__private::table::<musique_roon::Roon>()),
+        ]
+    };
     tables.into_iter().map(|table| table.expect("a built-in adapter's table is valid")).collect()
 }
 
