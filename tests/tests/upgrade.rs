@@ -192,7 +192,9 @@ async fn check(daemon: &Daemon) {
     // The tracker was left running: it starts again with the daemon (just after the socket opens).
     let started = Instant::now();
     let trackers = loop {
-        let trackers = client.trackers_status(None).await.unwrap();
+        let mut trackers = client.trackers_status(None).await.unwrap();
+        // Roon's tracker (a player adapter's) is listed whenever it is loaded.
+        trackers.retain(|tracker| tracker.adapter != "roon");
         if !trackers.is_empty() {
             break trackers;
         }
