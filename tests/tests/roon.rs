@@ -426,3 +426,43 @@ async fn now_follow_prints_changes_as_they_happen() {
     let status = follow.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn the_tracker_stops_and_starts_and_stays_as_left_across_restarts() {
+    let core = FakeCore::start();
+    let mut daemon = Daemon::start_with_config(&config(&core, ""));
+    wait_status(&daemon, "connected").await;
+    let (_, out, _) = ctl(&daemon, &["tracker", "status", "roon"]);
+    assert!(out.contains("roon: running"), "{out}");
+    let (code, out, err) = ctl(&daemon, &["tracker", "stop", "roon"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("roon: stopped"), "{out}");
+    // Stopped, it still follows the zones but records nothing, across a restart too.
+    daemon.stop();
+    daemon.restart();
+    wait_status(&daemon, "connected").await;
+    let (_, out, _) = ctl(&daemon, &["tracker", "status", "roon"]);
+    assert!(out.contains("roon: stopped"), "{out}");
+    core.play("zone-kitchen", FakeTrack::new("Heart of Gold", "Neil Young", "Harvest", 187.0));
+    play_for(&core, &daemon, "zone-kitchen", 100).await;
+    let (code, _, _) = ctl(&daemon, &["tracker", "start", "roon"]);
+    assert_eq!(code, 0);
+    let listens = sentinel(&core, &daemon, "zone-kitchen", "Sentinel Two").await;
+    assert_eq!(titles(&listens), ["Sentinel Two"]);
+    let (_, out, _) = ctl(&daemon, &["tracker", "status", "roon"]);
+    assert!(out.contains("roon: running") && out.contains("1 listens recorded"), "{out}");
+}
+
+#[tokio::test]
+async fn only_the_zones_listed_are_tracked() {
+    let core = FakeCore::start();
+    let daemon = Daemon::start_with_config(&config(&core, "zones = [\"kitchen\"]\nmin_play = \"20s\""));
+    wait_status(&daemon, "connected").await;
+    core.play("zone-living", FakeTrack::new("Heart of Gold", "Neil Young", "Harvest", 187.0));
+    play_for(&core, &daemon, "zone-living", 100).await;
+    // 21 s of a 40 s track: half of it, and the minimum set here.
+    core.play("zone-kitchen", FakeTrack::new("Short", "Neil Young", "Harvest", 40.0));
+    play_for(&core, &daemon, "zone-kitchen", 21).await;
+    let listens = sentinel(&core, &daemon, "zone-kitchen", "Sentinel Three").await;
+    assert_eq!(titles(&listens), ["Sentinel Three", "Short"]);
+}

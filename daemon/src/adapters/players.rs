@@ -156,9 +156,14 @@ impl Policy {
 
     /// Whether a play starting at `start_ms` falls in the listening hours (local time).
     fn in_hours(&self, start_ms: i64) -> bool {
+        self.in_hours_of(start_ms, jiff::tz::TimeZone::system())
+    }
+
+    /// Whether a play starting at `start_ms` falls in the listening hours, in `zone`.
+    fn in_hours_of(&self, start_ms: i64, zone: jiff::tz::TimeZone) -> bool {
         let Some((start, end)) = self.hours else { return true };
         let Ok(at) = jiff::Timestamp::from_millisecond(start_ms) else { return true };
-        let hour = at.to_zoned(jiff::tz::TimeZone::system()).hour() as u8;
+        let hour = at.to_zoned(zone).hour() as u8;
         if start < end { (start..end).contains(&hour) } else { hour >= start || hour < end }
     }
 }
@@ -600,6 +605,24 @@ mod tests {
                 assert_eq!(details.media_player.as_deref(), Some("Roon"));
             }
         }
+    }
+
+    #[test]
+    fn listening_hours_are_local_and_may_wrap_midnight() {
+        let night = Policy { hours: Some((22, 6)), ..Policy::default() };
+        let day = Policy { hours: Some((7, 23)), ..Policy::default() };
+        // 2024-05-23 03:30 UTC is 23:30 the day before in New York (UTC-4 in May).
+        let at = 1_716_435_000_000;
+        let utc = jiff::tz::TimeZone::UTC;
+        let new_york = jiff::tz::TimeZone::fixed(jiff::tz::offset(-4));
+        assert!(night.in_hours_of(at, utc.clone()));
+        assert!(!day.in_hours_of(at, utc));
+        assert!(night.in_hours_of(at, new_york.clone()));
+        assert!(!day.in_hours_of(at, new_york.clone()));
+        // 12:00 in New York.
+        assert!(day.in_hours_of(at + 12 * 3_600_000 + 1_800_000, new_york.clone()));
+        assert!(!night.in_hours_of(at + 12 * 3_600_000 + 1_800_000, new_york));
+        assert!(Policy::default().in_hours(at));
     }
 
     #[test]
