@@ -386,10 +386,36 @@ async fn the_drop_in_plugin_tracks_the_same_way() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     wait_status(&daemon, "connected").await;
+    // The built-in instance stepped aside: one extension talks to the Core.
+    let plugins = client.plugins_list().await.unwrap();
+    let builtin = plugins.iter().find(|plugin| plugin.name == "roon" && plugin.file.is_none()).unwrap();
+    assert_eq!(builtin.state, musique_api::PluginState::Disabled, "{builtin:?}");
+    assert_eq!(builtin.last_error.as_deref(), Some("replaced by libroon.so"));
+    assert!(
+        core.wait_until(WAIT, |state| state.connections_open == 1),
+        "{:?}",
+        core.state(|state| state.connections_open)
+    );
     core.play("zone-kitchen", FakeTrack::new("Heart of Gold", "Neil Young", "Harvest", 187.0));
     play_for(&core, &daemon, "zone-kitchen", 95).await;
     let listens = wait_listens(&daemon, "the drop-in's play is recorded", |listens| listens.len() == 1).await;
     assert_eq!(listens[0].track, "Heart of Gold");
+    // Without the file, the built-in adapter runs again.
+    std::fs::remove_file(plugins_dir.join("libroon.so")).unwrap();
+    let started = Instant::now();
+    loop {
+        let plugins = client.plugins_list().await.unwrap();
+        let running = plugins.iter().filter(|plugin| plugin.name == "roon").collect::<Vec<_>>();
+        if let [only] = running.as_slice()
+            && only.file.is_none()
+            && only.state == musique_api::PluginState::Running
+        {
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "the built-in Roon adapter did not come back: {plugins:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wait_status(&daemon, "connected").await;
 }
 
 #[tokio::test]

@@ -297,7 +297,11 @@ impl Adapters {
 
     /// Checks that `adapter` is a running player adapter.
     fn player(&self, adapter: &str) -> Result<()> {
-        let Some(status) = self.state.plugins.list().into_iter().find(|status| status.name == adapter) else {
+        // A drop-in of the same name may have replaced the built-in one: the running one counts.
+        let mut named: Vec<PluginStatus> =
+            self.state.plugins.list().into_iter().filter(|status| status.name == adapter).collect();
+        named.sort_by_key(|status| status.state != PluginState::Running);
+        let Some(status) = named.into_iter().next() else {
             return Err(Error::unavailable(
                 format!("the {adapter} adapter is not loaded (is it enabled in [adapters.{adapter}]?)"),
                 None,

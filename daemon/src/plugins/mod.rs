@@ -191,8 +191,11 @@ impl PluginHost {
         let known: Vec<String> = self.shared.entries.lock().expect("entries lock").keys().cloned().collect();
         let removed = known.iter().filter(|file| !file.starts_with(BUILTIN_PREFIX) && !files.contains_key(*file));
         for file in removed {
-            if let Some(entry) = self.shared.entries.lock().expect("entries lock").remove(file) {
+            let entry = self.shared.entries.lock().expect("entries lock").remove(file);
+            if let Some(entry) = entry {
                 tracing::info!(plugin = %entry.status.name, file, "plugin file removed; plugin stopped");
+                drop(entry.worker);
+                self.restore_builtin(&entry.status.name);
             }
         }
         for (file, bytes) in files {
@@ -210,13 +213,11 @@ impl PluginHost {
             }
             let mut entries = self.shared.entries.lock().expect("entries lock");
             if entry.worker.is_some() {
-                // The newest file of a plugin wins: another file's instance of the same plugin stops.
+                // The newest file of a plugin wins: another file's instance of the same plugin
+                // stops, and so does a built-in one (two instances of one adapter would both
+                // talk to its service: two Roon extensions, two Last.fm trackers).
                 for (other_file, other) in entries.iter_mut() {
-                    if *other_file != file
-                        && !other_file.starts_with(BUILTIN_PREFIX)
-                        && other.status.name == entry.status.name
-                        && other.worker.is_some()
-                    {
+                    if *other_file != file && other.status.name == entry.status.name && other.worker.is_some() {
                         other.worker = None;
                         other.status.state = PluginState::Disabled;
                         other.status.last_error = Some(format!("replaced by {file}"));
@@ -269,8 +270,9 @@ impl PluginHost {
     }
 
     /// Calls a running plugin by name and waits for its answer (blocks: call from a
-    /// blocking thread). A drop-in plugin of the same name as a built-in one wins:
-    /// that is how a user runs a newer build of a first-party adapter.
+    /// blocking thread). A drop-in plugin of the same name as a built-in one wins (the
+    /// built-in one stops while it runs): that is how a user runs a newer build of a
+    /// first-party adapter.
     pub(crate) fn call(&self, name: &str, method: &str, payload: Value) -> Result<Value, PluginCallError> {
         let worker = {
             let entries = self.shared.entries.lock().expect("entries lock");
@@ -332,6 +334,22 @@ impl PluginHost {
         }
         self.rescan();
         found
+    }
+
+    /// Starts the built-in plugin of this name again, if there is one and no file of that
+    /// name runs (its drop-in was removed).
+    fn restore_builtin(&self, name: &str) {
+        let replaced = {
+            let entries = self.shared.entries.lock().expect("entries lock");
+            let file_runs = entries.iter().any(|(key, entry)| {
+                !key.starts_with(BUILTIN_PREFIX) && entry.status.name == name && entry.worker.is_some()
+            });
+            let disabled = self.shared.disabled.lock().expect("disabled lock").contains(name);
+            !file_runs && !disabled
+        };
+        if replaced && let Some(table) = self.shared.builtins.iter().find(|table| table.name() == name) {
+            self.start_builtin(*table);
+        }
     }
 
     /// (Re)starts a built-in plugin.
