@@ -1011,15 +1011,6 @@ pub enum Step {
 
 wire_names!(Step { Hour => "hour", Day => "day", Week => "week", Month => "month", Year => "year" });
 
-/// What some listens add up to. Since [`ANALYTICS`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Totals {
-    /// Listens.
-    pub plays: u64,
-    /// Milliseconds played (listens without a duration count 0).
-    pub ms: u64,
-}
-
 /// One bucket of a timeline. Since [`ANALYTICS`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineBucket {
@@ -1067,8 +1058,10 @@ pub struct ClockAnswer {
     pub by: Measure,
     /// How many listens of the range had a duration.
     pub time_known: u64,
-    /// Hours 0 to 23 of the day, in the zone.
-    pub hours: Vec<Totals>,
+    /// Plays in hours 0 to 23 of the day, in the zone.
+    pub plays: Vec<u64>,
+    /// Milliseconds played in hours 0 to 23.
+    pub ms: Vec<u64>,
 }
 
 /// Answer to `stats.heatmap`. Since [`ANALYTICS`].
@@ -1087,19 +1080,10 @@ pub struct HeatmapAnswer {
     pub by: Measure,
     /// How many listens of the range had a duration.
     pub time_known: u64,
-    /// Seven weekdays, Monday first, each with hours 0 to 23 in the zone.
-    pub days: Vec<Vec<Totals>>,
-}
-
-/// One day of a calendar. Since [`ANALYTICS`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CalendarDay {
-    /// The date in the zone.
-    pub date: String,
-    /// Listens.
-    pub plays: u64,
-    /// Milliseconds played.
-    pub ms: u64,
+    /// Plays of seven weekdays, Monday first, each in hours 0 to 23 in the zone.
+    pub plays: Vec<Vec<u64>>,
+    /// Milliseconds played, laid out as `plays`.
+    pub ms: Vec<Vec<u64>>,
 }
 
 /// Answer to `stats.calendar`. Since [`ANALYTICS`].
@@ -1114,8 +1098,10 @@ pub struct CalendarAnswer {
     pub by: Measure,
     /// How many listens of the year had a duration.
     pub time_known: u64,
-    /// Every day of the year, January 1 first.
-    pub days: Vec<CalendarDay>,
+    /// Plays of every day of the year, January 1st (`first_day`) first.
+    pub plays: Vec<u64>,
+    /// Milliseconds played, day by day as `plays`.
+    pub ms: Vec<u64>,
 }
 
 /// One row of a top list.

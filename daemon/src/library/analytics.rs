@@ -191,8 +191,8 @@ impl Library {
 
     /// What `[from, to)` holds, step by step in `zone`, every bucket listed
     /// (gaps as zero). The first bucket starts where its step does (a local
-    /// midnight, a Monday, …) at or before `from`; listens are counted from
-    /// `from` on, by quarter-hour.
+    /// midnight, a Monday, …) at or before `from`; listens are counted by
+    /// whole UTC quarter-hours (see `Reader::quarter_hours`).
     pub(crate) fn timeline(&self, (from, to): (i64, i64), step: Step, zone: &TimeZone) -> Result<Vec<Bucket>> {
         let starts = bucket_starts(from, to, step, zone)?;
         let mut buckets: Vec<Bucket> =

@@ -2,10 +2,7 @@
 //! the library, and converts its answers to the wire types.
 
 use jiff::tz::TimeZone;
-use musique_api::{
-    CalendarAnswer, CalendarDay, ClockAnswer, HeatmapAnswer, Measure, Span, Step, TimeArg, Timeline, TimelineBucket,
-    Totals,
-};
+use musique_api::{CalendarAnswer, ClockAnswer, HeatmapAnswer, Measure, Span, Step, TimeArg, Timeline, TimelineBucket};
 
 use super::{RpcResult, invalid, time_of};
 use crate::error::{Error, Result};
@@ -109,10 +106,6 @@ pub(super) fn span(library: &Library, ask: &Ask, empty: bool) -> Result<Span> {
     })
 }
 
-fn totals_dto(totals: &analytics::Totals) -> Totals {
-    Totals { plays: totals.plays, ms: totals.ms }
-}
-
 fn step_of(step: Step) -> analytics::Step {
     match step {
         Step::Hour => analytics::Step::Hour,
@@ -175,7 +168,8 @@ pub(super) fn clock(library: &Library, ask: Ask, by: Measure) -> Result<ClockAns
         span: span(library, &ask, plays == 0)?,
         by,
         time_known: hours.iter().map(|hour| hour.known).sum(),
-        hours: hours.iter().map(totals_dto).collect(),
+        plays: hours.iter().map(|hour| hour.plays).collect(),
+        ms: hours.iter().map(|hour| hour.ms).collect(),
     })
 }
 
@@ -190,7 +184,8 @@ pub(super) fn heatmap(library: &Library, ask: Ask, by: Measure) -> Result<Heatma
         span: span(library, &ask, plays == 0)?,
         by,
         time_known: days.iter().flatten().map(|hour| hour.known).sum(),
-        days: days.iter().map(|day| day.iter().map(totals_dto).collect()).collect(),
+        plays: days.iter().map(|day| day.iter().map(|hour| hour.plays).collect()).collect(),
+        ms: days.iter().map(|day| day.iter().map(|hour| hour.ms).collect()).collect(),
     })
 }
 
@@ -220,9 +215,7 @@ pub(super) fn calendar(
         span: span(library, &ask, plays == 0)?,
         by,
         time_known: days.iter().map(|(_, totals)| totals.known).sum(),
-        days: days
-            .iter()
-            .map(|(date, totals)| CalendarDay { date: date.to_string(), plays: totals.plays, ms: totals.ms })
-            .collect(),
+        plays: days.iter().map(|(_, totals)| totals.plays).collect(),
+        ms: days.iter().map(|(_, totals)| totals.ms).collect(),
     })
 }

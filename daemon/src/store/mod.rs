@@ -664,11 +664,12 @@ impl Reader {
         Ok(())
     }
 
-    /// The quarter-hours in `[from_s, to_s)` that have listens, oldest first;
-    /// both ends are rounded down to a quarter-hour.
+    /// The quarter-hours that have listens, oldest first, from the one holding
+    /// `from_s` to the one holding the second before `to_s` (whole quarter-hours:
+    /// real zones' periods begin and end on them).
     pub(crate) fn quarter_hours(&self, from_s: i64, to_s: i64) -> Result<Vec<QuarterHour>> {
         let bucket = |seconds: i64| u32::try_from(seconds.max(0).div_euclid(series::QUARTER_S)).unwrap_or(u32::MAX);
-        let (first, end) = (bucket(from_s), bucket(to_s));
+        let (first, end) = (bucket(from_s), bucket(to_s.saturating_add(series::QUARTER_S - 1)));
         let mut quarters: Vec<QuarterHour> = Vec::new();
         if end <= first {
             return Ok(quarters);

@@ -185,13 +185,37 @@ async fn bench(options: Options) -> anyhow::Result<()> {
         let started = Instant::now();
         if sample % 2 == 0 {
             client
-                .stats_top(EntityKind::Artist, Some(periods[sample / 2 % periods.len()]), None, None, Some(50))
+                .stats_top(
+                    EntityKind::Artist,
+                    Some(periods[sample / 2 % periods.len()]),
+                    None,
+                    None,
+                    Some(50),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
                 .await?;
         } else {
             let from = HISTORY_START + rng.below(HISTORY_SPAN as u64 / 2) as i64;
             let to = from + rng.below(HISTORY_SPAN as u64 / 2) as i64 + 86_400;
             client
-                .stats_top(EntityKind::Artist, None, Some(TimeArg::Unix(from)), Some(TimeArg::Unix(to)), Some(50))
+                .stats_top(
+                    EntityKind::Artist,
+                    None,
+                    Some(TimeArg::Unix(from)),
+                    Some(TimeArg::Unix(to)),
+                    Some(50),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
                 .await?;
         }
         top.push(started.elapsed());
