@@ -193,3 +193,28 @@ fn a_bad_time_zone_in_the_config_names_the_key() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("general.timezone"), "{err}");
 }
+
+/// A new `[general] timezone` applies at the config's reload, to the whole history at once.
+#[tokio::test]
+async fn a_reloaded_time_zone_moves_the_buckets_at_once() {
+    let daemon = daemon_with_listens().await;
+    let client = daemon.client().await;
+    let heatmap = client.stats_heatmap(None, None, Some("2024".into()), None, None, None, None, None).await.unwrap();
+    assert_eq!((heatmap.span.tz.as_str(), heatmap.plays[3][12]), ("Europe/Paris", 1));
+    let partial = daemon.dir.path().join("config.partial");
+    std::fs::write(&partial, "[general]\ntimezone = \"Asia/Kathmandu\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    std::fs::rename(&partial, daemon.config_path()).unwrap();
+    // SAFETY: kill has no memory preconditions; the pid is our child's.
+    unsafe { libc::kill(daemon.pid() as i32, libc::SIGHUP) };
+    let started = std::time::Instant::now();
+    let heatmap = loop {
+        let heatmap =
+            client.stats_heatmap(None, None, Some("2024".into()), None, None, None, None, None).await.unwrap();
+        if heatmap.span.tz == "Asia/Kathmandu" {
+            break heatmap;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the reload");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!((heatmap.plays[3][12], heatmap.plays[3][16]), (0, 1), "Thursday 16h in Kathmandu");
+}
