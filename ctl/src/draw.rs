@@ -172,7 +172,7 @@ fn bar(value: u64, max: u64, cells: usize) -> String {
     }
     let eighths = ((value as u128 * cells as u128 * 8) / max as u128).max(1) as usize;
     let mut bar: String = std::iter::repeat_n('█', eighths / 8).collect();
-    if eighths % 8 > 0 {
+    if !eighths.is_multiple_of(8) {
         bar.push(EIGHTHS[eighths % 8 - 1]);
     }
     bar
@@ -188,7 +188,7 @@ fn shade(value: u64, max: u64) -> char {
 }
 
 fn legend(out: &mut impl Write, by: Measure, max: u64) -> io::Result<()> {
-    writeln!(out, "{} none  {} {} most ({})", SHADES[0], SHADES[1..].iter().collect::<String>(), "", show(max, by))
+    writeln!(out, "{} none  {} most ({})", SHADES[0], SHADES[1..].iter().collect::<String>(), show(max, by))
 }
 
 fn known(out: &mut impl Write, by: Measure, time_known: u64) -> io::Result<()> {
