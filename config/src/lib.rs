@@ -57,6 +57,8 @@ pub enum Error {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// Settings that concern everything: the listener's time zone.
+    pub general: GeneralConfig,
     /// Where data and the socket live.
     pub paths: PathsConfig,
     /// Rules for file imports.
@@ -278,6 +280,16 @@ impl Default for RpcConfig {
     }
 }
 
+/// `[general]`: settings that concern everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeneralConfig {
+    /// The listener's time zone, an IANA name such as `Europe/Paris`: days, hours,
+    /// weeks, months and years of charts and analytics are counted in it
+    /// (default: the system's zone).
+    pub timezone: Option<String>,
+}
+
 /// `[log]`: logging.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -324,6 +336,11 @@ impl Config {
         let bad = |key: &'static str, message: &str| {
             Err(Error::Value { path: path.to_owned(), key, message: message.to_owned() })
         };
+        if let Some(name) = &self.general.timezone
+            && jiff::tz::TimeZoneDatabase::bundled().get(name).is_err()
+        {
+            return bad("general.timezone", "not a known time zone: use an IANA name such as Europe/Paris");
+        }
         if self.import.min_play_ms > 24 * 3600 * 1000 {
             return bad("import.min_play_ms", "must be at most one day (86400000)");
         }
@@ -522,6 +539,15 @@ mod tests {
         assert!(!config.adapters["roon"].enabled);
         let err = parse("[plugins]\ncall_timeout_ms = 1\n").unwrap_err().to_string();
         assert!(err.contains("plugins.call_timeout_ms"), "{err}");
+    }
+
+    #[test]
+    fn the_time_zone_is_an_iana_name() {
+        let config = parse("[general]\ntimezone = \"Asia/Calcutta\"\n").unwrap();
+        assert_eq!(config.general.timezone.as_deref(), Some("Asia/Calcutta"));
+        let err = parse("[general]\ntimezone = \"Europe/Parris\"\n").unwrap_err().to_string();
+        assert!(err.contains("general.timezone"), "{err}");
+        assert_eq!(Config::default().general.timezone, None, "the system's zone");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! Exit codes: 0 ok, 1 failure, 2 usage.
 
 mod commands;
+mod draw;
 mod output;
 
 use std::io::Write;
@@ -49,8 +50,16 @@ enum Command {
     Listens(commands::listens::Listens),
     /// Search artists, albums and tracks (typos and accents are fine).
     Search(commands::search::Search),
-    /// The most played artists, albums or tracks.
+    /// The most played artists, albums or tracks (by plays or --by time).
     Top(commands::top::Top),
+    /// Plays step by step (hours of a day, days, weeks, months, years), gaps as zero.
+    Timeline(commands::analytics::Timeline),
+    /// The listening clock: plays per hour of the day.
+    Clock(commands::analytics::Clock),
+    /// Plays per weekday and hour.
+    Heatmap(commands::analytics::Heatmap),
+    /// Every day of a year with its plays.
+    Calendar(commands::analytics::Calendar),
     /// Rebuild the search index from the store.
     Reindex(commands::reindex::Reindex),
     /// Live trackers: start, stop or show (the default) an adapter's tracker.
@@ -145,6 +154,10 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Listens(command) => command.run(&session, &mut out).await?,
         Command::Search(command) => command.run(&session, &mut out).await?,
         Command::Top(command) => command.run(&session, &mut out).await?,
+        Command::Timeline(command) => command.run(&session, &mut out).await?,
+        Command::Clock(command) => command.run(&session, &mut out).await?,
+        Command::Heatmap(command) => command.run(&session, &mut out).await?,
+        Command::Calendar(command) => command.run(&session, &mut out).await?,
         Command::Reindex(command) => command.run(&session, &mut out).await?,
         Command::Tracker(command) => command.run(&session, &mut out).await?,
         Command::Roon(command) => command.run(&session, &mut out).await?,

@@ -8,9 +8,9 @@ use std::io::{self, Write};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jsonrpsee::core::ClientError;
 use musique_api::{
-    ComponentState, ComponentStatus, ConnectionState, EnrichmentInfo, Event, ImportRun, Listen, NewToken, PlayOutcome,
-    PlayState, Playback, PlayerStatus, PlayingTrack, PluginInfo, SearchHit, Status, TokenApi, TokenInfo, TopList,
-    TrackerStatus, Zone, error_code,
+    ComponentState, ComponentStatus, ConnectionState, EnrichmentInfo, Event, ImportRun, Listen, Measure, NewToken,
+    PlayOutcome, PlayState, Playback, PlayerStatus, PlayingTrack, PluginInfo, SearchHit, Span, Status, TokenApi,
+    TokenInfo, TopList, TrackerStatus, Zone, error_code,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -101,7 +101,7 @@ fn table(out: &mut impl Write, columns: &[(&str, Fit)], rows: &[Vec<String>]) ->
 
 /// The width tables must fit: `COLUMNS` when it holds a number, else the terminal's when
 /// stdout is one, else none (a file or a pipe gets every cell whole).
-fn terminal_width() -> Option<u16> {
+pub(crate) fn terminal_width() -> Option<u16> {
     let columns = std::env::var("COLUMNS").ok().and_then(|columns| columns.trim().parse::<u16>().ok());
     match columns.filter(|&columns| columns > 0) {
         Some(columns) => Some(columns),
@@ -282,16 +282,44 @@ pub(crate) fn search(out: &mut impl Write, hits: &[SearchHit]) -> io::Result<()>
     table(out, &[("KIND", Fit::Whole), ("NAME", Fit::Cut), ("ARTIST", Fit::Cut)], &rows)
 }
 
+/// What an empty answer says: the dates it looked at and where the history lies.
+pub(crate) fn nothing_in(span: &Span) -> String {
+    let looked = match (&span.first_day, &span.last_day) {
+        (Some(first), Some(last)) => format!("no listens between {first} and {last}"),
+        (Some(first), None) => format!("no listens since {first}"),
+        _ => "no listens".to_owned(),
+    };
+    match (&span.history_from, &span.history_to) {
+        (Some(first), Some(last)) => format!("{looked}; your listens run from {first} to {last}"),
+        _ => format!("{looked}; there are no listens yet"),
+    }
+}
+
+/// Milliseconds as hours and minutes (`12h05`), or minutes and seconds under an hour.
+pub(crate) fn time_listened(ms: u64) -> String {
+    let seconds = ms / 1000;
+    if seconds >= 3600 {
+        format!("{}h{:02}", seconds / 3600, seconds % 3600 / 60)
+    } else {
+        format!("{}m{:02}", seconds / 60, seconds % 60)
+    }
+}
+
 pub(crate) fn top(out: &mut impl Write, top: &TopList) -> io::Result<()> {
     if top.entries.is_empty() {
-        return writeln!(out, "no listens in this period");
+        return writeln!(out, "{}", nothing_in(&top.span));
     }
+    let by_time = top.by == Measure::Time;
     let with_artist = top.entries.iter().any(|entry| entry.artist.is_some());
     let rows: Vec<Vec<String>> = top
         .entries
         .iter()
         .map(|entry| {
-            let mut row = vec![entry.rank.to_string(), entry.plays.to_string(), entry.name.clone()];
+            let mut row = vec![entry.rank.to_string(), entry.plays.to_string()];
+            if by_time {
+                row.push(time_listened(entry.ms.unwrap_or(0)));
+            }
+            row.push(entry.name.clone());
             if with_artist {
                 row.push(entry.artist.clone().unwrap_or_default());
             }
@@ -299,11 +327,19 @@ pub(crate) fn top(out: &mut impl Write, top: &TopList) -> io::Result<()> {
         })
         .collect();
     let name = top.kind.plural().trim_end_matches('s').to_uppercase();
-    let mut columns = vec![("#", Fit::Whole), ("PLAYS", Fit::Whole), (name.as_str(), Fit::Cut)];
+    let mut columns = vec![("#", Fit::Whole), ("PLAYS", Fit::Whole)];
+    if by_time {
+        columns.push(("TIME", Fit::Whole));
+    }
+    columns.push((name.as_str(), Fit::Cut));
     if with_artist {
         columns.push(("ARTIST", Fit::Cut));
     }
-    table(out, &columns, &rows)
+    table(out, &columns, &rows)?;
+    if let Some(known) = top.time_known {
+        writeln!(out, "time counts the {known} listens with a known duration")?;
+    }
+    Ok(())
 }
 
 pub(crate) fn new_token(out: &mut impl Write, token: &NewToken, url: Option<&str>) -> io::Result<()> {

@@ -153,6 +153,7 @@ impl Daemon {
         ));
         let library =
             Library::new(store.clone(), index, events.clone(), config.credits.separators.clone(), clock.clone());
+        library.configure_time_zone(config.general.timezone.as_deref());
         let runs = Runs::new(library.clone(), store.clone(), events.clone());
         components.started(Component::new(
             "imports",

@@ -156,7 +156,7 @@ impl Runtime {
     }
 
     /// Reads the config file again. A valid change to `[adapters.*]` restarts the
-    /// plugins it touches; other sections apply at the next start. An invalid file is
+    /// plugins it touches, `[general]` applies at once; other sections apply at the next start. An invalid file is
     /// refused, logged, shown in the status, and the running config stays. Blocks.
     pub(crate) fn reload_config(&self) {
         let file = self.state.config.lock().expect("config lock").file.clone();
@@ -178,6 +178,11 @@ impl Runtime {
             let mut state = self.state.config.lock().expect("config lock");
             state.reloads += 1;
             state.error = None;
+            if state.applied.general != new.general {
+                // Nothing is stored per zone: answers follow at once.
+                self.state.library.configure_time_zone(new.general.timezone.as_deref());
+                state.applied.general = new.general.clone();
+            }
             let old = &state.applied;
             let sections = [
                 ("paths", old.paths != new.paths),

@@ -134,6 +134,8 @@ impl Daemon {
             .arg("--socket")
             .arg(socket)
             .env("MUSIQUE_LOG", self.log_level)
+            // Days and hours in UTC unless a test names a zone: answers do not depend on the machine.
+            .env("TZ", "UTC")
             .stdin(Stdio::null());
         command
     }

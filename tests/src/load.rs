@@ -264,11 +264,27 @@ async fn client_load(socket: &Path, url: &str, load: &MixedLoad, client: usize) 
                 let limit = Some(1 + rng.below(100) as u32);
                 if rng.below(2) == 0 {
                     let period = periods[rng.below(periods.len() as u64) as usize];
-                    rpc.stats_top(kind, Some(period), None, None, limit).await.expect("stats.top");
+                    rpc.stats_top(kind, Some(period), None, None, limit, None, None, None, None, None, None)
+                        .await
+                        .expect("stats.top");
                 } else {
                     let from = load.from + rng.below(span) as i64;
                     let to = TimeArg::Unix(from + 1 + rng.below(span) as i64);
-                    rpc.stats_top(kind, None, Some(TimeArg::Unix(from)), Some(to), limit).await.expect("stats.top");
+                    rpc.stats_top(
+                        kind,
+                        None,
+                        Some(TimeArg::Unix(from)),
+                        Some(to),
+                        limit,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                    )
+                    .await
+                    .expect("stats.top");
                 }
             }
             _ => {

@@ -104,7 +104,10 @@ async fn spotify_extended_folder_with_overlapping_files() {
     assert!(page.listens.iter().any(|listen| listen.artist == "Simon & Garfunkel"), "band names stay whole");
     assert!(page.listens.iter().all(|listen| listen.artist != "Secret Artist"), "incognito plays are skipped");
 
-    let top = client.stats_top(EntityKind::Artist, None, None, None, Some(10)).await.unwrap();
+    let top = client
+        .stats_top(EntityKind::Artist, None, None, None, Some(10), None, None, None, None, None, None)
+        .await
+        .unwrap();
     assert_eq!((top.entries[0].name.as_str(), top.entries[0].plays), ("Beyoncé", 2));
     assert_eq!(top.entries.len(), 5, "JAY-Z and Julia Church are featured, not counted: {:?}", top.entries);
 

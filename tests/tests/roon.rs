@@ -225,7 +225,10 @@ async fn a_listening_session_becomes_exactly_the_expected_listens() {
     assert_eq!(radio.reported.as_ref().unwrap().platform.as_deref(), Some("Living Room"));
     // The radio play is not ranked.
     let client = daemon.client().await;
-    let top = client.stats_top(musique_api::EntityKind::Artist, None, None, None, Some(10)).await.unwrap();
+    let top = client
+        .stats_top(musique_api::EntityKind::Artist, None, None, None, Some(10), None, None, None, None, None, None)
+        .await
+        .unwrap();
     let stereolab = top.entries.iter().find(|entry| entry.name == "Stereolab").map(|entry| entry.plays);
     assert_eq!(stereolab, Some(1), "{top:?}");
     // A play's start is when it began playing.

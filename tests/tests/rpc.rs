@@ -145,7 +145,8 @@ async fn top_over_periods_and_ranges() {
     }
     client.listens_add(None, Some(listens)).await.unwrap();
 
-    let all = client.stats_top(EntityKind::Artist, None, None, None, None).await.unwrap();
+    let all =
+        client.stats_top(EntityKind::Artist, None, None, None, None, None, None, None, None, None, None).await.unwrap();
     let names: Vec<(&str, u64)> = all.entries.iter().map(|entry| (entry.name.as_str(), entry.plays)).collect();
     assert_eq!(names, vec![("Björk", 3), ("Air", 2), ("Cocteau Twins", 1)]);
 
@@ -156,6 +157,12 @@ async fn top_over_periods_and_ranges() {
             None,
             Some(TimeArg::Text("2024-02-01".into())),
             Some(TimeArg::Text("2024-03-15".into())),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
             None,
         )
         .await
@@ -170,6 +177,12 @@ async fn top_over_periods_and_ranges() {
             Some(TimeArg::Unix(1_706_700_001)),
             Some(TimeArg::Unix(1_710_460_801)),
             None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
         )
         .await
         .unwrap();
@@ -178,10 +191,16 @@ async fn top_over_periods_and_ranges() {
 
     // Which listens a named period holds depends on the clock: `library::charts` tests that with a set clock.
     // Over RPC, a period answers its bounds, whole UTC days ending tomorrow at midnight.
-    let today = client.stats_top(EntityKind::Track, Some(Period::Day), None, None, None).await.unwrap();
+    let today = client
+        .stats_top(EntityKind::Track, Some(Period::Day), None, None, None, None, None, None, None, None, None)
+        .await
+        .unwrap();
     let (from, to) = (today.from.unwrap(), today.to.unwrap());
     assert_eq!((to - from, from % 86_400), (86_400, 0), "{today:?}");
-    let week = client.stats_top(EntityKind::Album, Some(Period::Week), None, None, None).await.unwrap();
+    let week = client
+        .stats_top(EntityKind::Album, Some(Period::Week), None, None, None, None, None, None, None, None, None)
+        .await
+        .unwrap();
     assert!(week.entries.is_empty(), "no albums were given");
 }
 
@@ -271,11 +290,13 @@ async fn r11_band_names_with_feat_and_ft_stay_whole() {
         new_listen("Calvin Harris feat. Rihanna", "This Is What You Came For", 1_700_000_900),
     ];
     client.listens_add(None, Some(listens)).await.unwrap();
-    let artists = client.stats_top(EntityKind::Artist, None, None, None, None).await.unwrap();
+    let artists =
+        client.stats_top(EntityKind::Artist, None, None, None, None, None, None, None, None, None, None).await.unwrap();
     let mut names: Vec<&str> = artists.entries.iter().map(|entry| entry.name.as_str()).collect();
     names.sort_unstable();
     assert_eq!(names, ["Calvin Harris", "Jimmie Vaughan", "Little Feat", "Little Feat & Friends"]);
-    let tracks = client.stats_top(EntityKind::Track, None, None, None, None).await.unwrap();
+    let tracks =
+        client.stats_top(EntityKind::Track, None, None, None, None, None, None, None, None, None, None).await.unwrap();
     let mut titles: Vec<&str> = tracks.entries.iter().map(|entry| entry.name.as_str()).collect();
     titles.sort_unstable();
     assert_eq!(titles, ["No Small Feat (Live)", "This Is What You Came For", "Welcome to Ft Worth", "Willin'"]);
@@ -305,13 +326,26 @@ async fn r11_a_merged_play_gains_the_album_a_later_report_knows() {
     assert_eq!(page.listens.len(), 1);
     let listen = &page.listens[0];
     assert_eq!((listen.album.as_deref(), listen.duration_ms), (Some("Jenny Ondioline"), Some(305_000)));
-    let albums = client.stats_top(EntityKind::Album, None, None, None, None).await.unwrap();
+    let albums =
+        client.stats_top(EntityKind::Album, None, None, None, None, None, None, None, None, None, None).await.unwrap();
     let rows: Vec<(&str, u64)> = albums.entries.iter().map(|entry| (entry.name.as_str(), entry.plays)).collect();
     assert_eq!(rows, [("Jenny Ondioline", 1)]);
     // Over a range, from the month counters and from the listens at the edges alike.
     for (from, to) in [("2023-11-01", "2023-12-01"), ("2023-11-14", "2023-11-15")] {
         let range = client
-            .stats_top(EntityKind::Album, None, Some(TimeArg::Text(from.into())), Some(TimeArg::Text(to.into())), None)
+            .stats_top(
+                EntityKind::Album,
+                None,
+                Some(TimeArg::Text(from.into())),
+                Some(TimeArg::Text(to.into())),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            )
             .await
             .unwrap();
         let rows: Vec<(&str, u64)> = range.entries.iter().map(|entry| (entry.name.as_str(), entry.plays)).collect();

@@ -832,7 +832,10 @@ async fn counts_and_charts(daemon: &Daemon, url: &str, user: &str, token: &str, 
                 None => (Some(Period::All), None, None),
                 Some((from, to)) => (None, Some(TimeArg::Unix(from)), Some(TimeArg::Unix(to))),
             };
-            let top = client.stats_top(kind, period, from, to, Some(100)).await.expect("stats.top");
+            let top = client
+                .stats_top(kind, period, from, to, Some(100), None, None, None, None, None, None)
+                .await
+                .expect("stats.top");
             assert!(!top.entries.is_empty(), "{kind:?} {range:?}");
             let rows: Vec<String> =
                 top.entries.iter().map(|entry| format!("{} {:?} {}", entry.name, entry.artist, entry.plays)).collect();

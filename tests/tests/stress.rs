@@ -1594,7 +1594,19 @@ async fn burst(daemon: &Daemon) {
                 assert_eq!(report.added, 1500);
                 connection.listens_list(None, None, Some(1000), None).await.expect("listens.list");
                 connection
-                    .stats_top(musique_api::EntityKind::Track, Some(musique_api::Period::All), None, None, Some(1000))
+                    .stats_top(
+                        musique_api::EntityKind::Track,
+                        Some(musique_api::Period::All),
+                        None,
+                        None,
+                        Some(1000),
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                    )
                     .await
                     .expect("stats.top");
             }

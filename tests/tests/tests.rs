@@ -3,6 +3,7 @@
 //!
 //! If you're adding something new, tests go in one of these modules.
 
+mod analytics;
 mod clients;
 mod crash;
 mod ctl;

@@ -254,6 +254,9 @@ async fn rpc_doc_examples_match_the_daemon() {
     checker.check("listens.list", &[]);
     checker.check("search", &["/result/hits/*/score"]);
     checker.check("stats.top", &[]);
+    checker.check("stats.timeline", &[]);
+    checker.check("stats.clock", &[]);
+    checker.check("stats.heatmap", &[]);
     checker.check(
         "daemon.status",
         &[

@@ -4,6 +4,7 @@
 //! If you're adding a command, it goes in a new module here, plus a variant of
 //! `Command` in `main.rs`.
 
+pub(crate) mod analytics;
 pub(crate) mod enrich;
 pub(crate) mod events;
 pub(crate) mod import;
@@ -22,7 +23,7 @@ pub(crate) mod tracker;
 
 use anyhow::bail;
 use jsonrpsee::async_client::Client;
-use musique_api::{Feature, TimeArg};
+use musique_api::{Feature, Measure, TimeArg};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
@@ -56,6 +57,52 @@ pub(crate) struct RangeArgs {
     /// Until this time, exclusive.
     #[arg(long)]
     pub(crate) to: Option<String>,
+}
+
+/// A calendar period in the listener's zone, what to measure, and the zone.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CalendarArgs {
+    /// A year in the zone (2024).
+    #[arg(long, conflicts_with_all = ["month", "week", "day", "from", "to"])]
+    pub(crate) year: Option<String>,
+    /// A month in the zone (2024-05).
+    #[arg(long, conflicts_with_all = ["week", "day", "from", "to"])]
+    pub(crate) month: Option<String>,
+    /// An ISO week in the zone (2024-W21).
+    #[arg(long, conflicts_with_all = ["day", "from", "to"])]
+    pub(crate) week: Option<String>,
+    /// A day in the zone (2024-05-23).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub(crate) day: Option<String>,
+    #[command(flatten)]
+    pub(crate) measure: MeasureArgs,
+}
+
+/// What to measure and in which zone.
+#[derive(Debug, clap::Args)]
+pub(crate) struct MeasureArgs {
+    /// Plays, or time listened (known durations; the answer says how many had one).
+    #[arg(long, value_enum, default_value_t = MeasureArg::Plays)]
+    pub(crate) by: MeasureArg,
+    /// The time zone, an IANA name (default: the daemon's `[general] timezone`).
+    #[arg(long)]
+    pub(crate) tz: Option<String>,
+}
+
+/// `--by`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum MeasureArg {
+    Plays,
+    Time,
+}
+
+impl MeasureArgs {
+    pub(crate) fn measure(&self) -> Measure {
+        match self.by {
+            MeasureArg::Plays => Measure::Plays,
+            MeasureArg::Time => Measure::Time,
+        }
+    }
 }
 
 impl RangeArgs {

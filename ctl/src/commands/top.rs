@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use musique_api::{EntityKind, MusiqueApiClient, Period};
 
-use super::{RangeArgs, Session};
+use super::{CalendarArgs, RangeArgs, Session};
 use crate::output;
 
 #[derive(Debug, clap::Args)]
@@ -14,10 +14,12 @@ pub(crate) struct Top {
     /// What to rank.
     what: TopArg,
     /// A period ending today (UTC): day, week, month (30 days), year (365 days) or all.
-    #[arg(long, value_enum, conflicts_with_all = ["from", "to"])]
+    #[arg(long, value_enum, conflicts_with_all = ["from", "to", "year", "month", "week", "day"])]
     period: Option<PeriodArg>,
     #[command(flatten)]
     range: RangeArgs,
+    #[command(flatten)]
+    calendar: CalendarArgs,
     /// How many.
     #[arg(long, default_value_t = 20)]
     limit: u32,
@@ -59,7 +61,24 @@ impl Top {
             PeriodArg::All => Period::All,
         });
         let (from, to) = self.range.into_times();
-        let top = session.client.stats_top(kind, period, from, to, Some(self.limit)).await?;
+        let calendar = self.calendar;
+        let by = calendar.measure.measure();
+        let top = session
+            .client
+            .stats_top(
+                kind,
+                period,
+                from,
+                to,
+                Some(self.limit),
+                calendar.year,
+                calendar.month,
+                calendar.week,
+                calendar.day,
+                Some(by),
+                calendar.measure.tz,
+            )
+            .await?;
         if session.json {
             output::json(out, &top)?
         } else {

@@ -82,8 +82,11 @@ pub const REPORTED: u32 = 7;
 /// Added `roon.*` (zones, control, browse-to-play), the `zone_playback` event, and
 /// `radio` and the zone (`platform`) on Roon's listens.
 pub const ROON: u32 = 8;
+/// Added `stats.timeline`, `stats.clock`, `stats.heatmap`, `stats.calendar`, and on
+/// `stats.top` calendar periods (`year`, `month`, `week`, `day`), `by` and `tz`.
+pub const ANALYTICS: u32 = 9;
 /// The API version this crate speaks.
-pub const CURRENT_API_VERSION: u32 = ROON;
+pub const CURRENT_API_VERSION: u32 = ANALYTICS;
 
 /// The player types of `roon.*`: the SDK's `player` protocol types are the wire shape.
 pub use musique_sdk::player::{
@@ -191,8 +194,10 @@ pub trait MusiqueApi {
         limit: Option<u32>,
     ) -> RpcResult<SearchResults>;
 
-    /// The most played artists, albums or tracks over a period
-    /// (`day`, `week`, `month`, `year`, `all`) or a `from`..`to` range.
+    /// The most played artists, albums or tracks over a rolling period
+    /// (`day`, `week`, `month`, `year`, `all`), a `from`..`to` range, or a calendar
+    /// period in the zone (`year`, `month`, `week`, `day`: since [`ANALYTICS`]); ranked
+    /// by plays or by time listened (`by`, since [`ANALYTICS`]).
     #[method(name = "stats.top", param_kind = map)]
     async fn stats_top(
         &self,
@@ -201,7 +206,69 @@ pub trait MusiqueApi {
         from: Option<TimeArg>,
         to: Option<TimeArg>,
         limit: Option<u32>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        by: Option<Measure>,
+        tz: Option<String>,
     ) -> RpcResult<TopList>;
+
+    /// What a range holds step by step in the zone (`hour`, `day`, `week`, `month`,
+    /// `year`), every bucket listed, gaps as zero. Since [`ANALYTICS`].
+    #[method(name = "stats.timeline", param_kind = map)]
+    async fn stats_timeline(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        step: Option<Step>,
+        by: Option<Measure>,
+        tz: Option<String>,
+    ) -> RpcResult<Timeline>;
+
+    /// The listening clock: what a period (all time when none) holds per hour of
+    /// the day in the zone. Since [`ANALYTICS`].
+    #[method(name = "stats.clock", param_kind = map)]
+    async fn stats_clock(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        by: Option<Measure>,
+        tz: Option<String>,
+    ) -> RpcResult<ClockAnswer>;
+
+    /// What a period (all time when none) holds per weekday (Monday first) and
+    /// hour in the zone. Since [`ANALYTICS`].
+    #[method(name = "stats.heatmap", param_kind = map)]
+    async fn stats_heatmap(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        by: Option<Measure>,
+        tz: Option<String>,
+    ) -> RpcResult<HeatmapAnswer>;
+
+    /// Every day of a year (the current one in the zone when none) with its plays.
+    /// Since [`ANALYTICS`].
+    #[method(name = "stats.calendar", param_kind = map)]
+    async fn stats_calendar(
+        &self,
+        year: Option<String>,
+        by: Option<Measure>,
+        tz: Option<String>,
+    ) -> RpcResult<CalendarAnswer>;
 
     /// Starts importing an export file, folder or zip; resumes an interrupted
     /// import of the same files.
@@ -878,6 +945,163 @@ pub struct TopList {
     pub to: Option<i64>,
     /// Most played first; ties by name.
     pub entries: Vec<TopEntry>,
+    /// The period in the zone, and where the history lies when the period is empty.
+    /// Since [`ANALYTICS`].
+    #[serde(flatten)]
+    pub span: Span,
+    /// What ranks the entries. Since [`ANALYTICS`].
+    #[serde(default)]
+    pub by: Measure,
+    /// With `by: time`: how many listens of the period had a duration (the others
+    /// count 0 ms). Since [`ANALYTICS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_known: Option<u64>,
+}
+
+/// What an analytics answer looked at: the zone, the period's first and last day
+/// in it, and, when the period holds no listen, the first and last day of the
+/// whole history (absent too when there is none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    /// The IANA zone days and hours were counted in.
+    #[serde(default)]
+    pub tz: String,
+    /// The period's first day in the zone (`2024-05-01`), absent for all time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_day: Option<String>,
+    /// The period's last day in the zone (`2024-05-31`), absent for all time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_day: Option<String>,
+    /// The first listen's day in the zone, when the period is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_from: Option<String>,
+    /// The last listen's day in the zone, when the period is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_to: Option<String>,
+}
+
+/// What charts and patterns add up. Since [`ANALYTICS`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Listens.
+    #[default]
+    Plays,
+    /// Time listened: the listen's played duration where known, 0 ms otherwise.
+    Time,
+}
+
+wire_names!(Measure { Plays => "plays", Time => "time" });
+
+/// The length of a timeline's buckets, in the zone. Since [`ANALYTICS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Hours (a day has 23 or 25 across a change of offset).
+    Hour,
+    /// Days, from local midnight.
+    Day,
+    /// ISO weeks, from Monday.
+    Week,
+    /// Months.
+    Month,
+    /// Years.
+    Year,
+}
+
+wire_names!(Step { Hour => "hour", Day => "day", Week => "week", Month => "month", Year => "year" });
+
+/// One bucket of a timeline. Since [`ANALYTICS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineBucket {
+    /// Where it starts, in the zone (`2024-05-23T00:00:00+02:00`).
+    pub start: String,
+    /// Listens.
+    pub plays: u64,
+    /// Milliseconds played.
+    pub ms: u64,
+}
+
+/// Answer to `stats.timeline`. Since [`ANALYTICS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// Start of the range (unix seconds).
+    pub from: i64,
+    /// End of the range (unix seconds, exclusive).
+    pub to: i64,
+    /// The period in the zone, and where the history lies when it is empty.
+    #[serde(flatten)]
+    pub span: Span,
+    /// The buckets' length.
+    pub step: Step,
+    /// What the answer is for (both are always given).
+    pub by: Measure,
+    /// How many listens of the range had a duration.
+    pub time_known: u64,
+    /// Every bucket of the range, oldest first.
+    pub buckets: Vec<TimelineBucket>,
+}
+
+/// Answer to `stats.clock`. Since [`ANALYTICS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockAnswer {
+    /// Start of the range (unix seconds), absent for all time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    /// End of the range (unix seconds, exclusive), absent for all time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+    /// The period in the zone, and where the history lies when it is empty.
+    #[serde(flatten)]
+    pub span: Span,
+    /// What the answer is for (both are always given).
+    pub by: Measure,
+    /// How many listens of the range had a duration.
+    pub time_known: u64,
+    /// Plays in hours 0 to 23 of the day, in the zone.
+    pub plays: Vec<u64>,
+    /// Milliseconds played in hours 0 to 23.
+    pub ms: Vec<u64>,
+}
+
+/// Answer to `stats.heatmap`. Since [`ANALYTICS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeatmapAnswer {
+    /// Start of the range (unix seconds), absent for all time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    /// End of the range (unix seconds, exclusive), absent for all time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+    /// The period in the zone, and where the history lies when it is empty.
+    #[serde(flatten)]
+    pub span: Span,
+    /// What the answer is for (both are always given).
+    pub by: Measure,
+    /// How many listens of the range had a duration.
+    pub time_known: u64,
+    /// Plays of seven weekdays, Monday first, each in hours 0 to 23 in the zone.
+    pub plays: Vec<Vec<u64>>,
+    /// Milliseconds played, laid out as `plays`.
+    pub ms: Vec<Vec<u64>>,
+}
+
+/// Answer to `stats.calendar`. Since [`ANALYTICS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarAnswer {
+    /// The year.
+    pub year: i32,
+    /// The year in the zone, and where the history lies when it is empty.
+    #[serde(flatten)]
+    pub span: Span,
+    /// What the answer is for (both are always given).
+    pub by: Measure,
+    /// How many listens of the year had a duration.
+    pub time_known: u64,
+    /// Plays of every day of the year, January 1st (`first_day`) first.
+    pub plays: Vec<u64>,
+    /// Milliseconds played, day by day as `plays`.
+    pub ms: Vec<u64>,
 }
 
 /// One row of a top list.
@@ -894,6 +1118,9 @@ pub struct TopEntry {
     pub artist: Option<String>,
     /// Listens in the period.
     pub plays: u64,
+    /// Milliseconds played in the period, when ranked by time. Since [`ANALYTICS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms: Option<u64>,
 }
 
 /// Export formats `imports.start` reads.

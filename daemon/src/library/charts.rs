@@ -26,6 +26,8 @@ pub(crate) struct TopRow {
     pub(crate) name: String,
     pub(crate) artist: Option<String>,
     pub(crate) plays: u64,
+    /// Milliseconds played, when the chart ranks by time.
+    pub(crate) ms: Option<u64>,
 }
 
 impl Library {
@@ -64,26 +66,59 @@ impl Library {
                 }
             }
         }
-        let mut names = reader.names()?;
-        tally
-            .top(limit)
-            .into_iter()
-            .map(|(id, plays)| {
-                let (name, artist) = match kind {
-                    Kind::Artist => (names.artist(id)?, None),
-                    Kind::Album => {
-                        let (title, artist_id) = names.album(id)?;
-                        (title, Some(names.artist(artist_id)?))
-                    }
-                    Kind::Track => {
-                        let (title, artist_id, _) = names.track(id)?;
-                        (title, Some(names.artist(artist_id)?))
-                    }
-                };
-                Ok(TopRow { id, name: name.to_string(), artist: artist.map(|artist| artist.to_string()), plays })
-            })
-            .collect()
+        name_rows(&reader, kind, tally.top(limit), None)
     }
+
+    /// The entities of a kind with the most time played in `[from_s, to_s)`
+    /// (all time when `None`), by scanning the range's listens; listens without
+    /// a duration count 0 ms. Also returns how many listens had a duration.
+    pub(crate) fn top_by_time(
+        &self,
+        kind: Kind,
+        range: Option<(i64, i64)>,
+        limit: usize,
+    ) -> Result<(Vec<TopRow>, u64)> {
+        let reader = self.state.store.read()?;
+        let (from, to) = range.unwrap_or((0, i64::MAX));
+        let (mut time, mut plays, mut known) = (Tally::default(), Tally::default(), 0);
+        reader.add_listen_time(kind, from.max(0) as u64, to.max(0) as u64, &mut time, &mut plays, &mut known)?;
+        let rows = time.top(limit);
+        let plays: Vec<u64> = rows.iter().map(|(id, _)| plays.get(*id)).collect();
+        let rows = name_rows(&reader, kind, rows, Some(&plays))?;
+        Ok((rows, known))
+    }
+}
+
+/// Names the `(id, value)` rows of a chart; `plays` are the rows' plays when
+/// the values are milliseconds.
+fn name_rows(
+    reader: &crate::store::Reader,
+    kind: Kind,
+    rows: Vec<(u64, u64)>,
+    plays: Option<&[u64]>,
+) -> Result<Vec<TopRow>> {
+    let mut names = reader.names()?;
+    rows.into_iter()
+        .enumerate()
+        .map(|(index, (id, value))| {
+            let (name, artist) = match kind {
+                Kind::Artist => (names.artist(id)?, None),
+                Kind::Album => {
+                    let (title, artist_id) = names.album(id)?;
+                    (title, Some(names.artist(artist_id)?))
+                }
+                Kind::Track => {
+                    let (title, artist_id, _) = names.track(id)?;
+                    (title, Some(names.artist(artist_id)?))
+                }
+            };
+            let (plays, ms) = match plays {
+                Some(plays) => (plays[index], Some(value)),
+                None => (value, None),
+            };
+            Ok(TopRow { id, name: name.to_string(), artist: artist.map(|artist| artist.to_string()), plays, ms })
+        })
+        .collect()
 }
 
 /// The whole UTC months (month numbers, end exclusive) inside `[from, to)`,

@@ -4,6 +4,7 @@
 //! `Library` is a cheap `Clone` handle. It knows nothing of JSON-RPC or HTTP;
 //! the edges convert.
 
+pub(crate) mod analytics;
 mod charts;
 pub(crate) mod ingest;
 pub(crate) mod source;
@@ -45,6 +46,9 @@ struct State {
     separators: Arc<Vec<String>>,
     /// "Now", for time bounds and named periods.
     clock: Clock,
+    /// The listener's zone (`[general] timezone`), for days, weeks, months and
+    /// years when a request names none; replaced when the config reloads.
+    time_zone: std::sync::RwLock<jiff::tz::TimeZone>,
 }
 
 /// What the search index says about itself, for the status.
@@ -56,7 +60,8 @@ pub(crate) struct IndexHealth {
 
 impl Library {
     pub(crate) fn new(store: Store, index: Index, events: EventBus, separators: Vec<String>, clock: Clock) -> Library {
-        Library { state: Arc::new(State { store, index, events, separators: Arc::new(separators), clock }) }
+        let time_zone = std::sync::RwLock::new(jiff::tz::TimeZone::system());
+        Library { state: Arc::new(State { store, index, events, separators: Arc::new(separators), clock, time_zone }) }
     }
 
     pub(crate) fn clock(&self) -> &Clock {

@@ -2,6 +2,7 @@
 //! types to domain values, calling the service, and converting back.
 //! Errors are mapped to JSON-RPC error objects in exactly one place.
 
+mod analytics;
 mod convert;
 pub(crate) mod server;
 
@@ -13,11 +14,11 @@ use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use musique_api::{
-    AddReport, AddResult, AddStatus, AuthBegin, AuthStatus, CURRENT_API_VERSION, EnrichmentInfo, EntityKind,
-    Event as WireEvent, Feature, FetchMode, Hello, ImportKind, ImportOptions, ImportRun, IndexReport, ListensPage,
-    LoveReport, MusiqueApiServer, NewListen, NewToken, Period, PlayOutcome, PlayRequest, PlayerStatus, PluginInfo,
-    SearchHit, SearchResults, Status, TimeArg, TokenApi, TokenInfo, TopEntry, TopList, TrackRef, TrackerStatus, Zone,
-    error_code,
+    AddReport, AddResult, AddStatus, AuthBegin, AuthStatus, CURRENT_API_VERSION, CalendarAnswer, ClockAnswer,
+    EnrichmentInfo, EntityKind, Event as WireEvent, Feature, FetchMode, HeatmapAnswer, Hello, ImportKind,
+    ImportOptions, ImportRun, IndexReport, ListensPage, LoveReport, Measure, MusiqueApiServer, NewListen, NewToken,
+    Period, PlayOutcome, PlayRequest, PlayerStatus, PluginInfo, SearchHit, SearchResults, Status, Step, TimeArg,
+    Timeline, TokenApi, TokenInfo, TopEntry, TopList, TrackRef, TrackerStatus, Zone, error_code,
 };
 pub(crate) use server::serve;
 use tokio::sync::broadcast::error::RecvError;
@@ -303,27 +304,39 @@ impl MusiqueApiServer for Rpc {
         from: Option<TimeArg>,
         to: Option<TimeArg>,
         limit: Option<u32>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        by: Option<Measure>,
+        tz: Option<String>,
     ) -> RpcResult<TopList> {
         let limit = limit_of(limit, DEFAULT_RESULTS, MAX_RESULTS)?;
-        let from = time_of("from", from)?;
-        let to = time_of("to", to)?;
-        let range = match (period, from, to) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err(invalid("give either `period` or `from`/`to`, not both"));
-            }
-            (Some(period), None, None) => self.handles.library.period_range(convert::period_of(period)),
-            (None, None, None) => None,
-            (None, from, to) => {
-                let from = from.unwrap_or(0);
-                let to = to.unwrap_or(i64::MAX / 2);
-                if to <= from {
-                    return Err(invalid("`to` must be after `from`"));
-                }
-                Some((from, to))
-            }
-        };
+        let calendar = year.is_some() || month.is_some() || week.is_some() || day.is_some();
+        if period.is_some() && (from.is_some() || to.is_some() || calendar) {
+            return Err(invalid("give one of `period`, a calendar period or `from`/`to`"));
+        }
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let mut ask = analytics::Ask::new(&self.handles.library, params)?;
+        if let Some(period) = period {
+            ask.range = self.handles.library.period_range(convert::period_of(period));
+        }
         let domain_kind = kind_of(kind);
-        let rows = self.blocking(move |handles| handles.library.top(domain_kind, range, limit)).await?;
+        let by = by.unwrap_or_default();
+        let range = ask.range;
+        let (rows, time_known, span) = self
+            .blocking(move |handles| {
+                let (rows, time_known) = match by {
+                    Measure::Plays => (handles.library.top(domain_kind, range, limit)?, None),
+                    Measure::Time => {
+                        let (rows, known) = handles.library.top_by_time(domain_kind, range, limit)?;
+                        (rows, Some(known))
+                    }
+                };
+                let span = analytics::span(&handles.library, &ask, rows.is_empty())?;
+                Ok((rows, time_known, span))
+            })
+            .await?;
         Ok(TopList {
             kind,
             from: range.map(|(from, _)| from),
@@ -337,9 +350,75 @@ impl MusiqueApiServer for Rpc {
                     name: row.name,
                     artist: row.artist,
                     plays: row.plays,
+                    ms: row.ms,
                 })
                 .collect(),
+            span,
+            by,
+            time_known,
         })
+    }
+
+    async fn stats_timeline(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        step: Option<Step>,
+        by: Option<Measure>,
+        tz: Option<String>,
+    ) -> RpcResult<Timeline> {
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let ask = analytics::Ask::new(&self.handles.library, params)?;
+        let by = by.unwrap_or_default();
+        self.blocking(move |handles| analytics::timeline(&handles.library, ask, step, by)).await
+    }
+
+    async fn stats_clock(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        by: Option<Measure>,
+        tz: Option<String>,
+    ) -> RpcResult<ClockAnswer> {
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let ask = analytics::Ask::new(&self.handles.library, params)?;
+        let by = by.unwrap_or_default();
+        self.blocking(move |handles| analytics::clock(&handles.library, ask, by)).await
+    }
+
+    async fn stats_heatmap(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        by: Option<Measure>,
+        tz: Option<String>,
+    ) -> RpcResult<HeatmapAnswer> {
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let ask = analytics::Ask::new(&self.handles.library, params)?;
+        let by = by.unwrap_or_default();
+        self.blocking(move |handles| analytics::heatmap(&handles.library, ask, by)).await
+    }
+
+    async fn stats_calendar(
+        &self,
+        year: Option<String>,
+        by: Option<Measure>,
+        tz: Option<String>,
+    ) -> RpcResult<CalendarAnswer> {
+        let by = by.unwrap_or_default();
+        self.blocking(move |handles| analytics::calendar(&handles.library, year, by, tz)).await
     }
 
     async fn imports_start(

@@ -35,7 +35,8 @@ use writer::{WriteOp, Writer};
 
 /// The on-disk schema version this build writes and reads.
 /// 2: the daemon's state values all in the records' encoding (see `state::upgrade_v1`).
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+/// 3: plays and time per UTC quarter-hour (see `writer::backfill_quarter_hours`).
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 
 /// Name of the store file inside the data directory.
 pub(crate) const STORE_FILE: &str = "musique.redb";
@@ -180,6 +181,33 @@ pub(crate) mod series {
     pub(crate) const LISTENS_PER_DAY: u8 = 100;
     /// Plays per hour of the week, Monday 00h = 0 (entity 0).
     pub(crate) const LISTENS_PER_HOUR_OF_WEEK: u8 = 101;
+    /// Per UTC quarter-hour (bucket = 900 s periods since the epoch): entity
+    /// [`QUARTER_PLAYS`] holds the plays in the low 32 bits and the plays with a
+    /// known duration in the high 32 bits, entity [`QUARTER_MS`] the milliseconds
+    /// played. Every real zone offset is a multiple of 15 minutes, so any zone's
+    /// hours, days, weeks, months and years are sums of these buckets.
+    pub(crate) const LISTENS_PER_QUARTER_HOUR: u8 = 102;
+    /// The entity of [`LISTENS_PER_QUARTER_HOUR`] counting plays (and known durations).
+    pub(crate) const QUARTER_PLAYS: u64 = 0;
+    /// The entity of [`LISTENS_PER_QUARTER_HOUR`] counting milliseconds played.
+    pub(crate) const QUARTER_MS: u64 = 1;
+    /// Length of a quarter-hour bucket, in seconds.
+    pub(crate) const QUARTER_S: i64 = 900;
+    /// One play with a known duration, as added to a [`QUARTER_PLAYS`] counter.
+    pub(crate) const KNOWN_DURATION: u64 = 1 << 32;
+}
+
+/// What the listens of one UTC quarter-hour add up to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct QuarterHour {
+    /// Start of the quarter-hour (unix seconds).
+    pub(crate) start_s: i64,
+    /// Listens that started in it.
+    pub(crate) plays: u64,
+    /// Of those, how many had a duration.
+    pub(crate) known: u64,
+    /// The durations added up (listens without one count 0 ms).
+    pub(crate) ms: u64,
 }
 
 /// Handle to the store; cheap to clone.
@@ -636,6 +664,77 @@ impl Reader {
         Ok(())
     }
 
+    /// The quarter-hours that have listens, oldest first, from the one holding
+    /// `from_s` to the one holding the second before `to_s` (whole quarter-hours:
+    /// real zones' periods begin and end on them).
+    pub(crate) fn quarter_hours(&self, from_s: i64, to_s: i64) -> Result<Vec<QuarterHour>> {
+        let bucket = |seconds: i64| u32::try_from(seconds.max(0).div_euclid(series::QUARTER_S)).unwrap_or(u32::MAX);
+        let (first, end) = (bucket(from_s), bucket(to_s.saturating_add(series::QUARTER_S - 1)));
+        let mut quarters: Vec<QuarterHour> = Vec::new();
+        if end <= first {
+            return Ok(quarters);
+        }
+        let table = self.txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?;
+        let series = series::LISTENS_PER_QUARTER_HOUR;
+        for row in table.range((series, first, 0)..(series, end, 0)).map_err(store_err("scan aggregates"))? {
+            let (key, value) = row.map_err(store_err("scan aggregates"))?;
+            let (_, quarter, entity) = key.value();
+            let start_s = i64::from(quarter) * series::QUARTER_S;
+            if quarters.last().is_none_or(|last| last.start_s != start_s) {
+                quarters.push(QuarterHour { start_s, ..QuarterHour::default() });
+            }
+            let last = quarters.last_mut().expect("pushed above");
+            let value = value.value();
+            match entity {
+                series::QUARTER_PLAYS => {
+                    last.plays = value & 0xffff_ffff;
+                    last.known = value >> 32;
+                }
+                series::QUARTER_MS => last.ms = value,
+                _ => {}
+            }
+        }
+        Ok(quarters)
+    }
+
+    /// Adds the milliseconds played of each entity of `kind` in `[from_s, to_s)`
+    /// by scanning listens (listens without a duration add 0), and counts in
+    /// `known` the listens that had one.
+    pub(crate) fn add_listen_time(
+        &self,
+        kind: Kind,
+        from_s: u64,
+        to_s: u64,
+        time: &mut Tally,
+        plays: &mut Tally,
+        known: &mut u64,
+    ) -> Result<()> {
+        if to_s <= from_s {
+            return Ok(());
+        }
+        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))? {
+            let (key, value) = row.map_err(store_err("scan listens"))?;
+            let head = records::decode_listen_head(value.value())?;
+            if head.excluded {
+                continue;
+            }
+            let id = match kind {
+                Kind::Track => Some(key.value().1),
+                Kind::Artist => Some(head.artist_id),
+                Kind::Album => head.album_id,
+            };
+            if head.duration_ms.is_some() {
+                *known += 1;
+            }
+            if let Some(id) = id {
+                time.add(id, head.duration_ms.unwrap_or(0));
+                plays.add(id, 1);
+            }
+        }
+        Ok(())
+    }
+
     /// Opens the entity tables once, for resolving many names.
     pub(crate) fn names(&self) -> Result<Names> {
         let open = |def| self.txn.open_table(def).map_err(store_err("open entity table"));
@@ -810,6 +909,11 @@ impl Tally {
             self.0.resize(index + 1, 0);
         }
         self.0[index] += plays;
+    }
+
+    /// The count of `id`.
+    pub(crate) fn get(&self, id: u64) -> u64 {
+        self.0.get(id as usize).copied().unwrap_or(0)
     }
 
     /// The `limit` most played, most plays first, ties by lower id (seen first).

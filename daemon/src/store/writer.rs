@@ -288,6 +288,13 @@ pub(super) fn prepare(db: &Database, path: &Path) -> Result<(String, u64)> {
         Some(1) => {
             tracing::info!(path = %path.display(), "upgrading the store from schema 1 to {SCHEMA_VERSION}");
             super::state::upgrade_v1(&txn)?;
+            let counted = backfill_quarter_hours(&txn)?;
+            tracing::info!(listens = counted, "counted the listens per quarter-hour");
+        }
+        Some(2) => {
+            tracing::info!(path = %path.display(), "upgrading the store from schema 2 to {SCHEMA_VERSION}");
+            let counted = backfill_quarter_hours(&txn)?;
+            tracing::info!(listens = counted, "counted the listens per quarter-hour");
         }
         _ => {}
     }
@@ -583,7 +590,7 @@ impl Writer {
             let record = listen_record(listen, ids);
             tables.listens.insert(key.row(), encode_listen(&record).as_slice()).map_err(store_err("write listen"))?;
             if !record.excluded {
-                count_listen(aggregates, start_s, ids.artist, ids.album, ids.track);
+                count_listen(aggregates, start_s, ids.artist, ids.album, ids.track, record.duration_ms);
             }
             batch.added += 1;
             *batch.new_by_source.entry(source).or_insert(0) += 1;
@@ -610,6 +617,9 @@ impl Writer {
         }
         if kept.duration_ms.is_none() && listen.duration_ms.is_some() {
             kept.duration_ms = listen.duration_ms;
+            if !kept.excluded {
+                count_duration(aggregates, kept_key.start_s, listen.duration_ms.unwrap_or(0));
+            }
             changed = true;
         }
         if let Some(details) = &listen.details {
@@ -656,7 +666,7 @@ impl Writer {
             .retain_in(window, |_, target| target != key.row())
             .map_err(store_err("delete listen aliases"))?;
         if !record.excluded {
-            count_listen(removed, key.start_s, record.artist_id, record.album_id, record.track_id);
+            count_listen(removed, key.start_s, record.artist_id, record.album_id, record.track_id, record.duration_ms);
         }
         for provenance in &record.sources {
             let source = provenance.source.as_str();
@@ -1009,6 +1019,7 @@ fn count_listen(
     artist_id: u64,
     album_id: Option<u64>,
     track_id: u64,
+    duration_ms: Option<u64>,
 ) {
     let seconds = i64::try_from(start_s).unwrap_or(i64::MAX);
     let day = clock::day_of(seconds);
@@ -1021,6 +1032,70 @@ fn count_listen(
     }
     *aggregates.entry((series::LISTENS_PER_DAY, u32::try_from(day).unwrap_or(0), 0)).or_insert(0) += 1;
     *aggregates.entry((series::LISTENS_PER_HOUR_OF_WEEK, clock::hour_of_week(seconds), 0)).or_insert(0) += 1;
+    let quarter = quarter_of(start_s);
+    *aggregates.entry((series::LISTENS_PER_QUARTER_HOUR, quarter, series::QUARTER_PLAYS)).or_insert(0) += 1;
+    if let Some(ms) = duration_ms {
+        count_duration(aggregates, start_s, ms);
+    }
+}
+
+/// The quarter-hour bucket (900 s periods since the epoch) of a start second.
+fn quarter_of(start_s: u64) -> u32 {
+    u32::try_from(start_s / series::QUARTER_S as u64).unwrap_or(u32::MAX)
+}
+
+/// Counts a listen's known duration in its quarter-hour (the play itself is counted apart).
+fn count_duration(aggregates: &mut HashMap<(u8, u32, u64), u64>, start_s: u64, ms: u64) {
+    let quarter = quarter_of(start_s);
+    let series = series::LISTENS_PER_QUARTER_HOUR;
+    *aggregates.entry((series, quarter, series::QUARTER_PLAYS)).or_insert(0) += series::KNOWN_DURATION;
+    if ms > 0 {
+        *aggregates.entry((series, quarter, series::QUARTER_MS)).or_insert(0) += ms;
+    }
+}
+
+/// Fills the quarter-hour series from the listens of a store written before it
+/// existed (schema 2 and older). It runs inside the upgrade's write
+/// transaction, so a crash leaves the old schema and the next open starts it
+/// again. Listens come in time order, so each quarter-hour is written once it
+/// is complete: memory stays one bucket, whatever the history's size.
+pub(super) fn backfill_quarter_hours(txn: &WriteTransaction) -> Result<u64> {
+    let listens = txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+    let mut aggregates = txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?;
+    let series = series::LISTENS_PER_QUARTER_HOUR;
+    aggregates
+        .retain_in((series, 0, 0)..=(series, u32::MAX, u64::MAX), |_, _| false)
+        .map_err(store_err("clear quarter hours"))?;
+    let mut current: Option<(u32, u64, u64)> = None;
+    let flush = |aggregates: &mut redb::Table<(u8, u32, u64), u64>, bucket: Option<(u32, u64, u64)>| {
+        let Some((quarter, plays, ms)) = bucket else { return Ok(()) };
+        aggregates.insert((series, quarter, series::QUARTER_PLAYS), plays).map_err(store_err("write aggregate"))?;
+        if ms > 0 {
+            aggregates.insert((series, quarter, series::QUARTER_MS), ms).map_err(store_err("write aggregate"))?;
+        }
+        Ok::<(), Error>(())
+    };
+    let mut counted = 0;
+    for row in listens.iter().map_err(store_err("scan listens"))? {
+        let (key, value) = row.map_err(store_err("scan listens"))?;
+        let head = super::records::decode_listen_head(value.value())?;
+        if head.excluded {
+            continue;
+        }
+        let quarter = quarter_of(key.value().0);
+        if current.is_some_and(|(other, _, _)| other != quarter) {
+            flush(&mut aggregates, current.take())?;
+        }
+        let bucket = current.get_or_insert((quarter, 0, 0));
+        bucket.1 += 1;
+        if let Some(ms) = head.duration_ms {
+            bucket.1 += series::KNOWN_DURATION;
+            bucket.2 += ms;
+        }
+        counted += 1;
+    }
+    flush(&mut aggregates, current.take())?;
+    Ok(counted)
 }
 
 /// Counts a listen's album once it is known (a later report of the play named it).

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use musique_api::{EntityKind, ImportKind, ImportState, MusiqueApiClient, Period, TimeArg};
+use musique_api::{EntityKind, ImportKind, ImportState, Measure, MusiqueApiClient, Period, Step, TimeArg};
 use musique_tests::generate::{self, HISTORY_SPAN, HISTORY_START, Rng};
 use musique_tests::load::{self, MixedLoad};
 use musique_tests::{Daemon, wait_import, wait_indexed, wait_settled};
@@ -185,13 +185,37 @@ async fn bench(options: Options) -> anyhow::Result<()> {
         let started = Instant::now();
         if sample % 2 == 0 {
             client
-                .stats_top(EntityKind::Artist, Some(periods[sample / 2 % periods.len()]), None, None, Some(50))
+                .stats_top(
+                    EntityKind::Artist,
+                    Some(periods[sample / 2 % periods.len()]),
+                    None,
+                    None,
+                    Some(50),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
                 .await?;
         } else {
             let from = HISTORY_START + rng.below(HISTORY_SPAN as u64 / 2) as i64;
             let to = from + rng.below(HISTORY_SPAN as u64 / 2) as i64 + 86_400;
             client
-                .stats_top(EntityKind::Artist, None, Some(TimeArg::Unix(from)), Some(TimeArg::Unix(to)), Some(50))
+                .stats_top(
+                    EntityKind::Artist,
+                    None,
+                    Some(TimeArg::Unix(from)),
+                    Some(TimeArg::Unix(to)),
+                    Some(50),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
                 .await?;
         }
         top.push(started.elapsed());
@@ -247,6 +271,9 @@ async fn bench(options: Options) -> anyhow::Result<()> {
         target: "p99 < 10 ms",
         met: p99 < Duration::from_millis(10),
     });
+
+    // Analytics in the listener's zone, from the quarter-hour counters.
+    analytics_rows(&client, samples.min(100), &mut rows).await?;
 
     // Status round trips, then throughput with 8 clients.
     let mut statuses = Vec::with_capacity(2000);
@@ -518,4 +545,69 @@ fn print_table(rows: &[Row]) {
             if row.met { "yes" } else { "NO " }
         );
     }
+}
+
+/// Times `samples` calls of `call` (given the sample's number): (p50, p99).
+async fn timed<F, Fut, T>(samples: usize, mut call: F) -> anyhow::Result<(Duration, Duration)>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<T, jsonrpsee::core::ClientError>>,
+{
+    let mut times = Vec::with_capacity(samples);
+    for sample in 0..samples {
+        let started = Instant::now();
+        call(sample).await?;
+        times.push(started.elapsed());
+    }
+    Ok((percentile(&mut times, 0.5), percentile(&mut times, 0.99)))
+}
+
+/// The rows of the analytics (issue 15): years of the generated history (2015–2024) in a
+/// zone with summer time, all time, and months in a zone half an hour off UTC.
+async fn analytics_rows(
+    client: &jsonrpsee::async_client::Client,
+    samples: usize,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    let year = |sample: usize| Some((2015 + sample % 10).to_string());
+    let paris = || Some("Europe/Paris".to_owned());
+    let mut push = |work: &str, (p50, p99): (Duration, Duration), target: &'static str, limit_ms: u64| {
+        rows.push(Row {
+            work: work.to_owned(),
+            measured: format!("p50 {} / p99 {}", ms(p50), ms(p99)),
+            target,
+            met: p99 < Duration::from_millis(limit_ms),
+        });
+    };
+    let times = timed(samples, |sample| {
+        client.stats_timeline(None, None, year(sample), None, None, None, Some(Step::Day), None, paris())
+    })
+    .await?;
+    push("timeline by day over a year (Europe/Paris)", times, "p99 < 50 ms", 50);
+    let times = timed(samples, |_| client.stats_heatmap(None, None, None, None, None, None, None, paris())).await?;
+    push("heatmap weekday x hour, all time (Europe/Paris)", times, "p99 < 200 ms", 200);
+    let times = timed(samples, |sample| client.stats_calendar(year(sample), None, paris())).await?;
+    push("calendar of a year (Europe/Paris)", times, "p99 < 50 ms", 50);
+    let times = timed(samples, |_| client.stats_clock(None, None, None, None, None, None, None, paris())).await?;
+    push("listening clock, all time (Europe/Paris)", times, "p99 < 200 ms", 200);
+    let times = timed(samples, |sample| {
+        let month = Some(format!("{}-{:02}", 2015 + sample % 10, 1 + sample % 12));
+        let zone = Some("Asia/Kolkata".to_owned());
+        client.stats_top(EntityKind::Artist, None, None, None, Some(50), None, month, None, None, None, zone)
+    })
+    .await?;
+    push("top 50 artists of a calendar month (Asia/Kolkata)", times, "p99 < 50 ms", 50);
+    let times = timed(samples.min(30), |sample| {
+        let by = Some(Measure::Time);
+        client.stats_top(EntityKind::Artist, None, None, None, Some(50), year(sample), None, None, None, by, paris())
+    })
+    .await?;
+    push("top 50 artists by time listened, a year (reads the listens)", times, "p99 < 50 ms", 50);
+    let times = timed(samples.min(10), |_| {
+        let by = Some(Measure::Time);
+        client.stats_top(EntityKind::Artist, None, None, None, Some(50), None, None, None, None, by, paris())
+    })
+    .await?;
+    push("top 50 artists by time listened, all time (reads the listens)", times, "p99 < 200 ms", 200);
+    Ok(())
 }
