@@ -347,7 +347,7 @@ impl Worker {
             return Ok(Some((host, port)));
         }
         self.set_status(ConnectionState::Discovering, "looking for a Roon Core on the network".to_owned());
-        let cores = sood::discover(&self.config.discovery_address, DISCOVERY_WAIT)
+        let cores = sood::discover_until(&self.config.discovery_address, DISCOVERY_WAIT, &|| self.stopped())
             .map_err(|err| format!("discovery failed: {err}"))?;
         let wanted = self.config.host.as_deref();
         let core = cores.into_iter().find(|core| wanted.is_none_or(|host| host == core.host));

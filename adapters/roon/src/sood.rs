@@ -26,6 +26,9 @@ pub struct Packet {
     pub properties: Vec<(String, Option<String>)>,
 }
 
+/// How often a discovery in progress asks whether it should end.
+pub const CANCEL_CHECK: Duration = Duration::from_millis(50);
+
 /// How long discovery keeps listening after the first Core answered.
 pub const ANSWER_GRACE: Duration = Duration::from_millis(250);
 
@@ -127,6 +130,16 @@ impl Packet {
 /// Sends a query to each of `targets` and collects the Cores that answer within `wait`
 /// (or within [`ANSWER_GRACE`] of the first answer), one per core id, in the order they answered.
 pub fn discover(targets: &[SocketAddr], wait: Duration) -> std::io::Result<Vec<FoundCore>> {
+    discover_until(targets, wait, &|| false)
+}
+
+/// [`discover`], ending early (with what was found) once `cancelled` says so; it is
+/// asked at least every [`CANCEL_CHECK`].
+pub fn discover_until(
+    targets: &[SocketAddr],
+    wait: Duration,
+    cancelled: &dyn Fn() -> bool,
+) -> std::io::Result<Vec<FoundCore>> {
     let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
     socket.set_broadcast(true)?;
     // Multicast TTL above one so a Core on a routed segment may still hear it.
@@ -152,13 +165,13 @@ pub fn discover(targets: &[SocketAddr], wait: Duration) -> std::io::Result<Vec<F
     let mut buffer = [0u8; 2048];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if left.is_zero() || cancelled() {
             break;
         }
-        socket.set_read_timeout(Some(left))?;
+        socket.set_read_timeout(Some(left.min(CANCEL_CHECK)))?;
         let (length, source) = match socket.recv_from(&mut buffer) {
             Ok(received) => received,
-            Err(err) if matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => break,
+            Err(err) if matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
             // ICMP "port unreachable" from a target with nobody listening: keep waiting for others.
             Err(err) if err.kind() == std::io::ErrorKind::ConnectionRefused => continue,
             Err(err) => return Err(err),

@@ -141,6 +141,9 @@ struct Entry {
     worker: Option<Worker>,
 }
 
+/// Most time shutdown waits for the plugins' instances to be destroyed.
+const STOP_WAIT: Duration = Duration::from_secs(3);
+
 /// Most time a plugin's `create` and `hello` may take together.
 const START_TIMEOUT_FACTOR: u32 = 2;
 
@@ -367,7 +370,28 @@ impl PluginHost {
 
     /// Stops every instance.
     pub(crate) fn stop_all(&self) {
-        self.shared.entries.lock().expect("entries lock").clear();
+        let entries = std::mem::take(&mut *self.shared.entries.lock().expect("entries lock"));
+        let ending: Vec<(String, Arc<Mutex<std::sync::mpsc::Receiver<()>>>)> = entries
+            .values()
+            .filter_map(|entry| entry.worker.as_ref().map(|worker| (entry.status.name.clone(), worker)))
+            .filter(|(_, worker)| worker.failure.lock().expect("failure lock").is_none())
+            .map(|(name, worker)| (name, worker.ended.clone()))
+            .collect();
+        // Dropping the workers closes their job channels: each instance is destroyed on its thread.
+        drop(entries);
+        // Waiting for that lets the instances' handles on the store go before it closes.
+        let deadline = std::time::Instant::now() + STOP_WAIT;
+        for (name, ended) in ending {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let ended = ended.lock().expect("ended lock").recv_timeout(left);
+            if !matches!(ended, Err(std::sync::mpsc::RecvTimeoutError::Disconnected)) {
+                tracing::warn!(
+                    plugin = name,
+                    "a plugin did not stop within {} ms; its thread is left behind",
+                    STOP_WAIT.as_millis()
+                );
+            }
+        }
     }
 
     /// Loads one file into an entry (running, failed or disabled).
@@ -523,6 +547,8 @@ fn plugin_files(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
 #[derive(Clone)]
 struct Worker {
     jobs: std::sync::mpsc::Sender<Job>,
+    /// Disconnected once the instance's thread has ended (the instance destroyed).
+    ended: Arc<Mutex<std::sync::mpsc::Receiver<()>>>,
     calls: Arc<AtomicU64>,
     errors: Arc<AtomicU64>,
     /// Set when the instance stopped answering (a hang); the thread is then abandoned.
@@ -543,10 +569,13 @@ impl Worker {
     ) -> Result<(Worker, musique_sdk::protocol::HelloReply), String> {
         let (jobs, inbox) = std::sync::mpsc::channel::<Job>();
         let (started, started_inbox) = std::sync::mpsc::channel();
+        let (ending, ended) = std::sync::mpsc::channel::<()>();
         let name = table.name().to_owned();
         std::thread::Builder::new()
             .name(format!("plugin-{name}"))
             .spawn(move || {
+                // Dropped last, when the thread ends: `stop_all` waits for that.
+                let _ending = ending;
                 let mut instance: Instance = match table.create(services, &config) {
                     Ok(instance) => instance,
                     Err(err) => {
@@ -576,6 +605,7 @@ impl Worker {
         };
         let worker = Worker {
             jobs,
+            ended: Arc::new(Mutex::new(ended)),
             calls: Arc::new(AtomicU64::new(0)),
             errors: Arc::new(AtomicU64::new(0)),
             failure: Arc::new(Mutex::new(None)),
