@@ -80,8 +80,27 @@ impl Library {
     ) -> Result<(Vec<TopRow>, u64)> {
         let reader = self.state.store.read()?;
         let (from, to) = range.unwrap_or((0, i64::MAX));
-        let (mut time, mut plays, mut known) = (Tally::default(), Tally::default(), 0);
-        reader.add_listen_time(kind, from.max(0) as u64, to.max(0) as u64, &mut time, &mut plays, &mut known)?;
+        let (mut from, mut to) = (from.max(0) as u64, to.max(0) as u64);
+        if let Some((first, last)) = reader.listen_bounds()? {
+            (from, to) = (from.max(first), to.min(last.saturating_add(1)));
+        }
+        // Every listen of the range is read: both halves at once, on one snapshot.
+        let middle = from + to.saturating_sub(from) / 2;
+        let scan = |from: u64, to: u64| -> Result<(Tally, Tally, u64)> {
+            let (mut time, mut plays, mut known) = (Tally::default(), Tally::default(), 0);
+            reader.add_listen_time(kind, from, to, &mut time, &mut plays, &mut known)?;
+            Ok((time, plays, known))
+        };
+        let (early, late) = std::thread::scope(|scope| {
+            let late = scope.spawn(|| scan(middle, to));
+            let early = scan(from, middle);
+            (early, late.join().expect("a listen scan panicked"))
+        });
+        let (mut time, mut plays, mut known) = early?;
+        let (late_time, late_plays, late_known) = late?;
+        time.merge(&late_time);
+        plays.merge(&late_plays);
+        known += late_known;
         let rows = time.top(limit);
         let plays: Vec<u64> = rows.iter().map(|(id, _)| plays.get(*id)).collect();
         let rows = name_rows(&reader, kind, rows, Some(&plays))?;

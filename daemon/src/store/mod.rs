@@ -911,6 +911,16 @@ impl Tally {
         self.0[index] += plays;
     }
 
+    /// Adds every count of `other`.
+    pub(crate) fn merge(&mut self, other: &Tally) {
+        if other.0.len() > self.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
+            *mine += theirs;
+        }
+    }
+
     /// The count of `id`.
     pub(crate) fn get(&self, id: u64) -> u64 {
         self.0.get(id as usize).copied().unwrap_or(0)
