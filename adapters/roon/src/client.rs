@@ -295,6 +295,9 @@ type Socket = tungstenite::WebSocket<TcpStream>;
 impl Worker {
     fn run(self) {
         let mut backoff = MIN_BACKOFF;
+        // The reason of the last failure: the same one again (no Core on this network,
+        // every 30 s) is only worth a debug line.
+        let mut last_reason: Option<String> = None;
         loop {
             self.refuse_waiting_callers("not connected");
             let end = match self.find_core() {
@@ -309,7 +312,13 @@ impl Worker {
             if connected {
                 backoff = MIN_BACKOFF;
             }
-            self.host.log(Level::Warn, &format!("roon: {reason}; retrying in {} s", backoff.as_secs()));
+            let level = match (connected, last_reason.as_deref() == Some(reason.as_str())) {
+                (true, _) => Level::Warn,
+                (false, false) => Level::Info,
+                (false, true) => Level::Debug,
+            };
+            self.host.log(level, &format!("roon: {reason}; retrying in {} s", backoff.as_secs()));
+            last_reason = Some(reason.clone());
             {
                 let mut state = self.shared.lock();
                 state.zones.clear();
