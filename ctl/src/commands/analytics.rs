@@ -82,12 +82,7 @@ impl Timeline {
                 calendar.measure.tz,
             )
             .await?;
-        if session.json {
-            output::json(out, &timeline)?
-        } else {
-            draw::timeline(out, &timeline, &draw::Canvas::stdout())?
-        }
-        Ok(ExitCode::SUCCESS)
+        show(session, out, &timeline, draw::timeline)
     }
 }
 
@@ -109,12 +104,7 @@ impl Clock {
                 calendar.measure.tz,
             )
             .await?;
-        if session.json {
-            output::json(out, &clock)?
-        } else {
-            draw::clock(out, &clock, &draw::Canvas::stdout())?
-        }
-        Ok(ExitCode::SUCCESS)
+        show(session, out, &clock, draw::clock)
     }
 }
 
@@ -136,12 +126,7 @@ impl Heatmap {
                 calendar.measure.tz,
             )
             .await?;
-        if session.json {
-            output::json(out, &heatmap)?
-        } else {
-            draw::heatmap(out, &heatmap, &draw::Canvas::stdout())?
-        }
-        Ok(ExitCode::SUCCESS)
+        show(session, out, &heatmap, draw::heatmap)
     }
 }
 
@@ -149,11 +134,21 @@ impl Calendar {
     pub(crate) async fn run(self, session: &Session, out: &mut impl Write) -> anyhow::Result<ExitCode> {
         let by = self.measure.measure();
         let calendar = session.client.stats_calendar(self.year, Some(by), self.measure.tz).await?;
-        if session.json {
-            output::json(out, &calendar)?
-        } else {
-            draw::calendar(out, &calendar, &draw::Canvas::stdout())?
-        }
-        Ok(ExitCode::SUCCESS)
+        show(session, out, &calendar, draw::calendar)
     }
+}
+
+/// Prints an answer: its JSON with `--json`, else drawn to fit the terminal.
+fn show<T: serde::Serialize, W: Write>(
+    session: &Session,
+    out: &mut W,
+    answer: &T,
+    drawn: impl FnOnce(&mut W, &T, &draw::Canvas) -> std::io::Result<()>,
+) -> anyhow::Result<ExitCode> {
+    if session.json {
+        output::json(out, answer)?
+    } else {
+        drawn(out, answer, &draw::Canvas::stdout())?
+    }
+    Ok(ExitCode::SUCCESS)
 }
