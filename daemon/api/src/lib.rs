@@ -85,8 +85,11 @@ pub const ROON: u32 = 8;
 /// Added `stats.timeline`, `stats.clock`, `stats.heatmap`, `stats.calendar`, and on
 /// `stats.top` calendar periods (`year`, `month`, `week`, `day`), `by` and `tz`.
 pub const ANALYTICS: u32 = 9;
+/// Added `stats.sessions`, `stats.streaks`, `stats.discoveries`, `stats.climbers`,
+/// `stats.on_this_day`, `stats.entity`, `stats.wrapped` and `stats.report`.
+pub const INSIGHTS: u32 = 10;
 /// The API version this crate speaks.
-pub const CURRENT_API_VERSION: u32 = ANALYTICS;
+pub const CURRENT_API_VERSION: u32 = INSIGHTS;
 
 /// The player types of `roon.*`: the SDK's `player` protocol types are the wire shape.
 pub use musique_sdk::player::{
@@ -269,6 +272,127 @@ pub trait MusiqueApi {
         by: Option<Measure>,
         tz: Option<String>,
     ) -> RpcResult<CalendarAnswer>;
+
+    /// Listening sessions of a period (all time when none): runs of listens split
+    /// by a gap (`gap_minutes`, else `[analytics] session_gap_minutes`). A session
+    /// belongs to the period it starts in, whole. Since [`INSIGHTS`].
+    #[method(name = "stats.sessions", param_kind = map)]
+    async fn stats_sessions(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        gap_minutes: Option<u32>,
+        limit: Option<u32>,
+    ) -> RpcResult<SessionsAnswer>;
+
+    /// Runs of days with a listen, in the zone: the current and the longest of the
+    /// whole history or of a period, and per artist and per album. Since [`INSIGHTS`].
+    #[method(name = "stats.streaks", param_kind = map)]
+    async fn stats_streaks(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        limit: Option<u32>,
+    ) -> RpcResult<StreaksAnswer>;
+
+    /// The artists, albums and tracks first heard in a period (all time when none),
+    /// and how many were new each month. Since [`INSIGHTS`].
+    #[method(name = "stats.discoveries", param_kind = map)]
+    async fn stats_discoveries(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        limit: Option<u32>,
+    ) -> RpcResult<Discoveries>;
+
+    /// The entities of a kind that rose most in rank from one period to another
+    /// (`against`: a year, month, ISO week or day; the period before when absent).
+    /// Since [`INSIGHTS`].
+    #[method(name = "stats.climbers", param_kind = map)]
+    async fn stats_climbers(
+        &self,
+        kind: EntityKind,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        against: Option<String>,
+        tz: Option<String>,
+        limit: Option<u32>,
+    ) -> RpcResult<Climbers>;
+
+    /// What was played on a date (today in the zone when absent) some years ago
+    /// (`years`, else 1, 2, 5 and 10). Since [`INSIGHTS`].
+    #[method(name = "stats.on_this_day", param_kind = map)]
+    async fn stats_on_this_day(
+        &self,
+        date: Option<String>,
+        years: Option<Vec<u32>>,
+        tz: Option<String>,
+        limit: Option<u32>,
+    ) -> RpcResult<OnThisDay>;
+
+    /// One artist, album or track: its totals, first and last listen, ranks,
+    /// plays per year, what is inside it, its sessions and the artists played
+    /// with it. Named by `id`, or by `name` (and `artist` for albums and tracks).
+    /// Since [`INSIGHTS`].
+    #[method(name = "stats.entity", param_kind = map)]
+    async fn stats_entity(
+        &self,
+        kind: EntityKind,
+        id: Option<u64>,
+        name: Option<String>,
+        artist: Option<String>,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        gap_minutes: Option<u32>,
+        limit: Option<u32>,
+    ) -> RpcResult<EntityPage>;
+
+    /// A summary of any period (this year so far when none): totals, the top five
+    /// of each kind by plays and by time, the top day, the longest session,
+    /// discoveries, the longest streak and the clock; with `markdown`, also as a
+    /// Markdown report. Since [`INSIGHTS`].
+    #[method(name = "stats.wrapped", param_kind = map)]
+    async fn stats_wrapped(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        markdown: Option<bool>,
+    ) -> RpcResult<Wrapped>;
+
+    /// Writes a month's wrapped report as Markdown into the data folder's
+    /// `reports/` (`2024-05.md`; the month before the current one when absent).
+    /// Since [`INSIGHTS`].
+    #[method(name = "stats.report", param_kind = map)]
+    async fn stats_report(&self, month: Option<String>, tz: Option<String>) -> RpcResult<ReportFile>;
 
     /// Starts importing an export file, folder or zip; resumes an interrupted
     /// import of the same files.
@@ -1102,6 +1226,423 @@ pub struct CalendarAnswer {
     pub plays: Vec<u64>,
     /// Milliseconds played, day by day as `plays`.
     pub ms: Vec<u64>,
+}
+
+/// A count of something named: an artist (`artist` absent), or an album or track
+/// and its artist. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedCount {
+    /// Id within its kind.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// The artist, for albums and tracks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    /// How many (plays, sessions, …: the field holding the list says).
+    pub count: u64,
+}
+
+/// One listening session. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Its first listen's start (unix seconds).
+    pub start: i64,
+    /// Its last listen's end (unix seconds): the start plus the duration, the start
+    /// alone when the duration is unknown.
+    pub end: i64,
+    /// `start` in the zone (`2024-05-23T21:04:00+02:00`).
+    pub start_local: String,
+    /// `end - start`, in seconds.
+    pub length_s: u64,
+    /// Listens.
+    pub plays: u64,
+    /// Milliseconds played (known durations).
+    pub ms: u64,
+    /// The artist of the first listen.
+    pub opener: String,
+    /// The artist of the last listen.
+    pub closer: String,
+    /// Its listens, oldest first (the longest sessions only; at most 100).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listens: Vec<Listen>,
+}
+
+/// Answer to `stats.sessions`. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsAnswer {
+    /// The period in the zone, and where the history lies when it is empty.
+    #[serde(flatten)]
+    pub span: Span,
+    /// The gap that splits sessions, in minutes.
+    pub gap_minutes: u32,
+    /// Sessions that start in the period.
+    pub count: u64,
+    /// Their listens.
+    pub plays: u64,
+    /// Their lengths added up, in seconds.
+    pub total_s: u64,
+    /// Their average length, in seconds.
+    pub average_s: u64,
+    /// The longest ones, longest first, with their listens.
+    pub longest: Vec<SessionInfo>,
+    /// Sessions by the weekday they start on, Monday first, in the zone.
+    pub per_weekday: Vec<u64>,
+    /// Sessions by the hour they start in, 0 to 23, in the zone.
+    pub per_hour: Vec<u64>,
+    /// The artists that open the most sessions (`count`: sessions opened).
+    pub openers: Vec<NamedCount>,
+    /// The artists that close the most sessions (`count`: sessions closed).
+    pub closers: Vec<NamedCount>,
+}
+
+/// A run of consecutive days with a listen, in the zone. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Streak {
+    /// Its first day (`2024-05-01`).
+    pub first_day: String,
+    /// Its last day.
+    pub last_day: String,
+    /// How many days.
+    pub days: u32,
+    /// Whether it is still alive: its last day is today or yesterday.
+    pub current: bool,
+}
+
+/// An artist's or album's longest streak. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityStreak {
+    /// Id within its kind.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// The artist, for albums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    /// The streak.
+    #[serde(flatten)]
+    pub streak: Streak,
+}
+
+/// Answer to `stats.streaks`. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreaksAnswer {
+    /// The period in the zone, and where the history lies when it is empty.
+    #[serde(flatten)]
+    pub span: Span,
+    /// Today in the zone, by the daemon's clock.
+    pub today: String,
+    /// The run that ends today or yesterday, if there is one (in the period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Streak>,
+    /// The longest run (the latest of equals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longest: Option<Streak>,
+    /// Days with a listen.
+    pub days: u32,
+    /// The artists with the longest runs, longest first.
+    pub artists: Vec<EntityStreak>,
+    /// The albums with the longest runs, longest first.
+    pub albums: Vec<EntityStreak>,
+    /// The artists whose run is still alive, longest first.
+    pub current_artists: Vec<EntityStreak>,
+}
+
+/// Something first heard in the period. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discovery {
+    /// Id within its kind.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// The artist, for albums and tracks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    /// Its first listen ever (unix seconds).
+    pub first_listen: i64,
+    /// Its plays in the period.
+    pub plays: u64,
+}
+
+/// The discoveries of one kind. Since [`INSIGHTS`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveredKind {
+    /// How many were first heard in the period.
+    pub count: u64,
+    /// The most played of them in the period, most played first.
+    pub top: Vec<Discovery>,
+}
+
+/// New artists, albums and tracks of one month in the zone. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveryMonth {
+    /// `2024-05`.
+    pub month: String,
+    /// Artists first heard that month.
+    pub artists: u64,
+    /// Albums first heard that month.
+    pub albums: u64,
+    /// Tracks first heard that month.
+    pub tracks: u64,
+}
+
+/// Answer to `stats.discoveries`. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discoveries {
+    /// The period in the zone, and where the history lies when it is empty.
+    #[serde(flatten)]
+    pub span: Span,
+    /// Artists first heard in the period.
+    pub artists: DiscoveredKind,
+    /// Albums first heard in the period.
+    pub albums: DiscoveredKind,
+    /// Tracks first heard in the period.
+    pub tracks: DiscoveredKind,
+    /// Every month of the period, oldest first.
+    pub per_month: Vec<DiscoveryMonth>,
+}
+
+/// An entity's rank in two periods. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Climber {
+    /// Id within its kind.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// The artist, for albums and tracks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    /// Rank in the period (1-based, by plays).
+    pub rank: u32,
+    /// Plays in the period.
+    pub plays: u64,
+    /// Rank in the period compared against; absent when it was not played then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_rank: Option<u32>,
+    /// Plays in the period compared against.
+    pub previous_plays: u64,
+}
+
+/// Answer to `stats.climbers`. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Climbers {
+    /// What was ranked.
+    pub kind: EntityKind,
+    /// The period in the zone, and where the history lies when it is empty.
+    #[serde(flatten)]
+    pub span: Span,
+    /// The first day of the period compared against, in the zone.
+    pub against_first_day: String,
+    /// Its last day.
+    pub against_last_day: String,
+    /// Those that rose most (among the period's top 100), most places first.
+    pub climbers: Vec<Climber>,
+    /// The period's best ranked among those not played in the other one.
+    pub new_entries: Vec<Climber>,
+}
+
+/// What was played on one day some years ago. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayBack {
+    /// How many years before the date.
+    pub years_ago: u32,
+    /// The day (`2016-05-23`; February 28th for a February 29th in a common year).
+    pub date: String,
+    /// Listens that day.
+    pub plays: u64,
+    /// Milliseconds played.
+    pub ms: u64,
+    /// The most played artists that day (`count`: plays).
+    pub artists: Vec<NamedCount>,
+    /// The day's listens, oldest first (at most `limit`).
+    pub listens: Vec<Listen>,
+}
+
+/// Answer to `stats.on_this_day`. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnThisDay {
+    /// The date looked back from.
+    pub date: String,
+    /// The zone days were taken in.
+    pub tz: String,
+    /// One entry per year asked for, nearest first, empty days included.
+    pub days: Vec<DayBack>,
+}
+
+/// Plays of one year in the zone. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YearCount {
+    /// The year.
+    pub year: i32,
+    /// Listens.
+    pub plays: u64,
+    /// Milliseconds played.
+    pub ms: u64,
+}
+
+/// An artist played in the same sessions as the entity. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoListened {
+    /// The artist's id.
+    pub id: u64,
+    /// The artist.
+    pub name: String,
+    /// Sessions with both.
+    pub sessions: u64,
+    /// How much more often they share a session than chance would have it
+    /// (sessions with both × all sessions ÷ the product of each one's sessions).
+    pub lift: f64,
+}
+
+/// The entity within the period asked for. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityPeriod {
+    /// Listens in the period.
+    pub plays: u64,
+    /// Milliseconds played in the period.
+    pub ms: u64,
+    /// Rank by plays in the period, when played in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u32>,
+}
+
+/// Answer to `stats.entity`. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityPage {
+    /// What it is.
+    pub kind: EntityKind,
+    /// Id within its kind.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// The artist, for albums and tracks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    /// The period in the zone (all time when none was asked for).
+    #[serde(flatten)]
+    pub span: Span,
+    /// Listens, all time.
+    pub plays: u64,
+    /// Milliseconds played, all time.
+    pub ms: u64,
+    /// How many of its listens had a duration.
+    pub time_known: u64,
+    /// Rank by plays among its kind, all time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u32>,
+    /// Its first listen (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_listen: Option<i64>,
+    /// Its last listen (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_listen: Option<i64>,
+    /// Within the period asked for; absent for all time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<EntityPeriod>,
+    /// Every year from its first listen to its last, in the zone.
+    pub per_year: Vec<YearCount>,
+    /// Its most played tracks in the period (artists and albums; `count`: plays).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top_tracks: Vec<NamedCount>,
+    /// Its most played albums in the period (artists and tracks; `count`: plays).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top_albums: Vec<NamedCount>,
+    /// Sessions of the period it was played in.
+    pub sessions: u64,
+    /// The latest of those sessions, latest first.
+    pub recent_sessions: Vec<SessionInfo>,
+    /// The artists most often in its sessions, by lift (at least two sessions
+    /// together, itself left out).
+    pub co_listened: Vec<CoListened>,
+}
+
+/// What a wrapped period adds up to. Since [`INSIGHTS`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrappedTotals {
+    /// Listens.
+    pub plays: u64,
+    /// Milliseconds played.
+    pub ms: u64,
+    /// How many listens had a duration.
+    pub time_known: u64,
+    /// Distinct artists.
+    pub artists: u64,
+    /// Distinct albums.
+    pub albums: u64,
+    /// Distinct tracks.
+    pub tracks: u64,
+    /// Days with a listen, in the zone.
+    pub days: u64,
+    /// Sessions that start in the period.
+    pub sessions: u64,
+}
+
+/// The busiest day of a period. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    /// The day in the zone.
+    pub date: String,
+    /// Listens.
+    pub plays: u64,
+    /// Milliseconds played.
+    pub ms: u64,
+}
+
+/// Answer to `stats.wrapped`. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wrapped {
+    /// The period in the zone, and where the history lies when it is empty.
+    #[serde(flatten)]
+    pub span: Span,
+    /// Start of the period (unix seconds).
+    pub from: i64,
+    /// End of the period (unix seconds, exclusive).
+    pub to: i64,
+    /// What it adds up to.
+    pub totals: WrappedTotals,
+    /// The five most played artists.
+    pub top_artists: Vec<TopEntry>,
+    /// The five most played albums.
+    pub top_albums: Vec<TopEntry>,
+    /// The five most played tracks.
+    pub top_tracks: Vec<TopEntry>,
+    /// The five artists with the most time played (`ms` set).
+    pub top_artists_by_time: Vec<TopEntry>,
+    /// The five albums with the most time played.
+    pub top_albums_by_time: Vec<TopEntry>,
+    /// The five tracks with the most time played.
+    pub top_tracks_by_time: Vec<TopEntry>,
+    /// The day with the most listens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_day: Option<DayCount>,
+    /// The longest session that starts in the period (its listens left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longest_session: Option<SessionInfo>,
+    /// Artists first heard in the period (the five most played of them).
+    pub new_artists: DiscoveredKind,
+    /// How many albums were first heard in the period.
+    pub new_albums: u64,
+    /// How many tracks were first heard in the period.
+    pub new_tracks: u64,
+    /// The longest run of days with a listen within the period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streak: Option<Streak>,
+    /// Plays per hour of the day, 0 to 23, in the zone.
+    pub clock: Vec<u64>,
+    /// The same as a Markdown report, when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub markdown: Option<String>,
+}
+
+/// Answer to `stats.report`. Since [`INSIGHTS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportFile {
+    /// The month reported (`2024-05`).
+    pub month: String,
+    /// Where the report was written.
+    pub path: String,
+    /// Listens in the month.
+    pub plays: u64,
 }
 
 /// One row of a top list.
