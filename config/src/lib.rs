@@ -281,13 +281,22 @@ impl Default for RpcConfig {
 }
 
 /// `[general]`: settings that concern everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GeneralConfig {
     /// The listener's time zone, an IANA name such as `Europe/Paris`: days, hours,
     /// weeks, months and years of charts and analytics are counted in it
     /// (default: the system's zone).
     pub timezone: Option<String>,
+    /// A pause longer than this between two listens (from the end of one to the
+    /// start of the next) ends a listening session, in minutes (1 to 1440).
+    pub session_gap_minutes: u32,
+}
+
+impl Default for GeneralConfig {
+    fn default() -> GeneralConfig {
+        GeneralConfig { timezone: None, session_gap_minutes: 30 }
+    }
 }
 
 /// `[log]`: logging.
@@ -340,6 +349,9 @@ impl Config {
             && jiff::tz::TimeZoneDatabase::bundled().get(name).is_err()
         {
             return bad("general.timezone", "not a known time zone: use an IANA name such as Europe/Paris");
+        }
+        if !(1..=1440).contains(&self.general.session_gap_minutes) {
+            return bad("general.session_gap_minutes", "must be between 1 and 1440");
         }
         if self.import.min_play_ms > 24 * 3600 * 1000 {
             return bad("import.min_play_ms", "must be at most one day (86400000)");
@@ -548,6 +560,9 @@ mod tests {
         let err = parse("[general]\ntimezone = \"Europe/Parris\"\n").unwrap_err().to_string();
         assert!(err.contains("general.timezone"), "{err}");
         assert_eq!(Config::default().general.timezone, None, "the system's zone");
+        assert_eq!(Config::default().general.session_gap_minutes, 30);
+        let err = parse("[general]\nsession_gap_minutes = 0\n").unwrap_err().to_string();
+        assert!(err.contains("general.session_gap_minutes"), "{err}");
     }
 
     #[test]

@@ -154,6 +154,7 @@ impl Daemon {
         let library =
             Library::new(store.clone(), index, events.clone(), config.credits.separators.clone(), clock.clone());
         library.configure_time_zone(config.general.timezone.as_deref());
+        library.configure_session_gap(config.general.session_gap_minutes);
         let runs = Runs::new(library.clone(), store.clone(), events.clone());
         components.started(Component::new(
             "imports",

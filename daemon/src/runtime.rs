@@ -181,6 +181,7 @@ impl Runtime {
             if state.applied.general != new.general {
                 // Nothing is stored per zone: answers follow at once.
                 self.state.library.configure_time_zone(new.general.timezone.as_deref());
+                self.state.library.configure_session_gap(new.general.session_gap_minutes);
                 state.applied.general = new.general.clone();
             }
             let old = &state.applied;

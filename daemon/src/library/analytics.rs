@@ -127,6 +127,38 @@ impl CalendarPeriod {
         text.parse::<Date>().map(CalendarPeriod::Day).map_err(|_| bad())
     }
 
+    /// Parses a year (`2024`), a month (`2024-05`), an ISO week (`2024-W21`) or a day
+    /// (`2024-05-23`), told apart by their shape.
+    pub(crate) fn parse(text: &str) -> Result<CalendarPeriod> {
+        match text.len() {
+            4 => CalendarPeriod::year(text),
+            7 => CalendarPeriod::month(text),
+            8 if text.contains("-W") => CalendarPeriod::week(text),
+            10 => CalendarPeriod::day(text),
+            _ => Err(Error::invalid(format!(
+                "bad period {text:?}: use a year (2024), a month (2024-05), a week (2024-W21) or a day (2024-05-23)"
+            ))),
+        }
+    }
+
+    /// The period of the same kind just before this one.
+    pub(crate) fn previous(self) -> Result<CalendarPeriod> {
+        let overflow = |_| Error::invalid("the period is out of range");
+        let (first, _) = self.dates()?;
+        Ok(match self {
+            CalendarPeriod::Year(year) => CalendarPeriod::Year(year - 1),
+            CalendarPeriod::Month(..) => {
+                let date = first.checked_sub(1.month()).map_err(overflow)?;
+                CalendarPeriod::Month(date.year(), date.month())
+            }
+            CalendarPeriod::Week(..) => {
+                let week = first.checked_sub(1.week()).map_err(overflow)?.iso_week_date();
+                CalendarPeriod::Week(week.year(), week.week())
+            }
+            CalendarPeriod::Day(day) => CalendarPeriod::Day(day.checked_sub(1.day()).map_err(overflow)?),
+        })
+    }
+
     /// The first and the following day of the period.
     fn dates(self) -> Result<(Date, Date)> {
         let overflow = |_| Error::invalid("the period is out of range");
@@ -250,7 +282,7 @@ impl Library {
 
 /// A zone's offset at a time, remembered until its next transition: scans
 /// move forward in time, so a year costs a couple of lookups.
-struct Offsets<'zone> {
+pub(crate) struct Offsets<'zone> {
     zone: &'zone TimeZone,
     /// The offset, in seconds, holds in `[start, end)`.
     start: i64,
@@ -259,11 +291,11 @@ struct Offsets<'zone> {
 }
 
 impl<'zone> Offsets<'zone> {
-    fn new(zone: &'zone TimeZone) -> Offsets<'zone> {
+    pub(crate) fn new(zone: &'zone TimeZone) -> Offsets<'zone> {
         Offsets { zone, start: 0, end: 0, offset: 0 }
     }
 
-    fn at(&mut self, seconds: i64) -> i64 {
+    pub(crate) fn at(&mut self, seconds: i64) -> i64 {
         if seconds < self.start || seconds >= self.end {
             let timestamp = Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH);
             self.offset = i64::from(self.zone.to_offset(timestamp).seconds());
@@ -288,7 +320,7 @@ pub(crate) fn date_of(seconds: i64, zone: &TimeZone) -> Date {
 }
 
 /// Where each bucket of `[from, to)` starts, in `zone`.
-fn bucket_starts(from: i64, to: i64, step: Step, zone: &TimeZone) -> Result<Vec<Zoned>> {
+pub(crate) fn bucket_starts(from: i64, to: i64, step: Step, zone: &TimeZone) -> Result<Vec<Zoned>> {
     let out_of_range = |_| Error::invalid("the range is out of range");
     let at = |seconds: i64| -> Result<Zoned> {
         Ok(Timestamp::from_second(seconds).map_err(out_of_range)?.to_zoned(zone.clone()))

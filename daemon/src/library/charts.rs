@@ -7,7 +7,7 @@
 use super::Library;
 use crate::clock::{self, DAY_S};
 use crate::error::Result;
-use crate::store::{Kind, Tally};
+use crate::store::{Kind, Reader, Tally};
 
 /// Named chart periods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +47,12 @@ impl Library {
     /// The most played entities of a kind in `[from_s, to_s)` (all time when `None`).
     pub(crate) fn top(&self, kind: Kind, range: Option<(i64, i64)>, limit: usize) -> Result<Vec<TopRow>> {
         let reader = self.state.store.read()?;
+        let tally = self.tally(&reader, kind, range)?;
+        name_rows(&reader, kind, tally.top(limit), None)
+    }
+
+    /// The plays of every entity of a kind in `[from_s, to_s)` (all time when `None`).
+    pub(crate) fn tally(&self, reader: &Reader, kind: Kind, range: Option<(i64, i64)>) -> Result<Tally> {
         let mut tally = Tally::default();
         match range {
             None => reader.add_all_time(kind, &mut tally)?,
@@ -66,7 +72,7 @@ impl Library {
                 }
             }
         }
-        name_rows(&reader, kind, tally.top(limit), None)
+        Ok(tally)
     }
 
     /// The entities of a kind with the most time played in `[from_s, to_s)`
@@ -110,8 +116,8 @@ impl Library {
 
 /// Names the `(id, value)` rows of a chart; `plays` are the rows' plays when
 /// the values are milliseconds.
-fn name_rows(
-    reader: &crate::store::Reader,
+pub(super) fn name_rows(
+    reader: &Reader,
     kind: Kind,
     rows: Vec<(u64, u64)>,
     plays: Option<&[u64]>,

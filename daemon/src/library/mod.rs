@@ -7,11 +7,12 @@
 pub(crate) mod analytics;
 mod charts;
 pub(crate) mod ingest;
+pub(crate) mod insights;
 pub(crate) mod source;
 
 use std::sync::Arc;
 
-pub(crate) use charts::Period;
+pub(crate) use charts::{Period, TopRow};
 pub(crate) use ingest::{Admitted, Commit, Intake, Listen, Origin};
 pub(crate) use source::SourceName;
 
@@ -49,6 +50,8 @@ struct State {
     /// The listener's zone (`[general] timezone`), for days, weeks, months and
     /// years when a request names none; replaced when the config reloads.
     time_zone: std::sync::RwLock<jiff::tz::TimeZone>,
+    /// `[general] session_gap_minutes`, in seconds.
+    session_gap_s: std::sync::atomic::AtomicI64,
 }
 
 /// What the search index says about itself, for the status.
@@ -61,7 +64,17 @@ pub(crate) struct IndexHealth {
 impl Library {
     pub(crate) fn new(store: Store, index: Index, events: EventBus, separators: Vec<String>, clock: Clock) -> Library {
         let time_zone = std::sync::RwLock::new(jiff::tz::TimeZone::system());
-        Library { state: Arc::new(State { store, index, events, separators: Arc::new(separators), clock, time_zone }) }
+        Library {
+            state: Arc::new(State {
+                store,
+                index,
+                events,
+                separators: Arc::new(separators),
+                clock,
+                time_zone,
+                session_gap_s: std::sync::atomic::AtomicI64::new(insights::DEFAULT_GAP_S),
+            }),
+        }
     }
 
     pub(crate) fn clock(&self) -> &Clock {

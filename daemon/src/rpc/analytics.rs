@@ -73,7 +73,7 @@ impl Ask {
     }
 
     /// The range, all time being the first listen to the last (`None` when there is none).
-    fn bounded(&self, library: &Library) -> Result<Option<(i64, i64)>> {
+    pub(super) fn bounded(&self, library: &Library) -> Result<Option<(i64, i64)>> {
         match self.range {
             Some((from, to)) => {
                 let to = match library.all_time()? {

@@ -4,6 +4,7 @@
 
 mod analytics;
 mod convert;
+mod insights;
 pub(crate) mod server;
 
 use std::path::PathBuf;
@@ -14,11 +15,12 @@ use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use musique_api::{
-    AddReport, AddResult, AddStatus, AuthBegin, AuthStatus, CURRENT_API_VERSION, CalendarAnswer, ClockAnswer,
-    EnrichmentInfo, EntityKind, Event as WireEvent, Feature, FetchMode, HeatmapAnswer, Hello, ImportKind,
-    ImportOptions, ImportRun, IndexReport, ListensPage, LoveReport, Measure, MusiqueApiServer, NewListen, NewToken,
-    Period, PlayOutcome, PlayRequest, PlayerStatus, PluginInfo, SearchHit, SearchResults, Status, Step, TimeArg,
-    Timeline, TokenApi, TokenInfo, TopEntry, TopList, TrackRef, TrackerStatus, Zone, error_code,
+    AddReport, AddResult, AddStatus, AuthBegin, AuthStatus, CURRENT_API_VERSION, CalendarAnswer, Climbers, ClockAnswer,
+    Discoveries, EnrichmentInfo, EntityKind, EntityPage, Event as WireEvent, Feature, FetchMode, HeatmapAnswer, Hello,
+    ImportKind, ImportOptions, ImportRun, IndexReport, ListensPage, LoveReport, Measure, MusiqueApiServer, NewListen,
+    NewToken, OnThisDay, Period, PlayOutcome, PlayRequest, PlayerStatus, PluginInfo, ReportFile, SearchHit,
+    SearchResults, SessionsAnswer, Status, Step, StreaksAnswer, TimeArg, Timeline, TokenApi, TokenInfo, TopEntry,
+    TopList, TrackRef, TrackerStatus, Wrapped, Zone, error_code,
 };
 pub(crate) use server::serve;
 use tokio::sync::broadcast::error::RecvError;
@@ -419,6 +421,144 @@ impl MusiqueApiServer for Rpc {
     ) -> RpcResult<CalendarAnswer> {
         let by = by.unwrap_or_default();
         self.blocking(move |handles| analytics::calendar(&handles.library, year, by, tz)).await
+    }
+
+    async fn stats_sessions(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        gap_minutes: Option<u32>,
+        limit: Option<u32>,
+    ) -> RpcResult<SessionsAnswer> {
+        let limit = limit_of(limit, 5, 100)?;
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let ask = analytics::Ask::new(&self.handles.library, params)?;
+        let gap_s = insights::gap_s(&self.handles.library, gap_minutes)?;
+        self.blocking(move |handles| insights::sessions(&handles.library, ask, gap_s, limit)).await
+    }
+
+    async fn stats_streaks(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        limit: Option<u32>,
+    ) -> RpcResult<StreaksAnswer> {
+        let limit = limit_of(limit, 10, MAX_RESULTS)?;
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let ask = analytics::Ask::new(&self.handles.library, params)?;
+        self.blocking(move |handles| insights::streaks(&handles.library, ask, limit)).await
+    }
+
+    async fn stats_discoveries(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        limit: Option<u32>,
+    ) -> RpcResult<Discoveries> {
+        let limit = limit_of(limit, 10, MAX_RESULTS)?;
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let ask = analytics::Ask::new(&self.handles.library, params)?;
+        self.blocking(move |handles| insights::discoveries(&handles.library, ask, limit)).await
+    }
+
+    async fn stats_climbers(
+        &self,
+        kind: EntityKind,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        against: Option<String>,
+        tz: Option<String>,
+        limit: Option<u32>,
+    ) -> RpcResult<Climbers> {
+        let limit = limit_of(limit, 10, 100)?;
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let ask = analytics::Ask::new(&self.handles.library, params)?;
+        self.blocking(move |handles| insights::climbers(&handles.library, kind, ask, against, limit)).await
+    }
+
+    async fn stats_on_this_day(
+        &self,
+        date: Option<String>,
+        years: Option<Vec<u32>>,
+        tz: Option<String>,
+        limit: Option<u32>,
+    ) -> RpcResult<OnThisDay> {
+        let limit = limit_of(limit, 20, MAX_RESULTS)?;
+        let zone = match &tz {
+            Some(name) => library::analytics::zone_named(name)?,
+            None => self.handles.library.time_zone(),
+        };
+        self.blocking(move |handles| insights::on_this_day(&handles.library, date, years, zone, limit)).await
+    }
+
+    async fn stats_entity(
+        &self,
+        kind: EntityKind,
+        id: Option<u64>,
+        name: Option<String>,
+        artist: Option<String>,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        gap_minutes: Option<u32>,
+        limit: Option<u32>,
+    ) -> RpcResult<EntityPage> {
+        let limit = limit_of(limit, 10, 100)?;
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let ask = analytics::Ask::new(&self.handles.library, params)?;
+        let gap_s = insights::gap_s(&self.handles.library, gap_minutes)?;
+        self.blocking(move |handles| insights::entity(&handles.library, kind, id, name, artist, ask, gap_s, limit))
+            .await
+    }
+
+    async fn stats_wrapped(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        markdown: Option<bool>,
+    ) -> RpcResult<Wrapped> {
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let ask = analytics::Ask::new(&self.handles.library, params)?;
+        let gap_s = self.handles.library.session_gap_s();
+        let markdown = markdown.unwrap_or(false);
+        self.blocking(move |handles| insights::wrapped(&handles.library, ask, gap_s, markdown)).await
+    }
+
+    async fn stats_report(&self, month: Option<String>, tz: Option<String>) -> RpcResult<ReportFile> {
+        let zone = match &tz {
+            Some(name) => library::analytics::zone_named(name)?,
+            None => self.handles.library.time_zone(),
+        };
+        let gap_s = self.handles.library.session_gap_s();
+        self.blocking(move |handles| insights::report(&handles.library, month, zone, gap_s)).await
     }
 
     async fn imports_start(

@@ -15,6 +15,7 @@ mod state;
 pub(crate) mod tables;
 mod writer;
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -320,6 +321,11 @@ impl Store {
         let _ = condvar.wait_timeout(guard, timeout);
     }
 
+    /// The folder the store lives in.
+    pub(crate) fn data_dir(&self) -> &Path {
+        self.shared.path.parent().unwrap_or(Path::new("."))
+    }
+
     /// Size of the store file in bytes.
     pub(crate) fn file_size(&self) -> u64 {
         std::fs::metadata(&self.shared.path).map(|meta| meta.len()).unwrap_or(0)
@@ -615,6 +621,72 @@ impl Reader {
         Ok(listens)
     }
 
+    /// The id of the entity of `kind` with the canonical key `key`.
+    pub(crate) fn entity_id(&self, kind: Kind, key: &str) -> Result<Option<u64>> {
+        let definition = match kind {
+            Kind::Artist => tables::ARTIST_KEYS,
+            Kind::Album => tables::ALBUM_KEYS,
+            Kind::Track => tables::TRACK_KEYS,
+        };
+        let table = self.txn.open_table(definition).map_err(store_err("open entity keys"))?;
+        Ok(table.get(key).map_err(store_err("get entity key"))?.map(|id| id.value()))
+    }
+
+    /// Calls `visit` with each listen that counts (not excluded) starting in
+    /// `[from_s, to_s)`, oldest first, until it breaks. Only heads are decoded.
+    pub(crate) fn scan_plays(
+        &self,
+        from_s: i64,
+        to_s: i64,
+        mut visit: impl FnMut(Play) -> ControlFlow<()>,
+    ) -> Result<()> {
+        let (from_s, to_s) = (from_s.max(0) as u64, to_s.max(0) as u64);
+        if to_s <= from_s {
+            return Ok(());
+        }
+        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))? {
+            let (key, value) = row.map_err(store_err("scan listens"))?;
+            let head = records::decode_listen_head(value.value())?;
+            if head.excluded {
+                continue;
+            }
+            let (start_s, track) = key.value();
+            let play = Play {
+                start_s: start_s as i64,
+                track,
+                artist: head.artist_id,
+                album: head.album_id,
+                ms: head.duration_ms,
+            };
+            if visit(play).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The last listen that counts starting before `before_s`.
+    pub(crate) fn play_before(&self, before_s: i64) -> Result<Option<Play>> {
+        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        let before_s = before_s.max(0) as u64;
+        for row in table.range(..(before_s, 0)).map_err(store_err("scan listens"))?.rev() {
+            let (key, value) = row.map_err(store_err("scan listens"))?;
+            let head = records::decode_listen_head(value.value())?;
+            if !head.excluded {
+                let (start_s, track) = key.value();
+                return Ok(Some(Play {
+                    start_s: start_s as i64,
+                    track,
+                    artist: head.artist_id,
+                    album: head.album_id,
+                    ms: head.duration_ms,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
     /// Adds the all-time plays of each entity of `kind`.
     pub(crate) fn add_all_time(&self, kind: Kind, tally: &mut Tally) -> Result<()> {
         let series = series::of(kind, series::Granularity::All);
@@ -898,6 +970,16 @@ impl Reader {
     }
 }
 
+/// A listen as analytics read it: when, what, and how long when known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Play {
+    pub(crate) start_s: i64,
+    pub(crate) track: u64,
+    pub(crate) artist: u64,
+    pub(crate) album: Option<u64>,
+    pub(crate) ms: Option<u64>,
+}
+
 /// Plays per entity id, in a dense vector (ids are small and dense).
 #[derive(Default)]
 pub(crate) struct Tally(Vec<u64>);
@@ -919,6 +1001,16 @@ impl Tally {
         for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
             *mine += theirs;
         }
+    }
+
+    /// How many ids have a count.
+    pub(crate) fn distinct(&self) -> u64 {
+        self.0.iter().filter(|plays| **plays > 0).count() as u64
+    }
+
+    /// How many ids have a count above `plays`.
+    pub(crate) fn count_above(&self, plays: u64) -> u64 {
+        self.0.iter().filter(|count| **count > plays).count() as u64
     }
 
     /// The count of `id`.
