@@ -609,5 +609,78 @@ async fn analytics_rows(
     })
     .await?;
     push("top 50 artists by time listened, all time (reads the listens)", times, "p99 < 200 ms", 200);
+    insight_rows(client, samples, &mut push).await
+}
+
+/// The rows of sessions, streaks, discoveries, climbers, on this day, entity pages and
+/// wrapped (issue 15): each reads the listens of its period.
+async fn insight_rows(
+    client: &jsonrpsee::async_client::Client,
+    samples: usize,
+    push: &mut impl FnMut(&str, (Duration, Duration), &'static str, u64),
+) -> anyhow::Result<()> {
+    let year = |sample: usize| Some((2015 + sample % 10).to_string());
+    let paris = || Some("Europe/Paris".to_owned());
+    let few = samples.min(30);
+    let times = timed(few, |sample| {
+        client.stats_sessions(None, None, year(sample), None, None, None, paris(), None, None)
+    })
+    .await?;
+    push("sessions of a year (Europe/Paris)", times, "p99 < 50 ms", 50);
+    let times =
+        timed(few.min(10), |_| client.stats_sessions(None, None, None, None, None, None, paris(), None, None)).await?;
+    push("sessions, all time", times, "p99 < 200 ms", 200);
+    let times = timed(few.min(10), |_| client.stats_streaks(None, None, None, None, None, None, paris(), None)).await?;
+    push("streaks overall, per artist and album, all time", times, "p99 < 200 ms", 200);
+    let times =
+        timed(few, |sample| client.stats_discoveries(None, None, year(sample), None, None, None, paris(), None))
+            .await?;
+    push("discoveries of a year", times, "p99 < 50 ms", 50);
+    let times = timed(few, |sample| {
+        let month = Some(format!("{}-{:02}", 2015 + sample % 10, 1 + sample % 12));
+        client.stats_climbers(EntityKind::Artist, None, None, None, month, None, None, None, paris(), None)
+    })
+    .await?;
+    push("climbers of a month against the one before", times, "p99 < 50 ms", 50);
+    let times = timed(few, |sample| {
+        let date = Some(format!("2024-{:02}-{:02}", 1 + sample % 12, 1 + sample % 28));
+        client.stats_on_this_day(date, None, paris(), None)
+    })
+    .await?;
+    push("on this day, 1, 2, 5 and 10 years back", times, "p99 < 50 ms", 50);
+    let top = client
+        .stats_top(EntityKind::Artist, None, None, None, Some(10), None, None, None, None, None, paris())
+        .await?;
+    let ids: Vec<u64> = top.entries.iter().map(|entry| entry.id).collect();
+    let times = timed(few.min(10), |sample| {
+        let id = ids.get(sample % ids.len().max(1)).copied();
+        client.stats_entity(
+            EntityKind::Artist,
+            id,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            paris(),
+            None,
+            None,
+        )
+    })
+    .await?;
+    push("artist page (all time: years, sessions, co-listening)", times, "p99 < 200 ms", 200);
+    let times = timed(few, |sample| {
+        client.stats_wrapped(None, None, year(sample), None, None, None, paris(), Some(true))
+    })
+    .await?;
+    push("wrapped of a year, with its Markdown", times, "p99 < 50 ms", 50);
+    let times = timed(few.min(10), |_| {
+        client.stats_wrapped(Some(TimeArg::Unix(0)), None, None, None, None, None, paris(), None)
+    })
+    .await?;
+    push("wrapped of all time", times, "p99 < 200 ms", 200);
     Ok(())
 }
