@@ -27,15 +27,15 @@ pub(crate) fn sessions(out: &mut impl Write, answer: &SessionsAnswer, canvas: &C
     }
     writeln!(
         out,
-        "{} sessions (split by {} min without a listen), {}",
-        answer.count,
+        "{} (split by {} min without a listen), {}",
+        several(answer.count, "session"),
         answer.gap_minutes,
         draw::heading(&answer.span)
     )?;
     writeln!(
         out,
-        "  {} listens, {} in all, {} on average",
-        answer.plays,
+        "  {}, {} in all, {} on average",
+        several(answer.plays, "listen"),
         seconds(answer.total_s),
         seconds(answer.average_s)
     )?;
@@ -102,8 +102,10 @@ pub(crate) fn discoveries(out: &mut impl Write, answer: &Discoveries, canvas: &C
     writeln!(out, "First heard, {}", draw::heading(&answer.span))?;
     writeln!(
         out,
-        "  {} artists, {} albums, {} tracks",
-        answer.artists.count, answer.albums.count, answer.tracks.count
+        "  {}, {}, {}",
+        several(answer.artists.count, "artist"),
+        several(answer.albums.count, "album"),
+        several(answer.tracks.count, "track")
     )?;
     for (title, what, kind) in [
         ("Artists", "ARTIST", &answer.artists),
@@ -215,7 +217,7 @@ pub(crate) fn on_this_day(out: &mut impl Write, answer: &OnThisDay, canvas: &Can
             writeln!(out, "{ago}, {}: no listens", day.date)?;
             continue;
         }
-        writeln!(out, "{ago}, {}: {} listens, {}", day.date, day.plays, time_listened(day.ms))?;
+        writeln!(out, "{ago}, {}: {}, {}", day.date, several(day.plays, "listen"), time_listened(day.ms))?;
         if !day.artists.is_empty() {
             let artists: Vec<String> =
                 day.artists.iter().map(|artist| format!("{} ({})", artist.name, artist.count)).collect();
@@ -240,7 +242,7 @@ pub(crate) fn entity(out: &mut impl Write, page: &EntityPage, canvas: &Canvas) -
         return writeln!(out, "  no listens of this {kind}");
     }
     let rank = page.rank.map(|rank| format!(", #{rank} of {}", page.kind.plural())).unwrap_or_default();
-    writeln!(out, "  all time: {} listens, {}{rank}", page.plays, time_listened(page.ms))?;
+    writeln!(out, "  all time: {}, {}{rank}", several(page.plays, "listen"), time_listened(page.ms))?;
     if page.time_known < page.plays {
         writeln!(out, "  time counts the {} listens with a known duration", page.time_known)?;
     }
@@ -254,7 +256,8 @@ pub(crate) fn entity(out: &mut impl Write, page: &EntityPage, canvas: &Canvas) -
             writeln!(out, "  {}", nothing_in(&page.span))?;
         } else {
             let rank = period.rank.map(|rank| format!(", #{rank}")).unwrap_or_default();
-            writeln!(out, "  in the period: {} listens, {}{rank}", period.plays, time_listened(period.ms))?;
+            let plays = several(period.plays, "listen");
+            writeln!(out, "  in the period: {plays}, {}{rank}", time_listened(period.ms))?;
         }
     }
     writeln!(out, "  sessions: {}", page.sessions)?;
@@ -319,14 +322,18 @@ pub(crate) fn wrapped(out: &mut impl Write, wrapped: &Wrapped, canvas: &Canvas) 
         return writeln!(out, "{}", nothing_in(&wrapped.span));
     }
     writeln!(out, "Wrapped, {}", draw::heading(&wrapped.span))?;
-    writeln!(out, "  {} listens, {} listened", totals.plays, time_listened(totals.ms))?;
+    writeln!(out, "  {}, {} listened", several(totals.plays, "listen"), time_listened(totals.ms))?;
     if totals.time_known < totals.plays {
         writeln!(out, "  time counts the {} listens with a known duration", totals.time_known)?;
     }
     writeln!(
         out,
-        "  {} artists, {} albums, {} tracks, on {} days, in {} sessions",
-        totals.artists, totals.albums, totals.tracks, totals.days, totals.sessions
+        "  {}, {}, {}, on {}, in {}",
+        several(totals.artists, "artist"),
+        several(totals.albums, "album"),
+        several(totals.tracks, "track"),
+        several(totals.days, "day"),
+        several(totals.sessions, "session")
     )?;
     for (title, by_plays, by_time) in [
         ("Top artists", &wrapped.top_artists, &wrapped.top_artists_by_time),
@@ -362,15 +369,15 @@ pub(crate) fn wrapped(out: &mut impl Write, wrapped: &Wrapped, canvas: &Canvas) 
     }
     writeln!(out)?;
     if let Some(day) = &wrapped.top_day {
-        writeln!(out, "Top day:         {}, {} listens, {}", day.date, day.plays, time_listened(day.ms))?;
+        writeln!(out, "Top day:         {}, {}, {}", day.date, several(day.plays, "listen"), time_listened(day.ms))?;
     }
     if let Some(session) = &wrapped.longest_session {
         writeln!(
             out,
-            "Longest session: {}, {}, {} listens, {} to {}",
+            "Longest session: {}, {}, {}, {} to {}",
             local_time(&session.start_local),
             seconds(session.length_s),
-            session.plays,
+            several(session.plays, "listen"),
             session.opener,
             session.closer
         )?;
@@ -533,6 +540,11 @@ fn streak_words(streak: &Streak) -> String {
     } else {
         format!("{} days, {} to {}{now}", streak.days, streak.first_day, streak.last_day)
     }
+}
+
+/// A count and its noun: `1 listen`, `2 listens`.
+fn several(count: u64, noun: &str) -> String {
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
 }
 
 /// Seconds as `output::time_listened` shows milliseconds.

@@ -442,3 +442,11 @@ fn a_narrow_canvas_draws_an_hour_a_column() {
         assert!(line.chars().count() <= 30, "the table fits: {line:?}");
     }
 }
+
+#[test]
+fn one_is_singular() {
+    let sessions = SessionsAnswer { count: 1, plays: 1, ..sessions_answer() };
+    let text = text(super::sessions, &sessions);
+    assert!(text.starts_with("1 session (split by 30 min"), "{text}");
+    assert!(text.contains("\n  1 listen, "), "{text}");
+}
