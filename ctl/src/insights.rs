@@ -71,6 +71,8 @@ pub(crate) fn streaks(out: &mut impl Write, answer: &StreaksAnswer, canvas: &Can
     writeln!(out, "  days with a listen: {}", answer.days)?;
     match &answer.current {
         Some(streak) => writeln!(out, "  current: {}", streak_words(streak))?,
+        // A period that ended before yesterday has none, whatever today holds.
+        None if answer.span.last_day.is_some() => writeln!(out, "  current: none")?,
         None => writeln!(out, "  current: none (no listen today or yesterday)")?,
     }
     if let Some(streak) = &answer.longest {

@@ -191,6 +191,16 @@ fn streaks_show_the_current_and_longest_runs() {
     assert!(!text.contains("on a streak now"), "an empty list gets no title: {text}");
 }
 
+#[test]
+fn a_past_period_has_no_current_streak() {
+    let past = StreaksAnswer { span: span("2020-01-01", "2020-12-31"), current: None, ..streaks_answer() };
+    let drawn = text(super::streaks, &past);
+    assert_eq!(drawn.lines().nth(2), Some("  current: none"), "{drawn}");
+    let all_time = StreaksAnswer { current: None, ..streaks_answer() };
+    let drawn = text(super::streaks, &all_time);
+    assert_eq!(drawn.lines().nth(2), Some("  current: none (no listen today or yesterday)"), "{drawn}");
+}
+
 fn climber(rank: u32, name: &str, previous_rank: Option<u32>, plays: u64, previous_plays: u64) -> Climber {
     Climber { id: 1, name: name.to_owned(), artist: None, rank, plays, previous_rank, previous_plays }
 }
