@@ -14,6 +14,8 @@ pub(crate) struct Canvas {
     pub(crate) width: usize,
     /// Whether to colour (stdout is a terminal and `NO_COLOR` is unset).
     pub(crate) colour: bool,
+    /// The width tables fit, as `output::terminal_width`: none for a file or a pipe.
+    pub(crate) tables: Option<u16>,
 }
 
 /// Width assumed when stdout is not a terminal and `COLUMNS` is unset.
@@ -24,7 +26,7 @@ const EIGHTHS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '�
 /// Shades from empty to full, for the heatmap and the calendar.
 const SHADES: [char; 5] = ['·', '░', '▒', '▓', '█'];
 /// Weekday labels, Monday first.
-const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+pub(crate) const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// Month labels.
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -33,10 +35,10 @@ impl Canvas {
     pub(crate) fn stdout() -> Canvas {
         let width = output::terminal_width().map_or(DEFAULT_WIDTH, usize::from);
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        Canvas { width: width.max(20), colour }
+        Canvas { width: width.max(20), colour, tables: output::terminal_width() }
     }
 
-    fn paint(&self, text: &str) -> String {
+    pub(crate) fn paint(&self, text: &str) -> String {
         if self.colour { console::style(text).green().force_styling(true).to_string() } else { text.to_owned() }
     }
 }
@@ -151,7 +153,7 @@ pub(crate) fn calendar(out: &mut impl Write, calendar: &CalendarAnswer, canvas: 
 }
 
 /// Lines of `label  bar  value`, the bars scaled to the largest value and the width.
-fn bars(out: &mut impl Write, rows: &[(String, u64)], by: Measure, canvas: &Canvas) -> io::Result<()> {
+pub(crate) fn bars(out: &mut impl Write, rows: &[(String, u64)], by: Measure, canvas: &Canvas) -> io::Result<()> {
     let max = rows.iter().map(|(_, value)| *value).max().unwrap_or(0);
     let label_width = rows.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0);
     let texts: Vec<String> = rows.iter().map(|(_, value)| show(*value, by)).collect();
@@ -178,6 +180,38 @@ fn bar(value: u64, max: u64, cells: usize) -> String {
     bar
 }
 
+/// Levels of a sparkline, lowest first.
+const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A sparkline of `values`, `cell` columns each: a space for nothing, else a block as
+/// high as the value's share of the largest.
+pub(crate) fn spark(values: &[u64], cell: usize) -> String {
+    let max = values.iter().copied().max().unwrap_or(0);
+    let mut line = String::new();
+    for value in values {
+        let level = if *value == 0 || max == 0 {
+            ' '
+        } else {
+            SPARKS[((*value as u128 * 8).div_ceil(max as u128) as usize).clamp(1, 8) - 1]
+        };
+        line.extend(std::iter::repeat_n(level, cell));
+    }
+    line
+}
+
+/// The hours of the day (24 values) as a sparkline over an axis labelled every six hours,
+/// two columns an hour when they fit `canvas`, the lines indented by `indent`.
+pub(crate) fn hours(out: &mut impl Write, values: &[u64], indent: &str, canvas: &Canvas) -> io::Result<()> {
+    let cell = if canvas.width >= indent.len() + 48 { 2 } else { 1 };
+    let mut axis = String::new();
+    for hour in (0..24).step_by(6) {
+        axis.push_str(&format!("{hour:<width$}", width = 6 * cell));
+    }
+    let max = values.iter().copied().max().unwrap_or(0);
+    writeln!(out, "{indent}{}", canvas.paint(spark(values, cell).trim_end()))?;
+    writeln!(out, "{indent}{}  (most: {max})", axis.trim_end())
+}
+
 /// The shade of `value` among values up to `max`: empty only for nothing.
 fn shade(value: u64, max: u64) -> char {
     if value == 0 || max == 0 {
@@ -198,7 +232,7 @@ fn known(out: &mut impl Write, by: Measure, time_known: u64) -> io::Result<()> {
     Ok(())
 }
 
-fn heading(span: &Span) -> String {
+pub(crate) fn heading(span: &Span) -> String {
     match (&span.first_day, &span.last_day) {
         (Some(first), Some(last)) if first == last => format!("{first} ({})", span.tz),
         (Some(first), Some(last)) => format!("{first} to {last} ({})", span.tz),
@@ -261,6 +295,13 @@ mod tests {
         assert_eq!(bar(1, 10, 4), "▍", "3.2 eighths");
         assert_eq!(bar(1, 1000, 4), "▏", "a play always shows");
         assert_eq!(bar(0, 10, 4), "");
+    }
+
+    #[test]
+    fn sparklines_rise_with_the_values() {
+        assert_eq!(spark(&[0, 1, 4, 8], 1), " ▁▄█");
+        assert_eq!(spark(&[0, 2], 2), "  ██");
+        assert_eq!(spark(&[0, 0], 1), "  ", "nothing is blank");
     }
 
     #[test]

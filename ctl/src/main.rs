@@ -9,6 +9,7 @@
 
 mod commands;
 mod draw;
+mod insights;
 mod output;
 
 use std::io::Write;
@@ -60,6 +61,26 @@ enum Command {
     Heatmap(commands::analytics::Heatmap),
     /// Every day of a year with its plays.
     Calendar(commands::analytics::Calendar),
+    /// Listening sessions: how many, the longest, when they start, who opens and closes them.
+    Sessions(commands::insights::Sessions),
+    /// Days in a row with a listen: the current and longest runs, per artist and album.
+    Streaks(commands::insights::Streaks),
+    /// Artists, albums and tracks first heard in a period, and how many each month.
+    Discoveries(commands::insights::Discoveries),
+    /// The artists, albums or tracks that rose most against another period.
+    Climbers(commands::insights::Climbers),
+    /// What you played on this date 1, 2, 5 and 10 years ago (or --years).
+    OnThisDay(commands::insights::OnThisDay),
+    /// One artist: totals, first and last listen, plays per year, top tracks, sessions.
+    Artist(commands::insights::Artist),
+    /// One album (ARTIST TITLE, or --id): totals, plays per year, top tracks, sessions.
+    Album(commands::insights::Titled),
+    /// One track (ARTIST TITLE, or --id): totals, plays per year, sessions.
+    Track(commands::insights::Titled),
+    /// A summary of a period (this year so far by default), or its Markdown report with --markdown.
+    Wrapped(commands::insights::Wrapped),
+    /// Write a month's Markdown report into the data folder's reports/ and print its path.
+    Report(commands::insights::Report),
     /// Rebuild the search index from the store.
     Reindex(commands::reindex::Reindex),
     /// Live trackers: start, stop or show (the default) an adapter's tracker.
@@ -93,6 +114,14 @@ impl Command {
             Command::Listens(listens) => listens.check_usage().map_err(|usage| ("listens", usage)),
             Command::Search(search) => search.check_usage().map_err(|usage| ("search", usage)),
             Command::Top(top) => top.check_usage().map_err(|usage| ("top", usage)),
+            Command::Sessions(command) => command.check_usage().map_err(|usage| ("sessions", usage)),
+            Command::Streaks(command) => command.check_usage().map_err(|usage| ("streaks", usage)),
+            Command::Discoveries(command) => command.check_usage().map_err(|usage| ("discoveries", usage)),
+            Command::Climbers(command) => command.check_usage().map_err(|usage| ("climbers", usage)),
+            Command::Artist(command) => command.check_usage().map_err(|usage| ("artist", usage)),
+            Command::Album(command) => command.check_usage().map_err(|usage| ("album", usage)),
+            Command::Track(command) => command.check_usage().map_err(|usage| ("track", usage)),
+            Command::Wrapped(command) => command.check_usage().map_err(|usage| ("wrapped", usage)),
             _ => Ok(()),
         }
     }
@@ -158,6 +187,16 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Clock(command) => command.run(&session, &mut out).await?,
         Command::Heatmap(command) => command.run(&session, &mut out).await?,
         Command::Calendar(command) => command.run(&session, &mut out).await?,
+        Command::Sessions(command) => command.run(&session, &mut out).await?,
+        Command::Streaks(command) => command.run(&session, &mut out).await?,
+        Command::Discoveries(command) => command.run(&session, &mut out).await?,
+        Command::Climbers(command) => command.run(&session, &mut out).await?,
+        Command::OnThisDay(command) => command.run(&session, &mut out).await?,
+        Command::Artist(command) => command.run(&session, &mut out).await?,
+        Command::Album(command) => command.run(&session, &mut out, musique_api::EntityKind::Album).await?,
+        Command::Track(command) => command.run(&session, &mut out, musique_api::EntityKind::Track).await?,
+        Command::Wrapped(command) => command.run(&session, &mut out).await?,
+        Command::Report(command) => command.run(&session, &mut out).await?,
         Command::Reindex(command) => command.run(&session, &mut out).await?,
         Command::Tracker(command) => command.run(&session, &mut out).await?,
         Command::Roon(command) => command.run(&session, &mut out).await?,

@@ -77,7 +77,7 @@ pub(crate) fn json(out: &mut impl Write, value: &impl Serialize) -> io::Result<(
 
 /// Whether a column's cells may be cut to fit the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fit {
+pub(crate) enum Fit {
     /// Always shown whole: times, counts, ids, states, keys to copy.
     Whole,
     /// Cut with an ellipsis when the table is wider than the terminal: names, paths, details.
@@ -92,7 +92,17 @@ const CONFIG_DEFAULTS: &str = "defaults (no config file)";
 
 /// Prints rows under a header as aligned columns, fitted to the terminal.
 fn table(out: &mut impl Write, columns: &[(&str, Fit)], rows: &[Vec<String>]) -> io::Result<()> {
-    let (lines, _) = layout_table(columns, rows, &Layout { width: terminal_width(), header: true, at_least: &[] });
+    fitted_table(out, columns, rows, terminal_width())
+}
+
+/// Prints rows under a header as aligned columns, fitted to `width` when given.
+pub(crate) fn fitted_table(
+    out: &mut impl Write,
+    columns: &[(&str, Fit)],
+    rows: &[Vec<String>],
+    width: Option<u16>,
+) -> io::Result<()> {
+    let (lines, _) = layout_table(columns, rows, &Layout { width, header: true, at_least: &[] });
     for line in lines {
         writeln!(out, "{line}")?;
     }

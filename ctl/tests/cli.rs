@@ -24,10 +24,56 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn insights_usage_errors_exit_2_before_connecting() {
+    let none = "/nonexistent.sock";
+    let usage = |args: &[&str]| {
+        let (code, _, err) = musiquectl(args, none);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        err
+    };
+    usage(&["sessions", "--year", "2024", "--from", "2024-01-01"]);
+    usage(&["climbers", "--month", "2024-05"]);
+    usage(&["album", "Radiohead"]);
+    usage(&["artist", "Radiohead", "--id", "3"]);
+    usage(&["artist"]);
+    usage(&["on-this-day", "--years", "1,two"]);
+    let err = usage(&["wrapped", "--from", "2024-02-01", "--to", "2024-01-01"]);
+    assert!(err.contains("not before"), "{err}");
+    // Well formed: they get as far as the missing daemon.
+    for args in [
+        &["artist", "--id", "3"][..],
+        &["track", "Radiohead", "Creep", "--year", "2024"],
+        &["on-this-day", "--years", "1,5"],
+    ] {
+        let (code, _, err) = musiquectl(args, none);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("not running"), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn help_lists_the_commands() {
     let (code, out, _) = musiquectl(&["--help"], "/nonexistent.sock");
     assert_eq!(code, 0);
-    for command in ["status", "import", "listens", "search", "top", "reindex", "events"] {
+    for command in [
+        "status",
+        "import",
+        "listens",
+        "search",
+        "top",
+        "reindex",
+        "events",
+        "sessions",
+        "streaks",
+        "discoveries",
+        "climbers",
+        "on-this-day",
+        "artist",
+        "album",
+        "track",
+        "wrapped",
+        "report",
+    ] {
         assert!(out.contains(command), "{command} missing from:\n{out}");
     }
 }

@@ -139,7 +139,7 @@ impl Calendar {
 }
 
 /// Prints an answer: its JSON with `--json`, else drawn to fit the terminal.
-fn show<T: serde::Serialize, W: Write>(
+pub(super) fn show<T: serde::Serialize, W: Write>(
     session: &Session,
     out: &mut W,
     answer: &T,

@@ -9,6 +9,7 @@ pub(crate) mod enrich;
 pub(crate) mod events;
 pub(crate) mod import;
 pub(crate) mod imports;
+pub(crate) mod insights;
 pub(crate) mod lastfm;
 pub(crate) mod listens;
 pub(crate) mod love;
@@ -76,6 +77,30 @@ pub(crate) struct CalendarArgs {
     pub(crate) day: Option<String>,
     #[command(flatten)]
     pub(crate) measure: MeasureArgs,
+}
+
+/// The period flags of the insights commands: a range or a calendar period in the
+/// listener's zone (nothing for all time), and the zone. As [`RangeArgs`] and
+/// [`CalendarArgs`], without `--by`: these answers count plays and time together.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PeriodArgs {
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+    /// A year in the zone (2024).
+    #[arg(long, conflicts_with_all = ["month", "week", "day", "from", "to"])]
+    pub(crate) year: Option<String>,
+    /// A month in the zone (2024-05).
+    #[arg(long, conflicts_with_all = ["week", "day", "from", "to"])]
+    pub(crate) month: Option<String>,
+    /// An ISO week in the zone (2024-W21).
+    #[arg(long, conflicts_with_all = ["day", "from", "to"])]
+    pub(crate) week: Option<String>,
+    /// A day in the zone (2024-05-23).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub(crate) day: Option<String>,
+    /// The time zone, an IANA name (default: the daemon's `[general] timezone`).
+    #[arg(long)]
+    pub(crate) tz: Option<String>,
 }
 
 /// What to measure and in which zone.
