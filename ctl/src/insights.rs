@@ -3,7 +3,7 @@
 //! lists, Unicode blocks for series (see `draw`), durations as `output::time_listened`.
 //!
 //! Times: sessions come with their start in the answer's zone (`start_local`); other
-//! times are unix seconds, shown as UTC dates (musiquectl has no zone database).
+//! times are unix seconds, shown in the zone the answer names (its `tz`).
 
 use std::io::{self, Write};
 
@@ -117,7 +117,7 @@ pub(crate) fn discoveries(out: &mut impl Write, answer: &Discoveries, canvas: &C
         if !kind.top.is_empty() {
             writeln!(out)?;
             writeln!(out, "{title} (most played first)")?;
-            discovered_table(out, what, kind, canvas)?;
+            discovered_table(out, what, kind, &answer.span.tz, canvas)?;
         }
     }
     if answer.per_month.iter().any(|month| month.artists > 0) {
@@ -226,7 +226,7 @@ pub(crate) fn on_this_day(out: &mut impl Write, answer: &OnThisDay, canvas: &Can
             writeln!(out, "  most played: {}", artists.join(", "))?;
         }
         if !day.listens.is_empty() {
-            listens_table(out, &day.listens, canvas)?;
+            listens_table(out, &day.listens, &answer.tz, canvas)?;
         }
     }
     Ok(())
@@ -249,8 +249,11 @@ pub(crate) fn entity(out: &mut impl Write, page: &EntityPage, canvas: &Canvas) -
         writeln!(out, "  time counts the {} listens with a known duration", page.time_known)?;
     }
     match (page.first_listen, page.last_listen) {
-        (Some(first), Some(last)) => writeln!(out, "  first heard {}, last {} (UTC)", utc_day(first), utc_day(last))?,
-        (Some(first), None) => writeln!(out, "  first heard {} (UTC)", utc_day(first))?,
+        (Some(first), Some(last)) => {
+            let (first, last) = (local_day(first, &page.span.tz), local_day(last, &page.span.tz));
+            writeln!(out, "  first heard {first}, last {last}")?
+        }
+        (Some(first), None) => writeln!(out, "  first heard {}", local_day(first, &page.span.tz))?,
         _ => {}
     }
     if let Some(period) = &page.period {
@@ -465,41 +468,43 @@ fn streaks_table(out: &mut impl Write, what: &str, streaks: &[EntityStreak], can
 }
 
 /// What was first heard, of one kind (`what` names the column).
-fn discovered_table(out: &mut impl Write, what: &str, kind: &DiscoveredKind, canvas: &Canvas) -> io::Result<()> {
+fn discovered_table(
+    out: &mut impl Write,
+    what: &str,
+    kind: &DiscoveredKind,
+    tz: &str,
+    canvas: &Canvas,
+) -> io::Result<()> {
     let with_artist = kind.top.iter().any(|found| found.artist.is_some());
     let rows: Vec<Vec<String>> = kind
         .top
         .iter()
         .map(|found| {
-            let mut row = vec![utc_day(found.first_listen), found.plays.to_string(), found.name.clone()];
+            let mut row = vec![local_day(found.first_listen, tz), found.plays.to_string(), found.name.clone()];
             if with_artist {
                 row.push(found.artist.clone().unwrap_or_default());
             }
             row
         })
         .collect();
-    let mut columns = vec![("FIRST (UTC)", Fit::Whole), ("PLAYS", Fit::Whole), (what, Fit::Cut)];
+    let mut columns = vec![("FIRST", Fit::Whole), ("PLAYS", Fit::Whole), (what, Fit::Cut)];
     if with_artist {
         columns.push(("ARTIST", Fit::Cut));
     }
     fitted_table(out, &columns, &rows, canvas.tables)
 }
 
-fn listens_table(out: &mut impl Write, listens: &[Listen], canvas: &Canvas) -> io::Result<()> {
-    let format = format_description!("[hour]:[minute]");
+fn listens_table(out: &mut impl Write, listens: &[Listen], tz: &str, canvas: &Canvas) -> io::Result<()> {
     let rows: Vec<Vec<String>> = listens
         .iter()
         .map(|listen| {
-            let at = OffsetDateTime::from_unix_timestamp(listen.listened_at)
-                .ok()
-                .and_then(|time| time.format(format).ok())
-                .unwrap_or_default();
+            let at = in_zone(listen.listened_at, tz).map(|time| time.strftime("%H:%M").to_string()).unwrap_or_default();
             vec![at, listen.artist.clone(), listen.track.clone(), listen.album.clone().unwrap_or_default()]
         })
         .collect();
     fitted_table(
         out,
-        &[("UTC", Fit::Whole), ("ARTIST", Fit::Cut), ("TRACK", Fit::Cut), ("ALBUM", Fit::Cut)],
+        &[("TIME", Fit::Whole), ("ARTIST", Fit::Cut), ("TRACK", Fit::Cut), ("ALBUM", Fit::Cut)],
         &rows,
         canvas.tables,
     )
@@ -559,13 +564,15 @@ fn local_time(rfc3339: &str) -> String {
     rfc3339.chars().take(16).collect::<String>().replace('T', " ")
 }
 
-/// Unix seconds as a UTC date.
-fn utc_day(seconds: i64) -> String {
-    let format = format_description!("[year]-[month]-[day]");
-    OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|time| time.format(format).ok())
-        .unwrap_or_else(|| seconds.to_string())
+/// Unix seconds in the zone the answer names (UTC when it names none musiquectl knows).
+fn in_zone(seconds: i64, tz: &str) -> Option<jiff::Zoned> {
+    let zone = jiff::tz::db().get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_second(seconds).ok().map(|time| time.to_zoned(zone))
+}
+
+/// Unix seconds as a date in the answer's zone.
+fn local_day(seconds: i64, tz: &str) -> String {
+    in_zone(seconds, tz).map_or_else(|| seconds.to_string(), |time| time.date().to_string())
 }
 
 /// Monthly rows (`2024-05`) added up per year (`2024`), in order.

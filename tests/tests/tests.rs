@@ -8,6 +8,7 @@ mod clients;
 mod crash;
 mod ctl;
 mod imports;
+mod insights;
 mod lastfm;
 mod layers;
 mod lifecycle;

@@ -19,7 +19,7 @@ pub(crate) struct Sessions {
     #[command(flatten)]
     period: PeriodArgs,
     /// Minutes without a listen that end a session (default: the daemon's
-    /// `[analytics] session_gap_minutes`).
+    /// `[general] session_gap_minutes`).
     #[arg(long, value_name = "MINUTES")]
     gap: Option<u32>,
     /// How many of the longest sessions, openers and closers.
@@ -115,7 +115,7 @@ struct PageArgs {
     #[command(flatten)]
     period: PeriodArgs,
     /// Minutes without a listen that end a session (default: the daemon's
-    /// `[analytics] session_gap_minutes`).
+    /// `[general] session_gap_minutes`).
     #[arg(long, value_name = "MINUTES")]
     gap: Option<u32>,
     /// How many tracks, albums, sessions and artists played with it.

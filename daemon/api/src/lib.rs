@@ -274,7 +274,7 @@ pub trait MusiqueApi {
     ) -> RpcResult<CalendarAnswer>;
 
     /// Listening sessions of a period (all time when none): runs of listens split
-    /// by a gap (`gap_minutes`, else `[analytics] session_gap_minutes`). A session
+    /// by a gap (`gap_minutes`, else `[general] session_gap_minutes`). A session
     /// belongs to the period it starts in, whole. Since [`INSIGHTS`].
     #[method(name = "stats.sessions", param_kind = map)]
     async fn stats_sessions(

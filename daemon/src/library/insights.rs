@@ -8,7 +8,12 @@
 //! where each starts at most the gap after the previous one ended; it belongs
 //! to the period it starts in, whole: the walk looks at the listen before the
 //! period to know whether the first ones continue an older session, and reads
-//! past the period's end until its last session ends.
+//! past the period's end until its last session ends (at most a day past it: a
+//! session still going then is cut there).
+//!
+//! A long period is read in two parts at once (split at a local midnight), each
+//! walking its own part the same way, and the parts' tallies are added up: a
+//! session is counted by the part it starts in, a listen by the part it is in.
 
 use std::ops::ControlFlow;
 use std::sync::atomic::Ordering;
@@ -25,6 +30,10 @@ use crate::store::{Kind, Play, Reader, Tally};
 
 /// The gap that ends a session unless `[general] session_gap_minutes` says otherwise.
 pub(crate) const DEFAULT_GAP_S: i64 = 30 * 60;
+/// How far past its period a walk reads to finish the period's last session.
+const READ_AHEAD_S: i64 = 86_400;
+/// Periods at least this long are read in two parts at once.
+const SPLIT_S: i64 = 60 * 86_400;
 /// How many of the period's top entities `climbers` looks at.
 const CLIMBER_WINDOW: usize = 100;
 
@@ -87,7 +96,7 @@ fn walk(reader: &Reader, (from, to): (i64, i64), gap_s: i64, mut seen: impl FnMu
     let mut ours = current.is_none();
     reader.scan_plays(from, i64::MAX, |play| {
         let continues = current.as_ref().is_some_and(|session| play.start_s - session.end_s <= gap_s);
-        if play.start_s >= to && !continues {
+        if play.start_s >= to && (!continues || play.start_s >= to.saturating_add(READ_AHEAD_S)) {
             return ControlFlow::Break(());
         }
         match current.as_mut() {
@@ -135,11 +144,40 @@ impl Best {
         }
     }
 
+    fn merge(&mut self, other: Best) {
+        for session in &other.sessions {
+            self.offer(session);
+        }
+    }
+
     fn into_sorted(mut self) -> Vec<Session> {
         let key = self.key;
         self.sessions.sort_by_key(|session| (std::cmp::Reverse(key(session)), session.start_s));
         self.sessions
     }
+}
+
+/// Runs `work` on `range`, or on its two halves at once when it is long (split at
+/// the local midnight nearest the middle, so no day is in both); results in time order.
+fn in_parts<T: Send>(
+    range: (i64, i64),
+    zone: &TimeZone,
+    work: impl Fn((i64, i64)) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    let (from, to) = range;
+    if to.saturating_sub(from) < SPLIT_S {
+        return Ok(vec![work(range)?]);
+    }
+    let middle = analytics::date_of(from + (to - from) / 2, zone);
+    let middle = analytics::CalendarPeriod::Day(middle).range(zone)?.0;
+    if middle <= from || middle >= to {
+        return Ok(vec![work(range)?]);
+    }
+    let (early, late) = std::thread::scope(|scope| {
+        let late = scope.spawn(|| work((middle, to)));
+        (work((from, middle)), late.join().expect("a listen walk panicked"))
+    });
+    Ok(vec![early?, late?])
 }
 
 /// The local day number (days since 1970-01-01 in the zone) and hour of a second.
@@ -284,19 +322,11 @@ pub(crate) struct WrappedStats {
     pub(crate) clock: [u64; 24],
 }
 
-/// First listens: what was heard before a period, and what the period adds.
-struct Firsts {
-    /// Plays before the period, per kind.
-    before: [Tally; 3],
-    /// First listen in the period of each new entity (`i64::MAX`: not new or not heard).
-    first: [Vec<i64>; 3],
-    /// Plays in the period of each new entity.
-    plays: [Tally; 3],
-    count: [u64; 3],
-}
+/// What was heard before a period: plays per kind.
+struct Before([Tally; 3]);
 
-impl Firsts {
-    fn new(library: &Library, reader: &Reader, from: i64) -> Result<Firsts> {
+impl Before {
+    fn new(library: &Library, reader: &Reader, from: i64) -> Result<Before> {
         let mut before: [Tally; 3] = Default::default();
         if let Some((first, _)) = reader.listen_bounds()?
             && (first as i64) < from
@@ -305,14 +335,25 @@ impl Firsts {
                 before[index] = library.tally(reader, kind, Some((first as i64, from)))?;
             }
         }
-        Ok(Firsts { before, first: Default::default(), plays: Default::default(), count: [0; 3] })
+        Ok(Before(before))
     }
+}
 
-    fn see(&mut self, play: &Play) {
+/// First listens in (a part of) a period of what was not heard before it.
+#[derive(Default)]
+struct FirstSeen {
+    /// First listen of each new entity, per kind (`i64::MAX`: not new, or not heard).
+    first: [Vec<i64>; 3],
+    /// Plays in the period of each new entity.
+    plays: [Tally; 3],
+}
+
+impl FirstSeen {
+    fn see(&mut self, before: &Before, play: &Play) {
         let ids = [Some(play.artist), play.album, Some(play.track)];
         for (index, id) in ids.into_iter().enumerate() {
             let Some(id) = id else { continue };
-            if self.before[index].get(id) > 0 {
+            if before.0[index].get(id) > 0 {
                 continue;
             }
             let first = &mut self.first[index];
@@ -320,11 +361,22 @@ impl Firsts {
             if slot >= first.len() {
                 first.resize(slot + 1, i64::MAX);
             }
-            if first[slot] == i64::MAX {
-                first[slot] = play.start_s;
-                self.count[index] += 1;
-            }
+            first[slot] = first[slot].min(play.start_s);
             self.plays[index].add(id, 1);
+        }
+    }
+
+    /// Adds a later part.
+    fn merge(&mut self, later: FirstSeen) {
+        for index in 0..3 {
+            let (mine, theirs) = (&mut self.first[index], &later.first[index]);
+            if theirs.len() > mine.len() {
+                mine.resize(theirs.len(), i64::MAX);
+            }
+            for (mine, theirs) in mine.iter_mut().zip(theirs) {
+                *mine = (*mine).min(*theirs);
+            }
+            self.plays[index].merge(&later.plays[index]);
         }
     }
 
@@ -335,7 +387,9 @@ impl Firsts {
             months.iter().map(|start| (start.strftime("%Y-%m").to_string(), [0; 3])).collect();
         let mut kinds: [FoundKind; 3] = Default::default();
         for (index, kind) in KINDS.into_iter().enumerate() {
+            let mut count = 0;
             for &first in self.first[index].iter().filter(|first| **first != i64::MAX) {
+                count += 1;
                 let month = starts.partition_point(|start| *start <= first).saturating_sub(1);
                 if let Some((_, counts)) = per_month.get_mut(month) {
                     counts[index] += 1;
@@ -345,7 +399,7 @@ impl Firsts {
             let firsts: Vec<i64> = top.iter().map(|(id, _)| self.first[index][*id as usize]).collect();
             let rows = name_rows(reader, kind, top, None)?;
             kinds[index] = FoundKind {
-                count: self.count[index],
+                count,
                 top: rows.into_iter().zip(firsts).map(|(row, first_s)| Found { row, first_s }).collect(),
             };
         }
@@ -370,18 +424,24 @@ fn longest(runs: &[Run]) -> Option<Run> {
     runs.iter().copied().max_by_key(|run| (run.days(), run.last))
 }
 
-/// One entity's run of days while scanning.
+/// One entity's days in (a part of) a period, seen in order.
 #[derive(Clone, Copy)]
 struct EntityRun {
+    /// The first day, and how many days in a row from it (until the first break).
+    first: i64,
+    lead: u32,
+    broken: bool,
+    /// The last day, and the run ending on it.
     last: i64,
     run: u32,
+    /// The longest run and its last day.
     best: u32,
     best_last: i64,
 }
 
 impl Default for EntityRun {
     fn default() -> EntityRun {
-        EntityRun { last: i64::MIN, run: 0, best: 0, best_last: i64::MIN }
+        EntityRun { first: i64::MIN, lead: 0, broken: false, last: i64::MIN, run: 0, best: 0, best_last: i64::MIN }
     }
 }
 
@@ -390,12 +450,50 @@ impl EntityRun {
         if day == self.last {
             return;
         }
-        self.run = if self.last.checked_add(1) == Some(day) { self.run + 1 } else { 1 };
+        if self.run == 0 {
+            self.first = day;
+            self.run = 1;
+        } else if self.last + 1 == day {
+            self.run += 1;
+        } else {
+            self.run = 1;
+            self.broken = true;
+        }
+        if !self.broken {
+            self.lead = self.run;
+        }
         self.last = day;
         if self.run >= self.best {
-            self.best = self.run;
-            self.best_last = day;
+            (self.best, self.best_last) = (self.run, day);
         }
+    }
+
+    /// Adds the same entity's days of a later part (no day in both).
+    fn merge(&mut self, later: &EntityRun) {
+        if later.run == 0 {
+            return;
+        }
+        if self.run == 0 {
+            *self = *later;
+            return;
+        }
+        // The longest of the three (the latest of equals): this part's, the run
+        // across the split, the later part's.
+        let mut best = (self.best, self.best_last).max((later.best, later.best_last));
+        if self.last + 1 == later.first {
+            let joined = self.run + later.lead;
+            best = best.max((joined, later.first + i64::from(later.lead) - 1));
+            if !self.broken {
+                self.lead = joined;
+            }
+            self.run = if later.broken { later.run } else { self.run + later.run };
+        } else {
+            self.broken = true;
+            self.run = later.run;
+        }
+        (self.best, self.best_last) = best;
+        self.broken |= later.broken;
+        self.last = later.last;
     }
 }
 
@@ -407,9 +505,176 @@ fn see_run(runs: &mut Vec<EntityRun>, id: u64, day: i64) {
     runs[slot].see(day);
 }
 
+fn merge_runs(runs: &mut Vec<EntityRun>, later: &[EntityRun]) {
+    if later.len() > runs.len() {
+        runs.resize(later.len(), EntityRun::default());
+    }
+    for (mine, theirs) in runs.iter_mut().zip(later) {
+        mine.merge(theirs);
+    }
+}
+
 /// Ranks (1-based, by plays, ties by id) of every entity with plays.
 fn ranks(tally: &Tally) -> Vec<(u64, u64)> {
     tally.top(usize::MAX)
+}
+
+/// Sessions of (a part of) a period, before naming.
+struct SessionTally {
+    count: u64,
+    plays: u64,
+    total_s: u64,
+    per_weekday: [u64; 7],
+    per_hour: [u64; 24],
+    openers: Tally,
+    closers: Tally,
+    longest: Best,
+}
+
+impl SessionTally {
+    fn new(limit: usize) -> SessionTally {
+        SessionTally {
+            count: 0,
+            plays: 0,
+            total_s: 0,
+            per_weekday: [0; 7],
+            per_hour: [0; 24],
+            openers: Tally::default(),
+            closers: Tally::default(),
+            longest: Best::new(limit, Session::length_s),
+        }
+    }
+
+    fn add(&mut self, session: &Session, offsets: &mut Offsets) {
+        self.count += 1;
+        self.plays += session.plays;
+        self.total_s += session.length_s().max(0) as u64;
+        let (day, hour) = local_day_hour(offsets, session.start_s);
+        self.per_weekday[weekday_of(day)] += 1;
+        self.per_hour[hour] += 1;
+        self.openers.add(session.opener, 1);
+        self.closers.add(session.closer, 1);
+        self.longest.offer(session);
+    }
+
+    fn merge(&mut self, other: SessionTally) {
+        self.count += other.count;
+        self.plays += other.plays;
+        self.total_s += other.total_s;
+        for (mine, theirs) in self.per_weekday.iter_mut().zip(other.per_weekday) {
+            *mine += theirs;
+        }
+        for (mine, theirs) in self.per_hour.iter_mut().zip(other.per_hour) {
+            *mine += theirs;
+        }
+        self.openers.merge(&other.openers);
+        self.closers.merge(&other.closers);
+        self.longest.merge(other.longest);
+    }
+}
+
+/// An entity in (a part of) the history, before naming.
+struct EntityTally {
+    plays: u64,
+    ms: u64,
+    known: u64,
+    first_s: Option<i64>,
+    last_s: Option<i64>,
+    /// `(year, plays, ms)`, years in order, those without a listen left out.
+    per_year: Vec<(i16, u64, u64)>,
+    period_plays: u64,
+    period_ms: u64,
+    tracks: Tally,
+    albums: Tally,
+    /// Sessions of the period: all of them, those holding the entity, and per artist.
+    all_sessions: u64,
+    sessions: u64,
+    recent: Best,
+    sessions_with: Tally,
+    together: Tally,
+}
+
+impl EntityTally {
+    fn merge(&mut self, later: EntityTally) {
+        self.plays += later.plays;
+        self.ms += later.ms;
+        self.known += later.known;
+        self.first_s = self.first_s.or(later.first_s);
+        self.last_s = later.last_s.or(self.last_s);
+        for (year, plays, ms) in later.per_year {
+            match self.per_year.last_mut() {
+                Some((last, my_plays, my_ms)) if *last == year => {
+                    *my_plays += plays;
+                    *my_ms += ms;
+                }
+                _ => self.per_year.push((year, plays, ms)),
+            }
+        }
+        self.period_plays += later.period_plays;
+        self.period_ms += later.period_ms;
+        self.tracks.merge(&later.tracks);
+        self.albums.merge(&later.albums);
+        self.all_sessions += later.all_sessions;
+        self.sessions += later.sessions;
+        self.recent.merge(later.recent);
+        self.sessions_with.merge(&later.sessions_with);
+        self.together.merge(&later.together);
+    }
+}
+
+/// What wrapped adds up in (a part of) a period, before naming.
+struct WrappedTally {
+    plays: u64,
+    ms: u64,
+    known: u64,
+    by_plays: [Tally; 3],
+    by_time: [Tally; 3],
+    /// `(local day, plays, ms)`, days in order.
+    days: Vec<(i64, u64, u64)>,
+    clock: [u64; 24],
+    sessions: u64,
+    longest: Best,
+    firsts: FirstSeen,
+}
+
+impl WrappedTally {
+    fn merge(&mut self, later: WrappedTally) {
+        self.plays += later.plays;
+        self.ms += later.ms;
+        self.known += later.known;
+        for index in 0..3 {
+            self.by_plays[index].merge(&later.by_plays[index]);
+            self.by_time[index].merge(&later.by_time[index]);
+        }
+        self.days.extend(later.days);
+        for (mine, theirs) in self.clock.iter_mut().zip(later.clock) {
+            *mine += theirs;
+        }
+        self.sessions += later.sessions;
+        self.longest.merge(later.longest);
+        self.firsts.merge(later.firsts);
+    }
+}
+
+/// Adds `ms` to the last `(key, plays, ms)` row when it has `key`, else starts a row.
+fn count_in<K: PartialEq>(rows: &mut Vec<(K, u64, u64)>, key: K, ms: u64) {
+    match rows.last_mut() {
+        Some((last, plays, total)) if *last == key => {
+            *plays += 1;
+            *total += ms;
+        }
+        _ => rows.push((key, 1, ms)),
+    }
+}
+
+/// Merges the parts' results in order.
+fn merged<T>(parts: Vec<T>, merge: impl Fn(&mut T, T)) -> T {
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().expect("at least one part");
+    for part in parts {
+        merge(&mut all, part);
+    }
+    all
 }
 
 impl Library {
@@ -471,27 +736,27 @@ impl Library {
         limit: usize,
     ) -> Result<SessionStats> {
         let reader = self.state.store.read()?;
-        let mut stats = SessionStats::default();
-        let mut best = Best::new(limit, Session::length_s);
-        let (mut openers, mut closers) = (Tally::default(), Tally::default());
-        let mut offsets = Offsets::new(zone);
-        walk(&reader, range, gap_s, |seen| {
-            if let Seen::Ended { session, ours: true } = seen {
-                stats.count += 1;
-                stats.plays += session.plays;
-                stats.total_s += session.length_s().max(0) as u64;
-                let (day, hour) = local_day_hour(&mut offsets, session.start_s);
-                stats.per_weekday[weekday_of(day)] += 1;
-                stats.per_hour[hour] += 1;
-                openers.add(session.opener, 1);
-                closers.add(session.closer, 1);
-                best.offer(session);
-            }
+        let parts = in_parts(range, zone, |part| {
+            let mut tally = SessionTally::new(limit);
+            let mut offsets = Offsets::new(zone);
+            walk(&reader, part, gap_s, |seen| {
+                if let Seen::Ended { session, ours: true } = seen {
+                    tally.add(session, &mut offsets);
+                }
+            })?;
+            Ok(tally)
         })?;
-        stats.longest = best.into_sorted();
-        stats.openers = name_rows(&reader, Kind::Artist, openers.top(10), None)?;
-        stats.closers = name_rows(&reader, Kind::Artist, closers.top(10), None)?;
-        Ok(stats)
+        let tally = merged(parts, SessionTally::merge);
+        Ok(SessionStats {
+            count: tally.count,
+            plays: tally.plays,
+            total_s: tally.total_s,
+            longest: tally.longest.into_sorted(),
+            per_weekday: tally.per_weekday,
+            per_hour: tally.per_hour,
+            openers: name_rows(&reader, Kind::Artist, tally.openers.top(10), None)?,
+            closers: name_rows(&reader, Kind::Artist, tally.closers.top(10), None)?,
+        })
     }
 
     /// Runs of days with a listen in `range`, overall and per artist and album,
@@ -508,15 +773,23 @@ impl Library {
             }
         }
         let overall = runs(&days);
-        let (mut artists, mut albums): (Vec<EntityRun>, Vec<EntityRun>) = (Vec::new(), Vec::new());
-        reader.scan_plays(range.0, range.1, |play| {
-            let day = local_day_hour(&mut offsets, play.start_s).0;
-            see_run(&mut artists, play.artist, day);
-            if let Some(album) = play.album {
-                see_run(&mut albums, album, day);
-            }
-            ControlFlow::Continue(())
+        let parts = in_parts(range, zone, |part| {
+            let (mut artists, mut albums): (Vec<EntityRun>, Vec<EntityRun>) = (Vec::new(), Vec::new());
+            let mut offsets = Offsets::new(zone);
+            reader.scan_plays(part.0, part.1, |play| {
+                let day = local_day_hour(&mut offsets, play.start_s).0;
+                see_run(&mut artists, play.artist, day);
+                if let Some(album) = play.album {
+                    see_run(&mut albums, album, day);
+                }
+                ControlFlow::Continue(())
+            })?;
+            Ok((artists, albums))
         })?;
+        let (artists, albums) = merged(parts, |(artists, albums), (later_artists, later_albums)| {
+            merge_runs(artists, &later_artists);
+            merge_runs(albums, &later_albums);
+        });
         let alive = |last: i64| last >= today - 1;
         let best = |runs: &[EntityRun], kind: Kind| -> Result<Vec<(TopRow, Run)>> {
             let mut rows: Vec<(u64, EntityRun)> =
@@ -552,12 +825,16 @@ impl Library {
     /// played of each, and how many each month of the range brought, in `zone`.
     pub(crate) fn discoveries(&self, range: (i64, i64), zone: &TimeZone, limit: usize) -> Result<DiscoveryStats> {
         let reader = self.state.store.read()?;
-        let mut firsts = Firsts::new(self, &reader, range.0)?;
-        reader.scan_plays(range.0, range.1, |play| {
-            firsts.see(&play);
-            ControlFlow::Continue(())
+        let before = Before::new(self, &reader, range.0)?;
+        let parts = in_parts(range, zone, |part| {
+            let mut firsts = FirstSeen::default();
+            reader.scan_plays(part.0, part.1, |play| {
+                firsts.see(&before, &play);
+                ControlFlow::Continue(())
+            })?;
+            Ok(firsts)
         })?;
-        firsts.finish(&reader, range, zone, limit)
+        merged(parts, FirstSeen::merge).finish(&reader, range, zone, limit)
     }
 
     /// The entities of `kind` that rose most from `against` to `range` (among
@@ -663,9 +940,6 @@ impl Library {
         else {
             return Ok(None);
         };
-        let mut stats = EntityStats { name: named.name, artist: named.artist, ..EntityStats::default() };
-        let all = self.tally(&reader, kind, None)?;
-        stats.rank = rank_of(&all, id);
         let own_artist = match kind {
             Kind::Artist => id,
             Kind::Album => reader.album(id)?.map_or(u64::MAX, |album| album.artist_id),
@@ -678,95 +952,121 @@ impl Library {
         };
         let (from, to) = range.unwrap_or(all_time);
         let in_period = |seconds: i64| seconds >= from && seconds < to;
-        let mut offsets = Offsets::new(zone);
-        let mut per_year: Vec<(i16, u64, u64)> = Vec::new();
-        let (mut period_plays, mut period_ms) = (0u64, 0u64);
-        let (mut tracks, mut albums) = (Tally::default(), Tally::default());
-        // Sessions of the period: the artists of the current one, whether it holds the entity.
-        let mut session_artists: Vec<u64> = Vec::new();
-        let mut holds = false;
-        let (mut sessions_with, mut together, mut all_sessions) = (Tally::default(), Tally::default(), 0u64);
-        let mut recent = Best::new(5, |session| session.start_s);
-        walk(&reader, all_time, gap_s, |seen| match seen {
-            Seen::Play { play, counted } => {
-                if !counted {
-                    return;
-                }
-                if matches(play) {
-                    stats.plays += 1;
-                    stats.ms += play.ms.unwrap_or(0);
-                    stats.known += u64::from(play.ms.is_some());
-                    stats.first_s.get_or_insert(play.start_s);
-                    stats.last_s = Some(play.start_s);
-                    let (day, _) = local_day_hour(&mut offsets, play.start_s);
-                    let year = date_of_day(day).year();
-                    match per_year.last_mut() {
-                        Some((last, plays, ms)) if *last == year => {
-                            *plays += 1;
-                            *ms += play.ms.unwrap_or(0);
-                        }
-                        _ => per_year.push((year, 1, play.ms.unwrap_or(0))),
-                    }
-                    if in_period(play.start_s) {
-                        period_plays += 1;
-                        period_ms += play.ms.unwrap_or(0);
-                        tracks.add(play.track, 1);
-                        if let Some(album) = play.album {
-                            albums.add(album, 1);
-                        }
-                    }
-                    holds = true;
-                }
-                if !session_artists.contains(&play.artist) {
-                    session_artists.push(play.artist);
-                }
-            }
-            Seen::Ended { session, .. } => {
-                if in_period(session.start_s) {
-                    all_sessions += 1;
-                    for artist in &session_artists {
-                        sessions_with.add(*artist, 1);
-                    }
-                    if holds {
-                        stats.sessions += 1;
-                        recent.offer(session);
-                        for artist in session_artists.iter().filter(|artist| **artist != own_artist) {
-                            together.add(*artist, 1);
+        let parts = in_parts(all_time, zone, |part| {
+            let mut tally = EntityTally {
+                plays: 0,
+                ms: 0,
+                known: 0,
+                first_s: None,
+                last_s: None,
+                per_year: Vec::new(),
+                period_plays: 0,
+                period_ms: 0,
+                tracks: Tally::default(),
+                albums: Tally::default(),
+                all_sessions: 0,
+                sessions: 0,
+                recent: Best::new(5, |session| session.start_s),
+                sessions_with: Tally::default(),
+                together: Tally::default(),
+            };
+            let mut offsets = Offsets::new(zone);
+            // The current session: its artists (each once: `stamp` holds the session
+            // each artist was last listed in) and whether it holds the entity.
+            let (mut artists, mut stamp, mut session_no, mut holds) = (Vec::new(), Vec::<u32>::new(), 1u32, false);
+            walk(&reader, part, gap_s, |seen| match seen {
+                Seen::Play { play, counted } => {
+                    let hit = matches(play);
+                    if counted && hit {
+                        let ms = play.ms.unwrap_or(0);
+                        tally.plays += 1;
+                        tally.ms += ms;
+                        tally.known += u64::from(play.ms.is_some());
+                        tally.first_s.get_or_insert(play.start_s);
+                        tally.last_s = Some(play.start_s);
+                        let (day, _) = local_day_hour(&mut offsets, play.start_s);
+                        count_in(&mut tally.per_year, date_of_day(day).year(), ms);
+                        if in_period(play.start_s) {
+                            tally.period_plays += 1;
+                            tally.period_ms += ms;
+                            tally.tracks.add(play.track, 1);
+                            if let Some(album) = play.album {
+                                tally.albums.add(album, 1);
+                            }
                         }
                     }
+                    holds |= hit;
+                    let slot = play.artist as usize;
+                    if slot >= stamp.len() {
+                        stamp.resize(slot + 1, 0);
+                    }
+                    if stamp[slot] != session_no {
+                        stamp[slot] = session_no;
+                        artists.push(play.artist);
+                    }
                 }
-                session_artists.clear();
-                holds = false;
-            }
+                Seen::Ended { session, ours } => {
+                    if ours && in_period(session.start_s) {
+                        tally.all_sessions += 1;
+                        for artist in &artists {
+                            tally.sessions_with.add(*artist, 1);
+                        }
+                        if holds {
+                            tally.sessions += 1;
+                            tally.recent.offer(session);
+                            for artist in artists.iter().filter(|artist| **artist != own_artist) {
+                                tally.together.add(*artist, 1);
+                            }
+                        }
+                    }
+                    artists.clear();
+                    session_no += 1;
+                    holds = false;
+                }
+            })?;
+            Ok(tally)
         })?;
+        let tally = merged(parts, EntityTally::merge);
+        let mut stats = EntityStats {
+            name: named.name,
+            artist: named.artist,
+            plays: tally.plays,
+            ms: tally.ms,
+            known: tally.known,
+            rank: rank_of(&self.tally(&reader, kind, None)?, id),
+            first_s: tally.first_s,
+            last_s: tally.last_s,
+            sessions: tally.sessions,
+            recent_sessions: tally.recent.into_sorted(),
+            ..EntityStats::default()
+        };
         // Every year between the first and the last, empty ones included.
-        let mut years: Vec<(i16, u64, u64)> = Vec::new();
-        if let (Some(first), Some(last)) = (per_year.first(), per_year.last()) {
-            for year in first.0..=last.0 {
-                let (plays, ms) =
-                    per_year.iter().find(|(y, ..)| *y == year).map_or((0, 0), |(_, plays, ms)| (*plays, *ms));
-                years.push((year, plays, ms));
-            }
+        if let (Some(first), Some(last)) = (tally.per_year.first(), tally.per_year.last()) {
+            stats.per_year = (first.0..=last.0)
+                .map(|year| {
+                    let found = tally.per_year.iter().find(|(y, ..)| *y == year);
+                    found.map_or((year, 0, 0), |(_, plays, ms)| (year, *plays, *ms))
+                })
+                .collect();
         }
-        stats.per_year = years;
         if let Some(range) = range {
-            let tally = self.tally(&reader, kind, Some(range))?;
-            stats.period = Some((period_plays, period_ms, rank_of(&tally, id)));
+            let ranked = self.tally(&reader, kind, Some(range))?;
+            stats.period = Some((tally.period_plays, tally.period_ms, rank_of(&ranked, id)));
         }
         if kind != Kind::Track {
-            stats.top_tracks = name_rows(&reader, Kind::Track, tracks.top(limit), None)?;
+            stats.top_tracks = name_rows(&reader, Kind::Track, tally.tracks.top(limit), None)?;
         }
         if kind != Kind::Album {
-            stats.top_albums = name_rows(&reader, Kind::Album, albums.top(limit), None)?;
+            stats.top_albums = name_rows(&reader, Kind::Album, tally.albums.top(limit), None)?;
         }
-        stats.recent_sessions = recent.into_sorted();
-        let own = stats.sessions;
-        let mut co: Vec<(u64, u64, f64)> = together
+        let (own, all) = (tally.sessions, tally.all_sessions);
+        let mut co: Vec<(u64, u64, f64)> = tally
+            .together
             .top(usize::MAX)
             .into_iter()
             .filter(|(_, both)| *both >= 2)
             .map(|(artist, both)| {
-                let lift = (both * all_sessions) as f64 / (own * sessions_with.get(artist)).max(1) as f64;
+                let lift = (both * all) as f64 / (own * tally.sessions_with.get(artist)).max(1) as f64;
                 (artist, both, lift)
             })
             .collect();
@@ -780,63 +1080,73 @@ impl Library {
     /// A summary of `range` in `zone`.
     pub(crate) fn wrapped(&self, range: (i64, i64), zone: &TimeZone, gap_s: i64) -> Result<WrappedStats> {
         let reader = self.state.store.read()?;
-        let mut stats = WrappedStats::default();
-        let mut firsts = Firsts::new(self, &reader, range.0)?;
-        let mut plays: [Tally; 3] = Default::default();
-        let mut time: [Tally; 3] = Default::default();
-        let mut days: Vec<(i64, u64, u64)> = Vec::new();
-        let mut offsets = Offsets::new(zone);
-        let mut longest = Best::new(1, Session::length_s);
-        walk(&reader, range, gap_s, |seen| match seen {
-            Seen::Play { play, counted: true } => {
-                let ms = play.ms.unwrap_or(0);
-                stats.plays += 1;
-                stats.ms += ms;
-                stats.known += u64::from(play.ms.is_some());
-                for (index, id) in [Some(play.artist), play.album, Some(play.track)].into_iter().enumerate() {
-                    if let Some(id) = id {
-                        plays[index].add(id, 1);
-                        time[index].add(id, ms);
+        let before = Before::new(self, &reader, range.0)?;
+        let parts = in_parts(range, zone, |part| {
+            let mut tally = WrappedTally {
+                plays: 0,
+                ms: 0,
+                known: 0,
+                by_plays: Default::default(),
+                by_time: Default::default(),
+                days: Vec::new(),
+                clock: [0; 24],
+                sessions: 0,
+                longest: Best::new(1, Session::length_s),
+                firsts: FirstSeen::default(),
+            };
+            let mut offsets = Offsets::new(zone);
+            walk(&reader, part, gap_s, |seen| match seen {
+                Seen::Play { play, counted: true } => {
+                    let ms = play.ms.unwrap_or(0);
+                    tally.plays += 1;
+                    tally.ms += ms;
+                    tally.known += u64::from(play.ms.is_some());
+                    for (index, id) in [Some(play.artist), play.album, Some(play.track)].into_iter().enumerate() {
+                        if let Some(id) = id {
+                            tally.by_plays[index].add(id, 1);
+                            tally.by_time[index].add(id, ms);
+                        }
+                    }
+                    let (day, hour) = local_day_hour(&mut offsets, play.start_s);
+                    tally.clock[hour] += 1;
+                    count_in(&mut tally.days, day, ms);
+                    tally.firsts.see(&before, play);
+                }
+                Seen::Play { .. } => {}
+                Seen::Ended { session, ours } => {
+                    if ours {
+                        tally.sessions += 1;
+                        tally.longest.offer(session);
                     }
                 }
-                let (day, hour) = local_day_hour(&mut offsets, play.start_s);
-                stats.clock[hour] += 1;
-                match days.last_mut() {
-                    Some((last, plays, total)) if *last == day => {
-                        *plays += 1;
-                        *total += ms;
-                    }
-                    _ => days.push((day, 1, ms)),
-                }
-                firsts.see(play);
-            }
-            Seen::Play { .. } => {}
-            Seen::Ended { session, ours } => {
-                if ours {
-                    stats.sessions += 1;
-                    longest.offer(session);
-                }
-            }
+            })?;
+            Ok(tally)
         })?;
+        let tally = merged(parts, WrappedTally::merge);
+        let mut stats = WrappedStats {
+            plays: tally.plays,
+            ms: tally.ms,
+            known: tally.known,
+            days: tally.days.len() as u64,
+            sessions: tally.sessions,
+            clock: tally.clock,
+            ..WrappedStats::default()
+        };
         for (index, kind) in KINDS.into_iter().enumerate() {
-            stats.distinct[index] = plays[index].distinct();
-            stats.top_plays[index] = name_rows(&reader, kind, plays[index].top(5), None)?;
-            let by_time = time[index].top(5);
-            let counts: Vec<u64> = by_time.iter().map(|(id, _)| plays[index].get(*id)).collect();
+            let (plays, time) = (&tally.by_plays[index], &tally.by_time[index]);
+            stats.distinct[index] = plays.distinct();
+            stats.top_plays[index] = name_rows(&reader, kind, plays.top(5), None)?;
+            let by_time = time.top(5);
+            let counts: Vec<u64> = by_time.iter().map(|(id, _)| plays.get(*id)).collect();
             stats.top_time[index] = name_rows(&reader, kind, by_time, Some(&counts))?;
         }
-        stats.days = days.len() as u64;
-        stats.top_day = days.iter().copied().max_by_key(|(day, plays, _)| (*plays, std::cmp::Reverse(*day)));
-        stats.longest_session = longest.into_sorted().pop();
-        let day_numbers: Vec<i64> = days.iter().map(|(day, ..)| *day).collect();
-        stats.streak = longest_run(&day_numbers);
-        stats.discoveries = firsts.finish(&reader, range, zone, 5)?;
+        stats.top_day = tally.days.iter().copied().max_by_key(|(day, plays, _)| (*plays, std::cmp::Reverse(*day)));
+        stats.longest_session = tally.longest.into_sorted().pop();
+        let day_numbers: Vec<i64> = tally.days.iter().map(|(day, ..)| *day).collect();
+        stats.streak = longest(&runs(&day_numbers));
+        stats.discoveries = tally.firsts.finish(&reader, range, zone, 5)?;
         Ok(stats)
     }
-}
-
-fn longest_run(days: &[i64]) -> Option<Run> {
-    longest(&runs(days))
 }
 
 /// The 1-based rank by plays of `id` (ties share the better rank), when it has plays.
@@ -1164,6 +1474,31 @@ mod tests {
         at(text).div_euclid(86_400)
     }
 
+    /// A run of days read in two parts and merged is the run read whole, wherever the split.
+    #[test]
+    fn entity_runs_merge_across_a_split() {
+        let sets: [&[i64]; 6] = [
+            &[1, 2, 3, 5, 6, 7, 8, 10],
+            &[1, 2, 3, 4],
+            &[1, 3, 5, 7],
+            &[4, 5, 9, 10, 11, 12, 13, 20, 21],
+            &[1],
+            &[2, 3, 4, 7, 8, 9],
+        ];
+        for days in sets {
+            let mut whole = EntityRun::default();
+            days.iter().for_each(|day| whole.see(*day));
+            for split in 0..=days.len() {
+                let (mut early, mut late) = (EntityRun::default(), EntityRun::default());
+                days[..split].iter().for_each(|day| early.see(*day));
+                days[split..].iter().for_each(|day| late.see(*day));
+                early.merge(&late);
+                let got = (early.best, early.best_last, early.run, early.last);
+                assert_eq!(got, (whole.best, whole.best_last, whole.run, whole.last), "{days:?} split at {split}");
+            }
+        }
+    }
+
     /// A generated history, checked against answers computed here from the rows alone.
     #[test]
     fn a_generated_history_matches_a_direct_count() {
@@ -1229,6 +1564,30 @@ mod tests {
         let streaks = harness.library.streaks(range, &utc, 5).unwrap();
         assert_eq!(streaks.days as usize, days.len());
         assert_eq!(streaks.longest.unwrap().days(), best);
+        // Each artist's longest run of days (the range is read in two parts: runs join across them).
+        let mut expected: Vec<u32> = (0..artists.len())
+            .map(|artist| {
+                let mut days: Vec<i64> =
+                    plays.iter().filter(|(_, who, _)| *who == artist).map(|(at, ..)| at.div_euclid(86_400)).collect();
+                days.dedup();
+                let (mut best, mut run) = (0, 0);
+                for (index, day) in days.iter().enumerate() {
+                    run = if index > 0 && days[index - 1] + 1 == *day { run + 1 } else { 1 };
+                    best = best.max(run);
+                }
+                best
+            })
+            .collect();
+        expected.sort_unstable_by(|a, b| b.cmp(a));
+        let got: Vec<u32> = streaks.artists.iter().map(|(_, run)| run.days()).collect();
+        assert_eq!(got, expected[..5]);
+        // The page of the most played artist adds up its listens from both parts.
+        let top = harness.library.top(Kind::Artist, None, 1).unwrap().remove(0);
+        let page = harness.library.entity(Kind::Artist, top.id, None, &utc, gap, 5).unwrap().unwrap();
+        let mine: Vec<&(i64, usize, u64)> = plays.iter().filter(|(_, who, _)| artists[*who] == top.name).collect();
+        assert_eq!(page.plays, mine.len() as u64);
+        assert_eq!(page.ms, mine.iter().map(|(_, _, seconds)| seconds * 1000).sum::<u64>());
+        assert_eq!((page.first_s, page.last_s), (mine.first().map(|play| play.0), mine.last().map(|play| play.0)));
         // Every artist is new in the year; in its second half, only those unheard in the first.
         let middle = at("2024-07-01");
         let heard_before: std::collections::HashSet<usize> =

@@ -522,7 +522,7 @@ pub(crate) struct EnrichmentRecord {
 
 /// The leading fields of a [`ListenRecord`], decoded without allocating:
 /// what range scans need to count listens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ListenHead {
     pub(crate) start_ms: i64,
     pub(crate) duration_ms: Option<u64>,
@@ -534,7 +534,8 @@ pub(crate) struct ListenHead {
     pub(crate) excluded: bool,
 }
 
-/// The head of a version 1 or 2 listen: no `excluded` flag.
+/// The head of a version 1 or 2 listen: no `excluded` flag (what `read_head` is checked against).
+#[cfg(test)]
 #[derive(Deserialize)]
 struct ListenHeadV2 {
     start_ms: i64,
@@ -545,28 +546,18 @@ struct ListenHeadV2 {
 }
 
 /// Decodes the head of a listen record (its first fields, in layout order; versions 1
-/// and 2 begin alike, version 3 adds `excluded`).
+/// and 2 begin alike, version 3 adds `excluded`). Scans of millions of listens read
+/// only heads, so the fields are read by hand, as bincode's standard config lays
+/// them out (see [`read_head`]); what does not read so is decoded whole.
 pub(crate) fn decode_listen_head(bytes: &[u8]) -> Result<ListenHead, Error> {
-    let fail = |err: bincode::error::DecodeError| {
-        Error::Internal(InternalError::Decode { table: "listens", message: err.to_string() })
+    let head = match bytes.split_first() {
+        Some((&RECORD_V3, payload)) => read_head(payload, true),
+        Some((&(RECORD_V1 | RECORD_V2), payload)) => read_head(payload, false),
+        _ => None,
     };
-    match bytes.split_first() {
-        Some((&RECORD_V3, payload)) => {
-            bincode::serde::decode_from_slice(payload, bincode::config::standard()).map(|(head, _)| head).map_err(fail)
-        }
-        Some((&(RECORD_V1 | RECORD_V2), payload)) => {
-            bincode::serde::decode_from_slice::<ListenHeadV2, _>(payload, bincode::config::standard())
-                .map(|(head, _)| ListenHead {
-                    start_ms: head.start_ms,
-                    duration_ms: head.duration_ms,
-                    track_id: head.track_id,
-                    artist_id: head.artist_id,
-                    album_id: head.album_id,
-                    excluded: false,
-                })
-                .map_err(fail)
-        }
-        _ => decode_listen(bytes).map(|record| ListenHead {
+    match head {
+        Some(head) => Ok(head),
+        None => decode_listen(bytes).map(|record| ListenHead {
             start_ms: record.start_ms,
             duration_ms: record.duration_ms,
             track_id: record.track_id,
@@ -574,6 +565,64 @@ pub(crate) fn decode_listen_head(bytes: &[u8]) -> Result<ListenHead, Error> {
             album_id: record.album_id,
             excluded: record.excluded,
         }),
+    }
+}
+
+/// Reads a head as bincode's standard config writes it: integers as varints (below
+/// 251 one byte, else a marker 251, 252 or 253 and 2, 4 or 8 little-endian bytes),
+/// signed ones zigzagged first, an option as a 0 or 1 byte before its value, a bool as
+/// one byte. `None` when the bytes do not read so.
+fn read_head(bytes: &[u8], with_excluded: bool) -> Option<ListenHead> {
+    let mut cursor = HeadBytes { bytes, position: 0 };
+    let zigzag = cursor.varint()?;
+    let start_ms = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
+    let duration_ms = cursor.option()?;
+    let track_id = cursor.varint()?;
+    let artist_id = cursor.varint()?;
+    let album_id = cursor.option()?;
+    let excluded = match with_excluded {
+        false => false,
+        true => match cursor.byte()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        },
+    };
+    Some(ListenHead { start_ms, duration_ms, track_id, artist_id, album_id, excluded })
+}
+
+/// Reads bincode's standard layout from the front of some bytes.
+struct HeadBytes<'a> {
+    bytes: &'a [u8],
+    position: usize,
+}
+
+impl HeadBytes<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let value = *self.bytes.get(self.position)?;
+        self.position += 1;
+        Some(value)
+    }
+
+    fn varint(&mut self) -> Option<u64> {
+        let width = match self.byte()? {
+            small @ 0..=250 => return Some(u64::from(small)),
+            251 => 2,
+            252 => 4,
+            253 => 8,
+            _ => return None,
+        };
+        let bytes = self.bytes.get(self.position..self.position + width)?;
+        self.position += width;
+        Some(bytes.iter().rev().fold(0u64, |value, byte| (value << 8) | u64::from(*byte)))
+    }
+
+    fn option(&mut self) -> Option<Option<u64>> {
+        match self.byte()? {
+            0 => Some(None),
+            1 => self.varint().map(Some),
+            _ => None,
+        }
     }
 }
 
@@ -696,6 +745,48 @@ mod tests {
         assert_eq!((kept.artist_mbids.len(), kept.platform.as_deref()), (1, Some("android")));
         assert!(!kept.gain(&later), "nothing more to gain");
         assert!(ListenDetails::default().is_empty() && !kept.is_empty());
+    }
+
+    /// Heads read by hand are what bincode's own decoding reads, at every width of varint.
+    #[test]
+    fn heads_read_by_hand_match_bincode() {
+        let values: [u64; 12] =
+            [0, 1, 250, 251, 252, 65_535, 65_536, 1 << 31, u32::MAX as u64, 1 << 40, u64::MAX - 1, u64::MAX];
+        let starts: [i64; 8] = [0, -1, 1, 125, -126, 1_716_446_950_123, i64::MIN, i64::MAX];
+        let config = bincode::config::standard();
+        for (index, &value) in values.iter().enumerate() {
+            for &start_ms in &starts {
+                let other = values[(index * 7 + 3) % values.len()];
+                let head = ListenHead {
+                    start_ms,
+                    duration_ms: (index % 3 != 0).then_some(other),
+                    track_id: value,
+                    artist_id: other,
+                    album_id: (index % 2 == 0).then_some(value ^ 1),
+                    excluded: index % 4 == 1,
+                };
+                let mut bytes = vec![RECORD_V3];
+                bytes.extend(bincode::serde::encode_to_vec(&head, config).unwrap());
+                bytes.extend_from_slice(b"the rest of the record");
+                assert_eq!(read_head(&bytes[1..], true), Some(head));
+                let (decoded, _): (ListenHead, usize) = bincode::serde::decode_from_slice(&bytes[1..], config).unwrap();
+                assert_eq!(decoded, head);
+                let old = (head.start_ms, head.duration_ms, head.track_id, head.artist_id, head.album_id);
+                let mut bytes = vec![RECORD_V2];
+                bytes.extend(bincode::serde::encode_to_vec(old, config).unwrap());
+                let (v2, _): (ListenHeadV2, usize) = bincode::serde::decode_from_slice(&bytes[1..], config).unwrap();
+                let read = read_head(&bytes[1..], false).unwrap();
+                assert_eq!(
+                    (read.start_ms, read.duration_ms, read.track_id, read.artist_id, read.album_id, read.excluded),
+                    (v2.start_ms, v2.duration_ms, v2.track_id, v2.artist_id, v2.album_id, false)
+                );
+            }
+        }
+        // Truncated or unknown bytes do not read.
+        assert_eq!(read_head(&[], true), None);
+        assert_eq!(read_head(&[2, 1], true), None);
+        assert_eq!(read_head(&[2, 0, 7, 3, 0, 9], true), None, "a bool is 0 or 1");
+        assert_eq!(read_head(&[255, 0, 7, 3, 0, 0], true), None);
     }
 
     #[test]

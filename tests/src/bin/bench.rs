@@ -622,10 +622,9 @@ async fn insight_rows(
     let year = |sample: usize| Some((2015 + sample % 10).to_string());
     let paris = || Some("Europe/Paris".to_owned());
     let few = samples.min(30);
-    let times = timed(few, |sample| {
-        client.stats_sessions(None, None, year(sample), None, None, None, paris(), None, None)
-    })
-    .await?;
+    let times =
+        timed(few, |sample| client.stats_sessions(None, None, year(sample), None, None, None, paris(), None, None))
+            .await?;
     push("sessions of a year (Europe/Paris)", times, "p99 < 50 ms", 50);
     let times =
         timed(few.min(10), |_| client.stats_sessions(None, None, None, None, None, None, paris(), None, None)).await?;
@@ -648,34 +647,18 @@ async fn insight_rows(
     })
     .await?;
     push("on this day, 1, 2, 5 and 10 years back", times, "p99 < 50 ms", 50);
-    let top = client
-        .stats_top(EntityKind::Artist, None, None, None, Some(10), None, None, None, None, None, paris())
-        .await?;
+    let top =
+        client.stats_top(EntityKind::Artist, None, None, None, Some(10), None, None, None, None, None, paris()).await?;
     let ids: Vec<u64> = top.entries.iter().map(|entry| entry.id).collect();
     let times = timed(few.min(10), |sample| {
         let id = ids.get(sample % ids.len().max(1)).copied();
-        client.stats_entity(
-            EntityKind::Artist,
-            id,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            paris(),
-            None,
-            None,
-        )
+        client.stats_entity(EntityKind::Artist, id, None, None, None, None, None, None, None, None, paris(), None, None)
     })
     .await?;
     push("artist page (all time: years, sessions, co-listening)", times, "p99 < 200 ms", 200);
-    let times = timed(few, |sample| {
-        client.stats_wrapped(None, None, year(sample), None, None, None, paris(), Some(true))
-    })
-    .await?;
+    let times =
+        timed(few, |sample| client.stats_wrapped(None, None, year(sample), None, None, None, paris(), Some(true)))
+            .await?;
     push("wrapped of a year, with its Markdown", times, "p99 < 50 ms", 50);
     let times = timed(few.min(10), |_| {
         client.stats_wrapped(Some(TimeArg::Unix(0)), None, None, None, None, None, paris(), None)
