@@ -160,22 +160,25 @@ impl Best {
 /// Runs `work` on `range`, or on its two halves at once when it is long (split at
 /// the local midnight nearest the middle, so no day is in both); results in time order.
 fn in_parts<T: Send>(
+    reader: &Reader,
     range: (i64, i64),
     zone: &TimeZone,
     work: impl Fn((i64, i64)) -> Result<T> + Sync,
 ) -> Result<Vec<T>> {
-    let (from, to) = range;
+    // Split the part of the range that holds listens.
+    let (first, last) = reader.listen_bounds()?.map_or((range.0, range.1), |(first, last)| (first as i64, last as i64));
+    let (from, to) = (range.0.max(first), range.1.min(last.saturating_add(1)));
     if to.saturating_sub(from) < SPLIT_S {
         return Ok(vec![work(range)?]);
     }
     let middle = analytics::date_of(from + (to - from) / 2, zone);
     let middle = analytics::CalendarPeriod::Day(middle).range(zone)?.0;
-    if middle <= from || middle >= to {
+    if middle <= range.0 || middle >= range.1 {
         return Ok(vec![work(range)?]);
     }
     let (early, late) = std::thread::scope(|scope| {
-        let late = scope.spawn(|| work((middle, to)));
-        (work((from, middle)), late.join().expect("a listen walk panicked"))
+        let late = scope.spawn(|| work((middle, range.1)));
+        (work((range.0, middle)), late.join().expect("a listen walk panicked"))
     });
     Ok(vec![early?, late?])
 }
@@ -424,29 +427,31 @@ fn longest(runs: &[Run]) -> Option<Run> {
     runs.iter().copied().max_by_key(|run| (run.days(), run.last))
 }
 
-/// One entity's days in (a part of) a period, seen in order.
+/// One entity's days in (a part of) a period, seen in order (local day numbers:
+/// 32 bits hold them for millions of years, and keep the vector small).
 #[derive(Clone, Copy)]
 struct EntityRun {
     /// The first day, and how many days in a row from it (until the first break).
-    first: i64,
+    first: i32,
     lead: u32,
-    broken: bool,
     /// The last day, and the run ending on it.
-    last: i64,
+    last: i32,
     run: u32,
     /// The longest run and its last day.
     best: u32,
-    best_last: i64,
+    best_last: i32,
+    broken: bool,
 }
 
 impl Default for EntityRun {
     fn default() -> EntityRun {
-        EntityRun { first: i64::MIN, lead: 0, broken: false, last: i64::MIN, run: 0, best: 0, best_last: i64::MIN }
+        EntityRun { first: i32::MIN, lead: 0, broken: false, last: i32::MIN, run: 0, best: 0, best_last: i32::MIN }
     }
 }
 
 impl EntityRun {
     fn see(&mut self, day: i64) {
+        let day = day as i32;
         if day == self.last {
             return;
         }
@@ -482,7 +487,7 @@ impl EntityRun {
         let mut best = (self.best, self.best_last).max((later.best, later.best_last));
         if self.last + 1 == later.first {
             let joined = self.run + later.lead;
-            best = best.max((joined, later.first + i64::from(later.lead) - 1));
+            best = best.max((joined, later.first + later.lead as i32 - 1));
             if !self.broken {
                 self.lead = joined;
             }
@@ -736,7 +741,7 @@ impl Library {
         limit: usize,
     ) -> Result<SessionStats> {
         let reader = self.state.store.read()?;
-        let parts = in_parts(range, zone, |part| {
+        let parts = in_parts(&reader, range, zone, |part| {
             let mut tally = SessionTally::new(limit);
             let mut offsets = Offsets::new(zone);
             walk(&reader, part, gap_s, |seen| {
@@ -763,40 +768,40 @@ impl Library {
     /// in `zone`; "current" runs end today or yesterday by the clock.
     pub(crate) fn streaks(&self, range: (i64, i64), zone: &TimeZone, limit: usize) -> Result<StreakStats> {
         let reader = self.state.store.read()?;
-        let mut offsets = Offsets::new(zone);
-        let today = local_day_hour(&mut offsets, self.clock().now_s()).0;
-        let mut days: Vec<i64> = Vec::new();
-        for quarter in reader.quarter_hours(range.0, range.1)? {
-            let day = local_day_hour(&mut offsets, quarter.start_s).0;
-            if days.last() != Some(&day) {
-                days.push(day);
-            }
-        }
-        let overall = runs(&days);
-        let parts = in_parts(range, zone, |part| {
-            let (mut artists, mut albums): (Vec<EntityRun>, Vec<EntityRun>) = (Vec::new(), Vec::new());
+        let today = local_day_hour(&mut Offsets::new(zone), self.clock().now_s()).0;
+        let parts = in_parts(&reader, range, zone, |part| {
+            let (mut days, mut artists, mut albums) = (Vec::<i64>::new(), Vec::new(), Vec::new());
             let mut offsets = Offsets::new(zone);
             reader.scan_plays(part.0, part.1, |play| {
                 let day = local_day_hour(&mut offsets, play.start_s).0;
+                if days.last() != Some(&day) {
+                    days.push(day);
+                }
                 see_run(&mut artists, play.artist, day);
                 if let Some(album) = play.album {
                     see_run(&mut albums, album, day);
                 }
                 ControlFlow::Continue(())
             })?;
-            Ok((artists, albums))
+            Ok((days, artists, albums))
         })?;
-        let (artists, albums) = merged(parts, |(artists, albums), (later_artists, later_albums)| {
-            merge_runs(artists, &later_artists);
-            merge_runs(albums, &later_albums);
-        });
-        let alive = |last: i64| last >= today - 1;
+        let (mut days, artists, albums) =
+            merged(parts, |(days, artists, albums), (later_days, later_artists, later_albums)| {
+                days.extend(later_days);
+                merge_runs(artists, &later_artists);
+                merge_runs(albums, &later_albums);
+            });
+        // A zone that turns its clocks back across midnight repeats a day.
+        days.sort_unstable();
+        days.dedup();
+        let overall = runs(&days);
+        let alive = |last: i32| i64::from(last) >= today - 1;
         let best = |runs: &[EntityRun], kind: Kind| -> Result<Vec<(TopRow, Run)>> {
             let mut rows: Vec<(u64, EntityRun)> =
                 runs.iter().enumerate().filter(|(_, run)| run.best > 0).map(|(id, run)| (id as u64, *run)).collect();
             rows.sort_by_key(|(id, run)| (std::cmp::Reverse(run.best), std::cmp::Reverse(run.best_last), *id));
             rows.truncate(limit);
-            named_runs(&reader, kind, rows.into_iter().map(|(id, run)| (id, run.best, run.best_last)))
+            named_runs(&reader, kind, rows.into_iter().map(|(id, run)| (id, run.best, i64::from(run.best_last))))
         };
         let mut current: Vec<(u64, EntityRun)> = artists
             .iter()
@@ -809,14 +814,14 @@ impl Library {
         Ok(StreakStats {
             today,
             days: days.len() as u32,
-            current: overall.last().copied().filter(|run| alive(run.last)),
+            current: overall.last().copied().filter(|run| run.last >= today - 1),
             longest: longest(&overall),
             artists: best(&artists, Kind::Artist)?,
             albums: best(&albums, Kind::Album)?,
             current_artists: named_runs(
                 &reader,
                 Kind::Artist,
-                current.into_iter().map(|(id, run)| (id, run.run, run.last)),
+                current.into_iter().map(|(id, run)| (id, run.run, i64::from(run.last))),
             )?,
         })
     }
@@ -826,7 +831,7 @@ impl Library {
     pub(crate) fn discoveries(&self, range: (i64, i64), zone: &TimeZone, limit: usize) -> Result<DiscoveryStats> {
         let reader = self.state.store.read()?;
         let before = Before::new(self, &reader, range.0)?;
-        let parts = in_parts(range, zone, |part| {
+        let parts = in_parts(&reader, range, zone, |part| {
             let mut firsts = FirstSeen::default();
             reader.scan_plays(part.0, part.1, |play| {
                 firsts.see(&before, &play);
@@ -952,7 +957,7 @@ impl Library {
         };
         let (from, to) = range.unwrap_or(all_time);
         let in_period = |seconds: i64| seconds >= from && seconds < to;
-        let parts = in_parts(all_time, zone, |part| {
+        let parts = in_parts(&reader, all_time, zone, |part| {
             let mut tally = EntityTally {
                 plays: 0,
                 ms: 0,
@@ -1081,7 +1086,7 @@ impl Library {
     pub(crate) fn wrapped(&self, range: (i64, i64), zone: &TimeZone, gap_s: i64) -> Result<WrappedStats> {
         let reader = self.state.store.read()?;
         let before = Before::new(self, &reader, range.0)?;
-        let parts = in_parts(range, zone, |part| {
+        let parts = in_parts(&reader, range, zone, |part| {
             let mut tally = WrappedTally {
                 plays: 0,
                 ms: 0,
