@@ -11,8 +11,6 @@ use musique_api::{
     Climber, Climbers, DiscoveredKind, Discoveries, EntityKind, EntityPage, EntityStreak, Listen, NamedCount,
     OnThisDay, SessionInfo, SessionsAnswer, Streak, StreaksAnswer, TopEntry, Wrapped,
 };
-use time::OffsetDateTime;
-use time::macros::format_description;
 
 use crate::draw::{self, Canvas, WEEKDAYS};
 use crate::output::{Fit, fitted_table, nothing_in, time_listened};

@@ -257,6 +257,14 @@ async fn rpc_doc_examples_match_the_daemon() {
     checker.check("stats.timeline", &[]);
     checker.check("stats.clock", &[]);
     checker.check("stats.heatmap", &[]);
+    checker.check("stats.sessions", &[]);
+    checker.check("stats.streaks", &["/result/today"]);
+    checker.check("stats.discoveries", &[]);
+    checker.check("stats.climbers", &[]);
+    checker.check("stats.on_this_day", &[]);
+    checker.check("stats.entity", &[]);
+    checker.check("stats.wrapped", &[]);
+    checker.check("stats.report", &["/result/path"]);
     checker.check(
         "daemon.status",
         &[

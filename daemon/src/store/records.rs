@@ -766,7 +766,7 @@ mod tests {
                     excluded: index % 4 == 1,
                 };
                 let mut bytes = vec![RECORD_V3];
-                bytes.extend(bincode::serde::encode_to_vec(&head, config).unwrap());
+                bytes.extend(bincode::serde::encode_to_vec(head, config).unwrap());
                 bytes.extend_from_slice(b"the rest of the record");
                 assert_eq!(read_head(&bytes[1..], true), Some(head));
                 let (decoded, _): (ListenHead, usize) = bincode::serde::decode_from_slice(&bytes[1..], config).unwrap();
