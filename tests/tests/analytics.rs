@@ -36,7 +36,8 @@ async fn daemon_with_listens() -> Daemon {
     daemon
 }
 
-fn json(daemon: &Daemon, args: &[&str]) -> Value {
+/// `musiquectl --json ARGS`, parsed; the command must succeed.
+pub(crate) fn json(daemon: &Daemon, args: &[&str]) -> Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     let (code, out, err) = daemon.ctl(&all);
@@ -44,7 +45,8 @@ fn json(daemon: &Daemon, args: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|error| panic!("{args:?}: {error}: {out}"))
 }
 
-fn plain(daemon: &Daemon, args: &[&str]) -> String {
+/// `musiquectl ARGS` as people see it (not a terminal: no colour); the command must succeed.
+pub(crate) fn plain(daemon: &Daemon, args: &[&str]) -> String {
     let (code, out, err) = daemon.ctl(args);
     assert_eq!(code, 0, "{args:?}: {err}");
     assert!(!out.contains('\u{1b}'), "no colour when stdout is not a terminal: {out}");

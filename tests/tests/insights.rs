@@ -7,7 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use jsonrpsee::core::ClientError;
 use musique_api::{EntityKind, MusiqueApiClient, NewListen, TimeArg, error_code};
 use musique_tests::Daemon;
-use serde_json::Value;
+
+use crate::analytics::{json, plain};
 
 /// `(artist, track, album, start in RFC 3339, seconds played)`; the zone is Europe/Paris
 /// (UTC+1 in winter, +2 in summer).
@@ -47,21 +48,6 @@ async fn daemon_with_listens() -> Daemon {
     let report = daemon.client().await.listens_add(None, Some(listens)).await.unwrap();
     assert_eq!(report.added, LISTENS.len() as u64);
     daemon
-}
-
-fn json(daemon: &Daemon, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let (code, out, err) = daemon.ctl(&all);
-    assert_eq!(code, 0, "{args:?}: {err}");
-    serde_json::from_str(&out).unwrap_or_else(|error| panic!("{args:?}: {error}: {out}"))
-}
-
-fn plain(daemon: &Daemon, args: &[&str]) -> String {
-    let (code, out, err) = daemon.ctl(args);
-    assert_eq!(code, 0, "{args:?}: {err}");
-    assert!(!out.contains('\u{1b}'), "no colour when stdout is not a terminal: {out}");
-    out
 }
 
 fn code_of(err: ClientError) -> i32 {

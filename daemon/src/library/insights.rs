@@ -329,13 +329,22 @@ pub(crate) struct WrappedStats {
 struct Before([Tally; 3]);
 
 impl Before {
+    /// From the counters of the shorter side: what lies before `from`, or all time
+    /// less what lies after.
     fn new(library: &Library, reader: &Reader, from: i64) -> Result<Before> {
         let mut before: [Tally; 3] = Default::default();
-        if let Some((first, _)) = reader.listen_bounds()?
+        if let Some((first, last)) = reader.listen_bounds()?
             && (first as i64) < from
         {
+            let (first, end) = (first as i64, last as i64 + 1);
             for (index, kind) in KINDS.into_iter().enumerate() {
-                before[index] = library.tally(reader, kind, Some((first as i64, from)))?;
+                before[index] = if from - first <= end - from {
+                    library.tally(reader, kind, Some((first, from)))?
+                } else {
+                    let mut all = library.tally(reader, kind, None)?;
+                    all.subtract(&library.tally(reader, kind, Some((from, end.max(from + 1))))?);
+                    all
+                };
             }
         }
         Ok(Before(before))
@@ -347,8 +356,6 @@ impl Before {
 struct FirstSeen {
     /// First listen of each new entity, per kind (`i64::MAX`: not new, or not heard).
     first: [Vec<i64>; 3],
-    /// Plays in the period of each new entity.
-    plays: [Tally; 3],
 }
 
 impl FirstSeen {
@@ -365,7 +372,6 @@ impl FirstSeen {
                 first.resize(slot + 1, i64::MAX);
             }
             first[slot] = first[slot].min(play.start_s);
-            self.plays[index].add(id, 1);
         }
     }
 
@@ -379,26 +385,35 @@ impl FirstSeen {
             for (mine, theirs) in mine.iter_mut().zip(theirs) {
                 *mine = (*mine).min(*theirs);
             }
-            self.plays[index].merge(&later.plays[index]);
         }
     }
 
-    fn finish(self, reader: &Reader, range: (i64, i64), zone: &TimeZone, limit: usize) -> Result<DiscoveryStats> {
+    /// Names the `limit` most played new entities of each kind (`plays`: the period's
+    /// plays per kind) and counts the new ones per month of `range`.
+    fn finish(
+        self,
+        reader: &Reader,
+        plays: &[Tally; 3],
+        range: (i64, i64),
+        zone: &TimeZone,
+        limit: usize,
+    ) -> Result<DiscoveryStats> {
         let months = analytics::bucket_starts(range.0, range.1, Step::Month, zone)?;
         let starts: Vec<i64> = months.iter().map(|start| start.timestamp().as_second()).collect();
         let mut per_month: Vec<(String, [u64; 3])> =
             months.iter().map(|start| (start.strftime("%Y-%m").to_string(), [0; 3])).collect();
         let mut kinds: [FoundKind; 3] = Default::default();
         for (index, kind) in KINDS.into_iter().enumerate() {
-            let mut count = 0;
-            for &first in self.first[index].iter().filter(|first| **first != i64::MAX) {
+            let (mut count, mut new) = (0, Tally::default());
+            for (id, &first) in self.first[index].iter().enumerate().filter(|(_, first)| **first != i64::MAX) {
                 count += 1;
+                new.add(id as u64, plays[index].get(id as u64));
                 let month = starts.partition_point(|start| *start <= first).saturating_sub(1);
                 if let Some((_, counts)) = per_month.get_mut(month) {
                     counts[index] += 1;
                 }
             }
-            let top = self.plays[index].top(limit);
+            let top = new.top(limit);
             let firsts: Vec<i64> = top.iter().map(|(id, _)| self.first[index][*id as usize]).collect();
             let rows = name_rows(reader, kind, top, None)?;
             kinds[index] = FoundKind {
@@ -732,6 +747,16 @@ impl Library {
         Ok(path)
     }
 
+    /// The plays of every artist, album and track in `range`, from the counters.
+    fn period_tallies(&self, reader: &Reader, range: (i64, i64)) -> Result<[Tally; 3]> {
+        let [artists, albums, tracks] = KINDS;
+        Ok([
+            self.tally(reader, artists, Some(range))?,
+            self.tally(reader, albums, Some(range))?,
+            self.tally(reader, tracks, Some(range))?,
+        ])
+    }
+
     /// Sessions that start in `range`, in `zone`; the `limit` longest are kept.
     pub(crate) fn sessions(
         &self,
@@ -839,7 +864,8 @@ impl Library {
             })?;
             Ok(firsts)
         })?;
-        merged(parts, FirstSeen::merge).finish(&reader, range, zone, limit)
+        let plays = self.period_tallies(&reader, range)?;
+        merged(parts, FirstSeen::merge).finish(&reader, &plays, range, zone, limit)
     }
 
     /// The entities of `kind` that rose most from `against` to `range` (among
@@ -1128,6 +1154,7 @@ impl Library {
             Ok(tally)
         })?;
         let tally = merged(parts, WrappedTally::merge);
+        let by_plays = &tally.by_plays;
         let mut stats = WrappedStats {
             plays: tally.plays,
             ms: tally.ms,
@@ -1138,7 +1165,7 @@ impl Library {
             ..WrappedStats::default()
         };
         for (index, kind) in KINDS.into_iter().enumerate() {
-            let (plays, time) = (&tally.by_plays[index], &tally.by_time[index]);
+            let (plays, time) = (&by_plays[index], &tally.by_time[index]);
             stats.distinct[index] = plays.distinct();
             stats.top_plays[index] = name_rows(&reader, kind, plays.top(5), None)?;
             let by_time = time.top(5);
@@ -1149,7 +1176,7 @@ impl Library {
         stats.longest_session = tally.longest.into_sorted().pop();
         let day_numbers: Vec<i64> = tally.days.iter().map(|(day, ..)| *day).collect();
         stats.streak = longest(&runs(&day_numbers));
-        stats.discoveries = tally.firsts.finish(&reader, range, zone, 5)?;
+        stats.discoveries = tally.firsts.finish(&reader, by_plays, range, zone, 5)?;
         Ok(stats)
     }
 }

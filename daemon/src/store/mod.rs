@@ -1003,6 +1003,13 @@ impl Tally {
         }
     }
 
+    /// Takes away every count of `other` (which must be part of this one).
+    pub(crate) fn subtract(&mut self, other: &Tally) {
+        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
+            *mine = mine.saturating_sub(*theirs);
+        }
+    }
+
     /// How many ids have a count.
     pub(crate) fn distinct(&self) -> u64 {
         self.0.iter().filter(|plays| **plays > 0).count() as u64
