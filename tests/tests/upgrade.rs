@@ -120,6 +120,9 @@ async fn check(daemon: &Daemon) {
         .collect();
     assert_eq!(listens, LISTENS);
     assert_eq!(page.next_cursor, None);
+    // Walks over time read the plays table, filled from the listens when the store was upgraded.
+    let sessions = crate::analytics::json(daemon, &["sessions", "--tz", "UTC"]);
+    assert_eq!((sessions["count"].as_u64(), sessions["plays"].as_u64()), (Some(5), Some(9)), "{sessions}");
 
     let runs = client.imports_list(None).await.unwrap();
     let summary: Vec<_> = runs

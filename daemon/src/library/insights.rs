@@ -976,11 +976,7 @@ impl Library {
             Kind::Album => reader.album(id)?.map_or(u64::MAX, |album| album.artist_id),
             Kind::Track => reader.track(id)?.map_or(u64::MAX, |track| track.artist_id),
         };
-        let matches = |play: &Play| match kind {
-            Kind::Artist => play.artist == id,
-            Kind::Album => play.album == Some(id),
-            Kind::Track => play.track == id,
-        };
+        let matches = |play: &Play| play.id(kind) == Some(id);
         let (from, to) = range.unwrap_or(all_time);
         let in_period = |seconds: i64| seconds >= from && seconds < to;
         let parts = in_parts(&reader, all_time, zone, |part| {

@@ -354,6 +354,9 @@ mod tests {
             assert!(!delete(&harness, key), "{key} is gone");
         }
         assert_eq!(harness.library.counts().unwrap().listens, listens_before - 3);
+        let (plays, from_listens) = harness.store.read().unwrap().plays_and_listens().unwrap();
+        assert_eq!(plays.len(), kept.len());
+        assert_eq!(plays, from_listens, "the plays table follows adds, merges and deletes");
         assert_eq!(
             harness.store.read().unwrap().dump_counters().unwrap(),
             expected.store.read().unwrap().dump_counters().unwrap(),
@@ -380,6 +383,42 @@ mod tests {
                 assert!(!top(&expected).is_empty());
                 assert_eq!(top(&harness), top(&expected), "{kind:?} over {range:?}");
             }
+        }
+    }
+
+    #[test]
+    fn a_store_from_before_the_plays_table_fills_it_when_opened() {
+        use redb::{ReadableTable, ReadableTableMetadata};
+        let harness = Harness::at("2024-09-01T12:00:00Z");
+        let base = 1_711_927_800;
+        let plays: Vec<(&str, &str, Option<&str>, i64)> =
+            (0..40).map(|n| ("Björk", "Hyperballad", (n % 3 == 0).then_some("Post"), base + n * 600)).collect();
+        add(&harness, "rpc", &plays);
+        let (expected, _) = harness.store.read().unwrap().plays_and_listens().unwrap();
+        assert_eq!(expected.len(), plays.len());
+        harness.store.close();
+        // Two copies at schema 3: one never filled, one cut short by a crash after 15 rows.
+        for kept in [0, 15] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(crate::store::STORE_FILE);
+            std::fs::copy(harness.dir().join(crate::store::STORE_FILE), &path).unwrap();
+            let db = redb::Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut meta = txn.open_table(crate::store::tables::META).unwrap();
+                meta.insert("schema_version", 3u32.to_le_bytes().as_slice()).unwrap();
+                let mut table = txn.open_table(crate::store::tables::PLAYS).unwrap();
+                let cut = table.iter().unwrap().nth(kept).map(|row| row.unwrap().0.value());
+                table.retain(|key, _| cut.is_some_and(|cut| key < cut)).unwrap();
+                assert_eq!(table.len().unwrap(), kept as u64);
+            }
+            txn.commit().unwrap();
+            drop(db);
+            let store = crate::store::Store::open(dir.path(), 8, harness.clock.clone()).unwrap();
+            let (filled, from_listens) = store.read().unwrap().plays_and_listens().unwrap();
+            assert_eq!(filled, expected, "filled after {kept} rows");
+            assert_eq!(filled, from_listens);
+            store.close();
         }
     }
 

@@ -37,7 +37,8 @@ use writer::{WriteOp, Writer};
 /// The on-disk schema version this build writes and reads.
 /// 2: the daemon's state values all in the records' encoding (see `state::upgrade_v1`).
 /// 3: plays and time per UTC quarter-hour (see `writer::backfill_quarter_hours`).
-pub(crate) const SCHEMA_VERSION: u32 = 3;
+/// 4: the `plays` table, the listens narrowed for scans (see `writer::fill_plays`).
+pub(crate) const SCHEMA_VERSION: u32 = 4;
 
 /// Name of the store file inside the data directory.
 pub(crate) const STORE_FILE: &str = "musique.redb";
@@ -633,7 +634,7 @@ impl Reader {
     }
 
     /// Calls `visit` with each listen that counts (not excluded) starting in
-    /// `[from_s, to_s)`, oldest first, until it breaks. Only heads are decoded.
+    /// `[from_s, to_s)`, oldest first, until it breaks.
     pub(crate) fn scan_plays(
         &self,
         from_s: i64,
@@ -644,22 +645,10 @@ impl Reader {
         if to_s <= from_s {
             return Ok(());
         }
-        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
-        for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))? {
-            let (key, value) = row.map_err(store_err("scan listens"))?;
-            let head = records::decode_listen_head(value.value())?;
-            if head.excluded {
-                continue;
-            }
-            let (start_s, track) = key.value();
-            let play = Play {
-                start_s: start_s as i64,
-                track,
-                artist: head.artist_id,
-                album: head.album_id,
-                ms: head.duration_ms,
-            };
-            if visit(play).is_break() {
+        let table = self.txn.open_table(tables::PLAYS).map_err(store_err("open plays"))?;
+        for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan plays"))? {
+            let (key, value) = row.map_err(store_err("scan plays"))?;
+            if visit(Play::of_row(key.value(), value.value())).is_break() {
                 break;
             }
         }
@@ -668,23 +657,11 @@ impl Reader {
 
     /// The last listen that counts starting before `before_s`.
     pub(crate) fn play_before(&self, before_s: i64) -> Result<Option<Play>> {
-        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        let table = self.txn.open_table(tables::PLAYS).map_err(store_err("open plays"))?;
         let before_s = before_s.max(0) as u64;
-        for row in table.range(..(before_s, 0)).map_err(store_err("scan listens"))?.rev() {
-            let (key, value) = row.map_err(store_err("scan listens"))?;
-            let head = records::decode_listen_head(value.value())?;
-            if !head.excluded {
-                let (start_s, track) = key.value();
-                return Ok(Some(Play {
-                    start_s: start_s as i64,
-                    track,
-                    artist: head.artist_id,
-                    album: head.album_id,
-                    ms: head.duration_ms,
-                }));
-            }
-        }
-        Ok(None)
+        let last = table.range(..(before_s, 0)).map_err(store_err("scan plays"))?.next_back();
+        let last = last.transpose().map_err(store_err("scan plays"))?;
+        Ok(last.map(|(key, value)| Play::of_row(key.value(), value.value())))
     }
 
     /// Adds the all-time plays of each entity of `kind`.
@@ -714,26 +691,12 @@ impl Reader {
 
     /// Adds the plays of each entity of `kind` in `[from_s, to_s)` by scanning listens.
     pub(crate) fn add_listen_counts(&self, kind: Kind, from_s: u64, to_s: u64, tally: &mut Tally) -> Result<()> {
-        if to_s <= from_s {
-            return Ok(());
-        }
-        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
-        for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))? {
-            let (key, value) = row.map_err(store_err("scan listens"))?;
-            let head = records::decode_listen_head(value.value())?;
-            if head.excluded {
-                continue;
-            }
-            let id = match kind {
-                Kind::Track => Some(key.value().1),
-                Kind::Artist => Some(head.artist_id),
-                Kind::Album => head.album_id,
-            };
-            if let Some(id) = id {
+        self.scan_plays(from_s as i64, to_s as i64, |play| {
+            if let Some(id) = play.id(kind) {
                 tally.add(id, 1);
             }
-        }
-        Ok(())
+            ControlFlow::Continue(())
+        })
     }
 
     /// The quarter-hours that have listens, oldest first, from the one holding
@@ -784,27 +747,16 @@ impl Reader {
         if to_s <= from_s {
             return Ok(());
         }
-        let table = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
-        for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan listens"))? {
-            let (key, value) = row.map_err(store_err("scan listens"))?;
-            let head = records::decode_listen_head(value.value())?;
-            if head.excluded {
-                continue;
-            }
-            let id = match kind {
-                Kind::Track => Some(key.value().1),
-                Kind::Artist => Some(head.artist_id),
-                Kind::Album => head.album_id,
-            };
-            if head.duration_ms.is_some() {
+        self.scan_plays(from_s as i64, to_s as i64, |play| {
+            if play.ms.is_some() {
                 *known += 1;
             }
-            if let Some(id) = id {
-                time.add(id, head.duration_ms.unwrap_or(0));
+            if let Some(id) = play.id(kind) {
+                time.add(id, play.ms.unwrap_or(0));
                 plays.add(id, 1);
             }
-        }
-        Ok(())
+            ControlFlow::Continue(())
+        })
     }
 
     /// Opens the entity tables once, for resolving many names.
@@ -916,6 +868,27 @@ impl Reader {
         Ok(lines)
     }
 
+    /// The `plays` table's rows, and the rows its listens that count make; one line each.
+    #[cfg(test)]
+    pub(crate) fn plays_and_listens(&self) -> Result<(Vec<String>, Vec<String>)> {
+        let mut plays = Vec::new();
+        self.scan_plays(0, i64::MAX, |play| {
+            plays.push(format!("{play:?}"));
+            ControlFlow::Continue(())
+        })?;
+        let mut from_listens = Vec::new();
+        let listens = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+        for row in listens.iter().map_err(store_err("scan listens"))? {
+            let (key, value) = row.map_err(store_err("scan listens"))?;
+            let head = records::decode_listen_head(value.value())?;
+            if !head.excluded {
+                let row = Play::row(head.artist_id, head.album_id, head.duration_ms);
+                from_listens.push(format!("{:?}", Play::of_row(key.value(), row)));
+            }
+        }
+        Ok((plays, from_listens))
+    }
+
     /// A track by its canonical key.
     pub(crate) fn track_by_key(&self, key: &str) -> Result<Option<TrackRecord>> {
         let keys = self.txn.open_table(tables::TRACK_KEYS).map_err(store_err("open track_keys"))?;
@@ -978,6 +951,37 @@ pub(crate) struct Play {
     pub(crate) artist: u64,
     pub(crate) album: Option<u64>,
     pub(crate) ms: Option<u64>,
+}
+
+/// A `plays` row's value: artist id, album id (0: none; ids start at 1) and
+/// milliseconds (`u32::MAX`: unknown; longer ones are cut to just below it).
+pub(crate) type PlayRow = (u64, u64, u32);
+
+impl Play {
+    /// The `plays` row of a listen that counts.
+    pub(crate) fn row(artist: u64, album: Option<u64>, ms: Option<u64>) -> PlayRow {
+        let ms = ms.map_or(u32::MAX, |ms| u32::try_from(ms).unwrap_or(u32::MAX).min(u32::MAX - 1));
+        (artist, album.unwrap_or(0), ms)
+    }
+
+    fn of_row((start_s, track): (u64, u64), (artist, album, ms): PlayRow) -> Play {
+        Play {
+            start_s: i64::try_from(start_s).unwrap_or(i64::MAX),
+            track,
+            artist,
+            album: (album != 0).then_some(album),
+            ms: (ms != u32::MAX).then_some(u64::from(ms)),
+        }
+    }
+
+    /// The id of its entity of `kind`, if it has one.
+    pub(crate) fn id(&self, kind: Kind) -> Option<u64> {
+        match kind {
+            Kind::Track => Some(self.track),
+            Kind::Artist => Some(self.artist),
+            Kind::Album => self.album,
+        }
+    }
 }
 
 /// Plays per entity id, in a dense vector (ids are small and dense).

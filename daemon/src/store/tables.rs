@@ -23,6 +23,12 @@ pub(crate) const TRACK_KEYS: TableDefinition<&str, u64> = TableDefinition::new("
 /// identity, so a range of time is a range scan and a re-import is a lookup.
 pub(crate) const LISTENS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("listens");
 
+/// The listens that count (not excluded), keyed as `listens`, narrowed to what
+/// scans over time need: `(artist id, album id or 0, milliseconds or u32::MAX)`
+/// (see [`super::PlayRow`]). A fifth of the listens' bytes, so a walk over a
+/// whole history stays in the cache. Written with the listen, in the same transaction.
+pub(crate) const PLAYS: TableDefinition<(u64, u64), (u64, u64, u32)> = TableDefinition::new("plays");
+
 /// `(series, bucket, entity id)` → plays: all-time plays per entity, plays per
 /// day and per hour of the week. See [`super::series`].
 pub(crate) const AGGREGATES: TableDefinition<(u8, u32, u64), u64> = TableDefinition::new("aggregates");

@@ -2,11 +2,12 @@
 //! aggregates and the change log in step, and commits groups of requests in
 //! one durable transaction.
 
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
-use redb::{Database, ReadableTable, Table, WriteTransaction};
+use redb::{Database, ReadableDatabase, ReadableTable, Table, WriteTransaction};
 use rustc_hash::FxHashMap as HashMap;
 use tokio::sync::oneshot;
 
@@ -15,7 +16,7 @@ use super::records::{
     LovedRecord, Provenance, RunState, TrackRecord, decode, decode_listen, encode, encode_listen,
 };
 use super::series::{self, Granularity};
-use super::{Feedback, FeedbackSubject, Kind, ListenKey, SCHEMA_VERSION, StateKey, scoped_key, tables};
+use super::{Feedback, FeedbackSubject, Kind, ListenKey, Play, PlayRow, SCHEMA_VERSION, StateKey, scoped_key, tables};
 use crate::clock::{self, Clock};
 use crate::error::{Error, InternalError, Result, StartupError, store_err};
 use crate::identity::{Credit, Name};
@@ -223,6 +224,7 @@ struct Tables<'txn> {
     tracks: Table<'txn, u64, &'static [u8]>,
     track_keys: Table<'txn, &'static str, u64>,
     listens: Table<'txn, (u64, u64), &'static [u8]>,
+    plays: Table<'txn, (u64, u64), PlayRow>,
     aggregates: Table<'txn, (u8, u32, u64), u64>,
     month_counts: Table<'txn, (u8, u32), &'static [u8]>,
     changes: Table<'txn, u64, (u8, u64)>,
@@ -247,6 +249,7 @@ impl<'txn> Tables<'txn> {
             tracks: txn.open_table(tables::TRACKS).map_err(store_err("open tracks"))?,
             track_keys: txn.open_table(tables::TRACK_KEYS).map_err(store_err("open track_keys"))?,
             listens: txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?,
+            plays: txn.open_table(tables::PLAYS).map_err(store_err("open plays"))?,
             aggregates: txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?,
             month_counts: txn.open_table(tables::MONTH_COUNTS).map_err(store_err("open month_counts"))?,
             changes: txn.open_table(tables::CHANGES).map_err(store_err("open changes"))?,
@@ -271,12 +274,21 @@ pub(super) fn read_u64(meta: &impl ReadableTable<&'static str, &'static [u8]>, k
 /// Creates the tables, checks the schema version, gives the store its id and
 /// marks runs left running by a crash as interrupted. Returns (db id, last seq).
 pub(super) fn prepare(db: &Database, path: &Path) -> Result<(String, u64)> {
-    let txn = db.begin_write().map_err(store_err("begin write"))?;
-    let version = {
-        let meta = txn.open_table(tables::META).map_err(store_err("open meta"))?;
-        let version = meta.get("schema_version").map_err(store_err("read meta"))?;
-        version.map(|bytes| <[u8; 4]>::try_from(bytes.value()).map(u32::from_le_bytes).unwrap_or(u32::MAX))
+    let before_plays = {
+        let txn = db.begin_read().map_err(store_err("begin read"))?;
+        match txn.open_table(tables::META) {
+            Ok(meta) => schema_version(&meta)?.is_some_and(|version| version < 4),
+            Err(redb::TableError::TableDoesNotExist(_)) => false,
+            Err(other) => return Err(store_err("open meta")(other)),
+        }
     };
+    if before_plays {
+        tracing::info!(path = %path.display(), "copying the listens into the plays table (schema 4)");
+        let copied = fill_plays(db)?;
+        tracing::info!(listens = copied, "copied the listens that count into the plays table");
+    }
+    let txn = db.begin_write().map_err(store_err("begin write"))?;
+    let version = schema_version(&txn.open_table(tables::META).map_err(store_err("open meta"))?)?;
     match version {
         Some(found) if found > SCHEMA_VERSION => {
             return Err(Error::Startup(StartupError::DowngradeNotSupported {
@@ -366,7 +378,6 @@ impl Writer {
 
     /// Reloads counters from the committed state and drops the caches.
     fn reload(&mut self) -> Result<()> {
-        use redb::ReadableDatabase;
         self.artist_ids.clear();
         self.album_ids.clear();
         self.track_ids.clear();
@@ -590,6 +601,7 @@ impl Writer {
             let record = listen_record(listen, ids);
             tables.listens.insert(key.row(), encode_listen(&record).as_slice()).map_err(store_err("write listen"))?;
             if !record.excluded {
+                write_play(tables, key, &record)?;
                 count_listen(aggregates, start_s, ids.artist, ids.album, ids.track, record.duration_ms);
             }
             batch.added += 1;
@@ -636,6 +648,9 @@ impl Writer {
                 .listens
                 .insert(kept_key.row(), encode_listen(&kept).as_slice())
                 .map_err(store_err("write listen"))?;
+            if !kept.excluded {
+                write_play(tables, kept_key, &kept)?;
+            }
         }
         if kept_key != key {
             tables.aliases.insert(key.row(), kept_key.row()).map_err(store_err("write alias"))?;
@@ -658,6 +673,7 @@ impl Writer {
             Some(bytes) => decode_listen(bytes.value())?,
             None => return Ok(None),
         };
+        tables.plays.remove(key.row()).map_err(store_err("delete play"))?;
         // A report merged into this listen started within the window of it, with the same track.
         let window = (key.start_s.saturating_sub(CROSS_SOURCE_WINDOW_S), key.track_id)
             ..=(key.start_s.saturating_add(CROSS_SOURCE_WINDOW_S), key.track_id);
@@ -1036,6 +1052,63 @@ fn count_listen(
     *aggregates.entry((series::LISTENS_PER_QUARTER_HOUR, quarter, series::QUARTER_PLAYS)).or_insert(0) += 1;
     if let Some(ms) = duration_ms {
         count_duration(aggregates, start_s, ms);
+    }
+}
+
+/// The schema version a store was written with (`None`: a new store).
+fn schema_version(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Option<u32>> {
+    let version = meta.get("schema_version").map_err(store_err("read meta"))?;
+    Ok(version.map(|bytes| <[u8; 4]>::try_from(bytes.value()).map(u32::from_le_bytes).unwrap_or(u32::MAX)))
+}
+
+/// Writes the `plays` row of a listen that counts.
+fn write_play(tables: &mut Tables<'_>, key: ListenKey, record: &ListenRecord) -> Result<()> {
+    let row = Play::row(record.artist_id, record.album_id, record.duration_ms);
+    tables.plays.insert(key.row(), row).map_err(store_err("write play"))?;
+    Ok(())
+}
+
+/// Listens copied into `plays` per transaction by [`fill_plays`].
+const FILL_BATCH: usize = 100_000;
+
+/// Fills the `plays` table from the listens of a store written before it
+/// existed (schema 3 and older), in transactions of [`FILL_BATCH`] listens so
+/// memory stays bounded whatever the history's size. Listens are copied in key
+/// order, so after a crash the last row copied is where the next open goes on;
+/// the schema version moves only once all are in.
+pub(super) fn fill_plays(db: &Database) -> Result<u64> {
+    let mut copied = 0;
+    loop {
+        let txn = db.begin_write().map_err(store_err("begin write"))?;
+        let done = {
+            let listens = txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
+            let mut plays = txn.open_table(tables::PLAYS).map_err(store_err("open plays"))?;
+            let after = plays.last().map_err(store_err("scan plays"))?.map(|(key, _)| key.value());
+            let rows = match after {
+                Some(after) => listens.range((Bound::Excluded(after), Bound::Unbounded)),
+                None => listens.range::<(u64, u64)>(..),
+            };
+            let mut batch = 0;
+            for row in rows.map_err(store_err("scan listens"))? {
+                let (key, value) = row.map_err(store_err("scan listens"))?;
+                let head = super::records::decode_listen_head(value.value())?;
+                if head.excluded {
+                    continue;
+                }
+                let row = Play::row(head.artist_id, head.album_id, head.duration_ms);
+                plays.insert(key.value(), row).map_err(store_err("write play"))?;
+                batch += 1;
+                if batch == FILL_BATCH {
+                    break;
+                }
+            }
+            copied += batch as u64;
+            batch < FILL_BATCH
+        };
+        txn.commit().map_err(store_err("commit"))?;
+        if done {
+            return Ok(copied);
+        }
     }
 }
 
