@@ -55,7 +55,7 @@ pub(crate) fn timeline(out: &mut impl Write, timeline: &Timeline, canvas: &Canva
         .map(|bucket| (label(&bucket.start, timeline.step), value(bucket.plays, bucket.ms, timeline.by)))
         .collect();
     bars(out, &rows, timeline.by, canvas)?;
-    known(out, timeline.by, timeline.time_known)
+    known(out, timeline.by, timeline.time_known, timeline.time_from_length)
 }
 
 /// The clock: one line per hour of the day.
@@ -71,7 +71,7 @@ pub(crate) fn clock(out: &mut impl Write, clock: &ClockAnswer, canvas: &Canvas) 
         })
         .collect();
     bars(out, &rows, clock.by, canvas)?;
-    known(out, clock.by, clock.time_known)
+    known(out, clock.by, clock.time_known, clock.time_from_length)
 }
 
 /// The heatmap: a row per weekday, a shaded cell per hour (two columns each when they fit).
@@ -100,7 +100,7 @@ pub(crate) fn heatmap(out: &mut impl Write, heatmap: &HeatmapAnswer, canvas: &Ca
         writeln!(out, "{} {}", WEEKDAYS[weekday], canvas.paint(&line))?;
     }
     legend(out, heatmap.by, max)?;
-    known(out, heatmap.by, heatmap.time_known)
+    known(out, heatmap.by, heatmap.time_known, heatmap.time_from_length)
 }
 
 /// The calendar: weeks as columns and weekdays as rows when the year fits the
@@ -149,7 +149,7 @@ pub(crate) fn calendar(out: &mut impl Write, calendar: &CalendarAnswer, canvas: 
         }
     }
     legend(out, calendar.by, max)?;
-    known(out, calendar.by, calendar.time_known)
+    known(out, calendar.by, calendar.time_known, calendar.time_from_length)
 }
 
 /// Lines of `label  bar  value`, the bars scaled to the largest value and the width.
@@ -225,11 +225,21 @@ fn legend(out: &mut impl Write, by: Measure, max: u64) -> io::Result<()> {
     writeln!(out, "{} none  {} most ({})", SHADES[0], SHADES[1..].iter().collect::<String>(), show(max, by))
 }
 
-fn known(out: &mut impl Write, by: Measure, time_known: u64) -> io::Result<()> {
+fn known(out: &mut impl Write, by: Measure, time_known: u64, from_length: u64) -> io::Result<()> {
     if by == Measure::Time {
-        writeln!(out, "time counts the {time_known} listens with a known duration")?;
+        writeln!(out, "{}", time_note(time_known, from_length))?;
     }
     Ok(())
+}
+
+/// What time listened counted: the listens with a time, and how many took their track's length.
+pub(crate) fn time_note(time_known: u64, from_length: u64) -> String {
+    match from_length {
+        0 => format!("time counts the {time_known} listens with a known duration"),
+        _ => format!(
+            "time counts the {time_known} listens with a known duration ({from_length} by their track's length)"
+        ),
+    }
 }
 
 pub(crate) fn heading(span: &Span) -> String {

@@ -244,7 +244,7 @@ pub(crate) fn entity(out: &mut impl Write, page: &EntityPage, canvas: &Canvas) -
     let rank = page.rank.map(|rank| format!(", #{rank} of {}", page.kind.plural())).unwrap_or_default();
     writeln!(out, "  all time: {}, {}{rank}", several(page.plays, "listen"), time_listened(page.ms))?;
     if page.time_known < page.plays {
-        writeln!(out, "  time counts the {} listens with a known duration", page.time_known)?;
+        writeln!(out, "  {}", crate::draw::time_note(page.time_known, page.time_from_length))?;
     }
     match (page.first_listen, page.last_listen) {
         (Some(first), Some(last)) => {
@@ -327,7 +327,7 @@ pub(crate) fn wrapped(out: &mut impl Write, wrapped: &Wrapped, canvas: &Canvas) 
     writeln!(out, "Wrapped, {}", draw::heading(&wrapped.span))?;
     writeln!(out, "  {}, {} listened", several(totals.plays, "listen"), time_listened(totals.ms))?;
     if totals.time_known < totals.plays {
-        writeln!(out, "  time counts the {} listens with a known duration", totals.time_known)?;
+        writeln!(out, "  {}", crate::draw::time_note(totals.time_known, totals.time_from_length))?;
     }
     writeln!(
         out,

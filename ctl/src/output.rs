@@ -347,7 +347,7 @@ pub(crate) fn top(out: &mut impl Write, top: &TopList) -> io::Result<()> {
     }
     table(out, &columns, &rows)?;
     if let Some(known) = top.time_known {
-        writeln!(out, "time counts the {known} listens with a known duration")?;
+        writeln!(out, "{}", crate::draw::time_note(known, top.time_from_length.unwrap_or(0)))?;
     }
     Ok(())
 }

@@ -163,6 +163,28 @@ async fn charts_of_calendar_periods_by_plays_and_by_time() {
     let (code, _, err) = daemon.ctl(&["clock", "--tz", "Mars/Olympus_Mons"]);
     assert_ne!(code, 0);
     assert!(err.contains("Mars/Olympus_Mons"), "{err}");
+
+    // Cocteau Twins' May listen has no duration; a June one of the same track tells
+    // its length, which time listened then counts for May, saying so.
+    let may = json(&daemon, &["top", "artists", "--month", "2024-05", "--by", "time"]);
+    assert_eq!((may["entries"][0]["ms"].as_u64().unwrap_or(0), may["time_known"].as_u64()), (0, Some(0)));
+    let june = NewListen {
+        artist: "Cocteau Twins".into(),
+        track: "Song 3".into(),
+        album: None,
+        listened_at: TimeArg::Text("2024-06-01T10:00:00Z".into()),
+        duration_ms: Some(240_000),
+        source: None,
+    };
+    assert_eq!(daemon.client().await.listens_add(None, Some(vec![june])).await.unwrap().added, 1);
+    let may = json(&daemon, &["top", "artists", "--month", "2024-05", "--by", "time"]);
+    assert_eq!(may["entries"][0]["ms"], 240_000);
+    assert_eq!((may["time_known"].as_u64(), may["time_from_length"].as_u64()), (Some(1), Some(1)));
+    let out = plain(&daemon, &["top", "artists", "--month", "2024-05", "--by", "time"]);
+    assert!(out.contains("(1 by their track's length)"), "{out}");
+    let timeline = json(&daemon, &["timeline", "--month", "2024-05", "--by", "time"]);
+    let ms: u64 = timeline["buckets"].as_array().unwrap().iter().map(|bucket| bucket["ms"].as_u64().unwrap()).sum();
+    assert_eq!((ms, timeline["time_from_length"].as_u64()), (240_000, Some(1)));
 }
 
 #[tokio::test]

@@ -329,6 +329,7 @@ fn page() -> EntityPage {
         plays: 120,
         ms: 30_600_000,
         time_known: 118,
+        time_from_length: 0,
         rank: Some(4),
         first_listen: Some(1_230_854_400), // 2009-01-02 UTC
         last_listen: Some(1_716_336_000),  // 2024-05-22 UTC
@@ -383,6 +384,7 @@ fn wrapped_answer() -> Wrapped {
             plays: 5230,
             ms: 1_080_000_000,
             time_known: 5230,
+            time_from_length: 0,
             artists: 412,
             albums: 800,
             tracks: 2100,

@@ -88,8 +88,11 @@ pub const ANALYTICS: u32 = 9;
 /// Added `stats.sessions`, `stats.streaks`, `stats.discoveries`, `stats.climbers`,
 /// `stats.on_this_day`, `stats.entity`, `stats.wrapped` and `stats.report`.
 pub const INSIGHTS: u32 = 10;
+/// Time listened counts a track's length for listens without a duration; answers
+/// that give `time_known` say how many of those took it (`time_from_length`).
+pub const TRACK_LENGTHS: u32 = 11;
 /// The API version this crate speaks.
-pub const CURRENT_API_VERSION: u32 = INSIGHTS;
+pub const CURRENT_API_VERSION: u32 = TRACK_LENGTHS;
 
 /// The player types of `roon.*`: the SDK's `player` protocol types are the wire shape.
 pub use musique_sdk::player::{
@@ -1076,10 +1079,14 @@ pub struct TopList {
     /// What ranks the entries. Since [`ANALYTICS`].
     #[serde(default)]
     pub by: Measure,
-    /// With `by: time`: how many listens of the period had a duration (the others
-    /// count 0 ms). Since [`ANALYTICS`].
+    /// With `by: time`: how many listens of the period had a time (a duration or
+    /// their track's length; the others count 0 ms). Since [`ANALYTICS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_known: Option<u64>,
+    /// With `by: time`: of those, how many counted their track's length (they had
+    /// no duration of their own). Since [`TRACK_LENGTHS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_from_length: Option<u64>,
 }
 
 /// What an analytics answer looked at: the zone, the period's first and last day
@@ -1111,7 +1118,8 @@ pub enum Measure {
     /// Listens.
     #[default]
     Plays,
-    /// Time listened: the listen's played duration where known, 0 ms otherwise.
+    /// Time listened: the listen's played duration, else its track's length (the
+    /// longest duration any listen of the track reported), else 0 ms.
     Time,
 }
 
@@ -1160,8 +1168,12 @@ pub struct Timeline {
     pub step: Step,
     /// What the answer is for (both are always given).
     pub by: Measure,
-    /// How many listens of the range had a duration.
+    /// How many listens of the range had a time (a duration or their track's length).
     pub time_known: u64,
+    /// Of those, how many counted their track's length (they had no duration of
+    /// their own). Since [`TRACK_LENGTHS`].
+    #[serde(default)]
+    pub time_from_length: u64,
     /// Every bucket of the range, oldest first.
     pub buckets: Vec<TimelineBucket>,
 }
@@ -1180,8 +1192,12 @@ pub struct ClockAnswer {
     pub span: Span,
     /// What the answer is for (both are always given).
     pub by: Measure,
-    /// How many listens of the range had a duration.
+    /// How many listens of the range had a time (a duration or their track's length).
     pub time_known: u64,
+    /// Of those, how many counted their track's length (they had no duration of
+    /// their own). Since [`TRACK_LENGTHS`].
+    #[serde(default)]
+    pub time_from_length: u64,
     /// Plays in hours 0 to 23 of the day, in the zone.
     pub plays: Vec<u64>,
     /// Milliseconds played in hours 0 to 23.
@@ -1202,8 +1218,12 @@ pub struct HeatmapAnswer {
     pub span: Span,
     /// What the answer is for (both are always given).
     pub by: Measure,
-    /// How many listens of the range had a duration.
+    /// How many listens of the range had a time (a duration or their track's length).
     pub time_known: u64,
+    /// Of those, how many counted their track's length (they had no duration of
+    /// their own). Since [`TRACK_LENGTHS`].
+    #[serde(default)]
+    pub time_from_length: u64,
     /// Plays of seven weekdays, Monday first, each in hours 0 to 23 in the zone.
     pub plays: Vec<Vec<u64>>,
     /// Milliseconds played, laid out as `plays`.
@@ -1220,8 +1240,12 @@ pub struct CalendarAnswer {
     pub span: Span,
     /// What the answer is for (both are always given).
     pub by: Measure,
-    /// How many listens of the year had a duration.
+    /// How many listens of the year had a time (a duration or their track's length).
     pub time_known: u64,
+    /// Of those, how many counted their track's length (they had no duration of
+    /// their own). Since [`TRACK_LENGTHS`].
+    #[serde(default)]
+    pub time_from_length: u64,
     /// Plays of every day of the year, January 1st (`first_day`) first.
     pub plays: Vec<u64>,
     /// Milliseconds played, day by day as `plays`.
@@ -1248,8 +1272,8 @@ pub struct NamedCount {
 pub struct SessionInfo {
     /// Its first listen's start (unix seconds).
     pub start: i64,
-    /// Its last listen's end (unix seconds): the start plus the duration, the start
-    /// alone when the duration is unknown.
+    /// Its last listen's end (unix seconds): the start plus its time (duration or
+    /// track's length), the start alone when neither is known.
     pub end: i64,
     /// `start` in the zone (`2024-05-23T21:04:00+02:00`).
     pub start_local: String,
@@ -1257,7 +1281,7 @@ pub struct SessionInfo {
     pub length_s: u64,
     /// Listens.
     pub plays: u64,
-    /// Milliseconds played (known durations).
+    /// Milliseconds played (durations, else tracks' lengths).
     pub ms: u64,
     /// The artist of the first listen.
     pub opener: String,
@@ -1525,8 +1549,12 @@ pub struct EntityPage {
     pub plays: u64,
     /// Milliseconds played, all time.
     pub ms: u64,
-    /// How many of its listens had a duration.
+    /// How many of its listens had a time (a duration or their track's length).
     pub time_known: u64,
+    /// Of those, how many counted their track's length (they had no duration of
+    /// their own). Since [`TRACK_LENGTHS`].
+    #[serde(default)]
+    pub time_from_length: u64,
     /// Rank by plays among its kind, all time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank: Option<u32>,
@@ -1563,8 +1591,12 @@ pub struct WrappedTotals {
     pub plays: u64,
     /// Milliseconds played.
     pub ms: u64,
-    /// How many listens had a duration.
+    /// How many listens had a time (a duration or their track's length).
     pub time_known: u64,
+    /// Of those, how many counted their track's length (they had no duration of
+    /// their own). Since [`TRACK_LENGTHS`].
+    #[serde(default)]
+    pub time_from_length: u64,
     /// Distinct artists.
     pub artists: u64,
     /// Distinct albums.

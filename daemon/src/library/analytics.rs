@@ -48,8 +48,10 @@ pub(crate) enum CalendarPeriod {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Totals {
     pub(crate) plays: u64,
-    /// Of the plays, how many had a duration.
+    /// Of the plays, how many had a time (a duration or their track's length).
     pub(crate) known: u64,
+    /// Of those, how many took their track's length.
+    pub(crate) from_length: u64,
     /// The known durations added up.
     pub(crate) ms: u64,
 }
@@ -68,6 +70,7 @@ impl Totals {
     fn add(&mut self, quarter: &QuarterHour) {
         self.plays += quarter.plays;
         self.known += quarter.known;
+        self.from_length += quarter.from_length;
         self.ms += quarter.ms;
     }
 }
@@ -250,6 +253,7 @@ impl Library {
             for (hour, totals) in day.iter().enumerate() {
                 hours[hour].plays += totals.plays;
                 hours[hour].known += totals.known;
+                hours[hour].from_length += totals.from_length;
                 hours[hour].ms += totals.ms;
             }
         }
@@ -387,7 +391,7 @@ mod tests {
     use crate::clock;
     use crate::harness::Harness;
     use crate::library::{Commit, Listen, Origin, SourceName};
-    use crate::store::Kind;
+    use crate::store::{Kind, TimeKnown};
 
     /// Adds listens `(artist, start in RFC 3339, duration in seconds)`.
     fn add(harness: &Harness, plays: &[(&str, &str, Option<u64>)]) {
@@ -484,7 +488,7 @@ mod tests {
         let calendar = harness.library.calendar(2023, &new_york).unwrap();
         assert_eq!(calendar.len(), 365);
         assert_eq!(calendar.last().unwrap().0.to_string(), "2023-12-31");
-        assert_eq!(calendar.last().unwrap().1, Totals { plays: 1, known: 1, ms: 200_000 });
+        assert_eq!(calendar.last().unwrap().1, Totals { plays: 1, known: 1, from_length: 0, ms: 200_000 });
         assert_eq!(calendar.iter().map(|(_, totals)| totals.plays).sum::<u64>(), 1);
         let new_year = &harness.library.calendar(2024, &new_york).unwrap()[0];
         assert_eq!((new_year.0.to_string(), new_year.1.plays), ("2024-01-01".to_owned(), 1));
@@ -618,10 +622,27 @@ mod tests {
         let (time, known) = harness.library.top_by_time(Kind::Artist, Some(range), 10).unwrap();
         let rows: Vec<_> = time.iter().map(|row| (row.name.as_str(), row.plays, row.ms)).collect();
         assert_eq!(rows, [("Björk", 1, Some(600_000)), ("Air", 3, Some(120_000))]);
-        assert_eq!(known, 3);
+        assert_eq!(known, TimeKnown { known: 3, from_length: 0 });
         let utc = zone("UTC");
-        let day = harness.library.timeline(range, Step::Month, &utc).unwrap();
-        assert_eq!(day[0].totals, Totals { plays: 4, known: 3, ms: 720_000 });
+        let month = |harness: &Harness| harness.library.timeline(range, Step::Month, &utc).unwrap()[0].totals;
+        assert_eq!(month(&harness), Totals { plays: 4, known: 3, from_length: 0, ms: 720_000 });
+        // A June listen of the third track (`Song 2`) tells its length: the May one
+        // without a duration counts it, in charts and timelines alike.
+        add(
+            &harness,
+            &[
+                ("Björk", "2024-06-01T08:00:00Z", Some(1)),
+                ("Björk", "2024-06-01T09:00:00Z", Some(1)),
+                ("Air", "2024-06-01T10:00:00Z", Some(240)),
+            ],
+        );
+        let (time, known) = harness.library.top_by_time(Kind::Artist, Some(range), 10).unwrap();
+        let rows: Vec<_> = time.iter().map(|row| (row.name.as_str(), row.plays, row.ms)).collect();
+        assert_eq!(rows, [("Björk", 1, Some(600_000)), ("Air", 3, Some(360_000))]);
+        assert_eq!(known, TimeKnown { known: 4, from_length: 1 });
+        assert_eq!(month(&harness), Totals { plays: 4, known: 4, from_length: 1, ms: 960_000 });
+        let clock = harness.library.clock_hours(range, &utc).unwrap();
+        assert_eq!(clock[12], Totals { plays: 1, known: 1, from_length: 1, ms: 240_000 });
     }
 
     #[test]
@@ -630,14 +651,20 @@ mod tests {
         add(&harness, &[("Air", "2024-05-01T10:00:00Z", Some(60)), ("Air", "2024-05-01T10:05:00Z", Some(30))]);
         let utc = zone("UTC");
         let range = day("2024-05-01").range(&utc).unwrap();
-        assert_eq!(harness.library.clock_hours(range, &utc).unwrap()[10], Totals { plays: 2, known: 2, ms: 90_000 });
+        assert_eq!(
+            harness.library.clock_hours(range, &utc).unwrap()[10],
+            Totals { plays: 2, known: 2, from_length: 0, ms: 90_000 }
+        );
         let key = crate::store::ListenKey::new(clock::parse_user_time_s("2024-05-01T10:05:00Z").unwrap() as u64, 2);
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let reader = harness.store.read().unwrap();
         let key = reader.listens_reported_at(key.start_s).unwrap()[0].0;
         drop(reader);
         assert!(runtime.block_on(harness.library.delete_listen(key)).unwrap());
-        assert_eq!(harness.library.clock_hours(range, &utc).unwrap()[10], Totals { plays: 1, known: 1, ms: 60_000 });
+        assert_eq!(
+            harness.library.clock_hours(range, &utc).unwrap()[10],
+            Totals { plays: 1, known: 1, from_length: 0, ms: 60_000 }
+        );
         let reader = harness.store.read().unwrap();
         let key =
             reader.listens_reported_at(clock::parse_user_time_s("2024-05-01T10:00:00Z").unwrap() as u64).unwrap()[0].0;
@@ -702,13 +729,29 @@ mod tests {
         for chunk in borrowed.chunks(500) {
             add(&harness, chunk);
         }
+        // `add` names tracks by their place in the call: the same in every chunk.
+        let track_of = |index: usize| (borrowed[index].0, index % 500);
+        let mut lengths = std::collections::HashMap::<(&str, usize), u64>::new();
+        for (index, (_, _, duration)) in borrowed.iter().enumerate() {
+            if let Some(duration) = duration {
+                let length = lengths.entry(track_of(index)).or_insert(0);
+                *length = (*length).max(*duration);
+            }
+        }
+        assert!(
+            borrowed.iter().enumerate().any(|(index, play)| play.2.is_none() && lengths.contains_key(&track_of(index))),
+            "some listens count their track's length"
+        );
         for name in ["Europe/Paris", "America/New_York", "Asia/Kathmandu"] {
             let zone = zone(name);
             let range = CalendarPeriod::Year(2024).range(&zone).unwrap();
             let mut days = std::collections::BTreeMap::<Date, Totals>::new();
             let mut hours = [Totals::default(); 24];
             let mut heatmap = [[Totals::default(); 24]; 7];
-            for (_, at, duration) in &borrowed {
+            for (index, (_, at, duration)) in borrowed.iter().enumerate() {
+                // A listen without a duration counts its track's length: the longest duration reported.
+                let duration = duration.or(lengths.get(&track_of(index)).copied());
+                let from_length = borrowed[index].2.is_none() && duration.is_some();
                 let timestamp: Timestamp = at.parse().unwrap();
                 if !(range.0..range.1).contains(&timestamp.as_second()) {
                     continue;
@@ -717,6 +760,7 @@ mod tests {
                 let add = |totals: &mut Totals| {
                     totals.plays += 1;
                     totals.known += u64::from(duration.is_some());
+                    totals.from_length += u64::from(from_length);
                     totals.ms += duration.unwrap_or(0) * 1000;
                 };
                 add(days.entry(local.date()).or_default());
@@ -742,6 +786,7 @@ mod tests {
                 let month = &mut by_month[date.month() as usize - 1];
                 month.plays += totals.plays;
                 month.known += totals.known;
+                month.from_length += totals.from_length;
                 month.ms += totals.ms;
             }
             assert_eq!(months.iter().map(|bucket| bucket.totals).collect::<Vec<_>>(), by_month, "{name}");

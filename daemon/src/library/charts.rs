@@ -7,7 +7,7 @@
 use super::Library;
 use crate::clock::{self, DAY_S};
 use crate::error::Result;
-use crate::store::{Kind, Reader, Tally};
+use crate::store::{Kind, Reader, Tally, TimeKnown};
 
 /// Named chart periods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +83,7 @@ impl Library {
         kind: Kind,
         range: Option<(i64, i64)>,
         limit: usize,
-    ) -> Result<(Vec<TopRow>, u64)> {
+    ) -> Result<(Vec<TopRow>, TimeKnown)> {
         let reader = self.state.store.read()?;
         let (from, to) = range.unwrap_or((0, i64::MAX));
         let (mut from, mut to) = (from.max(0) as u64, to.max(0) as u64);
@@ -92,8 +92,8 @@ impl Library {
         }
         // Every listen of the range is read: both halves at once, on one snapshot.
         let middle = from + to.saturating_sub(from) / 2;
-        let scan = |from: u64, to: u64| -> Result<(Tally, Tally, u64)> {
-            let (mut time, mut plays, mut known) = (Tally::default(), Tally::default(), 0);
+        let scan = |from: u64, to: u64| -> Result<(Tally, Tally, TimeKnown)> {
+            let (mut time, mut plays, mut known) = (Tally::default(), Tally::default(), TimeKnown::default());
             reader.add_listen_time(kind, from, to, &mut time, &mut plays, &mut known)?;
             Ok((time, plays, known))
         };
@@ -106,7 +106,7 @@ impl Library {
         let (late_time, late_plays, late_known) = late?;
         time.merge(&late_time);
         plays.merge(&late_plays);
-        known += late_known;
+        known.merge(late_known);
         let rows = time.top(limit);
         let plays: Vec<u64> = rows.iter().map(|(id, _)| plays.get(*id)).collect();
         let rows = name_rows(&reader, kind, rows, Some(&plays))?;

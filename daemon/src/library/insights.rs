@@ -26,7 +26,7 @@ use super::Library;
 use super::analytics::{self, Offsets, Step};
 use super::charts::{TopRow, name_rows};
 use crate::error::{Error, Result};
-use crate::store::{Kind, Play, Reader, Tally};
+use crate::store::{Kind, Play, Reader, Tally, TimeKnown};
 
 /// The gap that ends a session unless `[general] session_gap_minutes` says otherwise.
 pub(crate) const DEFAULT_GAP_S: i64 = 30 * 60;
@@ -43,7 +43,7 @@ const KINDS: [Kind; 3] = [Kind::Artist, Kind::Album, Kind::Track];
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Session {
     pub(crate) start_s: i64,
-    /// The last listen's end: its start plus its duration (its start alone when unknown).
+    /// The last listen's end: its start plus its time (its start alone when unknown).
     pub(crate) end_s: i64,
     pub(crate) plays: u64,
     /// Known durations added up.
@@ -287,7 +287,7 @@ pub(crate) struct EntityStats {
     pub(crate) artist: Option<String>,
     pub(crate) plays: u64,
     pub(crate) ms: u64,
-    pub(crate) known: u64,
+    pub(crate) known: TimeKnown,
     pub(crate) rank: Option<u32>,
     pub(crate) first_s: Option<i64>,
     pub(crate) last_s: Option<i64>,
@@ -309,7 +309,7 @@ pub(crate) struct EntityStats {
 pub(crate) struct WrappedStats {
     pub(crate) plays: u64,
     pub(crate) ms: u64,
-    pub(crate) known: u64,
+    pub(crate) known: TimeKnown,
     /// Distinct artists, albums, tracks.
     pub(crate) distinct: [u64; 3],
     pub(crate) days: u64,
@@ -597,7 +597,7 @@ impl SessionTally {
 struct EntityTally {
     plays: u64,
     ms: u64,
-    known: u64,
+    known: TimeKnown,
     first_s: Option<i64>,
     last_s: Option<i64>,
     /// `(year, plays, ms)`, years in order, those without a listen left out.
@@ -618,7 +618,7 @@ impl EntityTally {
     fn merge(&mut self, later: EntityTally) {
         self.plays += later.plays;
         self.ms += later.ms;
-        self.known += later.known;
+        self.known.merge(later.known);
         self.first_s = self.first_s.or(later.first_s);
         self.last_s = later.last_s.or(self.last_s);
         for (year, plays, ms) in later.per_year {
@@ -646,7 +646,7 @@ impl EntityTally {
 struct WrappedTally {
     plays: u64,
     ms: u64,
-    known: u64,
+    known: TimeKnown,
     by_plays: [Tally; 3],
     by_time: [Tally; 3],
     /// `(local day, plays, ms)`, days in order.
@@ -661,7 +661,7 @@ impl WrappedTally {
     fn merge(&mut self, later: WrappedTally) {
         self.plays += later.plays;
         self.ms += later.ms;
-        self.known += later.known;
+        self.known.merge(later.known);
         for index in 0..3 {
             self.by_plays[index].merge(&later.by_plays[index]);
             self.by_time[index].merge(&later.by_time[index]);
@@ -983,7 +983,7 @@ impl Library {
             let mut tally = EntityTally {
                 plays: 0,
                 ms: 0,
-                known: 0,
+                known: TimeKnown::default(),
                 first_s: None,
                 last_s: None,
                 per_year: Vec::new(),
@@ -1008,7 +1008,7 @@ impl Library {
                         let ms = play.ms.unwrap_or(0);
                         tally.plays += 1;
                         tally.ms += ms;
-                        tally.known += u64::from(play.ms.is_some());
+                        tally.known.count(play);
                         tally.first_s.get_or_insert(play.start_s);
                         tally.last_s = Some(play.start_s);
                         let (day, _) = local_day_hour(&mut offsets, play.start_s);
@@ -1112,7 +1112,7 @@ impl Library {
             let mut tally = WrappedTally {
                 plays: 0,
                 ms: 0,
-                known: 0,
+                known: TimeKnown::default(),
                 by_plays: Default::default(),
                 by_time: Default::default(),
                 days: Vec::new(),
@@ -1127,7 +1127,7 @@ impl Library {
                     let ms = play.ms.unwrap_or(0);
                     tally.plays += 1;
                     tally.ms += ms;
-                    tally.known += u64::from(play.ms.is_some());
+                    tally.known.count(play);
                     for (index, id) in [Some(play.artist), play.album, Some(play.track)].into_iter().enumerate() {
                         if let Some(id) = id {
                             tally.by_plays[index].add(id, 1);
@@ -1438,10 +1438,12 @@ mod tests {
         let air = harness.library.entity_id(Kind::Artist, "air", None).unwrap().unwrap();
         let page = harness.library.entity(Kind::Artist, air, None, &utc, DEFAULT_GAP_S, 10).unwrap().unwrap();
         assert_eq!(page.name, "Air");
-        assert_eq!((page.plays, page.ms, page.known), (3, 300_000, 2));
+        // The 2024 "One" has no duration: it counts the track's length, 200 s as reported in 2022.
+        assert_eq!((page.plays, page.ms), (3, 500_000));
+        assert_eq!(page.known, TimeKnown { known: 3, from_length: 1 });
         assert_eq!(page.rank, Some(1), "tied with Cocteau Twins");
         assert_eq!((page.first_s, page.last_s), (Some(at("2022-05-01T10:00:00Z")), Some(at("2024-05-01T10:03:00Z"))));
-        assert_eq!(page.per_year, [(2022, 1, 200_000), (2023, 0, 0), (2024, 2, 100_000)]);
+        assert_eq!(page.per_year, [(2022, 1, 200_000), (2023, 0, 0), (2024, 2, 300_000)]);
         assert_eq!(names(&page.top_tracks), [("One", 2), ("Two", 1)]);
         assert_eq!(names(&page.top_albums), [("Moon Safari", 3)]);
         assert_eq!(page.sessions, 2);
@@ -1453,7 +1455,7 @@ mod tests {
         // Within 2024 only.
         let range = year(2024, &utc);
         let page = harness.library.entity(Kind::Artist, air, Some(range), &utc, DEFAULT_GAP_S, 10).unwrap().unwrap();
-        assert_eq!(page.period, Some((2, 100_000, Some(2))));
+        assert_eq!(page.period, Some((2, 300_000, Some(2))));
         assert_eq!(page.sessions, 1);
         assert!(page.co_listened.is_empty(), "one session together is not enough");
         // A track, named by artist and title.
@@ -1480,7 +1482,7 @@ mod tests {
         let utc = zone_named("UTC").unwrap();
         let may = analytics::CalendarPeriod::month("2024-05").unwrap().range(&utc).unwrap();
         let wrapped = harness.library.wrapped(may, &utc, DEFAULT_GAP_S).unwrap();
-        assert_eq!((wrapped.plays, wrapped.ms, wrapped.known), (5, 780_000, 4));
+        assert_eq!((wrapped.plays, wrapped.ms, wrapped.known.known), (5, 780_000, 4));
         assert_eq!(wrapped.distinct, [3, 2, 4]);
         assert_eq!((wrapped.days, wrapped.sessions), (3, 3));
         assert_eq!(names(&wrapped.top_plays[0]), [("Air", 3), ("Björk", 1), ("Cocteau Twins", 1)]);

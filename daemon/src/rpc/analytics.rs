@@ -139,6 +139,7 @@ pub(super) fn timeline(library: &Library, ask: Ask, step: Option<Step>, by: Meas
     let buckets = library.timeline(range, step_of(step), &ask.zone)?;
     let plays: u64 = buckets.iter().map(|bucket| bucket.totals.plays).sum();
     let time_known = buckets.iter().map(|bucket| bucket.totals.known).sum();
+    let time_from_length = buckets.iter().map(|bucket| bucket.totals.from_length).sum();
     Ok(Timeline {
         from: range.0,
         to: range.1,
@@ -146,6 +147,7 @@ pub(super) fn timeline(library: &Library, ask: Ask, step: Option<Step>, by: Meas
         step,
         by,
         time_known,
+        time_from_length,
         buckets: buckets
             .iter()
             .map(|bucket| TimelineBucket {
@@ -168,6 +170,7 @@ pub(super) fn clock(library: &Library, ask: Ask, by: Measure) -> Result<ClockAns
         span: span(library, &ask, plays == 0)?,
         by,
         time_known: hours.iter().map(|hour| hour.known).sum(),
+        time_from_length: hours.iter().map(|hour| hour.from_length).sum(),
         plays: hours.iter().map(|hour| hour.plays).collect(),
         ms: hours.iter().map(|hour| hour.ms).collect(),
     })
@@ -184,6 +187,7 @@ pub(super) fn heatmap(library: &Library, ask: Ask, by: Measure) -> Result<Heatma
         span: span(library, &ask, plays == 0)?,
         by,
         time_known: days.iter().flatten().map(|hour| hour.known).sum(),
+        time_from_length: days.iter().flatten().map(|hour| hour.from_length).sum(),
         plays: days.iter().map(|day| day.iter().map(|hour| hour.plays).collect()).collect(),
         ms: days.iter().map(|day| day.iter().map(|hour| hour.ms).collect()).collect(),
     })
@@ -215,6 +219,7 @@ pub(super) fn calendar(
         span: span(library, &ask, plays == 0)?,
         by,
         time_known: days.iter().map(|(_, totals)| totals.known).sum(),
+        time_from_length: days.iter().map(|(_, totals)| totals.from_length).sum(),
         plays: days.iter().map(|(_, totals)| totals.plays).collect(),
         ms: days.iter().map(|(_, totals)| totals.ms).collect(),
     })

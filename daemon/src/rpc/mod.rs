@@ -357,7 +357,8 @@ impl MusiqueApiServer for Rpc {
                 .collect(),
             span,
             by,
-            time_known,
+            time_known: time_known.map(|known| known.known),
+            time_from_length: time_known.map(|known| known.from_length),
         })
     }
 

@@ -206,9 +206,11 @@ pub(crate) struct QuarterHour {
     pub(crate) start_s: i64,
     /// Listens that started in it.
     pub(crate) plays: u64,
-    /// Of those, how many had a duration.
+    /// Of those, how many had a time (a duration or their track's length).
     pub(crate) known: u64,
-    /// The durations added up (listens without one count 0 ms).
+    /// Of those, how many took their track's length.
+    pub(crate) from_length: u64,
+    /// The times added up (listens without one count 0 ms).
     pub(crate) ms: u64,
 }
 
@@ -335,7 +337,7 @@ impl Store {
     /// A read snapshot.
     pub(crate) fn read(&self) -> Result<Reader> {
         let txn = self.shared.db.begin_read().map_err(store_err("begin read"))?;
-        Ok(Reader { txn, names: self.shared.names.clone() })
+        Ok(Reader { txn, names: self.shared.names.clone(), lengths: std::sync::OnceLock::new() })
     }
 
     /// Queues listens (with an import run and small values) for one commit and
@@ -414,7 +416,12 @@ fn shared_notifier(shared: &Arc<Shared>) -> writer::SeqNotifier {
 pub(crate) struct Reader {
     txn: ReadTransaction,
     names: Arc<std::sync::RwLock<NameCache>>,
+    /// The tracks' lengths, read when a scan first meets a listen without a duration.
+    lengths: std::sync::OnceLock<Lengths>,
 }
+
+/// The tracks' lengths by id (0: unknown), dense as ids are.
+struct Lengths(Vec<u32>);
 
 /// A listen with its identity key.
 pub(crate) type KeyedListen = (ListenKey, ListenRecord);
@@ -634,7 +641,8 @@ impl Reader {
     }
 
     /// Calls `visit` with each listen that counts (not excluded) starting in
-    /// `[from_s, to_s)`, oldest first, until it breaks.
+    /// `[from_s, to_s)`, oldest first, until it breaks. A listen without a
+    /// duration comes with its track's length when that is known.
     pub(crate) fn scan_plays(
         &self,
         from_s: i64,
@@ -648,11 +656,43 @@ impl Reader {
         let table = self.txn.open_table(tables::PLAYS).map_err(store_err("open plays"))?;
         for row in table.range((from_s, 0)..(to_s, 0)).map_err(store_err("scan plays"))? {
             let (key, value) = row.map_err(store_err("scan plays"))?;
-            if visit(Play::of_row(key.value(), value.value())).is_break() {
+            if visit(self.with_length(Play::of_row(key.value(), value.value()))?).is_break() {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// A play without a duration with its track's length instead, when known.
+    fn with_length(&self, mut play: Play) -> Result<Play> {
+        if play.ms.is_none() {
+            let lengths = match self.lengths.get() {
+                Some(lengths) => lengths,
+                None => {
+                    let read = self.read_lengths()?;
+                    self.lengths.get_or_init(|| read)
+                }
+            };
+            let length = lengths.0.get(play.track as usize).copied().unwrap_or(0);
+            if length > 0 {
+                play.ms = Some(u64::from(length));
+                play.from_length = true;
+            }
+        }
+        Ok(play)
+    }
+
+    fn read_lengths(&self) -> Result<Lengths> {
+        let table = self.txn.open_table(tables::TRACK_LENGTHS).map_err(store_err("open track lengths"))?;
+        let size = table.last().map_err(store_err("scan track lengths"))?.map_or(0, |(id, _)| id.value() + 1);
+        let mut lengths = vec![0; usize::try_from(size).unwrap_or(0)];
+        for row in table.iter().map_err(store_err("scan track lengths"))? {
+            let (id, ms) = row.map_err(store_err("scan track lengths"))?;
+            if let Some(slot) = lengths.get_mut(id.value() as usize) {
+                *slot = ms.value();
+            }
+        }
+        Ok(Lengths(lengths))
     }
 
     /// The last listen that counts starting before `before_s`.
@@ -660,8 +700,10 @@ impl Reader {
         let table = self.txn.open_table(tables::PLAYS).map_err(store_err("open plays"))?;
         let before_s = before_s.max(0) as u64;
         let last = table.range(..(before_s, 0)).map_err(store_err("scan plays"))?.next_back();
-        let last = last.transpose().map_err(store_err("scan plays"))?;
-        Ok(last.map(|(key, value)| Play::of_row(key.value(), value.value())))
+        match last.transpose().map_err(store_err("scan plays"))? {
+            Some((key, value)) => Ok(Some(self.with_length(Play::of_row(key.value(), value.value()))?)),
+            None => Ok(None),
+        }
     }
 
     /// Adds the all-time plays of each entity of `kind`.
@@ -701,8 +743,39 @@ impl Reader {
 
     /// The quarter-hours that have listens, oldest first, from the one holding
     /// `from_s` to the one holding the second before `to_s` (whole quarter-hours:
-    /// real zones' periods begin and end on them).
+    /// real zones' periods begin and end on them). Read from the counters, or,
+    /// when some of those listens lack a duration and tracks' lengths are known,
+    /// from the listens themselves so that those count their track's length.
     pub(crate) fn quarter_hours(&self, from_s: i64, to_s: i64) -> Result<Vec<QuarterHour>> {
+        let quarters = self.counted_quarter_hours(from_s, to_s)?;
+        if quarters.iter().all(|quarter| quarter.known == quarter.plays) || !self.any_length()? {
+            return Ok(quarters);
+        }
+        let (Some(first), Some(last)) = (quarters.first(), quarters.last()) else { return Ok(quarters) };
+        let mut scanned: Vec<QuarterHour> = Vec::with_capacity(quarters.len());
+        self.scan_plays(first.start_s, last.start_s + series::QUARTER_S, |play| {
+            let start_s = play.start_s - play.start_s.rem_euclid(series::QUARTER_S);
+            if scanned.last().is_none_or(|last| last.start_s != start_s) {
+                scanned.push(QuarterHour { start_s, ..QuarterHour::default() });
+            }
+            let quarter = scanned.last_mut().expect("pushed above");
+            quarter.plays += 1;
+            quarter.known += u64::from(play.ms.is_some());
+            quarter.from_length += u64::from(play.from_length);
+            quarter.ms += play.ms.unwrap_or(0);
+            ControlFlow::Continue(())
+        })?;
+        Ok(scanned)
+    }
+
+    /// Whether any track's length is known.
+    fn any_length(&self) -> Result<bool> {
+        let table = self.txn.open_table(tables::TRACK_LENGTHS).map_err(store_err("open track lengths"))?;
+        Ok(table.first().map_err(store_err("scan track lengths"))?.is_some())
+    }
+
+    /// [`Reader::quarter_hours`] from the counters alone (listens without a duration count 0 ms).
+    pub(crate) fn counted_quarter_hours(&self, from_s: i64, to_s: i64) -> Result<Vec<QuarterHour>> {
         let bucket = |seconds: i64| u32::try_from(seconds.max(0).div_euclid(series::QUARTER_S)).unwrap_or(u32::MAX);
         let (first, end) = (bucket(from_s), bucket(to_s.saturating_add(series::QUARTER_S - 1)));
         let mut quarters: Vec<QuarterHour> = Vec::new();
@@ -742,15 +815,13 @@ impl Reader {
         to_s: u64,
         time: &mut Tally,
         plays: &mut Tally,
-        known: &mut u64,
+        known: &mut TimeKnown,
     ) -> Result<()> {
         if to_s <= from_s {
             return Ok(());
         }
         self.scan_plays(from_s as i64, to_s as i64, |play| {
-            if play.ms.is_some() {
-                *known += 1;
-            }
+            known.count(&play);
             if let Some(id) = play.id(kind) {
                 time.add(id, play.ms.unwrap_or(0));
                 plays.add(id, 1);
@@ -872,10 +943,11 @@ impl Reader {
     #[cfg(test)]
     pub(crate) fn plays_and_listens(&self) -> Result<(Vec<String>, Vec<String>)> {
         let mut plays = Vec::new();
-        self.scan_plays(0, i64::MAX, |play| {
-            plays.push(format!("{play:?}"));
-            ControlFlow::Continue(())
-        })?;
+        let table = self.txn.open_table(tables::PLAYS).map_err(store_err("open plays"))?;
+        for row in table.iter().map_err(store_err("scan plays"))? {
+            let (key, value) = row.map_err(store_err("scan plays"))?;
+            plays.push(format!("{:?}", Play::of_row(key.value(), value.value())));
+        }
         let mut from_listens = Vec::new();
         let listens = self.txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?;
         for row in listens.iter().map_err(store_err("scan listens"))? {
@@ -951,6 +1023,28 @@ pub(crate) struct Play {
     pub(crate) artist: u64,
     pub(crate) album: Option<u64>,
     pub(crate) ms: Option<u64>,
+    /// `ms` is its track's length: the listen has no duration of its own.
+    pub(crate) from_length: bool,
+}
+
+/// Of some listens, how many had a time listened, and of those how many
+/// took their track's length (they had no duration of their own).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct TimeKnown {
+    pub(crate) known: u64,
+    pub(crate) from_length: u64,
+}
+
+impl TimeKnown {
+    pub(crate) fn count(&mut self, play: &Play) {
+        self.known += u64::from(play.ms.is_some());
+        self.from_length += u64::from(play.from_length);
+    }
+
+    pub(crate) fn merge(&mut self, other: TimeKnown) {
+        self.known += other.known;
+        self.from_length += other.from_length;
+    }
 }
 
 /// A `plays` row's value: artist id, album id (0: none; ids start at 1) and
@@ -971,6 +1065,7 @@ impl Play {
             artist,
             album: (album != 0).then_some(album),
             ms: (ms != u32::MAX).then_some(u64::from(ms)),
+            from_length: false,
         }
     }
 

@@ -29,6 +29,10 @@ pub(crate) const LISTENS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::
 /// whole history stays in the cache. Written with the listen, in the same transaction.
 pub(crate) const PLAYS: TableDefinition<(u64, u64), (u64, u64, u32)> = TableDefinition::new("plays");
 
+/// Track id → its length in milliseconds: the longest duration any of its
+/// listens reported. Time listened counts it for listens without a duration.
+pub(crate) const TRACK_LENGTHS: TableDefinition<u64, u32> = TableDefinition::new("track_lengths");
+
 /// `(series, bucket, entity id)` → plays: all-time plays per entity, plays per
 /// day and per hour of the week. See [`super::series`].
 pub(crate) const AGGREGATES: TableDefinition<(u8, u32, u64), u64> = TableDefinition::new("aggregates");

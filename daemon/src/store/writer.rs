@@ -200,6 +200,8 @@ pub(super) struct Writer {
     artist_ids: HashMap<String, u64>,
     album_ids: HashMap<String, u64>,
     track_ids: HashMap<String, u64>,
+    /// Tracks' lengths as stored (0: none yet), so re-reported durations need no lookup.
+    lengths: HashMap<u64, u32>,
     next_artist: u64,
     next_album: u64,
     next_track: u64,
@@ -225,6 +227,7 @@ struct Tables<'txn> {
     track_keys: Table<'txn, &'static str, u64>,
     listens: Table<'txn, (u64, u64), &'static [u8]>,
     plays: Table<'txn, (u64, u64), PlayRow>,
+    track_lengths: Table<'txn, u64, u32>,
     aggregates: Table<'txn, (u8, u32, u64), u64>,
     month_counts: Table<'txn, (u8, u32), &'static [u8]>,
     changes: Table<'txn, u64, (u8, u64)>,
@@ -250,6 +253,7 @@ impl<'txn> Tables<'txn> {
             track_keys: txn.open_table(tables::TRACK_KEYS).map_err(store_err("open track_keys"))?,
             listens: txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?,
             plays: txn.open_table(tables::PLAYS).map_err(store_err("open plays"))?,
+            track_lengths: txn.open_table(tables::TRACK_LENGTHS).map_err(store_err("open track lengths"))?,
             aggregates: txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?,
             month_counts: txn.open_table(tables::MONTH_COUNTS).map_err(store_err("open month_counts"))?,
             changes: txn.open_table(tables::CHANGES).map_err(store_err("open changes"))?,
@@ -363,6 +367,7 @@ impl Writer {
             artist_ids: HashMap::default(),
             album_ids: HashMap::default(),
             track_ids: HashMap::default(),
+            lengths: HashMap::default(),
             next_artist: 1,
             next_album: 1,
             next_track: 1,
@@ -381,6 +386,7 @@ impl Writer {
         self.artist_ids.clear();
         self.album_ids.clear();
         self.track_ids.clear();
+        self.lengths.clear();
         let txn = self.db.begin_read().map_err(store_err("begin read"))?;
         let next = |def: redb::TableDefinition<u64, &[u8]>| -> Result<u64> {
             let table = txn.open_table(def).map_err(store_err("open table"))?;
@@ -444,10 +450,12 @@ impl Writer {
         for reply in replies {
             reply(failure.as_deref());
         }
-        if self.artist_ids.len() + self.album_ids.len() + self.track_ids.len() > MAX_CACHED_KEYS {
+        if self.artist_ids.len() + self.album_ids.len() + self.track_ids.len() + self.lengths.len() > MAX_CACHED_KEYS {
             self.artist_ids.clear();
             self.album_ids.clear();
             self.track_ids.clear();
+            self.lengths.clear();
+            self.lengths.clear();
         }
     }
 
@@ -593,6 +601,9 @@ impl Writer {
             names.sort_unstable();
             tables.meta.insert(MINUTE_SOURCES, names.join("\n").as_bytes()).map_err(store_err("write meta"))?;
         }
+        if let Some(ms) = listen.duration_ms {
+            self.learn_length(tables, ids.track, ms)?;
+        }
         let existing = match tables.listens.get(key.row()).map_err(store_err("read listen"))? {
             Some(bytes) => Some((key, bytes.value().to_vec())),
             None => self.same_play(tables, key, listen)?,
@@ -657,6 +668,20 @@ impl Writer {
             self.has_aliases = true;
         }
         Ok((kept_key, false))
+    }
+
+    /// Keeps a duration reported for a track as its length when it is the longest yet.
+    fn learn_length(&mut self, tables: &mut Tables<'_>, track: u64, ms: u64) -> Result<()> {
+        let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+        let known = match self.lengths.get(&track) {
+            Some(known) => *known,
+            None => tables.track_lengths.get(track).map_err(store_err("read track length"))?.map_or(0, |v| v.value()),
+        };
+        if ms > known {
+            tables.track_lengths.insert(track, ms).map_err(store_err("write track length"))?;
+        }
+        self.lengths.insert(track, ms.max(known));
+        Ok(())
     }
 
     /// Deletes a listen: its row, the aliases other sources' reports of it left,
@@ -1071,8 +1096,8 @@ fn write_play(tables: &mut Tables<'_>, key: ListenKey, record: &ListenRecord) ->
 /// Listens copied into `plays` per transaction by [`fill_plays`].
 const FILL_BATCH: usize = 100_000;
 
-/// Fills the `plays` table from the listens of a store written before it
-/// existed (schema 3 and older), in transactions of [`FILL_BATCH`] listens so
+/// Fills the `plays` table (and the tracks' lengths) from the listens of a
+/// store written before it existed (schema 3 and older), in transactions of [`FILL_BATCH`] listens so
 /// memory stays bounded whatever the history's size. Listens are copied in key
 /// order, so after a crash the last row copied is where the next open goes on;
 /// the schema version moves only once all are in.
@@ -1089,6 +1114,7 @@ pub(super) fn fill_plays(db: &Database) -> Result<u64> {
                 None => listens.range::<(u64, u64)>(..),
             };
             let mut batch = 0;
+            let mut lengths: HashMap<u64, u32> = HashMap::default();
             for row in rows.map_err(store_err("scan listens"))? {
                 let (key, value) = row.map_err(store_err("scan listens"))?;
                 let head = super::records::decode_listen_head(value.value())?;
@@ -1097,12 +1123,23 @@ pub(super) fn fill_plays(db: &Database) -> Result<u64> {
                 }
                 let row = Play::row(head.artist_id, head.album_id, head.duration_ms);
                 plays.insert(key.value(), row).map_err(store_err("write play"))?;
+                if let Some(ms) = head.duration_ms {
+                    let longest = lengths.entry(head.track_id).or_insert(0);
+                    *longest = (*longest).max(u32::try_from(ms).unwrap_or(u32::MAX));
+                }
                 batch += 1;
                 if batch == FILL_BATCH {
                     break;
                 }
             }
             copied += batch as u64;
+            let mut stored = txn.open_table(tables::TRACK_LENGTHS).map_err(store_err("open track lengths"))?;
+            for (track, ms) in lengths {
+                let known = stored.get(track).map_err(store_err("read track length"))?.map_or(0, |v| v.value());
+                if ms > known {
+                    stored.insert(track, ms).map_err(store_err("write track length"))?;
+                }
+            }
             batch < FILL_BATCH
         };
         txn.commit().map_err(store_err("commit"))?;
