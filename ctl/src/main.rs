@@ -47,6 +47,8 @@ enum Command {
     Import(commands::import::Import),
     /// Import runs, newest first.
     Imports(commands::imports::Imports),
+    /// The records you own, synced from Discogs: sync, list, show.
+    Collection(commands::collection::Collection),
     /// Listens, newest first.
     Listens(commands::listens::Listens),
     /// Search artists, albums and tracks (typos and accents are fine).
@@ -180,6 +182,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Status(command) => command.run(&session, &mut out).await?,
         Command::Import(command) => command.run(&session, &mut out).await?,
         Command::Imports(command) => command.run(&session, &mut out).await?,
+        Command::Collection(command) => command.run(&session, &mut out).await?,
         Command::Listens(command) => command.run(&session, &mut out).await?,
         Command::Search(command) => command.run(&session, &mut out).await?,
         Command::Top(command) => command.run(&session, &mut out).await?,

@@ -179,7 +179,7 @@ fn layout_table(columns: &[(&str, Fit)], rows: &[Vec<String>], layout: &Layout<'
     (lines, at_least)
 }
 
-fn when(seconds: i64) -> String {
+pub(crate) fn when(seconds: i64) -> String {
     let format = format_description!("[year]-[month]-[day] [hour]:[minute]");
     OffsetDateTime::from_unix_timestamp(seconds)
         .ok()

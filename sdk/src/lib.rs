@@ -67,11 +67,13 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod collection;
 mod forward;
 pub mod host;
 pub mod player;
 mod plugin;
 pub mod protocol;
+pub mod settings;
 pub mod testkit;
 
 #[doc(hidden)]

@@ -9,7 +9,7 @@ use crate::Capability;
 /// The protocol major version: a plugin and a host of different majors do not talk.
 pub const PROTOCOL_MAJOR: u32 = 1;
 /// The protocol minor version: additions only.
-pub const PROTOCOL_MINOR: u32 = 2;
+pub const PROTOCOL_MINOR: u32 = 3;
 
 /// Method names the SDK itself answers.
 pub mod method {

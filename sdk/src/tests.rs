@@ -144,7 +144,7 @@ fn wire_snapshots() {
     }
     check(
         Hello { protocol: ProtocolVersion::CURRENT, features: vec![] },
-        r#"{"protocol":{"major":1,"minor":2},"features":[]}"#,
+        r#"{"protocol":{"major":1,"minor":3},"features":[]}"#,
     );
     check(
         HelloReply {
@@ -154,7 +154,7 @@ fn wire_snapshots() {
             capabilities: vec![Capability::History, Capability::Enrich],
             features: vec![],
         },
-        r#"{"protocol":{"major":1,"minor":2},"name":"lastfm","version":"0.1.0","capabilities":["history","enrich"],"features":[]}"#,
+        r#"{"protocol":{"major":1,"minor":3},"name":"lastfm","version":"0.1.0","capabilities":["history","enrich"],"features":[]}"#,
     );
     check(
         Event::Listens {

@@ -8,12 +8,13 @@
 //! `Connection: close`), so a fault can cut or stall a response at will.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+use crate::http;
 
 /// The API key the fake accepts.
 pub const API_KEY: &str = "test-api-key-3f9a";
@@ -167,71 +168,13 @@ pub fn api_sig(params: &BTreeMap<String, String>, secret: &str) -> String {
 }
 
 fn serve(stream: TcpStream, state: &Mutex<State>) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
+    let Some(request) = http::read_request(&stream) else { return };
+    let mut params = request.query();
+    if request.method == "POST" {
+        params.extend(http::parse_form(&String::from_utf8_lossy(&request.body)));
     }
-    let mut parts = line.split_whitespace();
-    let (http_method, target) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
-    let mut length = 0usize;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
-    let query = target.split_once('?').map_or("", |(_, query)| query);
-    let mut params: BTreeMap<String, String> = parse_form(query);
-    if http_method == "POST" {
-        params.extend(parse_form(&String::from_utf8_lossy(&body)));
-    }
-    let (status, body, fault) = answer(state, &http_method, &params);
+    let (status, body, fault) = answer(state, &request.method, &params);
     respond(stream, status, body, fault);
-}
-
-fn parse_form(text: &str) -> BTreeMap<String, String> {
-    text.split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(name), decode(value))
-        })
-        .collect()
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex =
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|hex| u8::from_str_radix(hex, 16).ok());
-                match hex {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn error(status: u16, code: i64, message: &str) -> (u16, Value) {
@@ -405,7 +348,7 @@ fn track_json(scrobble: &Scrobble, extended: bool, loved: bool) -> Value {
     track
 }
 
-fn respond(mut stream: TcpStream, status: u16, body: Value, fault: Option<Fault>) {
+fn respond(stream: TcpStream, status: u16, body: Value, fault: Option<Fault>) {
     let mut bytes = serde_json::to_vec(&body).expect("JSON");
     let mut content_type = "application/json; charset=UTF-8";
     let mut status = status;
@@ -426,11 +369,5 @@ fn respond(mut stream: TcpStream, status: u16, body: Value, fault: Option<Fault>
         }
         _ => {}
     }
-    let head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        bytes.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(&bytes);
-    let _ = stream.flush();
+    http::write_response(stream, status, &[("Content-Type", content_type.to_owned())], &bytes);
 }

@@ -8,7 +8,9 @@
 
 #![allow(clippy::print_stdout, unreachable_pub)]
 
+pub mod discogs;
 pub mod generate;
+pub mod http;
 
 pub mod lastfm;
 

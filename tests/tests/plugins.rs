@@ -178,7 +178,7 @@ mod daemon {
         let plugin = &plugins[0];
         assert_eq!(
             (plugin.name.as_str(), plugin.abi.as_deref(), plugin.protocol.as_deref()),
-            ("echo", Some("1.0"), Some("1.2"))
+            ("echo", Some("1.0"), Some("1.3"))
         );
         assert_eq!((plugin.capabilities.clone(), plugin.origin), (vec!["live".to_owned()], PluginOrigin::Dynamic));
 

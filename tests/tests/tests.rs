@@ -7,6 +7,7 @@ mod analytics;
 mod clients;
 mod crash;
 mod ctl;
+mod discogs;
 mod imports;
 mod insights;
 mod lastfm;

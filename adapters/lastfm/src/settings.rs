@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use musique_sdk::settings::Seconds;
+pub use musique_sdk::settings::Secret;
 use musique_sdk::{Error, ErrorKind};
 use serde::Deserialize;
 use serde_json::Value;
@@ -15,28 +17,6 @@ use serde_json::Value;
 pub const DEFAULT_API_URL: &str = "https://ws.audioscrobbler.com/2.0/";
 /// Where users allow an application.
 pub const DEFAULT_AUTH_URL: &str = "https://www.last.fm/api/auth/";
-
-/// A value that must never reach a log or an RPC answer.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str("Secret(…)")
-    }
-}
 
 /// The adapter's settings.
 #[derive(Debug, Clone)]
@@ -77,41 +57,6 @@ struct Raw {
     timeout: Option<Seconds>,
 }
 
-/// A duration written as seconds (`30`, `0.5`) or with a unit (`"30s"`, `"2m"`, `"500ms"`).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Seconds {
-    Number(f64),
-    Text(String),
-}
-
-impl Seconds {
-    fn duration(&self, name: &str) -> Result<Duration, Error> {
-        let seconds = match self {
-            Seconds::Number(seconds) => Some(*seconds),
-            Seconds::Text(text) => {
-                let text = text.trim();
-                let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
-                let (number, unit) = text.split_at(split);
-                let number: Option<f64> = number.trim().parse().ok();
-                match unit {
-                    "" | "s" => number,
-                    "ms" => number.map(|n| n / 1000.0),
-                    "m" | "min" => number.map(|n| n * 60.0),
-                    "h" => number.map(|n| n * 3600.0),
-                    _ => None,
-                }
-            }
-        };
-        match seconds {
-            Some(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 => {
-                Ok(Duration::from_secs_f64(seconds))
-            }
-            _ => Err(invalid(format!("{name} must be a duration between 0 and 24 hours, like 30 or \"2m\""))),
-        }
-    }
-}
-
 fn invalid(message: String) -> Error {
     Error::new(ErrorKind::InvalidInput, format!("[adapters.lastfm] {message}"))
 }
@@ -146,11 +91,11 @@ impl Settings {
             auth_url,
             requests_per_second,
             poll_interval: match raw.poll_interval {
-                Some(value) => value.duration("poll_interval")?,
+                Some(value) => value.duration("poll_interval").map_err(invalid)?,
                 None => Duration::from_secs(30),
             },
             timeout: match raw.timeout {
-                Some(value) => value.duration("timeout")?,
+                Some(value) => value.duration("timeout").map_err(invalid)?,
                 None => Duration::from_secs(8),
             },
         })
@@ -165,22 +110,7 @@ fn secret(
     variable: Option<String>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<Secret>, Error> {
-    let value = match (inline, file, variable) {
-        (None, None, None) => return Ok(None),
-        (Some(value), None, None) => value,
-        (None, Some(path), None) => {
-            std::fs::read_to_string(&path).map_err(|err| invalid(format!("{name}_file: cannot read {path}: {err}")))?
-        }
-        (None, None, Some(variable)) => {
-            env(&variable).ok_or_else(|| invalid(format!("{name}_env: the variable {variable} is not set")))?
-        }
-        _ => return Err(invalid(format!("give only one of {name}, {name}_file and {name}_env"))),
-    };
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(invalid(format!("{name} is empty")));
-    }
-    Ok(Some(Secret::new(value)))
+    musique_sdk::settings::secret(name, inline, file, variable, env).map_err(invalid)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! `Command` in `main.rs`.
 
 pub(crate) mod analytics;
+pub(crate) mod collection;
 pub(crate) mod enrich;
 pub(crate) mod events;
 pub(crate) mod import;

@@ -91,8 +91,11 @@ pub const INSIGHTS: u32 = 10;
 /// Time listened counts a track's length for listens without a duration; answers
 /// that give `time_known` say how many of those took it (`time_from_length`).
 pub const TRACK_LENGTHS: u32 = 11;
+/// Added `collection.sync`, `collection.list` and `collection.get`: the records
+/// someone owns, from a collection adapter (Discogs).
+pub const COLLECTION: u32 = 12;
 /// The API version this crate speaks.
-pub const CURRENT_API_VERSION: u32 = TRACK_LENGTHS;
+pub const CURRENT_API_VERSION: u32 = COLLECTION;
 
 /// The player types of `roon.*`: the SDK's `player` protocol types are the wire shape.
 pub use musique_sdk::player::{
@@ -396,6 +399,31 @@ pub trait MusiqueApi {
     /// Since [`INSIGHTS`].
     #[method(name = "stats.report", param_kind = map)]
     async fn stats_report(&self, month: Option<String>, tz: Option<String>) -> RpcResult<ReportFile>;
+
+    /// Syncs the record collection from a collection adapter (the only one when
+    /// `adapter` is absent): every item, then the details of releases not stored
+    /// yet (of every release with `full`). Runs as an import run; resumes an
+    /// unfinished sync, or answers the one running. Since [`COLLECTION`].
+    #[method(name = "collection.sync", param_kind = map)]
+    async fn collection_sync(&self, adapter: Option<String>, full: Option<bool>) -> RpcResult<ImportRun>;
+
+    /// The records owned, filtered (folder, text in title, artist, label or
+    /// catalogue number), sorted (`artist`, `title`, `year`, `added`) and paged
+    /// (`limit`, default 50; `cursor` from the previous page). Since [`COLLECTION`].
+    #[method(name = "collection.list", param_kind = map)]
+    async fn collection_list(
+        &self,
+        folder: Option<u64>,
+        query: Option<String>,
+        sort: Option<CollectionSort>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<CollectionPage>;
+
+    /// One owned record by its id, with its release's details when they are
+    /// synced (tracklist, credits, images). Since [`COLLECTION`].
+    #[method(name = "collection.get", param_kind = map)]
+    async fn collection_get(&self, id: u64) -> RpcResult<OwnedRecordDetails>;
 
     /// Starts importing an export file, folder or zip; resumes an interrupted
     /// import of the same files.
@@ -2019,4 +2047,129 @@ pub enum Event {
     /// An event this client does not know (sent by a newer daemon).
     #[serde(other)]
     Unknown,
+}
+
+/// How `collection.list` sorts. Since [`COLLECTION`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CollectionSort {
+    /// By artist, then year and title.
+    #[default]
+    Artist,
+    /// By title.
+    Title,
+    /// By year (unknown last), then artist.
+    Year,
+    /// Newest addition first.
+    Added,
+}
+
+wire_names!(CollectionSort { Artist => "artist", Title => "title", Year => "year", Added => "added" });
+
+/// A page of owned records. Since [`COLLECTION`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionPage {
+    /// The records of this page.
+    pub items: Vec<OwnedItem>,
+    /// Records matching the filters, in all.
+    pub total: u64,
+    /// Pass it as `cursor` for the next page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One copy of a release someone owns. Since [`COLLECTION`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnedItem {
+    /// This copy's id (Discogs' instance id).
+    pub id: u64,
+    /// The release's id on the service.
+    pub release_id: u64,
+    /// The adapter it came from.
+    pub adapter: String,
+    /// The artists as credited on the service, joined (`Kruder & Dorfmeister`),
+    /// without the service's ` (2)` namesake suffixes.
+    pub artist: String,
+    pub title: String,
+    /// The release year, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+    /// The service's formats, one text each (`2×Vinyl, LP, Album, 180 g`).
+    pub formats: Vec<String>,
+    /// Labels and catalogue numbers (`!K7 Records !K7073LP`).
+    pub labels: Vec<String>,
+    pub genres: Vec<String>,
+    pub styles: Vec<String>,
+    /// The folder's id and name.
+    pub folder_id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    /// When it was added (unix seconds).
+    pub added_at: i64,
+    /// 0 (none) to 5.
+    pub rating: u8,
+    /// The owner's notes and custom fields (`field_id`, `value`), empty ones left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<OwnedNote>,
+    /// Cover images, when the service gave them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover: Option<String>,
+}
+
+/// A note or custom field of an owned record. Since [`COLLECTION`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnedNote {
+    pub field_id: u64,
+    pub value: String,
+}
+
+/// An owned record with its release's details. Since [`COLLECTION`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnedRecordDetails {
+    #[serde(flatten)]
+    pub item: OwnedItem,
+    /// The release's details, once synced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseDetails>,
+}
+
+/// A release's details. Since [`COLLECTION`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// As the service writes it: `1980-07-25`, `1980-00-00` or `1980`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released: Option<String>,
+    pub tracklist: Vec<ReleaseTrack>,
+    /// Everyone else credited: `name`, `role`, and `tracks` when not all.
+    pub credits: Vec<ReleaseCredit>,
+    /// Image addresses, the cover first.
+    pub images: Vec<String>,
+}
+
+/// A tracklist entry. Since [`COLLECTION`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseTrack {
+    /// `A1`, `1`; empty for headings.
+    pub position: String,
+    /// `track`, `heading` or `index` (a track made of `sub_tracks`).
+    pub kind: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sub_tracks: Vec<ReleaseTrack>,
+}
+
+/// A credit beyond the main artists. Since [`COLLECTION`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseCredit {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracks: Option<String>,
 }

@@ -6,6 +6,7 @@
 //! `Adapters` is a cheap `Clone` handle. Methods that call plugins or wait for
 //! commits block; the edges run them off the async workers.
 
+mod collection;
 mod enrich;
 mod history;
 mod players;
@@ -229,9 +230,27 @@ impl Adapters {
         history::start(self, request)
     }
 
+    /// Starts (or resumes, or returns the running) sync of an adapter's record
+    /// collection; the only collection adapter when `adapter` is `None`.
+    pub(crate) fn sync_collection(&self, adapter: Option<&str>, full: bool) -> Result<ImportRunRecord> {
+        let adapter = match adapter {
+            Some(adapter) => adapter.to_owned(),
+            None => {
+                let mut names = self.with_capability(Capability::Collection);
+                match names.len() {
+                    1 => names.remove(0),
+                    0 => return Err(Error::invalid("no collection adapter is running (see `musiquectl plugins`)")),
+                    _ => return Err(Error::invalid(format!("name the adapter: one of {}", names.join(", ")))),
+                }
+            }
+        };
+        collection::start(self, &adapter, full)
+    }
+
     /// Starts the adapter imports and trackers a stop or crash left running, and the enricher.
     pub(crate) fn resume(&self) {
         history::resume(self);
+        collection::resume(self);
         self.state.trackers.restore(self);
         self.state.enricher.start(self.clone());
     }

@@ -60,6 +60,21 @@ pub(crate) fn call<T: DeserializeOwned>(
     cancel: &AtomicBool,
     on_retry: &mut dyn FnMut(u32, &str),
 ) -> Result<T, GiveUp> {
+    call_unless_refused(plugins, adapter, method, payload, policy, cancel, on_retry)?.map_err(GiveUp::Failed)
+}
+
+/// [`call`], telling apart the adapter refusing the input (`invalid_input`, such
+/// as a thing the service does not have): `Ok(Err(why))`, for the caller to
+/// skip that one thing.
+pub(crate) fn call_unless_refused<T: DeserializeOwned>(
+    plugins: &PluginHost,
+    adapter: &str,
+    method: &str,
+    payload: &impl Serialize,
+    policy: RetryPolicy,
+    cancel: &AtomicBool,
+    on_retry: &mut dyn FnMut(u32, &str),
+) -> Result<Result<T, String>, GiveUp> {
     let payload = serde_json::to_value(payload).map_err(|err| GiveUp::Failed(err.to_string()))?;
     let mut attempt = 0;
     loop {
@@ -68,7 +83,7 @@ pub(crate) fn call<T: DeserializeOwned>(
         }
         let error = match plugins.call(adapter, method, payload.clone()) {
             Ok(value) => {
-                return serde_json::from_value(value).map_err(|err| {
+                return serde_json::from_value(value).map(Ok).map_err(|err| {
                     GiveUp::Failed(format!("the {adapter} adapter answered `{method}` wrongly: {err}"))
                 });
             }
@@ -78,6 +93,9 @@ pub(crate) fn call<T: DeserializeOwned>(
         let retryable = error
             .plugin_error()
             .is_some_and(|error| matches!(error.kind, ErrorKind::RateLimited | ErrorKind::Unavailable));
+        if error.plugin_error().is_some_and(|error| error.kind == ErrorKind::InvalidInput) {
+            return Ok(Err(error.to_string()));
+        }
         if !retryable {
             return Err(GiveUp::Failed(error.to_string()));
         }

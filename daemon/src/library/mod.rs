@@ -6,6 +6,7 @@
 
 pub(crate) mod analytics;
 mod charts;
+pub(crate) mod collection;
 pub(crate) mod ingest;
 pub(crate) mod insights;
 pub(crate) mod source;

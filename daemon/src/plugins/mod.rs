@@ -507,6 +507,7 @@ pub(crate) fn builtin_tables() -> Vec<Table> {
         [
             Table::check(musique_sdk::__private::table::<musique_lastfm::Lastfm>()),
             Table::check(musique_sdk::__private::table::<musique_roon::Roon>()),
+            Table::check(musique_sdk::__private::table::<musique_discogs::Discogs>()),
         ]
     };
     tables.into_iter().map(|table| table.expect("a built-in adapter's table is valid")).collect()

@@ -3,6 +3,7 @@
 //! Errors are mapped to JSON-RPC error objects in exactly one place.
 
 mod analytics;
+mod collection;
 mod convert;
 mod insights;
 pub(crate) mod server;
@@ -627,6 +628,29 @@ impl MusiqueApiServer for Rpc {
 
     async fn plugins_enable(&self, name: String) -> RpcResult<Vec<PluginInfo>> {
         self.plugin_action(name, |adapters, name| adapters.enable_plugin(name)).await
+    }
+
+    async fn collection_sync(&self, adapter: Option<String>, full: Option<bool>) -> RpcResult<ImportRun> {
+        let full = full.unwrap_or(false);
+        let run = self.blocking(move |handles| handles.adapters.sync_collection(adapter.as_deref(), full)).await?;
+        Ok(run_dto(run))
+    }
+
+    async fn collection_list(
+        &self,
+        folder: Option<u64>,
+        query: Option<String>,
+        sort: Option<musique_api::CollectionSort>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<musique_api::CollectionPage> {
+        let limit = limit_of(limit, 50, collection::max_limit())?;
+        let filter = library::collection::Filter { folder, query };
+        self.blocking(move |handles| collection::list(&handles.library, filter, sort, limit, cursor)).await
+    }
+
+    async fn collection_get(&self, id: u64) -> RpcResult<musique_api::OwnedRecordDetails> {
+        self.blocking(move |handles| collection::get(&handles.library, id)).await
     }
 
     async fn imports_fetch(

@@ -961,6 +961,31 @@ impl Reader {
         Ok((plays, from_listens))
     }
 
+    /// Every collection item, by instance id.
+    pub(crate) fn collection(&self) -> Result<Vec<(u64, records::OwnedRecord)>> {
+        let table = self.txn.open_table(tables::COLLECTION).map_err(store_err("open collection"))?;
+        let mut items = Vec::new();
+        for row in table.iter().map_err(store_err("scan collection"))? {
+            let (id, bytes) = row.map_err(store_err("scan collection"))?;
+            items.push((id.value(), records::decode_json(bytes.value(), "collection")?));
+        }
+        Ok(items)
+    }
+
+    /// One collection item by instance id.
+    pub(crate) fn owned(&self, instance_id: u64) -> Result<Option<records::OwnedRecord>> {
+        let table = self.txn.open_table(tables::COLLECTION).map_err(store_err("open collection"))?;
+        let bytes = table.get(instance_id).map_err(store_err("get collection item"))?;
+        bytes.map(|bytes| records::decode_json(bytes.value(), "collection")).transpose()
+    }
+
+    /// A release's details, when they were fetched.
+    pub(crate) fn release(&self, release_id: u64) -> Result<Option<records::ReleaseRecord>> {
+        let table = self.txn.open_table(tables::RELEASES).map_err(store_err("open releases"))?;
+        let bytes = table.get(release_id).map_err(store_err("get release"))?;
+        bytes.map(|bytes| records::decode_json(bytes.value(), "releases")).transpose()
+    }
+
     /// A track by its canonical key.
     pub(crate) fn track_by_key(&self, key: &str) -> Result<Option<TrackRecord>> {
         let keys = self.txn.open_table(tables::TRACK_KEYS).map_err(store_err("open track_keys"))?;

@@ -684,6 +684,43 @@ pub(crate) fn decode_listen(bytes: &[u8]) -> Result<ListenRecord, Error> {
 
 /// Decodes a record of any known layout. Listens are read with [`decode_listen`],
 /// which converts version 1 listens to version 2.
+/// The JSON records' version byte: records whose types come from the SDK (their
+/// optional fields are left out when absent, which bincode cannot read back).
+const RECORD_JSON: u8 = b'{';
+
+/// Encodes a record as JSON (its first byte, `{`, is its version).
+pub(crate) fn encode_json<T: Serialize>(record: &T) -> Vec<u8> {
+    serde_json::to_vec(record).expect("a record encodes as JSON")
+}
+
+/// Decodes a record written by [`encode_json`].
+pub(crate) fn decode_json<T: DeserializeOwned>(bytes: &[u8], table: &'static str) -> Result<T, Error> {
+    let fail = |message: String| Error::Internal(InternalError::Decode { table, message });
+    match bytes.first() {
+        Some(&RECORD_JSON) => serde_json::from_slice(bytes).map_err(|err| fail(err.to_string())),
+        Some(version) => Err(fail(format!("unknown record version {version}"))),
+        None => Err(fail("empty value".to_owned())),
+    }
+}
+
+/// A copy of a release in someone's collection, as the collection adapter gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OwnedRecord {
+    /// The adapter that synced it (`discogs`).
+    pub(crate) adapter: String,
+    pub(crate) item: musique_sdk::collection::Item,
+    /// The sync run that last saw it: after a whole walk, items another run saw are gone remotely.
+    pub(crate) synced_run: u64,
+}
+
+/// A release's details, as the collection adapter gave them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ReleaseRecord {
+    pub(crate) release: musique_sdk::collection::Release,
+    /// The sync run that fetched them.
+    pub(crate) fetched_run: u64,
+}
+
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], table: &'static str) -> Result<T, Error> {
     let fail = |message: String| Error::Internal(InternalError::Decode { table, message });
     match bytes.split_first() {

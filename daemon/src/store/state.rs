@@ -31,6 +31,8 @@ pub(crate) enum StateKey {
     /// A player adapter's play in progress on one zone, by adapter and zone id
     /// (`PlaySessionRecord` of the adapters' playback policy).
     PlaySession(String, String),
+    /// A collection adapter's folders (the SDK's `Vec<Folder>` as JSON text), by adapter.
+    CollectionFolders(String),
 }
 
 /// The kinds of [`StateKey`], for listing all rows of one kind.
@@ -44,6 +46,7 @@ pub(crate) enum StateScope {
     SyncWatermark,
     Enricher,
     PlaySession,
+    CollectionFolders,
 }
 
 impl StateScope {
@@ -58,6 +61,7 @@ impl StateScope {
             StateScope::SyncWatermark => "sync",
             StateScope::Enricher => "enrich",
             StateScope::PlaySession => "play-session",
+            StateScope::CollectionFolders => "collection-folders",
         }
     }
 }
@@ -73,6 +77,7 @@ impl StateKey {
             StateKey::SyncWatermark(_) => StateScope::SyncWatermark,
             StateKey::EnricherPosition => StateScope::Enricher,
             StateKey::PlaySession(..) => StateScope::PlaySession,
+            StateKey::CollectionFolders(_) => StateScope::CollectionFolders,
         }
     }
 
@@ -81,7 +86,10 @@ impl StateKey {
         match self {
             StateKey::Credential(id) => format!("{id:016x}"),
             StateKey::ImportRequest(run) | StateKey::ImportCursor(run) => run.to_string(),
-            StateKey::LastfmSession(name) | StateKey::Tracker(name) | StateKey::SyncWatermark(name) => name.clone(),
+            StateKey::LastfmSession(name)
+            | StateKey::Tracker(name)
+            | StateKey::SyncWatermark(name)
+            | StateKey::CollectionFolders(name) => name.clone(),
             StateKey::EnricherPosition => "album-cursor".to_owned(),
             // Unit separator: neither an adapter name nor a zone id contains it.
             StateKey::PlaySession(adapter, zone) => format!("{adapter}\u{1f}{zone}"),

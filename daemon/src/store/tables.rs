@@ -70,3 +70,10 @@ pub(crate) const LISTEN_ALIASES: TableDefinition<(u64, u64), (u64, u64)> = Table
 
 /// Source name → listens that name it among their sources.
 pub(crate) const SOURCES: TableDefinition<&str, u64> = TableDefinition::new("sources");
+
+/// Collection item (a copy of a release someone owns) by its instance id →
+/// `OwnedRecord` as JSON (see `records::encode_json`).
+pub(crate) const COLLECTION: TableDefinition<u64, &[u8]> = TableDefinition::new("collection");
+
+/// Release details by release id → `ReleaseRecord` as JSON.
+pub(crate) const RELEASES: TableDefinition<u64, &[u8]> = TableDefinition::new("releases");

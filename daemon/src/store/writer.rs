@@ -136,6 +136,10 @@ pub(crate) enum Put {
     /// Love, hate or neither, as a scrobbling client said. Loving a track sets its
     /// loved flag and takes back a hate; hating or clearing takes back a love.
     Feedback { subject: FeedbackSubject, feedback: Feedback, at_ms: i64, source: String },
+    /// A collection item (`OwnedRecord`, JSON) by instance id; `None` deletes.
+    Owned { instance_id: u64, value: Option<Vec<u8>> },
+    /// A release's details (JSON) by release id.
+    Release { release_id: u64, value: Vec<u8> },
 }
 
 impl Put {
@@ -228,6 +232,8 @@ struct Tables<'txn> {
     listens: Table<'txn, (u64, u64), &'static [u8]>,
     plays: Table<'txn, (u64, u64), PlayRow>,
     track_lengths: Table<'txn, u64, u32>,
+    collection: Table<'txn, u64, &'static [u8]>,
+    releases: Table<'txn, u64, &'static [u8]>,
     aggregates: Table<'txn, (u8, u32, u64), u64>,
     month_counts: Table<'txn, (u8, u32), &'static [u8]>,
     changes: Table<'txn, u64, (u8, u64)>,
@@ -254,6 +260,8 @@ impl<'txn> Tables<'txn> {
             listens: txn.open_table(tables::LISTENS).map_err(store_err("open listens"))?,
             plays: txn.open_table(tables::PLAYS).map_err(store_err("open plays"))?,
             track_lengths: txn.open_table(tables::TRACK_LENGTHS).map_err(store_err("open track lengths"))?,
+            collection: txn.open_table(tables::COLLECTION).map_err(store_err("open collection"))?,
+            releases: txn.open_table(tables::RELEASES).map_err(store_err("open releases"))?,
             aggregates: txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?,
             month_counts: txn.open_table(tables::MONTH_COUNTS).map_err(store_err("open month_counts"))?,
             changes: txn.open_table(tables::CHANGES).map_err(store_err("open changes"))?,
@@ -947,6 +955,11 @@ fn apply_put(tables: &mut Tables<'_>, put: Put) -> Result<()> {
         Put::Feedback { subject, feedback, at_ms, source } => {
             return apply_feedback(tables, &subject, feedback, at_ms, source);
         }
+        Put::Owned { instance_id, value: Some(value) } => {
+            tables.collection.insert(instance_id, value.as_slice()).map(|_| ())
+        }
+        Put::Owned { instance_id, value: None } => tables.collection.remove(instance_id).map(|_| ()),
+        Put::Release { release_id, value } => tables.releases.insert(release_id, value.as_slice()).map(|_| ()),
     };
     result.map_err(store_err("write state"))
 }
@@ -1046,8 +1059,11 @@ fn count_run(
         Some(bytes) => decode(bytes.value(), "import_runs")?,
         None => return Err(Error::invalid(format!("no import run {}", run.id))),
     };
-    run.imported = stored.imported + added;
-    run.duplicates = stored.duplicates + duplicates;
+    // What the caller counted itself beyond the stored run (a collection sync's
+    // items; nothing for listen imports, which pass the run as last committed),
+    // plus this batch's listens.
+    run.imported = stored.imported + added + run.imported.saturating_sub(stored.imported);
+    run.duplicates = stored.duplicates + duplicates + run.duplicates.saturating_sub(stored.duplicates);
     tables.runs.insert(run.id, encode(&run).as_slice()).map_err(store_err("write run"))?;
     Ok(run)
 }

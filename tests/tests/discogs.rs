@@ -1,0 +1,170 @@
+//! The Discogs collection through musiqued and musiquectl, against the fake
+//! Discogs serving the real response shapes: sync (pages, folders, release
+//! details, items removed remotely), faults and clear errors, and a `kill -9`
+//! in the middle of a sync with its resume.
+
+use std::time::{Duration, Instant};
+
+use musique_api::{ImportState, MusiqueApiClient};
+use musique_tests::discogs::{FakeDiscogs, Fault, TOKEN, USER};
+use musique_tests::{Daemon, wait_import};
+use serde_json::Value;
+
+use crate::analytics::{json, plain};
+
+/// Every owned record, as `musiquectl --json collection list` gives them (sorted by id).
+fn records(daemon: &Daemon) -> Vec<Value> {
+    let page = json(daemon, &["collection", "list", "--limit", "500", "--sort", "added"]);
+    let mut items = page["items"].as_array().unwrap().clone();
+    assert_eq!(page["total"].as_u64(), Some(items.len() as u64));
+    items.sort_by_key(|item| item["id"].as_u64());
+    items
+}
+
+#[tokio::test]
+async fn a_collection_syncs_its_pages_releases_and_removals() {
+    let fake = FakeDiscogs::start();
+    let ids = fake.add_items(40);
+    let daemon = Daemon::start_with_config(&fake.config(""));
+    let out = plain(&daemon, &["collection", "sync"]);
+    assert!(out.contains("completed"), "{out}");
+    assert!(out.contains("records:   40 (40 new, 0 already here)"), "{out}");
+    assert!(out.contains("releases:  36 of 36 fetched"), "every tenth record is a second copy: {out}");
+    // Folders, six pages of seven, and each release once.
+    assert_eq!(fake.count(&format!("/users/{USER}/collection/folders/0/releases")), 6);
+    assert_eq!(fake.count("/releases/"), 36);
+    fake.with(|state| {
+        for (_, auth, agent) in &state.requests {
+            assert_eq!(auth.as_deref(), Some(format!("Discogs token={TOKEN}").as_str()));
+            assert!(agent.as_deref().is_some_and(|agent| agent.starts_with("musique/")), "{agent:?}");
+        }
+    });
+
+    let items = records(&daemon);
+    assert_eq!(items.iter().map(|item| item["id"].as_u64().unwrap()).collect::<Vec<_>>(), ids);
+    let third = &items[3];
+    assert_eq!(third["artist"], "Artist 3", "the namesake suffix ` (2)` is dropped");
+    assert_eq!(third["title"], "Record 3");
+    assert!(third.get("thumb").is_none() && third.get("cover").is_none(), "blank images are absent: {third}");
+    assert!(items[4].get("year").is_none(), "year 0 is unknown: {}", items[4]);
+    assert_eq!(items[0]["year"], 1990);
+    assert_eq!(items[0]["formats"][0], "4×Vinyl, LP, Album, Reissue, Remastered");
+    assert_eq!(items[0]["folder"], "Uncategorized folder");
+    assert_eq!(items[1]["folder"], "Collection folder 2");
+    assert_eq!(items[0]["notes"][0]["value"], "Near Mint (NM or M-)");
+    assert_eq!(items[0]["added_at"], 1_420_142_400, "2015-01-01T12:00:00-08:00");
+    assert_eq!(items[9]["release_id"], items[8]["release_id"], "two copies of one release");
+
+    // One record with its release: a heading, an index track and its sub-tracks.
+    let id = ids[3].to_string();
+    let shown = json(&daemon, &["collection", "show", &id]);
+    let tracklist = shown["release"]["tracklist"].as_array().unwrap();
+    assert_eq!((tracklist[0]["kind"].as_str(), tracklist[0]["title"].as_str()), (Some("heading"), Some("Side One")));
+    assert_eq!((tracklist[1]["position"].as_str(), tracklist[1]["duration_s"].as_u64()), (Some("A1"), Some(310)));
+    let suite = tracklist.last().unwrap();
+    assert_eq!(suite["kind"], "index");
+    assert_eq!(suite["sub_tracks"][0]["duration_s"], 121);
+    assert!(suite["sub_tracks"][1].get("duration_s").is_none());
+    assert_eq!(shown["release"]["country"], "Australia");
+    let text = plain(&daemon, &["collection", "show", &id]);
+    assert!(text.starts_with("Artist 3 – Record 3 (1993)\n"), "{text}");
+    assert!(text.contains("  Side One\n") && text.contains("  A1    Hells Bells  5:10"), "{text}");
+    let table = plain(&daemon, &["collection", "list", "--limit", "2"]);
+    assert!(table.starts_with("ID") && table.ends_with("2 of 40 records; next page: --cursor 2\n"), "{table}");
+    let last = json(&daemon, &["collection", "list", "--limit", "5", "--cursor", "38"]);
+    assert_eq!((last["items"].as_array().unwrap().len(), last.get("next_cursor")), (2, None));
+    let found = json(&daemon, &["collection", "list", "--query", "RECORD 13"]);
+    assert_eq!((found["total"].as_u64(), found["items"][0]["title"].as_str()), (Some(1), Some("Record 13")));
+
+    // An item removed on Discogs, three added: only the new releases are fetched.
+    fake.with(|state| state.items.remove(5));
+    let added = fake.add_items(3);
+    let run = json(&daemon, &["collection", "sync"]);
+    assert_eq!(run["state"], "completed");
+    assert_eq!(
+        (run["records"].as_u64(), run["imported"].as_u64(), run["duplicates"].as_u64()),
+        (Some(42), Some(3), Some(39))
+    );
+    assert_eq!(run["skipped"]["removed"], 1);
+    assert_eq!(fake.count("/releases/"), 39);
+    let now: Vec<u64> = records(&daemon).iter().map(|item| item["id"].as_u64().unwrap()).collect();
+    assert_eq!(now.len(), 42);
+    assert!(!now.contains(&ids[5]) && added.iter().all(|id| now.contains(id)));
+    // `--full` fetches every release again.
+    let run = json(&daemon, &["collection", "sync", "--full"]);
+    assert_eq!(run["file_records_done"], 38);
+    assert_eq!(fake.count("/releases/"), 39 + 38);
+}
+
+#[tokio::test]
+async fn faults_are_retried_and_refusals_say_why() {
+    let fake = FakeDiscogs::start();
+    fake.add_items(10);
+    // Every kind of transient fault on the first requests, and a release Discogs does not have.
+    fake.with(|state| {
+        state.faults = [Fault::Status(429), Fault::Status(500), Fault::Truncated, Fault::Malformed, Fault::Pass]
+            .into_iter()
+            .collect();
+        state.releases.remove(&500_002);
+    });
+    let daemon = Daemon::start_with_config(&fake.config(""));
+    let run = json(&daemon, &["collection", "sync"]);
+    assert_eq!(run["state"], "completed", "{run}");
+    assert_eq!((run["records"].as_u64(), run["rejected"].as_u64()), (Some(10), Some(1)));
+    assert!(run["rejected_samples"][0].as_str().unwrap().contains("release 500002"), "{run}");
+    assert_eq!(records(&daemon).len(), 10);
+    let out = plain(&daemon, &["collection", "show", "900002"]);
+    assert!(out.contains("the release's details come with the next sync"), "{out}");
+    drop(daemon);
+
+    for (user, token, expected) in
+        [(USER, "wrong-token-41", "token was refused"), ("nobody", TOKEN, "User does not exist")]
+    {
+        let config = fake.config_as(user, token, "");
+        let daemon = Daemon::start_with_config(&config);
+        let (code, out, err) = daemon.ctl(&["collection", "sync"]);
+        assert_ne!(code, 0, "{out}");
+        assert!(out.contains(expected) || err.contains(expected), "{out}{err}");
+        assert!(!out.contains(token) && !err.contains(token), "the token never shows: {out}{err}");
+        assert!(!daemon.log().contains(token), "nor in the log");
+    }
+}
+
+#[tokio::test]
+async fn a_sync_killed_midway_resumes_with_exact_counts() {
+    let fake = FakeDiscogs::start();
+    let ids = fake.add_items(40);
+    // Folders and two pages answered, then the third page is held.
+    fake.with(|state| state.hold_after = Some(3));
+    let mut daemon = Daemon::start_with_config(&fake.config(""));
+    let client = daemon.client().await;
+    let run = client.collection_sync(None, None).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let status = client.imports_status(run.id).await.unwrap();
+        if fake.with(|state| state.held) > 0 && status.files_done == 2 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the sync did not reach its third page: {status:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    daemon.kill9();
+    fake.with(|state| state.hold_after = None);
+    daemon.restart();
+    let client = daemon.client().await;
+    // The restarted daemon resumes the interrupted sync by itself.
+    let started = Instant::now();
+    while client.imports_status(run.id).await.unwrap().state == ImportState::Interrupted {
+        assert!(started.elapsed() < Duration::from_secs(60), "the sync was not resumed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ended = wait_import(&client, run.id).await;
+    assert_eq!(ended.state, ImportState::Completed, "{ended:?}");
+    assert_eq!((ended.records, ended.imported, ended.resumed), (40, 40, 1));
+    assert_eq!(ended.file_records_done, 36);
+    // The two stored pages were not asked again; the one in flight was.
+    assert_eq!(fake.count(&format!("/users/{USER}/collection/folders/0/releases")), 7);
+    assert_eq!(fake.count("/releases/"), 36);
+    let now: Vec<u64> = records(&daemon).iter().map(|item| item["id"].as_u64().unwrap()).collect();
+    assert_eq!(now, ids);
+}
