@@ -168,3 +168,34 @@ async fn a_sync_killed_midway_resumes_with_exact_counts() {
     let now: Vec<u64> = records(&daemon).iter().map(|item| item["id"].as_u64().unwrap()).collect();
     assert_eq!(now, ids);
 }
+
+#[tokio::test]
+async fn the_adapter_runs_as_a_drop_in_plugin() {
+    let fake = FakeDiscogs::start();
+    fake.add_items(12);
+    // Built as a dev-dependency of these tests, so cargo leaves the cdylib in `deps/`.
+    let library = musique_tests::bin_dir().join("deps").join(format!(
+        "{}musique_discogs_plugin{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(library.exists(), "{} is built by `cargo test --workspace`", library.display());
+    let mut daemon = Daemon::start_with_config(&fake.config(""));
+    let plugins_dir = daemon.data_dir().join("plugins");
+    std::fs::create_dir_all(&plugins_dir).unwrap();
+    std::fs::copy(&library, plugins_dir.join(".discogs.partial")).unwrap();
+    std::fs::rename(plugins_dir.join(".discogs.partial"), plugins_dir.join("libdiscogs.so")).unwrap();
+    daemon.stop();
+    daemon.restart();
+    let client = daemon.client().await;
+    let plugins = client.plugins_list().await.unwrap();
+    let dynamic = plugins.iter().find(|plugin| plugin.name == "discogs" && plugin.origin == "dynamic");
+    let dynamic = dynamic.unwrap_or_else(|| panic!("{plugins:?}"));
+    assert_eq!((dynamic.state.as_str(), dynamic.capabilities.clone()), ("running", vec!["collection".to_owned()]));
+
+    let run = wait_import(&client, client.collection_sync(None, None).await.unwrap().id).await;
+    assert_eq!((run.state, run.imported, run.file_records_done), (ImportState::Completed, 12, 11), "{run:?}");
+    let plugins = client.plugins_list().await.unwrap();
+    let dynamic = plugins.iter().find(|plugin| plugin.name == "discogs" && plugin.origin == "dynamic").unwrap();
+    assert!(dynamic.calls >= 3, "the drop-in served the sync: {dynamic:?}");
+}
