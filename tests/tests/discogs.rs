@@ -199,3 +199,91 @@ async fn the_adapter_runs_as_a_drop_in_plugin() {
     let dynamic = plugins.iter().find(|plugin| plugin.name == "discogs" && plugin.origin == "dynamic").unwrap();
     assert!(dynamic.calls >= 3, "the drop-in served the sync: {dynamic:?}");
 }
+
+/// A Last.fm CSV export of `(artist, album, track, days ago)` plays, at noon UTC.
+fn lastfm_csv(plays: &[(&str, &str, &str, i64)]) -> String {
+    let today = jiff::Timestamp::now().as_second() / 86_400 * 86_400 + 43_200;
+    let mut csv = String::from("uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid\n");
+    for (index, (artist, album, track, days_ago)) in plays.iter().enumerate() {
+        let at = today - days_ago * 86_400 + index as i64 * 60;
+        let time = jiff::Timestamp::from_second(at).unwrap().strftime("%d %b %Y, %H:%M");
+        csv.push_str(&format!("{at},\"{time}\",{artist},,{album},,{track},\n"));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn the_collection_meets_the_listens() {
+    let fake = FakeDiscogs::start();
+    let ids = fake.add_items(40);
+    let daemon = Daemon::start_with_config(&fake.config(""));
+    assert!(plain(&daemon, &["collection", "sync"]).contains("completed"));
+    // Record 3 under another edition's title, Record 0 three years ago, an album not owned, and one owned
+    // under a name no rule links.
+    let mut plays: Vec<(&str, &str, &str, i64)> = Vec::new();
+    plays.extend((0..5).map(|n| ("Artist 3", "Record 3 (Remastered 2009)", "Track", n)));
+    plays.extend((0..2).map(|_| ("Artist 0", "Record 0", "Opening", 3 * 365)));
+    plays.extend((0..6).map(|n| ("Stereolab", "Dots and Loops", "Brakhage", 10 + n)));
+    plays.extend((0..2).map(|n| ("Broadcast", "Haha Sound", "Pendulum", 20 + n)));
+    plays.push(("Artist 1", "Rec One", "Side A", 40));
+    let csv = daemon.dir.path().join("plays.csv");
+    std::fs::write(&csv, lastfm_csv(&plays)).unwrap();
+    let (code, out, err) = daemon.ctl(&["import", "lastfm-csv", csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    let items = records(&daemon);
+    let find = |items: &[Value], n: usize| items.iter().find(|item| item["id"] == ids[n]).unwrap().clone();
+    let third = find(&items, 3);
+    assert_eq!((third["plays"].as_u64(), third["linked"].as_str()), (Some(5), Some("auto")), "{third}");
+    assert!(third["last_played"].as_i64().unwrap() > jiff::Timestamp::now().as_second() - 86_400 * 2);
+    assert_eq!(find(&items, 0)["plays"], 2);
+    assert_eq!(find(&items, 1)["plays"], 0);
+    assert!(find(&items, 1).get("linked").is_none());
+
+    let unplayed = json(&daemon, &["collection", "unplayed", "--limit", "500"]);
+    assert_eq!(unplayed.as_array().unwrap().len(), 38);
+    let dusty = json(&daemon, &["collection", "dusty", "--months", "12", "--limit", "500"]);
+    let dusty = dusty.as_array().unwrap();
+    assert_eq!(dusty.len(), 39, "never played, and Record 0");
+    assert_eq!(dusty.last().unwrap()["title"], "Record 0", "the played one after the never played");
+    let missing = json(&daemon, &["collection", "missing"]);
+    assert_eq!(missing.as_array().unwrap().len(), 1, "{missing}");
+    assert_eq!((missing[0]["artist"].as_str(), missing[0]["title"].as_str(), missing[0]["plays"].as_u64()), (Some("Stereolab"), Some("Dots and Loops"), Some(6)));
+    let text = plain(&daemon, &["collection", "missing", "--min-plays", "2"]);
+    assert!(text.contains("Dots and Loops") && text.contains("Haha Sound") && !text.contains("Record 3"), "{text}");
+    let stats = json(&daemon, &["collection", "stats"]);
+    assert_eq!((stats["records"].as_u64(), stats["releases"].as_u64(), stats["played"].as_u64()), (Some(40), Some(36), Some(2)));
+    assert_eq!(stats["coverage"], 0.05);
+    assert_eq!(stats["most_played"][0]["title"], "Record 3");
+    assert_eq!(stats["forgotten"][0]["title"], "Record 0");
+    assert_eq!(stats["formats"][0]["name"], "4×LP", "{}", stats["formats"]);
+    let year = jiff::Timestamp::now().strftime("%Y").to_string();
+    let this_year = json(&daemon, &["collection", "stats", "--year", &year]);
+    assert!(this_year["played"].as_u64().unwrap() >= 1 && this_year["most_played"][0]["period_plays"].as_u64().is_some());
+
+    // Links the user sets win over the automatic ones, and go back.
+    let id = ids[1].to_string();
+    let linked = json(&daemon, &["collection", "link", &id, "Artist 1", "Rec One"]);
+    assert_eq!((linked["linked"].as_str(), linked["plays"].as_u64()), (Some("user"), Some(1)));
+    let id3 = ids[3].to_string();
+    let none = json(&daemon, &["collection", "link", &id3, "--none"]);
+    assert_eq!((none["linked"].as_str(), none["plays"].as_u64()), (Some("none"), Some(0)));
+    assert_eq!(json(&daemon, &["collection", "link", &id3, "--auto"])["plays"], 5);
+    let (code, _, err) = daemon.ctl(&["collection", "link", &id, "Nobody", "Nothing"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no album"), "{err}");
+
+    // Random picks: no repeat within a session until every record came.
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..40 {
+        let picked = json(&daemon, &["collection", "random", "--session", "t"]);
+        assert!(seen.insert(picked["id"].as_u64().unwrap()), "{picked} came twice");
+    }
+    assert!(json(&daemon, &["collection", "random", "--session", "t"])["id"].is_u64(), "a new round");
+    for _ in 0..5 {
+        let picked = json(&daemon, &["collection", "random", "--decade", "1990", "--unplayed-months", "6"]);
+        let year = picked["year"].as_i64().unwrap();
+        assert!((1990..2000).contains(&year) && picked["plays"] == 0, "{picked}");
+    }
+    assert!(json(&daemon, &["collection", "random", "--genre", "polka"]).is_null());
+}

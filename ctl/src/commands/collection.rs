@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use musique_api::{CollectionSort, ImportRun, ImportState, MusiqueApiClient, OwnedRecordDetails};
+use musique_api::{CollectionSort, ImportRun, ImportState, MusiqueApiClient, OwnedItem, OwnedRecordDetails};
 
-use super::Session;
+use super::{PeriodArgs, Session};
 use crate::output::{self, Fit};
 
 #[derive(Debug, clap::Args)]
@@ -51,6 +51,77 @@ enum Action {
     Show {
         /// The record's id (see `musiquectl collection list`).
         id: u64,
+    },
+    /// The collection against your listens: coverage, formats, decades, most played, forgotten favourites.
+    Stats {
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// Forgotten: played a lot, but not for this many months.
+        #[arg(long, default_value_t = 12)]
+        forgotten_months: u32,
+        /// Records in each list.
+        #[arg(long, default_value_t = 10)]
+        limit: u32,
+    },
+    /// Records you own and never played (from any source).
+    Unplayed {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Records not played for some months (never played included).
+    Dusty {
+        /// How many months.
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Albums you play most and do not own.
+    Missing {
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// At least this many plays.
+        #[arg(long, default_value_t = 5)]
+        min_plays: u64,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// A record at random; the same one does not come again in a session until all have.
+    Random {
+        /// A format: vinyl, LP, CD, cassette, …
+        #[arg(long)]
+        format: Option<String>,
+        #[arg(long)]
+        genre: Option<String>,
+        #[arg(long)]
+        style: Option<String>,
+        /// A decade's first year (1970).
+        #[arg(long)]
+        decade: Option<i32>,
+        /// A folder's id.
+        #[arg(long)]
+        folder: Option<u64>,
+        /// Not played for this many months.
+        #[arg(long)]
+        unplayed_months: Option<u32>,
+        /// The session (default: one per user of this machine).
+        #[arg(long)]
+        session: Option<String>,
+    },
+    /// Says which album of your listens a record is (or that none is, or back to automatic).
+    Link {
+        /// The record's id.
+        id: u64,
+        /// The artist, as your listens name it.
+        artist: Option<String>,
+        /// The album, as your listens name it.
+        album: Option<String>,
+        /// No album of your listens is this record.
+        #[arg(long, conflicts_with_all = ["artist", "album", "auto"])]
+        none: bool,
+        /// Back to the automatic link.
+        #[arg(long, conflicts_with_all = ["artist", "album"])]
+        auto: bool,
     },
 }
 
@@ -116,7 +187,7 @@ impl Collection {
                             item.artist.clone(),
                             item.title.clone(),
                             item.year.map(|year| year.to_string()).unwrap_or_default(),
-                            item.formats.first().cloned().unwrap_or_default(),
+                            item.format.clone(),
                             item.labels.first().cloned().unwrap_or_default(),
                         ]
                     })
@@ -126,6 +197,101 @@ impl Collection {
                 match page.next_cursor {
                     Some(next) => writeln!(out, "{shown} of {} records; next page: --cursor {next}", page.total)?,
                     None => writeln!(out, "{} records", page.total)?,
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Action::Stats { period, forgotten_months, limit } => {
+                let PeriodArgs { range, year, month, week, day, tz } = period;
+                let (from, to) = range.into_times();
+                let stats = client
+                    .collection_stats(from, to, year, month, week, day, tz, Some(forgotten_months), Some(limit))
+                    .await?;
+                if session.json {
+                    output::json(out, &stats)?;
+                    return Ok(ExitCode::SUCCESS);
+                }
+                writeln!(
+                    out,
+                    "{} records ({} releases), {} linked to your listens; {} played{} ({:.0}%)",
+                    stats.records,
+                    stats.releases,
+                    stats.linked,
+                    stats.played,
+                    match (&stats.span.first_day, &stats.span.last_day) {
+                        (Some(first), Some(last)) => format!(" from {first} to {last}"),
+                        _ => String::new(),
+                    },
+                    stats.coverage * 100.0
+                )?;
+                let counts = |rows: &[musique_api::NameCount]| {
+                    rows.iter().map(|row| format!("{} {}", row.name, row.count)).collect::<Vec<_>>().join(", ")
+                };
+                writeln!(out, "formats: {}", counts(&stats.formats))?;
+                writeln!(out, "decades: {}", counts(&stats.decades))?;
+                if !stats.most_played.is_empty() {
+                    writeln!(out, "\nmost played")?;
+                    records_table(out, &stats.most_played)?;
+                }
+                if !stats.forgotten.is_empty() {
+                    writeln!(out, "\nforgotten favourites (not played for {forgotten_months} months)")?;
+                    records_table(out, &stats.forgotten)?;
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Action::Unplayed { limit } => {
+                let items = client.collection_unplayed(None, Some(limit)).await?;
+                show_records(out, session.json, &items, "every record you own has been played")
+            }
+            Action::Dusty { months, limit } => {
+                let items = client.collection_unplayed(Some(months), Some(limit)).await?;
+                show_records(out, session.json, &items, &format!("every record was played in the last {months} months"))
+            }
+            Action::Missing { period, min_plays, limit } => {
+                let PeriodArgs { range, year, month, week, day, tz } = period;
+                let (from, to) = range.into_times();
+                let albums = client
+                    .collection_missing(from, to, year, month, week, day, tz, Some(min_plays), Some(limit))
+                    .await?;
+                if session.json {
+                    output::json(out, &albums)?;
+                } else if albums.is_empty() {
+                    writeln!(out, "you own every album you played {min_plays} times or more")?;
+                } else {
+                    let columns = [("PLAYS", Fit::Whole), ("ARTIST", Fit::Cut), ("ALBUM", Fit::Cut), ("LAST PLAYED", Fit::Whole)];
+                    let rows: Vec<Vec<String>> = albums
+                        .iter()
+                        .map(|album| {
+                            vec![album.plays.to_string(), album.artist.clone(), album.title.clone(), date(album.last_played)]
+                        })
+                        .collect();
+                    output::fitted_table(out, &columns, &rows, output::terminal_width())?;
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Action::Random { format, genre, style, decade, folder, unplayed_months, session: name } => {
+                let name = name.or_else(|| std::env::var("USER").ok()).unwrap_or_default();
+                let picked =
+                    client.collection_random(format, genre, style, decade, folder, unplayed_months, Some(name)).await?;
+                match picked {
+                    Some(item) if session.json => output::json(out, &item)?,
+                    Some(item) => records_table(out, &[item])?,
+                    None if session.json => output::json(out, &serde_json::Value::Null)?,
+                    None => writeln!(out, "no record passes these filters")?,
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Action::Link { id, artist, album, none, auto } => {
+                if !none && !auto && (artist.is_none() || album.is_none()) {
+                    anyhow::bail!("give the ARTIST and ALBUM as your listens name them, or --none, or --auto");
+                }
+                let item = client
+                    .collection_link(id, artist, album, none.then_some(true), auto.then_some(true))
+                    .await?;
+                if session.json {
+                    output::json(out, &item)?;
+                } else {
+                    let how = item.linked.as_deref().unwrap_or("not linked");
+                    writeln!(out, "{} – {}: {how}, {} plays", item.artist, item.title, item.plays)?;
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -140,6 +306,48 @@ impl Collection {
             }
         }
     }
+}
+
+/// A date, or nothing.
+fn date(seconds: Option<i64>) -> String {
+    seconds.map(|seconds| output::when(seconds).chars().take(10).collect()).unwrap_or_default()
+}
+
+/// Records as a table with their plays and last listen.
+fn records_table(out: &mut impl Write, items: &[OwnedItem]) -> std::io::Result<()> {
+    let columns = [
+        ("ID", Fit::Whole),
+        ("ARTIST", Fit::Cut),
+        ("TITLE", Fit::Cut),
+        ("FORMAT", Fit::Cut),
+        ("PLAYS", Fit::Whole),
+        ("LAST PLAYED", Fit::Whole),
+    ];
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|item| {
+            vec![
+                item.id.to_string(),
+                item.artist.clone(),
+                item.title.clone(),
+                item.format.clone(),
+                item.period_plays.unwrap_or(item.plays).to_string(),
+                date(item.last_played),
+            ]
+        })
+        .collect();
+    output::fitted_table(out, &columns, &rows, output::terminal_width())
+}
+
+fn show_records(out: &mut impl Write, json: bool, items: &[OwnedItem], none: &str) -> anyhow::Result<ExitCode> {
+    if json {
+        output::json(out, &items)?;
+    } else if items.is_empty() {
+        writeln!(out, "{none}")?;
+    } else {
+        records_table(out, items)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What a sync did, in the collection's words.
@@ -169,7 +377,7 @@ fn show(out: &mut impl Write, record: &OwnedRecordDetails) -> std::io::Result<()
     let year = item.year.map(|year| format!(" ({year})")).unwrap_or_default();
     writeln!(out, "{} – {}{year}", item.artist, item.title)?;
     let mut facts: Vec<(&str, String)> = vec![
-        ("format", item.formats.join("; ")),
+        ("format", format!("{} ({})", item.format, item.formats.join("; "))),
         ("label", item.labels.join("; ")),
         ("genre", item.genres.iter().chain(&item.styles).cloned().collect::<Vec<_>>().join(", ")),
         ("folder", item.folder.clone().unwrap_or_else(|| item.folder_id.to_string())),
@@ -178,6 +386,12 @@ fn show(out: &mut impl Write, record: &OwnedRecordDetails) -> std::io::Result<()
     if item.rating > 0 {
         facts.push(("rating", format!("{}/5", item.rating)));
     }
+    let played = match (item.album_id, item.last_played) {
+        (Some(_), Some(_)) => format!("{} times, last on {}", item.plays, date(item.last_played)),
+        (Some(_), None) => "never".to_owned(),
+        (None, _) => "not linked to your listens (`musiquectl collection link`)".to_owned(),
+    };
+    facts.push(("played", played));
     for note in &item.notes {
         facts.push(("note", note.value.clone()));
     }

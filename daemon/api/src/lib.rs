@@ -425,6 +425,72 @@ pub trait MusiqueApi {
     #[method(name = "collection.get", param_kind = map)]
     async fn collection_get(&self, id: u64) -> RpcResult<OwnedRecordDetails>;
 
+    /// The collection against the history in a period (all time when none is
+    /// given): totals, coverage, formats and decades, the most played records and
+    /// forgotten favourites (played a lot, not in `forgotten_months`, default 12).
+    /// Since [`COLLECTION`].
+    #[method(name = "collection.stats", param_kind = map)]
+    async fn collection_stats(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        forgotten_months: Option<u32>,
+        limit: Option<u32>,
+    ) -> RpcResult<CollectionStats>;
+
+    /// Records never played, or (with `months`) not played for that many months,
+    /// longest unplayed first. Since [`COLLECTION`].
+    #[method(name = "collection.unplayed", param_kind = map)]
+    async fn collection_unplayed(&self, months: Option<u32>, limit: Option<u32>) -> RpcResult<Vec<OwnedItem>>;
+
+    /// The albums played most in a period that no owned record is, with at least
+    /// `min_plays` (default 5). Since [`COLLECTION`].
+    #[method(name = "collection.missing", param_kind = map)]
+    async fn collection_missing(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        min_plays: Option<u64>,
+        limit: Option<u32>,
+    ) -> RpcResult<Vec<MissingAlbum>>;
+
+    /// A record at random among those that pass the filters; within one `session`
+    /// no record comes twice until every one has come. Since [`COLLECTION`].
+    #[method(name = "collection.random", param_kind = map)]
+    async fn collection_random(
+        &self,
+        format: Option<String>,
+        genre: Option<String>,
+        style: Option<String>,
+        decade: Option<i32>,
+        folder: Option<u64>,
+        unplayed_months: Option<u32>,
+        session: Option<String>,
+    ) -> RpcResult<Option<OwnedItem>>;
+
+    /// Links an owned record's release to an album of the history (`artist` and
+    /// `album` as the listens name them), to none (`none: true`), or back to the
+    /// automatic link (`auto: true`). Answers the record. Since [`COLLECTION`].
+    #[method(name = "collection.link", param_kind = map)]
+    async fn collection_link(
+        &self,
+        id: u64,
+        artist: Option<String>,
+        album: Option<String>,
+        none: Option<bool>,
+        auto: Option<bool>,
+    ) -> RpcResult<OwnedItem>;
+
     /// Starts importing an export file, folder or zip; resumes an interrupted
     /// import of the same files.
     #[method(name = "imports.start", param_kind = map)]
@@ -2116,6 +2182,64 @@ pub struct OwnedItem {
     pub thumb: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
+    /// The formats in a small vocabulary: `LP`, `2×LP`, `12" single`, `EP`, `CD`,
+    /// `cassette`, `file`, `box set`.
+    pub format: String,
+    /// The album of the history it is, when linked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub album_id: Option<u64>,
+    /// How: `auto` (by name), `user` (`collection.link`), `none` (the user said it is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked: Option<String>,
+    /// Listens of its album, all time, from every source.
+    pub plays: u64,
+    /// Listens of its album in the period asked for, when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_plays: Option<u64>,
+    /// Its album's last listen (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_played: Option<i64>,
+}
+
+/// The collection against the history. Since [`COLLECTION`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectionStats {
+    /// The period in the zone (all time when it names no day).
+    #[serde(flatten)]
+    pub span: Span,
+    /// Owned records (copies), releases among them, and records linked to an album of the history.
+    pub records: u64,
+    pub releases: u64,
+    pub linked: u64,
+    /// Records whose album was played in the period, and their share of all records.
+    pub played: u64,
+    pub coverage: f64,
+    /// Records per format (the small vocabulary) and per decade (`1970s`, `unknown`), most first.
+    pub formats: Vec<NameCount>,
+    pub decades: Vec<NameCount>,
+    /// The records played most in the period.
+    pub most_played: Vec<OwnedItem>,
+    /// Records played most before the last `forgotten_months` and not since.
+    pub forgotten: Vec<OwnedItem>,
+}
+
+/// A name and how many. Since [`COLLECTION`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameCount {
+    pub name: String,
+    pub count: u64,
+}
+
+/// An album played but not owned. Since [`COLLECTION`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingAlbum {
+    pub album_id: u64,
+    pub artist: String,
+    pub title: String,
+    /// Listens in the period asked for (all time when none).
+    pub plays: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_played: Option<i64>,
 }
 
 /// A note or custom field of an owned record. Since [`COLLECTION`].

@@ -151,6 +151,343 @@ fn folder_names(reader: &crate::store::Reader, adapter: &str) -> Result<Vec<(u64
     Ok(folders.into_iter().map(|folder| (folder.id, folder.name)).collect())
 }
 
+/// Words of edition notes: `(Remastered 2009)`, `[Deluxe Edition]`, ` - 2011 Remaster`.
+const EDITION_WORDS: [&str; 14] = [
+    "remaster", "deluxe", "edition", "expanded", "anniversary", "bonus", "reissue", "version", "mono", "stereo",
+    "special", "collector", "legacy", "super",
+];
+
+fn is_edition_note(text: &str) -> bool {
+    let lower = text.trim().to_lowercase();
+    EDITION_WORDS.iter().any(|word| lower.contains(word))
+        || (lower.len() == 4 && lower.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// A canonical key's words without `and` (so `&` and `and` meet) and without a leading `the`.
+fn loose_words(key: &str) -> String {
+    let words: Vec<&str> = key.split(' ').filter(|word| *word != "and" && !word.is_empty()).collect();
+    let words = if words.len() > 1 && words[0] == "the" { &words[1..] } else { &words[..] };
+    words.join(" ")
+}
+
+/// An artist's name as linking compares it: canonical, without Discogs' ` (2)`.
+pub(crate) fn loose_artist(name: &str) -> String {
+    loose_words(&crate::identity::canonical_key(without_suffix(name)))
+}
+
+/// An album title as linking compares it: canonical, without edition notes in
+/// brackets or after ` - ` (`Abbey Road (Remastered 2009)` is `abbey road`).
+pub(crate) fn loose_title(title: &str) -> String {
+    let mut text = title.trim();
+    loop {
+        let Some(last) = text.chars().last() else { break };
+        let open = match last {
+            ')' => '(',
+            ']' => '[',
+            _ => break,
+        };
+        match text.rfind(open) {
+            Some(start) if start > 0 && is_edition_note(&text[start + 1..text.len() - 1]) => text = text[..start].trim_end(),
+            _ => break,
+        }
+    }
+    if let Some((head, tail)) = text.rsplit_once(" - ")
+        && !head.trim().is_empty()
+        && is_edition_note(tail)
+    {
+        text = head.trim_end();
+    }
+    loose_words(&crate::identity::canonical_key(text))
+}
+
+/// An owned record as linked to the history.
+#[derive(Debug, Clone)]
+pub(crate) struct LinkedItem {
+    pub(crate) owned: Owned,
+    /// The album of the history it is, when one is.
+    pub(crate) album: Option<u64>,
+    /// The user set the link (or said there is none).
+    pub(crate) by_user: bool,
+}
+
+/// The collection linked to the history, with what it was built from.
+#[derive(Default)]
+pub(crate) struct LinkedCache(std::sync::Mutex<Option<((u64, u64, u64), std::sync::Arc<Vec<LinkedItem>>)>>);
+
+/// The filters of `collection_random`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pick {
+    /// Words in a format's text (`vinyl`, `LP`, `cd`).
+    pub(crate) format: Option<String>,
+    pub(crate) genre: Option<String>,
+    pub(crate) style: Option<String>,
+    /// The first year of a decade (1970).
+    pub(crate) decade: Option<i32>,
+    pub(crate) folder: Option<u64>,
+    /// Not played for this many days (never played included).
+    pub(crate) unplayed_days: Option<i64>,
+}
+
+/// An owned record with its plays.
+#[derive(Debug, Clone)]
+pub(crate) struct Played {
+    pub(crate) item: LinkedItem,
+    /// All time.
+    pub(crate) plays: u64,
+    /// In the period asked for (all time when none).
+    pub(crate) period_plays: u64,
+    pub(crate) last_played: Option<i64>,
+}
+
+/// An album of the history that is not owned.
+#[derive(Debug, Clone)]
+pub(crate) struct Missing {
+    pub(crate) album: u64,
+    pub(crate) artist: String,
+    pub(crate) title: String,
+    pub(crate) plays: u64,
+    pub(crate) last_played: Option<i64>,
+}
+
+impl Library {
+    /// The collection linked to the history: each record's album, from the
+    /// user's link when there is one, else by loose identity (artist credit or
+    /// credited name, and title without edition notes; the most played album
+    /// when several match). Kept until the collection or the albums change.
+    pub(crate) fn linked(&self) -> Result<std::sync::Arc<Vec<LinkedItem>>> {
+        let reader = self.state.store.read()?;
+        let (albums, artists) = reader.entity_counts()?;
+        let key = (reader.collection_version()?, albums, artists);
+        if let Some((built, linked)) = self.state.linked.0.lock().expect("linked lock").as_ref()
+            && *built == key
+        {
+            return Ok(linked.clone());
+        }
+        let (owned, _) = self.collection_list(&Filter::default(), Sort::Artist, 0, usize::MAX)?;
+        let mut plays = crate::store::Tally::default();
+        reader.add_all_time(crate::store::Kind::Album, &mut plays)?;
+        let mut names: HashMap<u64, String> = HashMap::new();
+        let mut index: HashMap<String, u64> = HashMap::new();
+        let mut by_key: HashMap<String, u64> = HashMap::new();
+        let mut failed = None;
+        reader.for_each_album(|id, title, artist| {
+            if !names.contains_key(&artist) {
+                match reader.artist(artist) {
+                    Ok(record) => {
+                        names.insert(artist, record.map(|record| loose_artist(&record.name)).unwrap_or_default());
+                    }
+                    Err(err) => failed = Some(err),
+                }
+            }
+            let loose = format!("{}\u{1f}{}", names.get(&artist).map_or("", String::as_str), loose_title(title));
+            match index.get(&loose) {
+                Some(&other) if plays.get(other) >= plays.get(id) => {}
+                _ => {
+                    index.insert(loose, id);
+                }
+            }
+        })?;
+        if let Some(err) = failed {
+            return Err(err);
+        }
+        let user: HashMap<u64, Option<String>> =
+            reader.collection_links()?.into_iter().map(|(release, link)| (release, link.album_key)).collect();
+        let mut linked = Vec::with_capacity(owned.len());
+        for owned in owned {
+            let item = &owned.record.item;
+            let (album, by_user) = match user.get(&item.release_id) {
+                Some(Some(album_key)) => {
+                    let id = match by_key.get(album_key) {
+                        Some(id) => Some(*id),
+                        None => reader.entity_id(crate::store::Kind::Album, album_key)?,
+                    };
+                    if let Some(id) = id {
+                        by_key.insert(album_key.clone(), id);
+                    }
+                    (id, true)
+                }
+                Some(None) => (None, true),
+                None => {
+                    let title = loose_title(&item.title);
+                    let mut candidates = vec![loose_artist(&artist_line(&item.artists))];
+                    for credit in &item.artists {
+                        candidates.push(loose_artist(&credit.name));
+                        if let Some(credited) = &credit.credited_as {
+                            candidates.push(loose_artist(credited));
+                        }
+                    }
+                    let found = candidates.iter().find_map(|artist| index.get(&format!("{artist}\u{1f}{title}")));
+                    (found.copied(), false)
+                }
+            };
+            linked.push(LinkedItem { owned, album, by_user });
+        }
+        linked.sort_by_key(|item| item.owned.id);
+        let linked = std::sync::Arc::new(linked);
+        *self.state.linked.0.lock().expect("linked lock") = Some((key, linked.clone()));
+        Ok(linked)
+    }
+
+    /// Every owned record with its plays, all time and in `range`.
+    pub(crate) fn collection_plays(&self, range: Option<(i64, i64)>) -> Result<Vec<Played>> {
+        let linked = self.linked()?;
+        let reader = self.state.store.read()?;
+        let all = self.tally(&reader, crate::store::Kind::Album, None)?;
+        let period = match range {
+            Some(range) => Some(self.tally(&reader, crate::store::Kind::Album, Some(range))?),
+            None => None,
+        };
+        let mut played = Vec::with_capacity(linked.len());
+        for item in linked.iter() {
+            let (plays, period_plays, last_played) = match item.album {
+                Some(album) => (
+                    all.get(album),
+                    period.as_ref().map_or(all.get(album), |period| period.get(album)),
+                    reader.album_last(album)?,
+                ),
+                None => (0, 0, None),
+            };
+            played.push(Played { item: item.clone(), plays, period_plays, last_played });
+        }
+        Ok(played)
+    }
+
+    /// The albums played most in `range` (all time when none) that no owned record is, with at least `min_plays`.
+    pub(crate) fn collection_missing(
+        &self,
+        range: Option<(i64, i64)>,
+        min_plays: u64,
+        limit: usize,
+    ) -> Result<Vec<Missing>> {
+        let linked = self.linked()?;
+        let owned: std::collections::HashSet<u64> = linked.iter().filter_map(|item| item.album).collect();
+        let reader = self.state.store.read()?;
+        let tally = self.tally(&reader, crate::store::Kind::Album, range)?;
+        let mut missing = Vec::new();
+        for (album, plays) in tally.top(limit + owned.len()) {
+            if plays < min_plays.max(1) || missing.len() == limit {
+                break;
+            }
+            if !owned.contains(&album) {
+                let Some(record) = reader.album(album)? else { continue };
+                let artist = reader.artist(record.artist_id)?.map(|artist| artist.name).unwrap_or_default();
+                let last_played = reader.album_last(album)?;
+                missing.push(Missing { album, artist, title: record.title, plays, last_played });
+            }
+        }
+        Ok(missing)
+    }
+
+    /// A record picked at random among those that pass `pick`, none picked
+    /// before in `session` until all were; `None` when none passes.
+    pub(crate) fn collection_random(&self, pick: &Pick, session: &str) -> Result<Option<Played>> {
+        let now = self.clock().now_s();
+        let words = |text: &Option<String>| text.as_deref().map(str::to_lowercase);
+        let (format, genre, style) = (words(&pick.format), words(&pick.genre), words(&pick.style));
+        let candidates: Vec<Played> = self
+            .collection_plays(None)?
+            .into_iter()
+            .filter(|played| {
+                let item = &played.item.owned.record.item;
+                let text = |values: &[String], wanted: &str| values.iter().any(|value| value.to_lowercase().contains(wanted));
+                format.as_deref().is_none_or(|wanted| {
+                    item.formats.iter().any(|format| {
+                        format.name.to_lowercase().contains(wanted)
+                            || text(&format.descriptions, wanted)
+                            || format.text.as_deref().is_some_and(|text| text.to_lowercase().contains(wanted))
+                    })
+                }) && genre.as_deref().is_none_or(|wanted| text(&item.genres, wanted))
+                    && style.as_deref().is_none_or(|wanted| text(&item.styles, wanted))
+                    && pick.decade.is_none_or(|decade| item.year.is_some_and(|year| year / 10 * 10 == decade))
+                    && pick.folder.is_none_or(|folder| item.folder_id == folder)
+                    && pick.unplayed_days.is_none_or(|days| played.last_played.is_none_or(|last| last < now - days * 86_400))
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let mut sessions = self.state.picked.lock().expect("picked lock");
+        if sessions.len() > MAX_PICK_SESSIONS && !sessions.contains_key(session) {
+            sessions.clear();
+        }
+        let seen = sessions.entry(session.to_owned()).or_default();
+        let mut fresh: Vec<&Played> = candidates.iter().filter(|played| !seen.contains(&played.item.owned.id)).collect();
+        if fresh.is_empty() {
+            seen.clear();
+            fresh = candidates.iter().collect();
+        }
+        let chosen = fresh[fastrand::usize(..fresh.len())].clone();
+        seen.insert(chosen.item.owned.id);
+        Ok(Some(chosen))
+    }
+}
+
+/// A record's formats in a small vocabulary: `LP`, `2×LP`, `12" single`, `EP`,
+/// `CD`, `cassette`, `file`, `box set`, else the service's own name in lower case.
+pub(crate) fn format_kind(formats: &[musique_sdk::collection::Format]) -> String {
+    let mut kinds: Vec<String> = Vec::new();
+    for format in formats {
+        let name = format.name.to_lowercase();
+        let has = |word: &str| format.descriptions.iter().any(|description| description.eq_ignore_ascii_case(word));
+        let kind = match name.as_str() {
+            "box set" | "all media" if has("box set") || name == "box set" => "box set".to_owned(),
+            "vinyl" | "lathe cut" | "acetate" | "flexi-disc" | "shellac" => {
+                let size = ["12\"", "10\"", "7\""].into_iter().find(|size| has(size));
+                let what = if has("LP") {
+                    "LP"
+                } else if has("EP") {
+                    "EP"
+                } else if has("Single") || has("Maxi-Single") {
+                    "single"
+                } else {
+                    "vinyl"
+                };
+                match (what, size) {
+                    ("LP", _) | (_, None) => what.to_owned(),
+                    (what, Some(size)) => format!("{size} {what}"),
+                }
+            }
+            "cd" | "cdr" | "sacd" | "hybrid" => "CD".to_owned(),
+            "cassette" => "cassette".to_owned(),
+            "file" => "file".to_owned(),
+            _ if has("box set") => "box set".to_owned(),
+            _ => name,
+        };
+        let kind = if format.quantity > 1 && kind != "box set" { format!("{}×{kind}", format.quantity) } else { kind };
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    kinds.join(" + ")
+}
+
+impl Library {
+    /// Links the release of owned record `id` to the album `artist` – `album` of
+    /// the history, to none (`Some(None)`), or back to the automatic link (`None`).
+    pub(crate) fn collection_link(&self, id: u64, link: Option<Option<(&str, &str)>>) -> Result<()> {
+        let reader = self.state.store.read()?;
+        let record = reader.owned(id)?.ok_or_else(|| crate::error::Error::not_found(format!("no owned record has id {id}")))?;
+        let value = match link {
+            None => None,
+            Some(None) => Some(crate::store::records::encode_json(&crate::store::records::LinkRecord { album_key: None })),
+            Some(Some((artist, album))) => {
+                let key = self.album_key(artist, album);
+                if reader.entity_id(crate::store::Kind::Album, &key)?.is_none() {
+                    return Err(crate::error::Error::not_found(format!("no album {album:?} by {artist:?} in your listens")));
+                }
+                let record = crate::store::records::LinkRecord { album_key: Some(key) };
+                Some(crate::store::records::encode_json(&record))
+            }
+        };
+        drop(reader);
+        let put = crate::store::Put::Link { release_id: record.item.release_id, value };
+        self.state.store.put_blocking(vec![put])
+    }
+}
+
+/// Random-pick sessions kept before they are forgotten all at once.
+const MAX_PICK_SESSIONS: usize = 1000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +498,38 @@ mod tests {
             join: Some(join.into()).filter(|join: &String| !join.is_empty()),
             ..Credit::default()
         }
+    }
+
+    #[test]
+    fn titles_and_artists_meet_across_editions_and_spellings() {
+        assert_eq!(loose_title("Abbey Road (Remastered 2009)"), "abbey road");
+        assert_eq!(loose_title("Abbey Road - 2019 Mix Remaster"), "abbey road");
+        assert_eq!(loose_title("Rumours [Deluxe Edition] (2013)"), "rumours");
+        assert_eq!(loose_title("(What's the Story) Morning Glory?"), "what s the story morning glory");
+        assert_eq!(loose_title("Songs in A Minor (Live)"), "songs in a minor live", "not an edition note");
+        assert_eq!(loose_title("Bridge Over Troubled Water"), loose_title("Bridge over Troubled Water"));
+        assert_eq!(loose_artist("Simon & Garfunkel"), loose_artist("Simon and Garfunkel"));
+        assert_eq!(loose_artist("The Beatles"), loose_artist("Beatles"));
+        assert_eq!(loose_artist("Rick Astley (2)"), "rick astley");
+        assert_eq!(loose_artist("Beyoncé"), loose_artist("BEYONCE"));
+    }
+
+    #[test]
+    fn formats_fall_into_a_small_vocabulary() {
+        let format = |name: &str, quantity: u32, descriptions: &[&str]| musique_sdk::collection::Format {
+            name: name.into(),
+            quantity,
+            descriptions: descriptions.iter().map(|text| (*text).to_owned()).collect(),
+            text: None,
+        };
+        assert_eq!(format_kind(&[format("Vinyl", 4, &["LP", "Album"])]), "4×LP");
+        assert_eq!(format_kind(&[format("Vinyl", 1, &["12\"", "Single"])]), "12\" single");
+        assert_eq!(format_kind(&[format("Vinyl", 1, &["7\"", "EP"])]), "7\" EP");
+        assert_eq!(format_kind(&[format("CD", 2, &["Album"])]), "2×CD");
+        assert_eq!(format_kind(&[format("Cassette", 1, &[])]), "cassette");
+        assert_eq!(format_kind(&[format("File", 1, &["FLAC"])]), "file");
+        assert_eq!(format_kind(&[format("Box Set", 1, &[]), format("CD", 5, &[])]), "box set + 5×CD");
+        assert_eq!(format_kind(&[format("Vinyl", 1, &["LP"]), format("CD", 1, &[])]), "LP + CD");
     }
 
     #[test]

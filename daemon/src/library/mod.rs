@@ -53,6 +53,10 @@ struct State {
     time_zone: std::sync::RwLock<jiff::tz::TimeZone>,
     /// `[general] session_gap_minutes`, in seconds.
     session_gap_s: std::sync::atomic::AtomicI64,
+    /// The collection linked to the history, kept until either changes.
+    linked: collection::LinkedCache,
+    /// The records each random-pick session was given.
+    picked: std::sync::Mutex<std::collections::HashMap<String, std::collections::HashSet<u64>>>,
 }
 
 /// What the search index says about itself, for the status.
@@ -74,6 +78,8 @@ impl Library {
                 clock,
                 time_zone,
                 session_gap_s: std::sync::atomic::AtomicI64::new(insights::DEFAULT_GAP_S),
+                linked: collection::LinkedCache::default(),
+                picked: Default::default(),
             }),
         }
     }

@@ -653,6 +653,95 @@ impl MusiqueApiServer for Rpc {
         self.blocking(move |handles| collection::get(&handles.library, id)).await
     }
 
+    async fn collection_stats(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        forgotten_months: Option<u32>,
+        limit: Option<u32>,
+    ) -> RpcResult<musique_api::CollectionStats> {
+        let limit = limit_of(limit, 10, 500)?;
+        let forgotten_months = forgotten_months.unwrap_or(12);
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let ask = analytics::Ask::new(&self.handles.library, params)?;
+        self.blocking(move |handles| {
+            let (mut stats, empty) = collection::stats(&handles.library, ask.range, forgotten_months, limit)?;
+            stats.span = analytics::span(&handles.library, &ask, empty && ask.range.is_some())?;
+            Ok(stats)
+        })
+        .await
+    }
+
+    async fn collection_unplayed(&self, months: Option<u32>, limit: Option<u32>) -> RpcResult<Vec<musique_api::OwnedItem>> {
+        let limit = limit_of(limit, 50, collection::max_limit())?;
+        self.blocking(move |handles| collection::unplayed(&handles.library, months, limit)).await
+    }
+
+    async fn collection_missing(
+        &self,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        min_plays: Option<u64>,
+        limit: Option<u32>,
+    ) -> RpcResult<Vec<musique_api::MissingAlbum>> {
+        let limit = limit_of(limit, 20, collection::max_limit())?;
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let ask = analytics::Ask::new(&self.handles.library, params)?;
+        let min_plays = min_plays.unwrap_or(5);
+        self.blocking(move |handles| collection::missing(&handles.library, ask.range, min_plays, limit)).await
+    }
+
+    async fn collection_random(
+        &self,
+        format: Option<String>,
+        genre: Option<String>,
+        style: Option<String>,
+        decade: Option<i32>,
+        folder: Option<u64>,
+        unplayed_months: Option<u32>,
+        session: Option<String>,
+    ) -> RpcResult<Option<musique_api::OwnedItem>> {
+        if decade.is_some_and(|decade| decade % 10 != 0) {
+            return Err(invalid("`decade` is a decade's first year, like 1970"));
+        }
+        let unplayed_days = unplayed_months.map(|months| i64::from(months) * 30);
+        let pick = library::collection::Pick { format, genre, style, decade, folder, unplayed_days };
+        let session = session.unwrap_or_default();
+        self.blocking(move |handles| collection::random(&handles.library, pick, &session)).await
+    }
+
+    async fn collection_link(
+        &self,
+        id: u64,
+        artist: Option<String>,
+        album: Option<String>,
+        none: Option<bool>,
+        auto: Option<bool>,
+    ) -> RpcResult<musique_api::OwnedItem> {
+        let (none, auto) = (none.unwrap_or(false), auto.unwrap_or(false));
+        let link = match (artist, album, none, auto) {
+            (Some(artist), Some(album), false, false) => Some(Some((nonempty("artist", artist)?, nonempty("album", album)?))),
+            (None, None, true, false) => Some(None),
+            (None, None, false, true) => None,
+            _ => return Err(invalid("give `artist` and `album`, or `none: true`, or `auto: true`")),
+        };
+        self.blocking(move |handles| {
+            let link = link.as_ref().map(|link| link.as_ref().map(|(artist, album)| (artist.as_str(), album.as_str())));
+            collection::link(&handles.library, id, link)
+        })
+        .await
+    }
+
     async fn imports_fetch(
         &self,
         adapter: String,

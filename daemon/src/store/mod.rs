@@ -38,7 +38,8 @@ use writer::{WriteOp, Writer};
 /// 2: the daemon's state values all in the records' encoding (see `state::upgrade_v1`).
 /// 3: plays and time per UTC quarter-hour (see `writer::backfill_quarter_hours`).
 /// 4: the `plays` table, the listens narrowed for scans (see `writer::fill_plays`).
-pub(crate) const SCHEMA_VERSION: u32 = 4;
+/// 5: `album_last`, each album's last listen (see `writer::fill_album_last`).
+pub(crate) const SCHEMA_VERSION: u32 = 5;
 
 /// Name of the store file inside the data directory.
 pub(crate) const STORE_FILE: &str = "musique.redb";
@@ -959,6 +960,49 @@ impl Reader {
             }
         }
         Ok((plays, from_listens))
+    }
+
+    /// The collection's version: it moves with every change to the collection,
+    /// its releases or its links.
+    pub(crate) fn collection_version(&self) -> Result<u64> {
+        let meta = self.txn.open_table(tables::META).map_err(store_err("open meta"))?;
+        writer::read_u64(&meta, writer::COLLECTION_VERSION)
+    }
+
+    /// The user's links of owned releases, by release id.
+    pub(crate) fn collection_links(&self) -> Result<Vec<(u64, records::LinkRecord)>> {
+        let table = self.txn.open_table(tables::COLLECTION_LINKS).map_err(store_err("open collection links"))?;
+        let mut links = Vec::new();
+        for row in table.iter().map_err(store_err("scan collection links"))? {
+            let (id, bytes) = row.map_err(store_err("scan collection links"))?;
+            links.push((id.value(), records::decode_json(bytes.value(), "collection_links")?));
+        }
+        Ok(links)
+    }
+
+    /// The start second of an album's last listen that counts.
+    pub(crate) fn album_last(&self, album: u64) -> Result<Option<i64>> {
+        let table = self.txn.open_table(tables::ALBUM_LAST).map_err(store_err("open album_last"))?;
+        let last = table.get(album).map_err(store_err("get album_last"))?;
+        Ok(last.map(|last| i64::try_from(last.value()).unwrap_or(i64::MAX)))
+    }
+
+    /// How many albums and artists the store has (they move when names are added).
+    pub(crate) fn entity_counts(&self) -> Result<(u64, u64)> {
+        let albums = self.txn.open_table(tables::ALBUMS).map_err(store_err("open albums"))?;
+        let artists = self.txn.open_table(tables::ARTISTS).map_err(store_err("open artists"))?;
+        Ok((albums.len().map_err(store_err("count albums"))?, artists.len().map_err(store_err("count artists"))?))
+    }
+
+    /// Calls `visit` with every album: id, title as first seen, artist id.
+    pub(crate) fn for_each_album(&self, mut visit: impl FnMut(u64, &str, u64)) -> Result<()> {
+        let table = self.txn.open_table(tables::ALBUMS).map_err(store_err("open albums"))?;
+        for row in table.iter().map_err(store_err("scan albums"))? {
+            let (id, bytes) = row.map_err(store_err("scan albums"))?;
+            let album: AlbumRecord = decode(bytes.value(), "albums")?;
+            visit(id.value(), &album.title, album.artist_id);
+        }
+        Ok(())
     }
 
     /// Every collection item, by instance id.

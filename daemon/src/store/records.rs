@@ -713,6 +713,12 @@ pub(crate) struct OwnedRecord {
     pub(crate) synced_run: u64,
 }
 
+/// The user's link of an owned release: to the album with this canonical key, or to none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LinkRecord {
+    pub(crate) album_key: Option<String>,
+}
+
 /// A release's details, as the collection adapter gave them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ReleaseRecord {

@@ -77,3 +77,10 @@ pub(crate) const COLLECTION: TableDefinition<u64, &[u8]> = TableDefinition::new(
 
 /// Release details by release id → `ReleaseRecord` as JSON.
 pub(crate) const RELEASES: TableDefinition<u64, &[u8]> = TableDefinition::new("releases");
+
+/// Album id → the start second of its last listen that counts (for "last played").
+pub(crate) const ALBUM_LAST: TableDefinition<u64, u64> = TableDefinition::new("album_last");
+
+/// Release id → `LinkRecord` as JSON: the user's own link of an owned release to
+/// an album of the history (or to none), over the automatic one.
+pub(crate) const COLLECTION_LINKS: TableDefinition<u64, &[u8]> = TableDefinition::new("collection_links");

@@ -140,6 +140,8 @@ pub(crate) enum Put {
     Owned { instance_id: u64, value: Option<Vec<u8>> },
     /// A release's details (JSON) by release id.
     Release { release_id: u64, value: Vec<u8> },
+    /// The user's link of a release (`LinkRecord`, JSON); `None` drops it.
+    Link { release_id: u64, value: Option<Vec<u8>> },
 }
 
 impl Put {
@@ -234,6 +236,8 @@ struct Tables<'txn> {
     track_lengths: Table<'txn, u64, u32>,
     collection: Table<'txn, u64, &'static [u8]>,
     releases: Table<'txn, u64, &'static [u8]>,
+    links: Table<'txn, u64, &'static [u8]>,
+    album_last: Table<'txn, u64, u64>,
     aggregates: Table<'txn, (u8, u32, u64), u64>,
     month_counts: Table<'txn, (u8, u32), &'static [u8]>,
     changes: Table<'txn, u64, (u8, u64)>,
@@ -262,6 +266,8 @@ impl<'txn> Tables<'txn> {
             track_lengths: txn.open_table(tables::TRACK_LENGTHS).map_err(store_err("open track lengths"))?,
             collection: txn.open_table(tables::COLLECTION).map_err(store_err("open collection"))?,
             releases: txn.open_table(tables::RELEASES).map_err(store_err("open releases"))?,
+            links: txn.open_table(tables::COLLECTION_LINKS).map_err(store_err("open collection links"))?,
+            album_last: txn.open_table(tables::ALBUM_LAST).map_err(store_err("open album_last"))?,
             aggregates: txn.open_table(tables::AGGREGATES).map_err(store_err("open aggregates"))?,
             month_counts: txn.open_table(tables::MONTH_COUNTS).map_err(store_err("open month_counts"))?,
             changes: txn.open_table(tables::CHANGES).map_err(store_err("open changes"))?,
@@ -321,6 +327,10 @@ pub(super) fn prepare(db: &Database, path: &Path) -> Result<(String, u64)> {
             tracing::info!(listens = counted, "counted the listens per quarter-hour");
         }
         _ => {}
+    }
+    if version.is_some_and(|version| version < 5) {
+        let albums = fill_album_last(&txn)?;
+        tracing::info!(albums, "noted each album's last listen");
     }
     let (db_id, last_seq) = {
         let mut tables = Tables::open(&txn)?;
@@ -707,6 +717,9 @@ impl Writer {
             None => return Ok(None),
         };
         tables.plays.remove(key.row()).map_err(store_err("delete play"))?;
+        if let (Some(album), false) = (record.album_id, record.excluded) {
+            unwind_album_last(tables, album, key.start_s)?;
+        }
         // A report merged into this listen started within the window of it, with the same track.
         let window = (key.start_s.saturating_sub(CROSS_SOURCE_WINDOW_S), key.track_id)
             ..=(key.start_s.saturating_add(CROSS_SOURCE_WINDOW_S), key.track_id);
@@ -955,11 +968,24 @@ fn apply_put(tables: &mut Tables<'_>, put: Put) -> Result<()> {
         Put::Feedback { subject, feedback, at_ms, source } => {
             return apply_feedback(tables, &subject, feedback, at_ms, source);
         }
-        Put::Owned { instance_id, value: Some(value) } => {
-            tables.collection.insert(instance_id, value.as_slice()).map(|_| ())
+        Put::Owned { instance_id, value } => {
+            bump_collection_version(tables)?;
+            match value {
+                Some(value) => tables.collection.insert(instance_id, value.as_slice()).map(|_| ()),
+                None => tables.collection.remove(instance_id).map(|_| ()),
+            }
         }
-        Put::Owned { instance_id, value: None } => tables.collection.remove(instance_id).map(|_| ()),
-        Put::Release { release_id, value } => tables.releases.insert(release_id, value.as_slice()).map(|_| ()),
+        Put::Release { release_id, value } => {
+            bump_collection_version(tables)?;
+            tables.releases.insert(release_id, value.as_slice()).map(|_| ())
+        }
+        Put::Link { release_id, value } => {
+            bump_collection_version(tables)?;
+            match value {
+                Some(value) => tables.links.insert(release_id, value.as_slice()).map(|_| ()),
+                None => tables.links.remove(release_id).map(|_| ()),
+            }
+        }
     };
     result.map_err(store_err("write state"))
 }
@@ -1102,11 +1128,65 @@ fn schema_version(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Res
     Ok(version.map(|bytes| <[u8; 4]>::try_from(bytes.value()).map(u32::from_le_bytes).unwrap_or(u32::MAX)))
 }
 
-/// Writes the `plays` row of a listen that counts.
+/// Writes the `plays` row of a listen that counts, and moves its album's last listen.
 fn write_play(tables: &mut Tables<'_>, key: ListenKey, record: &ListenRecord) -> Result<()> {
     let row = Play::row(record.artist_id, record.album_id, record.duration_ms);
     tables.plays.insert(key.row(), row).map_err(store_err("write play"))?;
+    if let Some(album) = record.album_id {
+        let last = tables.album_last.get(album).map_err(store_err("read album_last"))?.map(|last| last.value());
+        if last.is_none_or(|last| last < key.start_s) {
+            tables.album_last.insert(album, key.start_s).map_err(store_err("write album_last"))?;
+        }
+    }
     Ok(())
+}
+
+/// After a listen of `album` at `start_s` is deleted: its last listen is the one before, if that was it.
+fn unwind_album_last(tables: &mut Tables<'_>, album: u64, start_s: u64) -> Result<()> {
+    let last = tables.album_last.get(album).map_err(store_err("read album_last"))?.map(|last| last.value());
+    if last != Some(start_s) {
+        return Ok(());
+    }
+    let mut before = None;
+    for row in tables.plays.range(..(start_s.saturating_add(1), 0)).map_err(store_err("scan plays"))?.rev() {
+        let (key, value) = row.map_err(store_err("scan plays"))?;
+        if value.value().1 == album {
+            before = Some(key.value().0);
+            break;
+        }
+    }
+    match before {
+        Some(before) => tables.album_last.insert(album, before).map(|_| ()),
+        None => tables.album_last.remove(album).map(|_| ()),
+    }
+    .map_err(store_err("write album_last"))
+}
+
+/// The meta key of the collection's version.
+pub(super) const COLLECTION_VERSION: &str = "collection_version";
+
+fn bump_collection_version(tables: &mut Tables<'_>) -> Result<()> {
+    let version = read_u64(&tables.meta, COLLECTION_VERSION)? + 1;
+    tables.meta.insert(COLLECTION_VERSION, version.to_le_bytes().as_slice()).map_err(store_err("write meta"))?;
+    Ok(())
+}
+
+/// Fills `album_last` from the plays of a store written before it existed (schema 4 and older).
+pub(super) fn fill_album_last(txn: &WriteTransaction) -> Result<u64> {
+    let plays = txn.open_table(tables::PLAYS).map_err(store_err("open plays"))?;
+    let mut last: HashMap<u64, u64> = HashMap::default();
+    for row in plays.iter().map_err(store_err("scan plays"))? {
+        let (key, value) = row.map_err(store_err("scan plays"))?;
+        let album = value.value().1;
+        if album != 0 {
+            last.insert(album, key.value().0);
+        }
+    }
+    let mut table = txn.open_table(tables::ALBUM_LAST).map_err(store_err("open album_last"))?;
+    for (&album, &start_s) in &last {
+        table.insert(album, start_s).map_err(store_err("write album_last"))?;
+    }
+    Ok(last.len() as u64)
 }
 
 /// Listens copied into `plays` per transaction by [`fill_plays`].
