@@ -137,9 +137,15 @@ impl FakeDiscogs {
 
     /// [`FakeDiscogs::config`] with another user and token.
     pub fn config_as(&self, user: &str, token: &str, extra: &str) -> String {
+        self.config_paged(user, token, 7, extra)
+    }
+
+    /// [`FakeDiscogs::config_as`] with `per_page` items a page.
+    pub fn config_paged(&self, user: &str, token: &str, per_page: u32, extra: &str) -> String {
         format!(
             "[import]\nretry_base_ms = 10\nretry_max_ms = 200\n\n[adapters.discogs]\nuser = \"{user}\"\n\
-             token = \"{token}\"\napi_url = \"{}\"\nrequests_per_minute = 60000\nper_page = 7\ntimeout = \"2s\"\n{extra}",
+             token = \"{token}\"\napi_url = \"{}\"\nrequests_per_minute = 100000\nper_page = {per_page}\n\
+             timeout = \"2s\"\n{extra}",
             self.url
         )
     }

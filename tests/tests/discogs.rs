@@ -248,18 +248,26 @@ async fn the_collection_meets_the_listens() {
     assert_eq!(dusty.last().unwrap()["title"], "Record 0", "the played one after the never played");
     let missing = json(&daemon, &["collection", "missing"]);
     assert_eq!(missing.as_array().unwrap().len(), 1, "{missing}");
-    assert_eq!((missing[0]["artist"].as_str(), missing[0]["title"].as_str(), missing[0]["plays"].as_u64()), (Some("Stereolab"), Some("Dots and Loops"), Some(6)));
+    assert_eq!(
+        (missing[0]["artist"].as_str(), missing[0]["title"].as_str(), missing[0]["plays"].as_u64()),
+        (Some("Stereolab"), Some("Dots and Loops"), Some(6))
+    );
     let text = plain(&daemon, &["collection", "missing", "--min-plays", "2"]);
     assert!(text.contains("Dots and Loops") && text.contains("Haha Sound") && !text.contains("Record 3"), "{text}");
     let stats = json(&daemon, &["collection", "stats"]);
-    assert_eq!((stats["records"].as_u64(), stats["releases"].as_u64(), stats["played"].as_u64()), (Some(40), Some(36), Some(2)));
+    assert_eq!(
+        (stats["records"].as_u64(), stats["releases"].as_u64(), stats["played"].as_u64()),
+        (Some(40), Some(36), Some(2))
+    );
     assert_eq!(stats["coverage"], 0.05);
     assert_eq!(stats["most_played"][0]["title"], "Record 3");
     assert_eq!(stats["forgotten"][0]["title"], "Record 0");
     assert_eq!(stats["formats"][0]["name"], "4×LP", "{}", stats["formats"]);
     let year = jiff::Timestamp::now().strftime("%Y").to_string();
     let this_year = json(&daemon, &["collection", "stats", "--year", &year]);
-    assert!(this_year["played"].as_u64().unwrap() >= 1 && this_year["most_played"][0]["period_plays"].as_u64().is_some());
+    assert!(
+        this_year["played"].as_u64().unwrap() >= 1 && this_year["most_played"][0]["period_plays"].as_u64().is_some()
+    );
 
     // Links the user sets win over the automatic ones, and go back.
     let id = ids[1].to_string();
@@ -283,7 +291,56 @@ async fn the_collection_meets_the_listens() {
     for _ in 0..5 {
         let picked = json(&daemon, &["collection", "random", "--decade", "1990", "--unplayed-months", "6"]);
         let year = picked["year"].as_i64().unwrap();
-        assert!((1990..2000).contains(&year) && picked["plays"] == 0, "{picked}");
+        let six_months_ago = jiff::Timestamp::now().as_second() - 180 * 86_400;
+        let dusty = picked["last_played"].as_i64().is_none_or(|last| last < six_months_ago);
+        assert!((1990..2000).contains(&year) && dusty, "{picked}");
     }
     assert!(json(&daemon, &["collection", "random", "--genre", "polka"]).is_null());
+}
+
+#[tokio::test]
+async fn the_collection_exports_as_markdown_json_and_csv() {
+    let fake = FakeDiscogs::start();
+    let ids = fake.add_items(15);
+    let daemon = Daemon::start_with_config(&fake.config(""));
+    assert!(plain(&daemon, &["collection", "sync"]).contains("completed"));
+    let dir = daemon.dir.path();
+    use std::os::unix::fs::PermissionsExt;
+
+    let out = plain(&daemon, &["collection", "export", dir.join("records.md").to_str().unwrap()]);
+    assert!(out.starts_with("wrote 15 records to "), "{out}");
+    let markdown = std::fs::read_to_string(dir.join("records.md")).unwrap();
+    assert!(markdown.starts_with("# Record collection\n\n15 records by 12 artists.\n"), "{markdown}");
+    assert!(markdown.contains("- [Artist 1 / MRMNK](#artist-1-mrmnk)\n"), "{markdown}");
+    assert!(markdown.contains("- [Artist 0](#artist-0)\n"), "{markdown}");
+    assert!(markdown.contains("<a id=\"artist-3\"></a>\n\n## Artist 3\n"), "{markdown}");
+    assert!(markdown.contains("- **Record 3** (1993) — 4×LP — Death Row Records DRR 63008-1\n"), "{markdown}");
+    let mode = std::fs::metadata(dir.join("records.md")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    plain(&daemon, &["collection", "export", dir.join("records.json").to_str().unwrap()]);
+    let records: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("records.json")).unwrap()).unwrap();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 15);
+    let first = records.iter().find(|record| record["id"] == ids[0]).unwrap();
+    assert_eq!(first["release"]["tracklist"][1]["title"], "Hells Bells", "after the heading");
+    assert!(first["cover"].as_str().unwrap().starts_with("https://"));
+
+    let csv_path = dir.join("records.txt");
+    plain(&daemon, &["collection", "export", "--format", "csv", csv_path.to_str().unwrap()]);
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[2], "artist");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 15);
+    let row = rows.iter().find(|row| &row[0] == ids[7].to_string().as_str()).unwrap();
+    assert_eq!((&row[3], &row[5], &row[11]), ("Record 7", "5×LP", "2015-01-08"));
+
+    // A folder that does not exist, or a relative path: a clear error, nothing written.
+    let (code, _, err) = daemon.ctl(&["collection", "export", "/nonexistent/dir/x.md"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("does not exist"), "{err}");
+    let (code, _, err) = daemon.ctl(&["collection", "export", "x.pdf"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--format"), "{err}");
 }

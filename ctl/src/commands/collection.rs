@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use musique_api::{CollectionSort, ImportRun, ImportState, MusiqueApiClient, OwnedItem, OwnedRecordDetails};
+use musique_api::{
+    CollectionSort, ExportFormat, ImportRun, ImportState, MusiqueApiClient, OwnedItem, OwnedRecordDetails,
+};
 
 use super::{PeriodArgs, Session};
 use crate::output::{self, Fit};
@@ -108,6 +110,14 @@ enum Action {
         #[arg(long)]
         session: Option<String>,
     },
+    /// Writes the collection to a file: Markdown, JSON or CSV (told by the extension, or --format).
+    Export {
+        /// The file to write (replaced whole).
+        path: std::path::PathBuf,
+        /// markdown, json or csv (default: by the file's extension).
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+    },
     /// Says which album of your listens a record is (or that none is, or back to automatic).
     Link {
         /// The record's id.
@@ -135,6 +145,14 @@ enum SortArg {
     Year,
     /// Newest addition first.
     Added,
+}
+
+/// `collection export --format`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FormatArg {
+    Markdown,
+    Json,
+    Csv,
 }
 
 impl Collection {
@@ -257,11 +275,17 @@ impl Collection {
                 } else if albums.is_empty() {
                     writeln!(out, "you own every album you played {min_plays} times or more")?;
                 } else {
-                    let columns = [("PLAYS", Fit::Whole), ("ARTIST", Fit::Cut), ("ALBUM", Fit::Cut), ("LAST PLAYED", Fit::Whole)];
+                    let columns =
+                        [("PLAYS", Fit::Whole), ("ARTIST", Fit::Cut), ("ALBUM", Fit::Cut), ("LAST PLAYED", Fit::Whole)];
                     let rows: Vec<Vec<String>> = albums
                         .iter()
                         .map(|album| {
-                            vec![album.plays.to_string(), album.artist.clone(), album.title.clone(), date(album.last_played)]
+                            vec![
+                                album.plays.to_string(),
+                                album.artist.clone(),
+                                album.title.clone(),
+                                date(album.last_played),
+                            ]
                         })
                         .collect();
                     output::fitted_table(out, &columns, &rows, output::terminal_width())?;
@@ -280,13 +304,33 @@ impl Collection {
                 }
                 Ok(ExitCode::SUCCESS)
             }
+            Action::Export { path, format } => {
+                let format = match format {
+                    Some(FormatArg::Markdown) => ExportFormat::Markdown,
+                    Some(FormatArg::Json) => ExportFormat::Json,
+                    Some(FormatArg::Csv) => ExportFormat::Csv,
+                    None => match path.extension().and_then(|extension| extension.to_str()) {
+                        Some("md" | "markdown") => ExportFormat::Markdown,
+                        Some("json") => ExportFormat::Json,
+                        Some("csv") => ExportFormat::Csv,
+                        _ => anyhow::bail!("say --format markdown, json or csv (the file's extension does not tell)"),
+                    },
+                };
+                let path = std::path::absolute(&path)?;
+                let written = client.collection_export(format, path.display().to_string()).await?;
+                if session.json {
+                    output::json(out, &written)?;
+                } else {
+                    writeln!(out, "wrote {} records to {} ({} bytes)", written.records, written.path, written.bytes)?;
+                }
+                Ok(ExitCode::SUCCESS)
+            }
             Action::Link { id, artist, album, none, auto } => {
                 if !none && !auto && (artist.is_none() || album.is_none()) {
                     anyhow::bail!("give the ARTIST and ALBUM as your listens name them, or --none, or --auto");
                 }
-                let item = client
-                    .collection_link(id, artist, album, none.then_some(true), auto.then_some(true))
-                    .await?;
+                let item =
+                    client.collection_link(id, artist, album, none.then_some(true), auto.then_some(true)).await?;
                 if session.json {
                     output::json(out, &item)?;
                 } else {

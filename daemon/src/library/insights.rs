@@ -728,22 +728,15 @@ impl Library {
     /// Writes `text` to `reports/<name>` in the data folder (owner-only, replaced
     /// whole: a crash leaves the old report or the new one).
     pub(crate) fn write_report(&self, name: &str, text: &str) -> Result<std::path::PathBuf> {
-        use std::io::Write as _;
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        use std::os::unix::fs::DirBuilderExt;
         let dir = self.state.store.data_dir().join("reports");
-        let fail = |err| crate::error::io_err("write a report", &dir)(err);
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(fail)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|err| crate::error::io_err("write a report", &dir)(err))?;
         let path = dir.join(name);
-        let partial = dir.join(format!(".{name}.partial"));
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&partial)
-            .map_err(fail)?;
-        file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(fail)?;
-        std::fs::rename(&partial, &path).map_err(fail)?;
+        super::write_private(&path, text.as_bytes(), "write a report")?;
         Ok(path)
     }
 

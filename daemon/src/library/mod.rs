@@ -260,6 +260,21 @@ impl Library {
     }
 }
 
+/// Writes `bytes` to `path`, owner-only and whole: through a file beside it,
+/// synced, then renamed over it, so a crash leaves the old file or the new one.
+pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8], what: &'static str) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let fail = |err| crate::error::io_err(what, path)(err);
+    let name =
+        path.file_name().ok_or_else(|| crate::error::Error::invalid(format!("{} names no file", path.display())))?;
+    let partial = path.with_file_name(format!(".{}.partial", name.to_string_lossy()));
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&partial).map_err(fail)?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(fail)?;
+    std::fs::rename(&partial, path).map_err(fail)
+}
+
 /// Listens with their loved flags.
 fn with_loved(reader: &Reader, listens: Vec<crate::store::KeyedListen>) -> Result<Vec<RecordedListen>> {
     let mut loved = LovedLookup::new(reader)?;

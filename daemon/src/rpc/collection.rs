@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 
 use musique_api::{
-    CollectionPage, CollectionSort, CollectionStats, MissingAlbum, NameCount, OwnedItem, OwnedNote,
-    OwnedRecordDetails, ReleaseCredit, ReleaseDetails, ReleaseTrack,
+    CollectionPage, CollectionSort, CollectionStats, ExportFormat, ExportedFile, MissingAlbum, NameCount, OwnedItem,
+    OwnedNote, OwnedRecordDetails, ReleaseCredit, ReleaseDetails, ReleaseTrack,
 };
 use musique_sdk::collection::{Format, Label, Track, TrackKind};
 
 use crate::error::{Error, Result};
 use crate::library::Library;
-use crate::library::collection::{Filter, Owned, Pick, Played, Sort, artist_line, format_kind, without_suffix};
+use crate::library::collection::{Filter, Pick, Played, Sort, artist_line, format_kind, without_suffix};
 use crate::store::records::ReleaseRecord;
 
 /// Most records on one page.
@@ -38,9 +38,8 @@ pub(super) fn list(
     };
     let (items, total) = library.collection_list(&filter, sort, offset, limit)?;
     let end = offset + items.len();
-    let played = played_by_id(library)?;
     Ok(CollectionPage {
-        items: items.iter().map(|owned| item_dto(owned, played.get(&owned.id), false)).collect(),
+        items: library.plays_of(&items, None)?.iter().map(|played| item_dto(played, false)).collect(),
         total,
         next_cursor: ((end as u64) < total).then(|| end.to_string()),
     })
@@ -52,19 +51,14 @@ pub(super) fn max_limit() -> u32 {
 
 /// `collection.get`.
 pub(super) fn get(library: &Library, id: u64) -> Result<OwnedRecordDetails> {
-    let (owned, release) =
+    let (item, release) =
         library.collection_get(id)?.ok_or_else(|| Error::not_found(format!("no owned record has id {id}")))?;
-    let played = played_by_id(library)?;
-    Ok(OwnedRecordDetails { item: item_dto(&owned, played.get(&id), false), release: release.map(release_dto) })
-}
-
-/// Every record's plays, by id.
-fn played_by_id(library: &Library) -> Result<HashMap<u64, Played>> {
-    Ok(library.collection_plays(None)?.into_iter().map(|played| (played.item.owned.id, played)).collect())
+    let played = library.plays_of(&[item], None)?;
+    Ok(OwnedRecordDetails { item: item_dto(&played[0], false), release: release.map(release_dto) })
 }
 
 fn played_dto(played: &Played, period: bool) -> OwnedItem {
-    item_dto(&played.item.owned, Some(played), period)
+    item_dto(played, period)
 }
 
 /// `collection.stats` over `range` (all time when `None`).
@@ -76,7 +70,11 @@ pub(super) fn stats(
 ) -> Result<(CollectionStats, bool)> {
     let played = library.collection_plays(range)?;
     let records = played.len() as u64;
-    let releases = played.iter().map(|played| played.item.owned.record.item.release_id).collect::<std::collections::HashSet<_>>().len() as u64;
+    let releases = played
+        .iter()
+        .map(|played| played.item.owned.record.item.release_id)
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u64;
     let linked = played.iter().filter(|played| played.item.album.is_some()).count() as u64;
     let played_count = played.iter().filter(|played| played.period_plays > 0).count() as u64;
     let counts = |names: Vec<String>| {
@@ -102,8 +100,10 @@ pub(super) fn stats(
     most.sort_by(|a, b| b.period_plays.cmp(&a.period_plays).then(a.item.owned.id.cmp(&b.item.owned.id)));
     // Forgotten: most played all time among those not played since the cutoff.
     let cutoff = library.clock().now_s() - i64::from(forgotten_months) * 30 * 86_400;
-    let mut forgotten: Vec<&Played> =
-        played.iter().filter(|played| played.plays > 0 && played.last_played.is_some_and(|last| last < cutoff)).collect();
+    let mut forgotten: Vec<&Played> = played
+        .iter()
+        .filter(|played| played.plays > 0 && played.last_played.is_some_and(|last| last < cutoff))
+        .collect();
     forgotten.sort_by(|a, b| b.plays.cmp(&a.plays).then(a.item.owned.id.cmp(&b.item.owned.id)));
     let with_period = range.is_some();
     let stats = CollectionStats {
@@ -133,12 +133,19 @@ pub(super) fn unplayed(library: &Library, months: Option<u32>, limit: usize) -> 
         })
         .collect();
     // Never played first (by when they were added), then the longest unplayed.
-    rows.sort_by_key(|played| (played.last_played.unwrap_or(i64::MIN), played.item.owned.record.item.added_at, played.item.owned.id));
+    rows.sort_by_key(|played| {
+        (played.last_played.unwrap_or(i64::MIN), played.item.owned.record.item.added_at, played.item.owned.id)
+    });
     Ok(rows.iter().take(limit).map(|played| played_dto(played, false)).collect())
 }
 
 /// `collection.missing`.
-pub(super) fn missing(library: &Library, range: Option<(i64, i64)>, min_plays: u64, limit: usize) -> Result<Vec<MissingAlbum>> {
+pub(super) fn missing(
+    library: &Library,
+    range: Option<(i64, i64)>,
+    min_plays: u64,
+    limit: usize,
+) -> Result<Vec<MissingAlbum>> {
     Ok(library
         .collection_missing(range, min_plays, limit)?
         .into_iter()
@@ -160,9 +167,7 @@ pub(super) fn random(library: &Library, pick: Pick, session: &str) -> Result<Opt
 /// `collection.link`: then the record as it is linked now.
 pub(super) fn link(library: &Library, id: u64, link: Option<Option<(&str, &str)>>) -> Result<OwnedItem> {
     library.collection_link(id, link)?;
-    let played = played_by_id(library)?;
-    let played = played.get(&id).ok_or_else(|| Error::not_found(format!("no owned record has id {id}")))?;
-    Ok(played_dto(played, false))
+    Ok(get(library, id)?.item)
 }
 
 fn format_text(format: &Format) -> String {
@@ -183,20 +188,21 @@ fn label_text(label: &Label) -> String {
     }
 }
 
-fn item_dto(owned: &Owned, played: Option<&Played>, period: bool) -> OwnedItem {
+fn item_dto(played: &Played, period: bool) -> OwnedItem {
+    let owned = &played.item.owned;
     let item = &owned.record.item;
     OwnedItem {
         format: format_kind(&item.formats),
-        album_id: played.and_then(|played| played.item.album),
-        linked: played.and_then(|played| match (played.item.album, played.item.by_user) {
+        album_id: played.item.album,
+        linked: match (played.item.album, played.item.by_user) {
             (Some(_), false) => Some("auto".to_owned()),
             (Some(_), true) => Some("user".to_owned()),
             (None, true) => Some("none".to_owned()),
             (None, false) => None,
-        }),
-        plays: played.map_or(0, |played| played.plays),
-        period_plays: played.filter(|_| period).map(|played| played.period_plays),
-        last_played: played.and_then(|played| played.last_played),
+        },
+        plays: played.plays,
+        period_plays: period.then_some(played.period_plays),
+        last_played: played.last_played,
         id: owned.id,
         release_id: item.release_id,
         adapter: owned.record.adapter.clone(),
@@ -254,4 +260,147 @@ fn release_dto(record: ReleaseRecord) -> ReleaseDetails {
             .collect(),
         images: release.images.into_iter().map(|image| image.uri).collect(),
     }
+}
+
+/// `collection.export`: the whole collection as `format`, written to `path`.
+pub(super) fn export(library: &Library, format: ExportFormat, path: &str) -> Result<ExportedFile> {
+    let path = std::path::Path::new(path);
+    if !path.is_absolute() {
+        return Err(Error::invalid(format!("`path` {} must be absolute", path.display())));
+    }
+    match path.parent() {
+        Some(parent) if parent.is_dir() => {}
+        _ => return Err(Error::invalid(format!("the folder of {} does not exist", path.display()))),
+    }
+    if path.is_dir() {
+        return Err(Error::invalid(format!("{} is a folder", path.display())));
+    }
+    let (owned, _) = library.collection_list(&Filter::default(), Sort::Artist, 0, usize::MAX)?;
+    let mut records = Vec::with_capacity(owned.len());
+    for played in library.plays_of(&owned, None)? {
+        let release = library.collection_get(played.item.owned.id)?.and_then(|(_, release)| release);
+        records.push(OwnedRecordDetails { item: item_dto(&played, false), release: release.map(release_dto) });
+    }
+    let bytes = match format {
+        ExportFormat::Json => {
+            let mut bytes = serde_json::to_vec_pretty(&records).expect("records are JSON");
+            bytes.push(b'\n');
+            bytes
+        }
+        ExportFormat::Csv => csv_of(&records)?,
+        ExportFormat::Markdown => markdown_of(&records).into_bytes(),
+    };
+    crate::library::write_private(path, &bytes, "write an export")?;
+    Ok(ExportedFile { path: path.display().to_string(), records: records.len() as u64, bytes: bytes.len() as u64 })
+}
+
+fn csv_of(records: &[OwnedRecordDetails]) -> Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let fail = |err: csv::Error| Error::invalid(format!("cannot write the CSV: {err}"));
+    writer
+        .write_record([
+            "id",
+            "release_id",
+            "artist",
+            "title",
+            "year",
+            "format",
+            "formats",
+            "labels",
+            "genres",
+            "styles",
+            "folder",
+            "added",
+            "rating",
+            "plays",
+            "last_played",
+            "notes",
+            "cover",
+        ])
+        .map_err(fail)?;
+    let date = |seconds: i64| {
+        jiff::Timestamp::from_second(seconds).map(|time| time.strftime("%Y-%m-%d").to_string()).unwrap_or_default()
+    };
+    for record in records {
+        let item = &record.item;
+        let notes: Vec<&str> = item.notes.iter().map(|note| note.value.as_str()).collect();
+        writer
+            .write_record([
+                item.id.to_string(),
+                item.release_id.to_string(),
+                item.artist.clone(),
+                item.title.clone(),
+                item.year.map(|year| year.to_string()).unwrap_or_default(),
+                item.format.clone(),
+                item.formats.join("; "),
+                item.labels.join("; "),
+                item.genres.join("; "),
+                item.styles.join("; "),
+                item.folder.clone().unwrap_or_default(),
+                date(item.added_at),
+                item.rating.to_string(),
+                item.plays.to_string(),
+                item.last_played.map(date).unwrap_or_default(),
+                notes.join("; "),
+                item.cover.clone().unwrap_or_default(),
+            ])
+            .map_err(fail)?;
+    }
+    writer.into_inner().map_err(|err| Error::invalid(format!("cannot write the CSV: {err}")))
+}
+
+/// Markdown: a table of contents of the artists, then each artist's records by year.
+fn markdown_of(records: &[OwnedRecordDetails]) -> String {
+    use std::fmt::Write as _;
+    let mut artists: Vec<(&str, Vec<&OwnedRecordDetails>)> = Vec::new();
+    for record in records {
+        match artists.last_mut() {
+            Some((artist, list)) if artist.eq_ignore_ascii_case(&record.item.artist) => list.push(record),
+            _ => artists.push((&record.item.artist, vec![record])),
+        }
+    }
+    let anchor = |name: &str| {
+        let mut anchor = String::new();
+        for c in name.to_lowercase().chars() {
+            if c.is_alphanumeric() {
+                anchor.push(c);
+            } else if (c == ' ' || c == '-') && !anchor.ends_with('-') {
+                anchor.push('-');
+            }
+        }
+        anchor.trim_matches('-').to_owned()
+    };
+    let escape = |text: &str| text.replace('[', "\\[").replace(']', "\\]").replace('*', "\\*").replace('_', "\\_");
+    let mut out = String::new();
+    let _ = writeln!(out, "# Record collection\n\n{} records by {} artists.\n", records.len(), artists.len());
+    let mut anchors: HashMap<String, u32> = HashMap::new();
+    let mut named: Vec<(String, String)> = Vec::new();
+    for (artist, _) in &artists {
+        let base = anchor(artist);
+        let seen = anchors.entry(base.clone()).or_insert(0);
+        let unique = if *seen == 0 { base.clone() } else { format!("{base}-{seen}") };
+        *seen += 1;
+        let shown = if artist.is_empty() { "Unknown artist".to_owned() } else { escape(artist) };
+        let _ = writeln!(out, "- [{shown}](#{unique})");
+        named.push((shown, unique));
+    }
+    for ((_, list), (shown, unique)) in artists.iter().zip(&named) {
+        let _ = writeln!(out, "\n<a id=\"{unique}\"></a>\n\n## {shown}\n");
+        for record in list {
+            let item = &record.item;
+            let mut line = format!("- **{}**", escape(&item.title));
+            if let Some(year) = item.year {
+                let _ = write!(line, " ({year})");
+            }
+            let _ = write!(line, " — {}", item.format);
+            if let Some(label) = item.labels.first() {
+                let _ = write!(line, " — {}", escape(label));
+            }
+            if item.plays > 0 {
+                let _ = write!(line, " — played {} times", item.plays);
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    out
 }

@@ -677,7 +677,11 @@ impl MusiqueApiServer for Rpc {
         .await
     }
 
-    async fn collection_unplayed(&self, months: Option<u32>, limit: Option<u32>) -> RpcResult<Vec<musique_api::OwnedItem>> {
+    async fn collection_unplayed(
+        &self,
+        months: Option<u32>,
+        limit: Option<u32>,
+    ) -> RpcResult<Vec<musique_api::OwnedItem>> {
         let limit = limit_of(limit, 50, collection::max_limit())?;
         self.blocking(move |handles| collection::unplayed(&handles.library, months, limit)).await
     }
@@ -720,6 +724,14 @@ impl MusiqueApiServer for Rpc {
         self.blocking(move |handles| collection::random(&handles.library, pick, &session)).await
     }
 
+    async fn collection_export(
+        &self,
+        format: musique_api::ExportFormat,
+        path: String,
+    ) -> RpcResult<musique_api::ExportedFile> {
+        self.blocking(move |handles| collection::export(&handles.library, format, &path)).await
+    }
+
     async fn collection_link(
         &self,
         id: u64,
@@ -730,7 +742,9 @@ impl MusiqueApiServer for Rpc {
     ) -> RpcResult<musique_api::OwnedItem> {
         let (none, auto) = (none.unwrap_or(false), auto.unwrap_or(false));
         let link = match (artist, album, none, auto) {
-            (Some(artist), Some(album), false, false) => Some(Some((nonempty("artist", artist)?, nonempty("album", album)?))),
+            (Some(artist), Some(album), false, false) => {
+                Some(Some((nonempty("artist", artist)?, nonempty("album", album)?)))
+            }
             (None, None, true, false) => Some(None),
             (None, None, false, true) => None,
             _ => return Err(invalid("give `artist` and `album`, or `none: true`, or `auto: true`")),

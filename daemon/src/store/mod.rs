@@ -994,13 +994,12 @@ impl Reader {
         Ok((albums.len().map_err(store_err("count albums"))?, artists.len().map_err(store_err("count artists"))?))
     }
 
-    /// Calls `visit` with every album: id, title as first seen, artist id.
-    pub(crate) fn for_each_album(&self, mut visit: impl FnMut(u64, &str, u64)) -> Result<()> {
-        let table = self.txn.open_table(tables::ALBUMS).map_err(store_err("open albums"))?;
-        for row in table.iter().map_err(store_err("scan albums"))? {
-            let (id, bytes) = row.map_err(store_err("scan albums"))?;
-            let album: AlbumRecord = decode(bytes.value(), "albums")?;
-            visit(id.value(), &album.title, album.artist_id);
+    /// Calls `visit` with every album's canonical key (artist key, unit separator, title key) and id.
+    pub(crate) fn for_each_album_key(&self, mut visit: impl FnMut(&str, u64)) -> Result<()> {
+        let table = self.txn.open_table(tables::ALBUM_KEYS).map_err(store_err("open album_keys"))?;
+        for row in table.iter().map_err(store_err("scan album_keys"))? {
+            let (key, id) = row.map_err(store_err("scan album_keys"))?;
+            visit(key.value(), id.value());
         }
         Ok(())
     }

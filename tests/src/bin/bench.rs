@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use musique_api::{EntityKind, ImportKind, ImportState, Measure, MusiqueApiClient, Period, Step, TimeArg};
+use musique_tests::discogs::{FakeDiscogs, TOKEN, USER};
 use musique_tests::generate::{self, HISTORY_SPAN, HISTORY_START, Rng};
 use musique_tests::load::{self, MixedLoad};
 use musique_tests::{Daemon, wait_import, wait_indexed, wait_settled};
@@ -153,7 +154,10 @@ async fn bench(options: Options) -> anyhow::Result<()> {
         generating.elapsed().as_secs_f64()
     );
 
-    let mut daemon = Daemon::start();
+    // A 5,000-record collection on the fake Discogs, synced after the import.
+    let discogs = FakeDiscogs::start();
+    discogs.add_items(5000);
+    let mut daemon = Daemon::start_with_config(&discogs.config_paged(USER, TOKEN, 100, ""));
     let client = daemon.client().await;
 
     // Import: from the call until every listen is stored and searchable.
@@ -274,6 +278,7 @@ async fn bench(options: Options) -> anyhow::Result<()> {
 
     // Analytics in the listener's zone, from the quarter-hour counters.
     analytics_rows(&client, samples.min(100), &mut rows).await?;
+    collection_rows(&client, &mut rows).await?;
 
     // Status round trips, then throughput with 8 clients.
     let mut statuses = Vec::with_capacity(2000);
@@ -560,6 +565,51 @@ where
         times.push(started.elapsed());
     }
     Ok((percentile(&mut times, 0.5), percentile(&mut times, 0.99)))
+}
+
+/// The rows of the collection against the history (issue 14): a 5,000-record
+/// collection synced from the fake Discogs, over the whole history.
+async fn collection_rows(client: &jsonrpsee::async_client::Client, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let syncing = Instant::now();
+    let run = wait_import(client, client.collection_sync(None, None).await?.id).await;
+    if run.state != ImportState::Completed || run.records != 5000 {
+        bail!("the collection sync ended {:?} with {} records", run.state, run.records);
+    }
+    rows.push(Row {
+        work: format!("sync 5000 records and {} releases from the fake Discogs, no rate limit", run.file_records_done),
+        measured: format!("{:.1} s", syncing.elapsed().as_secs_f64()),
+        target: "(Discogs: 60/min)",
+        met: true,
+    });
+    let mut push = |work: &str, (p50, p99): (Duration, Duration)| {
+        rows.push(Row {
+            work: work.to_owned(),
+            measured: format!("p50 {} / p99 {}", ms(p50), ms(p99)),
+            target: "p99 < 50 ms",
+            met: p99 < Duration::from_millis(50),
+        });
+    };
+    let year = |sample: usize| Some((2015 + sample % 10).to_string());
+    let samples = 30;
+    let times =
+        timed(samples, |_| client.collection_stats(None, None, None, None, None, None, None, None, None)).await?;
+    push("collection stats, all time (coverage, most played, forgotten)", times);
+    let times =
+        timed(samples, |sample| client.collection_stats(None, None, year(sample), None, None, None, None, None, None))
+            .await?;
+    push("collection stats of a year", times);
+    let times = timed(samples, |_| client.collection_unplayed(Some(12), Some(50))).await?;
+    push("collection: not played for 12 months", times);
+    let times =
+        timed(samples, |_| client.collection_missing(None, None, None, None, None, None, None, None, Some(20))).await?;
+    push("collection: played most, not owned, all time", times);
+    let times =
+        timed(samples, |_| client.collection_random(None, None, None, None, None, Some(6), Some("bench".into())))
+            .await?;
+    push("collection: a random pick, unplayed for 6 months", times);
+    let times = timed(samples, |_| client.collection_list(None, None, None, Some(50), None)).await?;
+    push("collection: first page of the list, by artist", times);
+    Ok(())
 }
 
 /// The rows of the analytics (issue 15): years of the generated history (2015–2024) in a
