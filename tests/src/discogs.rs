@@ -56,6 +56,8 @@ pub struct State {
     pub held: usize,
     /// Items made so far (the next one's number).
     pub made: usize,
+    /// The collection is private and the token is not its owner's: its requests are refused (403).
+    pub private: bool,
 }
 
 /// A running fake; stops serving when dropped.
@@ -239,6 +241,9 @@ fn answer(state: &mut State, request: &http::Request) -> (u16, Value) {
     let query = request.query();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match segments.as_slice() {
+        ["users", user, "collection", ..] if *user == USER && state.private => {
+            (403, json!({"message": "You don't have permission to access this resource."}))
+        }
         ["users", user, "collection", "folders"] if *user == USER => {
             let mut body: Value = serde_json::from_str(FOLDERS).expect("fixture");
             let counts = |folder: u64| state.items.iter().filter(|item| item["folder_id"] == folder).count();

@@ -27,6 +27,7 @@ async fn a_collection_syncs_its_pages_releases_and_removals() {
     let ids = fake.add_items(40);
     let daemon = Daemon::start_with_config(&fake.config(""));
     let out = plain(&daemon, &["collection", "sync"]);
+    // (A few hundred records over many pages: see `many_pages_sync_exactly`.)
     assert!(out.contains("completed"), "{out}");
     assert!(out.contains("records:   40 (40 new, 0 already here)"), "{out}");
     assert!(out.contains("releases:  36 of 36 fetched"), "every tenth record is a second copy: {out}");
@@ -97,6 +98,23 @@ async fn a_collection_syncs_its_pages_releases_and_removals() {
 }
 
 #[tokio::test]
+async fn a_collection_of_one_page_and_an_empty_one() {
+    let fake = FakeDiscogs::start();
+    let daemon = Daemon::start_with_config(&fake.config(""));
+    let run = json(&daemon, &["collection", "sync"]);
+    assert_eq!((run["state"].as_str(), run["records"].as_u64()), (Some("completed"), Some(0)));
+    assert_eq!(plain(&daemon, &["collection", "list"]), "no records (`musiquectl collection sync` fetches them)\n");
+    // Five records fit one page of seven: the page's `urls` is `{}`.
+    fake.add_items(5);
+    let run = json(&daemon, &["collection", "sync"]);
+    assert_eq!(
+        (run["records"].as_u64(), run["files_done"].as_u64(), run["files_total"].as_u64()),
+        (Some(5), Some(1), Some(1))
+    );
+    assert_eq!(records(&daemon).len(), 5);
+}
+
+#[tokio::test]
 async fn faults_are_retried_and_refusals_say_why() {
     let fake = FakeDiscogs::start();
     fake.add_items(10);
@@ -126,6 +144,7 @@ async fn faults_are_retried_and_refusals_say_why() {
         assert_ne!(code, 0, "{out}");
         assert!(out.contains(expected) || err.contains(expected), "{out}{err}");
         assert!(!out.contains(token) && !err.contains(token), "the token never shows: {out}{err}");
+        assert_eq!(json(&daemon, &["collection", "list"])["total"], 0, "nothing stored");
         assert!(!daemon.log().contains(token), "nor in the log");
     }
 }
@@ -343,4 +362,19 @@ async fn the_collection_exports_as_markdown_json_and_csv() {
     let (code, _, err) = daemon.ctl(&["collection", "export", "x.pdf"]);
     assert_ne!(code, 0);
     assert!(err.contains("--format"), "{err}");
+}
+
+#[tokio::test]
+async fn many_pages_sync_exactly() {
+    let fake = FakeDiscogs::start();
+    let ids = fake.add_items(300);
+    let daemon = Daemon::start_with_config(&fake.config(""));
+    let run = json(&daemon, &["collection", "sync"]);
+    // 43 pages of 7; every tenth record is a second copy of the one before.
+    assert_eq!(
+        (run["records"].as_u64(), run["files_done"].as_u64(), run["file_records_done"].as_u64()),
+        (Some(300), Some(43), Some(270))
+    );
+    assert_eq!(records(&daemon).iter().map(|item| item["id"].as_u64().unwrap()).collect::<Vec<_>>(), ids);
+    assert_eq!(fake.count("/releases/"), 270);
 }
