@@ -250,6 +250,40 @@ fn split_ascii_case_insensitive<'a>(text: &'a str, separator: &str) -> Vec<&'a s
     pieces
 }
 
+/// The artists of a credit list as one name: Discogs' ` (2)` namesake suffixes
+/// dropped, joined as credited (`A & B`, `A, B`, `A Featuring B`).
+pub(crate) fn artist_line(credits: &[musique_sdk::collection::Credit]) -> String {
+    let mut line = String::new();
+    for (index, credit) in credits.iter().enumerate() {
+        line.push_str(without_suffix(&credit.name));
+        if index + 1 < credits.len() {
+            match credit.join.as_deref().map(str::trim) {
+                None | Some("") => line.push_str(", "),
+                Some(",") => line.push_str(", "),
+                Some(join) => {
+                    line.push(' ');
+                    line.push_str(join);
+                    line.push(' ');
+                }
+            }
+        }
+    }
+    line
+}
+
+/// `Rick Astley (2)` → `Rick Astley`.
+pub(crate) fn without_suffix(name: &str) -> &str {
+    let trimmed = name.trim_end();
+    if let Some(open) = trimmed.rfind(" (")
+        && trimmed.ends_with(')')
+        && trimmed[open + 2..trimmed.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && trimmed.len() > open + 3
+    {
+        return &trimmed[..open];
+    }
+    trimmed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,8 +74,17 @@ async fn a_collection_syncs_its_pages_releases_and_removals() {
     assert!(table.starts_with("ID") && table.ends_with("2 of 40 records; next page: --cursor 2\n"), "{table}");
     let last = json(&daemon, &["collection", "list", "--limit", "5", "--cursor", "38"]);
     assert_eq!((last["items"].as_array().unwrap().len(), last.get("next_cursor")), (2, None));
+    // The index finds records by title, artist, label, catalogue number, genre or style, with a typo.
+    musique_tests::wait_indexed(&daemon.client().await).await;
     let found = json(&daemon, &["collection", "list", "--query", "RECORD 13"]);
     assert_eq!((found["total"].as_u64(), found["items"][0]["title"].as_str()), (Some(1), Some("Record 13")));
+    let found = json(&daemon, &["collection", "list", "--query", "recrd 13"]);
+    assert_eq!(found["items"][0]["title"], "Record 13", "{found}");
+    assert_eq!(json(&daemon, &["collection", "list", "-q", "k7073", "--limit", "500"])["total"], 13);
+    assert_eq!(json(&daemon, &["collection", "list", "-q", "trip hop", "--limit", "500"])["total"], 13);
+    assert_eq!(json(&daemon, &["collection", "list", "-q", "polka"])["total"], 0);
+    // Entity search keeps to artists, albums and tracks.
+    assert!(json(&daemon, &["search", "Record 13"])["hits"].as_array().unwrap().is_empty());
 
     // An item removed on Discogs, three added: only the new releases are fetched.
     fake.with(|state| state.items.remove(5));

@@ -36,12 +36,13 @@ enum Action {
         /// Only this folder (its id).
         #[arg(long)]
         folder: Option<u64>,
-        /// Words in the title, artist, label or catalogue number.
+        /// Words to find in the title, artists, labels, catalogue numbers, genres, styles or year
+        /// (any case or accents, a typo allowed; best match first).
         #[arg(long, short)]
         query: Option<String>,
-        /// How to sort.
-        #[arg(long, value_enum, default_value_t = SortArg::Artist)]
-        sort: SortArg,
+        /// How to sort (default: best match first with --query, else by artist).
+        #[arg(long, value_enum)]
+        sort: Option<SortArg>,
         /// How many records.
         #[arg(long, default_value_t = 50)]
         limit: u32,
@@ -173,13 +174,13 @@ impl Collection {
                 Ok(if run.state == ImportState::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
             }
             Action::List { folder, query, sort, limit, cursor } => {
-                let sort = match sort {
+                let sort = sort.map(|sort| match sort {
                     SortArg::Artist => CollectionSort::Artist,
                     SortArg::Title => CollectionSort::Title,
                     SortArg::Year => CollectionSort::Year,
                     SortArg::Added => CollectionSort::Added,
-                };
-                let page = client.collection_list(folder, query, Some(sort), Some(limit), cursor).await?;
+                });
+                let page = client.collection_list(folder, query, sort, Some(limit), cursor).await?;
                 if session.json {
                     output::json(out, &page)?;
                     return Ok(ExitCode::SUCCESS);

@@ -407,9 +407,11 @@ pub trait MusiqueApi {
     #[method(name = "collection.sync", param_kind = map)]
     async fn collection_sync(&self, adapter: Option<String>, full: Option<bool>) -> RpcResult<ImportRun>;
 
-    /// The records owned, filtered (folder, text in title, artist, label or
-    /// catalogue number), sorted (`artist`, `title`, `year`, `added`) and paged
-    /// (`limit`, default 50; `cursor` from the previous page). Since [`COLLECTION`].
+    /// The records owned, filtered (folder; `query`, searched in the index: title,
+    /// artists, labels, catalogue numbers, genres, styles, year), sorted (`artist`,
+    /// `title`, `year`, `added`; without `sort`, best match first with a query and
+    /// by artist without) and paged (`limit`, default 50; `cursor` from the
+    /// previous page). Since [`COLLECTION`].
     #[method(name = "collection.list", param_kind = map)]
     async fn collection_list(
         &self,

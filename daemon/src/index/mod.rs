@@ -28,10 +28,11 @@ use tokio::sync::oneshot;
 
 use crate::error::{Error, InternalError, Result, index_err, io_err};
 use crate::identity::canonical_key;
-use crate::store::{Kind, Store};
+use crate::store::{Change, Kind, Store};
 
 /// Bump when the fields or the analyzer change: older indexes are rebuilt.
-const INDEX_SCHEMA_VERSION: u32 = 1;
+/// 2: owned records (`record:ID`) with their labels, catalogue numbers, genres, styles and year in `extra`.
+const INDEX_SCHEMA_VERSION: u32 = 2;
 
 /// Name of the analyzer that lowercases and folds accents.
 const ANALYZER: &str = "musique_fold";
@@ -83,6 +84,8 @@ struct Fields {
     artist: Field,
     /// The canonical key of `name`, for exact-match boosts.
     exact: Field,
+    /// An owned record's labels, catalogue numbers, genres, styles and year (folded text).
+    extra: Field,
 }
 
 enum Request {
@@ -115,8 +118,9 @@ fn build_schema() -> (Schema, Fields) {
         uid: builder.add_text_field("uid", STRING | STORED),
         kind: builder.add_text_field("kind", STRING),
         name: builder.add_text_field("name", text.clone()),
-        artist: builder.add_text_field("artist", text),
+        artist: builder.add_text_field("artist", text.clone()),
         exact: builder.add_text_field("exact", STRING),
+        extra: builder.add_text_field("extra", text),
     };
     (builder.build(), fields)
 }
@@ -136,6 +140,9 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Track => "track",
     }
 }
+
+/// The `kind` of owned records' documents.
+const RECORD: &str = "record";
 
 fn uid(kind: Kind, id: u64) -> String {
     format!("{}:{id}", kind_name(kind))
@@ -344,6 +351,9 @@ impl Index {
             ),
         ];
         clauses.push((Occur::Should, boosted(BooleanQuery::new(exact_artist), 2.0)));
+        // Owned records are searched apart (`search_records`).
+        let record = Term::from_field_text(fields.kind, RECORD);
+        clauses.push((Occur::MustNot, Box::new(TermQuery::new(record, IndexRecordOption::Basic))));
         if !kinds.is_empty() && kinds.len() < Kind::ALL.len() {
             let kind_clauses = kinds
                 .iter()
@@ -371,6 +381,54 @@ impl Index {
             });
         }
         Ok(hits)
+    }
+
+    /// Searches owned records: every word must match (as in [`Index::search`]) the
+    /// title, the artists, or a label, catalogue number, genre, style or year.
+    /// Their instance ids, best first.
+    pub(crate) fn search_records(&self, text: &str, limit: usize) -> Result<Vec<u64>> {
+        let fields = self.shared.fields;
+        let tokens = self.tokens(text);
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let last = tokens.len() - 1;
+        for (position, token) in tokens.iter().enumerate() {
+            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for (field, weight) in [(fields.name, 1.0), (fields.artist, 0.7), (fields.extra, 0.5)] {
+                let term = Term::from_field_text(field, token);
+                alternatives.push((
+                    Occur::Should,
+                    boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), 3.0 * weight),
+                ));
+                let length = token.chars().count();
+                if length >= 4 {
+                    let distance = if length >= 8 { 2 } else { 1 };
+                    alternatives
+                        .push((Occur::Should, boosted(FuzzyTermQuery::new(term.clone(), distance, true), weight)));
+                }
+                if position == last {
+                    alternatives
+                        .push((Occur::Should, boosted(FuzzyTermQuery::new_prefix(term, 0, true), 0.8 * weight)));
+                }
+            }
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
+        }
+        let record = Term::from_field_text(fields.kind, RECORD);
+        clauses.push((Occur::Must, Box::new(TermQuery::new(record, IndexRecordOption::Basic))));
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.shared.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score()).map_err(index_err("search"))?;
+        let mut ids = Vec::with_capacity(top.len());
+        for (_, address) in top {
+            let doc: TantivyDocument = searcher.doc(address).map_err(index_err("read document"))?;
+            let uid = doc.get_first(fields.uid).and_then(|value| value.as_str()).unwrap_or_default();
+            if let Some(id) = uid.strip_prefix("record:").and_then(|id| id.parse().ok()) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
     }
 
     fn tokens(&self, text: &str) -> Vec<String> {
@@ -446,8 +504,11 @@ impl Indexer {
         let more = changes.len() == CHANGES_PER_STEP;
         if !changes.is_empty() {
             let reader = self.store.read()?;
-            for (seq, kind, id) in changes {
-                self.index_entity(&reader, kind, id)?;
+            for (seq, change) in changes {
+                match change {
+                    Change::Entity(kind, id) => self.index_entity(&reader, kind, id)?,
+                    Change::Record(id) => self.index_record(&reader, id)?,
+                }
                 self.applied_seq = seq;
             }
         }
@@ -492,6 +553,40 @@ impl Indexer {
         Ok(())
     }
 
+    /// (Re)indexes owned record `id`, or removes it when it is gone.
+    fn index_record(&mut self, reader: &crate::store::Reader, id: u64) -> Result<()> {
+        let fields = self.shared.fields;
+        let uid = format!("{RECORD}:{id}");
+        self.writer.delete_term(Term::from_field_text(fields.uid, &uid));
+        let Some(record) = reader.owned(id)? else {
+            self.pending += 1;
+            return Ok(());
+        };
+        let item = &record.item;
+        let artist = crate::identity::artist_line(&item.artists);
+        let mut extra: Vec<String> = Vec::new();
+        for label in &item.labels {
+            extra.push(label.name.clone());
+            extra.extend(label.catalogue_number.clone());
+        }
+        extra.extend(item.genres.iter().cloned());
+        extra.extend(item.styles.iter().cloned());
+        extra.extend(item.year.map(|year| year.to_string()));
+        for credit in &item.artists {
+            extra.extend(credit.credited_as.clone());
+        }
+        let mut doc = TantivyDocument::default();
+        doc.add_text(fields.uid, &uid);
+        doc.add_text(fields.kind, RECORD);
+        doc.add_text(fields.exact, canonical_key(&item.title));
+        doc.add_text(fields.name, &item.title);
+        doc.add_text(fields.artist, &artist);
+        doc.add_text(fields.extra, extra.join(" "));
+        self.writer.add_document(doc).map_err(index_err("add document"))?;
+        self.pending += 1;
+        Ok(())
+    }
+
     fn commit(&mut self) -> Result<()> {
         let payload =
             Payload { seq: self.applied_seq, schema: INDEX_SCHEMA_VERSION, db_id: self.store.db_id().to_owned() };
@@ -526,6 +621,10 @@ impl Indexer {
                 self.index_entity(&reader, kind, id)?;
                 documents += 1;
             }
+        }
+        for (id, _) in reader.collection()? {
+            self.index_record(&reader, id)?;
+            documents += 1;
         }
         self.applied_seq = seq;
         self.pending = self.pending.max(1);

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use musique_sdk::collection::{Credit, Folder};
+use musique_sdk::collection::Folder;
 
 use super::Library;
 use crate::error::Result;
@@ -23,52 +23,24 @@ pub(crate) struct Owned {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Filter {
     pub(crate) folder: Option<u64>,
-    /// Words that must all be in the title, artists, labels or catalogue numbers (any case).
+    /// Words that must all match (as the search index matches: any case and
+    /// accents, a typo, the last one as a prefix) the title, artists, labels,
+    /// catalogue numbers, genres, styles or year.
     pub(crate) query: Option<String>,
 }
 
 /// How `collection_list` sorts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Sort {
+    /// Best match of the query first (by artist without one).
+    Relevance,
     Artist,
     Title,
     Year,
     Added,
 }
 
-/// The artists of a credit list as one name: Discogs' ` (2)` namesake suffixes
-/// dropped, joined as credited (`A & B`, `A, B`, `A Featuring B`).
-pub(crate) fn artist_line(credits: &[Credit]) -> String {
-    let mut line = String::new();
-    for (index, credit) in credits.iter().enumerate() {
-        line.push_str(without_suffix(&credit.name));
-        if index + 1 < credits.len() {
-            match credit.join.as_deref().map(str::trim) {
-                None | Some("") => line.push_str(", "),
-                Some(",") => line.push_str(", "),
-                Some(join) => {
-                    line.push(' ');
-                    line.push_str(join);
-                    line.push(' ');
-                }
-            }
-        }
-    }
-    line
-}
-
-/// `Rick Astley (2)` → `Rick Astley`.
-pub(crate) fn without_suffix(name: &str) -> &str {
-    let trimmed = name.trim_end();
-    if let Some(open) = trimmed.rfind(" (")
-        && trimmed.ends_with(')')
-        && trimmed[open + 2..trimmed.len() - 1].chars().all(|c| c.is_ascii_digit())
-        && trimmed.len() > open + 3
-    {
-        return &trimmed[..open];
-    }
-    trimmed
-}
+pub(crate) use crate::identity::{artist_line, without_suffix};
 
 impl Library {
     /// The owned records that pass `filter`, sorted, from `offset`, at most
@@ -81,15 +53,31 @@ impl Library {
         limit: usize,
     ) -> Result<(Vec<Arc<LinkedItem>>, u64)> {
         let linked = self.linked()?;
-        let words: Vec<String> =
-            filter.query.as_deref().unwrap_or("").split_whitespace().map(str::to_lowercase).collect();
+        let query = filter.query.as_deref().map(str::trim).filter(|query| !query.is_empty());
+        // With a query: the records the index finds, best first.
+        let found: Option<HashMap<u64, usize>> = match query {
+            Some(query) => {
+                if query.len() > super::MAX_QUERY_BYTES {
+                    return Err(crate::error::Error::invalid(format!(
+                        "`query` is limited to {} bytes",
+                        super::MAX_QUERY_BYTES
+                    )));
+                }
+                let ids = self.state.index.search_records(query, linked.len().max(1))?;
+                Some(ids.into_iter().enumerate().map(|(rank, id)| (id, rank)).collect())
+            }
+            None => None,
+        };
         let mut kept: Vec<&Arc<LinkedItem>> = linked
             .iter()
             .filter(|linked| filter.folder.is_none_or(|folder| folder == linked.owned.record.item.folder_id))
-            .filter(|linked| words.iter().all(|word| linked.text.contains(word.as_str())))
+            .filter(|linked| found.as_ref().is_none_or(|found| found.contains_key(&linked.owned.id)))
             .collect();
         match sort {
-            Sort::Artist => kept.sort_by(|a, b| {
+            Sort::Relevance if found.is_some() => kept.sort_by_key(|item| {
+                found.as_ref().and_then(|found| found.get(&item.owned.id)).copied().unwrap_or(usize::MAX)
+            }),
+            Sort::Artist | Sort::Relevance => kept.sort_by(|a, b| {
                 let key =
                     |item: &LinkedItem| (item.artist_fold.clone(), item.owned.record.item.year.unwrap_or(i32::MAX));
                 key(a).cmp(&key(b)).then_with(|| a.title_fold.cmp(&b.title_fold)).then(a.owned.id.cmp(&b.owned.id))
@@ -189,8 +177,6 @@ pub(crate) struct LinkedItem {
     /// The artist line and title in lower case, for sorting.
     artist_fold: String,
     title_fold: String,
-    /// Title, artists, labels and catalogue numbers in lower case, for `query`.
-    text: String,
 }
 
 /// The collection linked to the history, by instance id.
@@ -297,15 +283,6 @@ impl Library {
                 .find(|(folder, _)| *folder == item.folder_id)
                 .map(|(_, name)| name.clone());
             let artist = artist_line(&item.artists);
-            let mut text = format!("{} {}", item.title, artist).to_lowercase();
-            for label in &item.labels {
-                text.push(' ');
-                text.push_str(&label.name.to_lowercase());
-                if let Some(catno) = &label.catalogue_number {
-                    text.push(' ');
-                    text.push_str(&catno.to_lowercase());
-                }
-            }
             let (artist_fold, title_fold) = (artist.to_lowercase(), item.title.to_lowercase());
             linked.push(Arc::new(LinkedItem {
                 owned: Owned { id, record, folder },
@@ -313,7 +290,6 @@ impl Library {
                 by_user,
                 artist_fold,
                 title_fold,
-                text,
             }));
         }
         let linked = Arc::new(linked);
@@ -499,11 +475,11 @@ const MAX_PICK_SESSIONS: usize = 1000;
 mod tests {
     use super::*;
 
-    fn credit(name: &str, join: &str) -> Credit {
-        Credit {
+    fn credit(name: &str, join: &str) -> musique_sdk::collection::Credit {
+        musique_sdk::collection::Credit {
             name: name.into(),
             join: Some(join.into()).filter(|join: &String| !join.is_empty()),
-            ..Credit::default()
+            ..musique_sdk::collection::Credit::default()
         }
     }
 

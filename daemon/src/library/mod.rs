@@ -386,8 +386,16 @@ mod tests {
         );
         // The change log names what the deleted listen counted for, so the index follows.
         let changes = harness.store.read().unwrap().changes_after(0, 10_000).unwrap();
-        let last: Vec<Kind> = changes.iter().rev().take(3).map(|(_, kind, _)| *kind).collect();
-        assert_eq!(last, [Kind::Album, Kind::Artist, Kind::Track]);
+        let last: Vec<Option<Kind>> = changes
+            .iter()
+            .rev()
+            .take(3)
+            .map(|(_, change)| match change {
+                crate::store::Change::Entity(kind, _) => Some(*kind),
+                crate::store::Change::Record(_) => None,
+            })
+            .collect();
+        assert_eq!(last, [Some(Kind::Album), Some(Kind::Artist), Some(Kind::Track)]);
         harness.wait_indexed();
         // Charts over ranges that cut months (counted from listens) and whole months (from counters).
         let ranges = [

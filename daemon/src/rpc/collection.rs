@@ -30,11 +30,13 @@ pub(super) fn list(
             .map_err(|_| Error::invalid(format!("`cursor` {cursor:?} is not one this method gave")))?,
         None => 0,
     };
-    let sort = match sort.unwrap_or_default() {
-        CollectionSort::Artist => Sort::Artist,
-        CollectionSort::Title => Sort::Title,
-        CollectionSort::Year => Sort::Year,
-        CollectionSort::Added => Sort::Added,
+    let sort = match sort {
+        // Best match first with a query, by artist without.
+        None => Sort::Relevance,
+        Some(CollectionSort::Artist) => Sort::Artist,
+        Some(CollectionSort::Title) => Sort::Title,
+        Some(CollectionSort::Year) => Sort::Year,
+        Some(CollectionSort::Added) => Sort::Added,
     };
     let (items, total) = library.collection_list(&filter, sort, offset, limit)?;
     let end = offset + items.len();

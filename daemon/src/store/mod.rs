@@ -488,14 +488,19 @@ impl Reader {
     }
 
     /// Change-log entries after `seq`, at most `limit`.
-    pub(crate) fn changes_after(&self, seq: u64, limit: usize) -> Result<Vec<(u64, Kind, u64)>> {
+    pub(crate) fn changes_after(&self, seq: u64, limit: usize) -> Result<Vec<(u64, Change)>> {
         let table = self.txn.open_table(tables::CHANGES).map_err(store_err("open changes"))?;
         let mut changes = Vec::new();
         for row in table.range(seq.saturating_add(1)..).map_err(store_err("scan changes"))? {
             let (key, value) = row.map_err(store_err("scan changes"))?;
             let (kind, id) = value.value();
-            if let Some(kind) = Kind::from_u8(kind) {
-                changes.push((key.value(), kind, id));
+            let change = match Kind::from_u8(kind) {
+                Some(kind) => Some(Change::Entity(kind, id)),
+                None if kind == RECORD_CHANGE => Some(Change::Record(id)),
+                None => None,
+            };
+            if let Some(change) = change {
+                changes.push((key.value(), change));
             }
             if changes.len() >= limit {
                 break;
@@ -1082,6 +1087,18 @@ impl Reader {
         Ok(runs)
     }
 }
+
+/// What a change log entry says changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// An artist, album or track.
+    Entity(Kind, u64),
+    /// An owned record (collection item), by instance id.
+    Record(u64),
+}
+
+/// The change log's kind byte of an owned record (after the entity kinds).
+pub(crate) const RECORD_CHANGE: u8 = 3;
 
 /// A listen as analytics read it: when, what, and how long when known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -491,6 +491,11 @@ impl Writer {
                     WriteOp::Ingest { listens, run, puts, reply } => {
                         let outcome = self.ingest(&mut tables, &listens, run, &mut aggregates);
                         for put in puts {
+                            if let Put::Owned { instance_id, .. } = &put {
+                                self.seq += 1;
+                                let change = (super::RECORD_CHANGE, *instance_id);
+                                tables.changes.insert(self.seq, change).map_err(store_err("write change"))?;
+                            }
                             apply_put(&mut tables, put)?;
                         }
                         let mut outcome = Some(outcome);
@@ -515,6 +520,11 @@ impl Writer {
                     }
                     WriteOp::Put { puts, reply } => {
                         for put in puts {
+                            if let Put::Owned { instance_id, .. } = &put {
+                                self.seq += 1;
+                                let change = (super::RECORD_CHANGE, *instance_id);
+                                tables.changes.insert(self.seq, change).map_err(store_err("write change"))?;
+                            }
                             apply_put(&mut tables, put)?;
                         }
                         replies.push(Box::new(move |failure| {
