@@ -271,18 +271,7 @@ pub(crate) fn artist_line(credits: &[musique_sdk::collection::Credit]) -> String
     line
 }
 
-/// `Rick Astley (2)` → `Rick Astley`.
-pub(crate) fn without_suffix(name: &str) -> &str {
-    let trimmed = name.trim_end();
-    if let Some(open) = trimmed.rfind(" (")
-        && trimmed.ends_with(')')
-        && trimmed[open + 2..trimmed.len() - 1].chars().all(|c| c.is_ascii_digit())
-        && trimmed.len() > open + 3
-    {
-        return &trimmed[..open];
-    }
-    trimmed
-}
+pub(crate) use musique_sdk::collection::without_suffix;
 
 #[cfg(test)]
 mod tests {

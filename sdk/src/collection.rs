@@ -254,3 +254,19 @@ pub struct Image {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
 }
+
+/// A name without the ` (2)` a service adds to tell namesakes apart:
+/// `Rick Astley (2)` is `Rick Astley`; `Chic (Band)` stays as it is.
+pub fn without_suffix(name: &str) -> &str {
+    let trimmed = name.trim_end();
+    match trimmed.rfind(" (") {
+        Some(open)
+            if trimmed.ends_with(')')
+                && trimmed.len() > open + 3
+                && trimmed[open + 2..trimmed.len() - 1].chars().all(|c| c.is_ascii_digit()) =>
+        {
+            &trimmed[..open]
+        }
+        _ => trimmed,
+    }
+}

@@ -219,7 +219,8 @@ async fn the_adapter_runs_as_a_drop_in_plugin() {
     let plugins = client.plugins_list().await.unwrap();
     let dynamic = plugins.iter().find(|plugin| plugin.name == "discogs" && plugin.origin == "dynamic");
     let dynamic = dynamic.unwrap_or_else(|| panic!("{plugins:?}"));
-    assert_eq!((dynamic.state.as_str(), dynamic.capabilities.clone()), ("running", vec!["collection".to_owned()]));
+    let capabilities = vec!["collection".to_owned(), "enrich".to_owned()];
+    assert_eq!((dynamic.state.as_str(), dynamic.capabilities.clone()), ("running", capabilities));
 
     let run = wait_import(&client, client.collection_sync(None, None).await.unwrap().id).await;
     assert_eq!((run.state, run.imported, run.file_records_done), (ImportState::Completed, 12, 11), "{run:?}");
@@ -386,4 +387,38 @@ async fn many_pages_sync_exactly() {
     );
     assert_eq!(records(&daemon).iter().map(|item| item["id"].as_u64().unwrap()).collect::<Vec<_>>(), ids);
     assert_eq!(fake.count("/releases/"), 270);
+}
+
+#[tokio::test]
+async fn discogs_enriches_albums_and_artists() {
+    let fake = FakeDiscogs::start();
+    fake.add_items(4);
+    let daemon = Daemon::start_with_config(&fake.config(""));
+    // Record 0 has both covers; Record 3's are blank on Discogs.
+    let album = json(&daemon, &["enrich", "Artist 0", "--album", "Record 0"]);
+    assert_eq!(
+        (album["found"].as_bool(), album["source"].as_str(), album["name"].as_str()),
+        (Some(true), Some("discogs"), Some("Record 0")),
+        "{album}"
+    );
+    let images = album["images"].as_array().unwrap();
+    assert_eq!(images.len(), 2, "{album}");
+    assert!(images.iter().all(|image| image["url"].as_str().unwrap().starts_with("https://i.discogs.com/")));
+    assert!(album["url"].as_str().unwrap().starts_with("https://www.discogs.com/release/"), "{album}");
+    let blank = json(&daemon, &["enrich", "Artist 3", "--album", "Record 3"]);
+    assert_eq!((blank["found"].as_bool(), blank["images"].as_array().map(Vec::len)), (Some(true), Some(0)), "{blank}");
+    let artist = json(&daemon, &["enrich", "Artist 1"]);
+    assert_eq!((artist["kind"].as_str(), artist["found"].as_bool()), (Some("artist"), Some(true)), "{artist}");
+    let unknown = plain(&daemon, &["enrich", "Nobody", "--album", "Nothing"]);
+    assert!(unknown.contains("discogs does not know Nobody – Nothing"), "{unknown}");
+    assert!(fake.count("/database/search") >= 4);
+    // Without a token, nothing is asked: the adapter says why.
+    drop(daemon);
+    let daemon =
+        Daemon::start_with_config(&fake.config_as(USER, TOKEN, "").replace(&format!("token = \"{TOKEN}\"\n"), ""));
+    let before = fake.count("/database/search");
+    let (code, _, err) = daemon.ctl(&["enrich", "Artist 0", "--album", "Record 0"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no Discogs token"), "{err}");
+    assert_eq!(fake.count("/database/search"), before);
 }

@@ -77,10 +77,15 @@ impl Client {
     /// GETs `path` (with its query) under the API root; the answer's JSON body,
     /// or what went wrong. `what` names the resource in messages.
     pub fn get(&mut self, path: &str, what: &str) -> Result<Value, Error> {
+        self.get_with(path, &[], what)
+    }
+
+    /// [`Client::get`] with query parameters, encoded.
+    pub fn get_with(&mut self, path: &str, query: &[(&str, &str)], what: &str) -> Result<Value, Error> {
         if let Err(left) = self.pacer.wait() {
             return Err(Error::rate_limited(millis(left), "Discogs request budget used up; waiting for the window"));
         }
-        let mut request = self.http.get(format!("{}{path}", self.api_url));
+        let mut request = self.http.get(format!("{}{path}", self.api_url)).query(query);
         if let Some(token) = &self.token {
             request = request.header("Authorization", format!("Discogs token={}", token.expose()));
         }

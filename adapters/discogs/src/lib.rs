@@ -9,6 +9,8 @@
 //!   sync land on later pages and never shift the ones still to read. The
 //!   cursor is the next page's number.
 //! - `collection.release`: one release's details (`/releases/{id}`).
+//! - `enrich`: a cover and the Discogs page of an album (the first release the
+//!   database search finds for the artist and title) or of an artist; needs the token.
 //!
 //! Requests keep to `requests_per_minute` (see [`client`]). Failures come back
 //! as SDK errors whose kind tells the host whether to retry (`rate_limited`,
@@ -19,6 +21,7 @@ pub mod settings;
 pub mod wire;
 
 use musique_sdk::collection::{Folder, Page, PageRequest, Release, ReleaseRequest, method};
+use musique_sdk::protocol::{EnrichRequest, Enrichment, Image};
 use musique_sdk::{Capability, Error, ErrorKind, Host, Level, Plugin};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -43,7 +46,7 @@ struct Cursor {
 impl Plugin for Discogs {
     const NAME: &'static str = "discogs";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const CAPABILITIES: &'static [Capability] = &[Capability::Collection];
+    const CAPABILITIES: &'static [Capability] = &[Capability::Collection, Capability::Enrich];
 
     fn create(host: Host, config: Value) -> Result<Self, Error> {
         let settings = Settings::parse(config, &|name| std::env::var(name).ok())?;
@@ -58,6 +61,7 @@ impl Plugin for Discogs {
         match name {
             method::PAGE => reply(self.page(parse(payload)?)?),
             method::RELEASE => reply(self.release(parse(payload)?)?),
+            musique_sdk::protocol::method::ENRICH => reply(self.enrich(parse(payload)?)?),
             _ => Err(Error::unknown_method(name)),
         }
     }
@@ -118,6 +122,45 @@ impl Discogs {
             pages_total: Some(pages),
             items_total: Some(page.pagination.items),
         })
+    }
+
+    fn enrich(&mut self, request: EnrichRequest) -> Result<Option<Enrichment>, Error> {
+        if self.settings.token.is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "no Discogs token: searching the Discogs database needs one (token in [adapters.discogs])",
+            ));
+        }
+        let artist = request.artist.as_str();
+        let query: Vec<(&str, &str)> = match &request.album {
+            Some(album) => vec![("type", "release"), ("artist", artist), ("release_title", album), ("per_page", "5")],
+            None => vec![("type", "artist"), ("q", artist), ("per_page", "5")],
+        };
+        let answer = self.client.get_with("/database/search", &query, "search")?;
+        let found: wire::Search = serde_json::from_value(answer).map_err(|err| shape("search", err))?;
+        let Some(first) = found.results.into_iter().next() else { return Ok(None) };
+        // Releases are titled `Artist - Title`.
+        let name = match &request.album {
+            Some(_) => first.title.split_once(" - ").map_or(first.title.as_str(), |(_, title)| title).to_owned(),
+            None => first.title.clone(),
+        };
+        let mut images = Vec::new();
+        for (size, url) in [("small", first.thumb), ("extralarge", first.cover_image)] {
+            if !url.trim().is_empty() && !url.contains("spacer.gif") {
+                images.push(Image { size: size.to_owned(), url });
+            }
+        }
+        let url = match first.uri.trim() {
+            "" => None,
+            uri if uri.starts_with("http") => Some(uri.to_owned()),
+            uri => Some(format!("https://www.discogs.com{uri}")),
+        };
+        Ok(Some(Enrichment {
+            name: musique_sdk::collection::without_suffix(&name).to_owned(),
+            url,
+            images,
+            summary: None,
+        }))
     }
 
     fn release(&mut self, request: ReleaseRequest) -> Result<Release, Error> {

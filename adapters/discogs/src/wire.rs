@@ -187,6 +187,25 @@ pub struct ImageWire {
     pub height: u64,
 }
 
+/// `/database/search`.
+#[derive(Debug, Deserialize)]
+pub struct Search {
+    #[serde(default)]
+    pub results: Vec<SearchResult>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchResult {
+    #[serde(default, deserialize_with = "text")]
+    pub title: String,
+    #[serde(default, deserialize_with = "text")]
+    pub thumb: String,
+    #[serde(default, deserialize_with = "text")]
+    pub cover_image: String,
+    #[serde(default, deserialize_with = "text")]
+    pub uri: String,
+}
+
 /// A number written as a number or as text (`"qty": "2"`); null and blanks are 0.
 fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     #[derive(Deserialize)]

@@ -1,6 +1,6 @@
 //! Enrichment: images and summaries of artists and albums from the adapters
-//! that can `enrich` (Last.fm), cached in the store and fetched again only
-//! when stale. New albums are enriched in the background: album ids only
+//! that can `enrich` (Last.fm, Discogs), every one asked and their answers
+//! merged, cached in the store and fetched again only when stale. New albums are enriched in the background: album ids only
 //! grow, so a stored "last album done" is the whole queue, and it survives
 //! restarts.
 
@@ -36,8 +36,8 @@ pub(crate) struct Enriched {
 enum Failure {
     /// Bad input, or the store failed.
     Service(Error),
-    /// The adapter (named) failed.
-    Adapter(String, PluginCallError),
+    /// Every adapter asked failed (named, in the order asked).
+    Adapters(Vec<(String, PluginCallError)>),
 }
 
 impl From<Error> for Failure {
@@ -51,7 +51,21 @@ impl Adapters {
     pub(crate) fn enrich(&self, artist: &str, album: Option<&str>, refresh: bool) -> Result<Enriched> {
         self.try_enrich(artist, album, refresh).map_err(|failure| match failure {
             Failure::Service(error) => error,
-            Failure::Adapter(adapter, error) => plugin_error(&adapter, error),
+            Failure::Adapters(mut failures) => {
+                let retryable = failures.iter().any(|(_, error)| {
+                    error
+                        .plugin_error()
+                        .is_some_and(|error| matches!(error.kind, ErrorKind::RateLimited | ErrorKind::Unavailable))
+                });
+                if failures.len() == 1 || retryable {
+                    let (adapter, error) = failures.swap_remove(0);
+                    return plugin_error(&adapter, error);
+                }
+                // Each says what it lacks (a key, a token): say it all.
+                let reasons: Vec<String> =
+                    failures.iter().map(|(adapter, error)| format!("{adapter}: {error}")).collect();
+                Error::invalid(reasons.join("; "))
+            }
         })
     }
 
@@ -73,47 +87,66 @@ impl Adapters {
         {
             return Ok(Enriched { kind, record, cached: true });
         }
-        let adapter = self
-            .enrich_adapter()
-            .ok_or_else(|| Error::invalid("no running adapter can enrich (Last.fm does: see `musiquectl plugins`)"))?;
+        let adapters = self.enrich_adapters();
+        if adapters.is_empty() {
+            return Err(Error::invalid(
+                "no running adapter can enrich (Last.fm and Discogs do: see `musiquectl plugins`)",
+            )
+            .into());
+        }
         let request = EnrichRequest { artist: artist.to_owned(), album: album.map(str::to_owned) };
-        let value = self
-            .state
-            .plugins
-            .call(&adapter, method::ENRICH, serde_json::to_value(request).expect("JSON"))
-            .map_err(|error| Failure::Adapter(adapter.clone(), error))?;
-        let found: Option<Enrichment> = serde_json::from_value(value).map_err(|err| {
-            Error::Internal(crate::error::InternalError::AdapterReply {
-                adapter: adapter.clone(),
-                method: method::ENRICH.to_owned(),
-                message: err.to_string(),
-            })
-        })?;
-        let record = EnrichmentRecord {
-            source: adapter,
-            fetched_at_ms: now_ms,
-            found: found.is_some(),
-            name: found.as_ref().map(|found| found.name.clone()).unwrap_or_default(),
-            url: found.as_ref().and_then(|found| found.url.clone()),
-            images: found
-                .as_ref()
-                .map(|found| {
-                    found
-                        .images
-                        .iter()
-                        .map(|image| ImageRecord { size: image.size.clone(), url: image.url.clone() })
-                        .collect()
+        let request = serde_json::to_value(request).expect("JSON");
+        // Every adapter is asked; what the first to know says comes first, and images add up.
+        let mut answered: Vec<String> = Vec::new();
+        let mut found: Vec<Enrichment> = Vec::new();
+        let mut failures: Vec<(String, PluginCallError)> = Vec::new();
+        for adapter in adapters {
+            let value = match self.state.plugins.call(&adapter, method::ENRICH, request.clone()) {
+                Ok(value) => value,
+                Err(error) => {
+                    failures.push((adapter, error));
+                    continue;
+                }
+            };
+            let one: Option<Enrichment> = serde_json::from_value(value).map_err(|err| {
+                Error::Internal(crate::error::InternalError::AdapterReply {
+                    adapter: adapter.clone(),
+                    method: method::ENRICH.to_owned(),
+                    message: err.to_string(),
                 })
-                .unwrap_or_default(),
-            summary: found.and_then(|found| found.summary),
+            })?;
+            answered.push(adapter);
+            found.extend(one);
+        }
+        if answered.is_empty() {
+            return Err(Failure::Adapters(failures));
+        }
+        let first = |pick: fn(&Enrichment) -> Option<String>| found.iter().find_map(pick);
+        let mut images: Vec<ImageRecord> = Vec::new();
+        for image in found.iter().flat_map(|found| &found.images) {
+            if !images.iter().any(|known| known.url == image.url && known.size == image.size) {
+                images.push(ImageRecord { size: image.size.clone(), url: image.url.clone() });
+            }
+        }
+        let record = EnrichmentRecord {
+            source: answered.join(", "),
+            fetched_at_ms: now_ms,
+            found: !found.is_empty(),
+            name: first(|found| Some(found.name.clone()).filter(|name| !name.is_empty())).unwrap_or_default(),
+            url: first(|found| found.url.clone()),
+            images,
+            summary: first(|found| found.summary.clone()),
         };
         self.state.store.put_blocking(vec![Put::Enrichment { kind, key, record: record.clone() }])?;
         Ok(Enriched { kind, record, cached: false })
     }
 
-    /// The first running adapter that can enrich.
-    fn enrich_adapter(&self) -> Option<String> {
-        self.with_capability(musique_sdk::Capability::Enrich).into_iter().next()
+    /// The running adapters that can enrich, Last.fm first (its summaries lead), then by name.
+    fn enrich_adapters(&self) -> Vec<String> {
+        let mut adapters = self.with_capability(musique_sdk::Capability::Enrich);
+        adapters.sort_by_key(|name| (name != "lastfm", name.clone()));
+        adapters.dedup();
+        adapters
     }
 }
 
@@ -165,7 +198,7 @@ fn run(adapters: &Adapters, stop: &AtomicBool) {
 /// Enriches albums added since the stored position (and their artists). `Ok(true)`
 /// when it did some work, `Err` when adapters cannot be used now (the error says why).
 fn enrich_new_albums(adapters: &Adapters, stop: &AtomicBool) -> Result<bool> {
-    if adapters.enrich_adapter().is_none() {
+    if adapters.enrich_adapters().is_empty() {
         return Ok(false);
     }
     let store = &adapters.state.store;
@@ -182,14 +215,17 @@ fn enrich_new_albums(adapters: &Adapters, stop: &AtomicBool) -> Result<bool> {
             for album in [Some(album.title.as_str()), None] {
                 match adapters.try_enrich(&artist, album, false) {
                     Ok(_) => {}
-                    Err(Failure::Adapter(adapter, error)) => {
-                        let kind = error.plugin_error().map(|error| error.kind);
-                        if kind != Some(ErrorKind::InvalidInput) {
+                    Err(Failure::Adapters(mut failures)) => {
+                        let stopping = failures.iter().position(|(_, error)| {
+                            error.plugin_error().map(|error| error.kind) != Some(ErrorKind::InvalidInput)
+                        });
+                        if let Some(index) = stopping {
                             // No credentials, service down, plugin gone: stop here and keep the position.
                             save(store, done)?;
+                            let (adapter, error) = failures.swap_remove(index);
                             return Err(plugin_error(&adapter, error));
                         }
-                        tracing::debug!(%artist, error = %error, "enrichment refused");
+                        tracing::debug!(%artist, "enrichment refused by every adapter");
                     }
                     Err(Failure::Service(error)) => tracing::debug!(%artist, %error, "enrichment failed"),
                 }
