@@ -268,6 +268,12 @@ async fn the_collection_meets_the_listens() {
     assert_eq!(find(&items, 0)["plays"], 2);
     assert_eq!(find(&items, 1)["plays"], 0);
     assert!(find(&items, 1).get("linked").is_none());
+    // Artists link through the album, or by name when no album does (Artist 1 is in the listens, Artist 2 is not).
+    assert!(third["artist_id"].is_u64(), "{third}");
+    assert_eq!(find(&items, 7)["artist_id"], find(&items, 0)["artist_id"], "Record 7 is Artist 0's too, unplayed");
+    assert!(find(&items, 7).get("album_id").is_none());
+    assert!(find(&items, 1)["artist_id"].is_u64(), "{}", find(&items, 1));
+    assert!(find(&items, 2).get("artist_id").is_none());
 
     let unplayed = json(&daemon, &["collection", "unplayed", "--limit", "500"]);
     assert_eq!(unplayed.as_array().unwrap().len(), 38);

@@ -2197,6 +2197,9 @@ pub struct OwnedItem {
     /// The album of the history it is, when linked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub album_id: Option<u64>,
+    /// Its artist in the history: the album's, else one of its credits found by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist_id: Option<u64>,
     /// How: `auto` (by name), `user` (`collection.link`), `none` (the user said it is none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linked: Option<String>,

@@ -172,6 +172,8 @@ pub(crate) struct LinkedItem {
     pub(crate) owned: Owned,
     /// The album of the history it is, when one is.
     pub(crate) album: Option<u64>,
+    /// Its artist in the history: the album's, else one of its credits by name.
+    pub(crate) artist: Option<u64>,
     /// The user set the link (or said there is none).
     pub(crate) by_user: bool,
     /// The artist line and title in lower case, for sorting.
@@ -253,6 +255,19 @@ impl Library {
                 }
             }
         })?;
+        // Loose artist key → the most played artist with it.
+        let mut artist_plays = crate::store::Tally::default();
+        reader.add_all_time(crate::store::Kind::Artist, &mut artist_plays)?;
+        let mut artists: HashMap<String, u64> = HashMap::new();
+        reader.for_each_artist_key(|key, id| {
+            let loose = loose_words(key);
+            match artists.get(&loose) {
+                Some(&other) if artist_plays.get(other) >= artist_plays.get(id) => {}
+                _ => {
+                    artists.insert(loose, id);
+                }
+            }
+        })?;
         let user: HashMap<u64, Option<String>> =
             reader.collection_links()?.into_iter().map(|(release, link)| (release, link.album_key)).collect();
         let mut folders: HashMap<String, Vec<(u64, String)>> = HashMap::new();
@@ -275,6 +290,17 @@ impl Library {
                     (found.copied(), false)
                 }
             };
+            let artist_id = match album {
+                Some(album) => reader.album(album)?.map(|album| album.artist_id),
+                None => {
+                    let mut names = vec![loose_artist(&artist_line(&item.artists))];
+                    for credit in &item.artists {
+                        names.push(loose_artist(&credit.name));
+                        names.extend(credit.credited_as.as_deref().map(loose_artist));
+                    }
+                    names.iter().find_map(|name| artists.get(name)).copied()
+                }
+            };
             if !folders.contains_key(&record.adapter) {
                 folders.insert(record.adapter.clone(), folder_names(&reader, &record.adapter)?);
             }
@@ -287,6 +313,7 @@ impl Library {
             linked.push(Arc::new(LinkedItem {
                 owned: Owned { id, record, folder },
                 album,
+                artist: artist_id,
                 by_user,
                 artist_fold,
                 title_fold,

@@ -196,6 +196,7 @@ fn item_dto(played: &Played, period: bool) -> OwnedItem {
     OwnedItem {
         format: format_kind(&item.formats),
         album_id: played.item.album,
+        artist_id: played.item.artist,
         linked: match (played.item.album, played.item.by_user) {
             (Some(_), false) => Some("auto".to_owned()),
             (Some(_), true) => Some("user".to_owned()),

@@ -999,6 +999,16 @@ impl Reader {
         Ok((albums.len().map_err(store_err("count albums"))?, artists.len().map_err(store_err("count artists"))?))
     }
 
+    /// Calls `visit` with every artist's canonical key and id.
+    pub(crate) fn for_each_artist_key(&self, mut visit: impl FnMut(&str, u64)) -> Result<()> {
+        let table = self.txn.open_table(tables::ARTIST_KEYS).map_err(store_err("open artist_keys"))?;
+        for row in table.iter().map_err(store_err("scan artist_keys"))? {
+            let (key, id) = row.map_err(store_err("scan artist_keys"))?;
+            visit(key.value(), id.value());
+        }
+        Ok(())
+    }
+
     /// Calls `visit` with every album's canonical key (artist key, unit separator, title key) and id.
     pub(crate) fn for_each_album_key(&self, mut visit: impl FnMut(&str, u64)) -> Result<()> {
         let table = self.txn.open_table(tables::ALBUM_KEYS).map_err(store_err("open album_keys"))?;
