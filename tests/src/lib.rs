@@ -296,6 +296,26 @@ pub fn process_rss(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// Installs the drop-in build of a plugin crate (`musique_lastfm_plugin`; cargo
+/// leaves the cdylib of a test dev-dependency in `deps/`) as `file` in the
+/// daemon's plugins directory, then restarts the daemon.
+pub fn install_drop_in(daemon: &mut Daemon, library: &str, file: &str) {
+    let built = bin_dir().join("deps").join(format!(
+        "{}{library}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(built.exists(), "{} is built by `cargo test --workspace`", built.display());
+    let plugins_dir = daemon.data_dir().join("plugins");
+    std::fs::create_dir_all(&plugins_dir).expect("create the plugins directory");
+    // Written elsewhere and renamed into place, so the directory watcher never reads half a file.
+    let partial = plugins_dir.join(format!(".{file}.partial"));
+    std::fs::copy(&built, &partial).expect("copy the plugin");
+    std::fs::rename(&partial, plugins_dir.join(file)).expect("rename the plugin into place");
+    daemon.stop();
+    daemon.restart();
+}
+
 /// Waits until an import run is no longer running; returns it.
 pub async fn wait_import(client: &Client, id: u64) -> musique_api::ImportRun {
     let started = Instant::now();

@@ -201,20 +201,8 @@ async fn a_sync_killed_midway_resumes_with_exact_counts() {
 async fn the_adapter_runs_as_a_drop_in_plugin() {
     let fake = FakeDiscogs::start();
     fake.add_items(12);
-    // Built as a dev-dependency of these tests, so cargo leaves the cdylib in `deps/`.
-    let library = musique_tests::bin_dir().join("deps").join(format!(
-        "{}musique_discogs_plugin{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    ));
-    assert!(library.exists(), "{} is built by `cargo test --workspace`", library.display());
     let mut daemon = Daemon::start_with_config(&fake.config(""));
-    let plugins_dir = daemon.data_dir().join("plugins");
-    std::fs::create_dir_all(&plugins_dir).unwrap();
-    std::fs::copy(&library, plugins_dir.join(".discogs.partial")).unwrap();
-    std::fs::rename(plugins_dir.join(".discogs.partial"), plugins_dir.join("libdiscogs.so")).unwrap();
-    daemon.stop();
-    daemon.restart();
+    musique_tests::install_drop_in(&mut daemon, "musique_discogs_plugin", "libdiscogs.so");
     let client = daemon.client().await;
     let plugins = client.plugins_list().await.unwrap();
     let dynamic = plugins.iter().find(|plugin| plugin.name == "discogs" && plugin.origin == "dynamic");

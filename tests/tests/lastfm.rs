@@ -419,20 +419,8 @@ async fn the_same_play_from_two_sources_is_one_listen() {
 async fn the_adapter_runs_as_a_drop_in_plugin() {
     let fake = FakeLastfm::start();
     fake.add_history("rj", 250, NEWEST);
-    // Built as a dev-dependency of these tests, so cargo leaves the cdylib in `deps/`.
-    let library = musique_tests::bin_dir().join("deps").join(format!(
-        "{}musique_lastfm_plugin{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    ));
-    assert!(library.exists(), "{} is built by `cargo test --workspace`", library.display());
     let mut daemon = Daemon::start_with_config(&fake.config(""));
-    let plugins_dir = daemon.data_dir().join("plugins");
-    std::fs::create_dir_all(&plugins_dir).unwrap();
-    std::fs::copy(&library, plugins_dir.join(".lastfm.partial")).unwrap();
-    std::fs::rename(plugins_dir.join(".lastfm.partial"), plugins_dir.join("liblastfm.so")).unwrap();
-    daemon.stop();
-    daemon.restart();
+    musique_tests::install_drop_in(&mut daemon, "musique_lastfm_plugin", "liblastfm.so");
     let client = daemon.client().await;
     let plugins = client.plugins_list().await.unwrap();
     let dynamic = plugins.iter().find(|plugin| plugin.name == "lastfm" && plugin.origin == "dynamic");

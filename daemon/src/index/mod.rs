@@ -310,36 +310,7 @@ impl Index {
         if tokens.is_empty() {
             return Ok(Vec::new());
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let last = tokens.len() - 1;
-        for (position, token) in tokens.iter().enumerate() {
-            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            for (field, weight) in [(fields.name, 1.0), (fields.artist, 0.5)] {
-                let term = Term::from_field_text(field, token);
-                alternatives.push((
-                    Occur::Should,
-                    boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), 3.0 * weight),
-                ));
-                let length = token.chars().count();
-                let distance = match length {
-                    0..=3 => 0,
-                    4..=7 => 1,
-                    _ => 2,
-                };
-                if distance > 0 {
-                    alternatives
-                        .push((Occur::Should, boosted(FuzzyTermQuery::new(term.clone(), distance, true), weight)));
-                }
-                if position == last {
-                    let prefix_distance = if length >= 5 { 1 } else { 0 };
-                    alternatives.push((
-                        Occur::Should,
-                        boosted(FuzzyTermQuery::new_prefix(term, prefix_distance, true), 0.8 * weight),
-                    ));
-                }
-            }
-            clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
-        }
+        let mut clauses = word_clauses(&tokens, &[(fields.name, 1.0), (fields.artist, 0.5)]);
         let exact = Term::from_field_text(fields.exact, &canonical_key(text));
         clauses.push((Occur::Should, boosted(TermQuery::new(exact.clone(), IndexRecordOption::Basic), 10.0)));
         // Among exact matches, an artist ranks before an album or track of the same name.
@@ -392,29 +363,7 @@ impl Index {
         if tokens.is_empty() {
             return Ok(Vec::new());
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let last = tokens.len() - 1;
-        for (position, token) in tokens.iter().enumerate() {
-            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            for (field, weight) in [(fields.name, 1.0), (fields.artist, 0.7), (fields.extra, 0.5)] {
-                let term = Term::from_field_text(field, token);
-                alternatives.push((
-                    Occur::Should,
-                    boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), 3.0 * weight),
-                ));
-                let length = token.chars().count();
-                if length >= 4 {
-                    let distance = if length >= 8 { 2 } else { 1 };
-                    alternatives
-                        .push((Occur::Should, boosted(FuzzyTermQuery::new(term.clone(), distance, true), weight)));
-                }
-                if position == last {
-                    alternatives
-                        .push((Occur::Should, boosted(FuzzyTermQuery::new_prefix(term, 0, true), 0.8 * weight)));
-                }
-            }
-            clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
-        }
+        let mut clauses = word_clauses(&tokens, &[(fields.name, 1.0), (fields.artist, 0.7), (fields.extra, 0.5)]);
         let record = Term::from_field_text(fields.kind, RECORD);
         clauses.push((Occur::Must, Box::new(TermQuery::new(record, IndexRecordOption::Basic))));
         let query = BooleanQuery::new(clauses);
@@ -443,6 +392,41 @@ impl Index {
         tokens.truncate(16);
         tokens
     }
+}
+
+/// One clause per word, each a must: the word matches one of `fields` (weighted)
+/// exactly, with a typo (one from 4 letters, two from 8), or, for the last word, as a prefix.
+fn word_clauses(tokens: &[String], fields: &[(Field, f32)]) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let last = tokens.len().saturating_sub(1);
+    for (position, token) in tokens.iter().enumerate() {
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for &(field, weight) in fields {
+            let term = Term::from_field_text(field, token);
+            alternatives.push((
+                Occur::Should,
+                boosted(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), 3.0 * weight),
+            ));
+            let length = token.chars().count();
+            let distance = match length {
+                0..=3 => 0,
+                4..=7 => 1,
+                _ => 2,
+            };
+            if distance > 0 {
+                alternatives.push((Occur::Should, boosted(FuzzyTermQuery::new(term.clone(), distance, true), weight)));
+            }
+            if position == last {
+                let prefix_distance = if length >= 5 { 1 } else { 0 };
+                alternatives.push((
+                    Occur::Should,
+                    boosted(FuzzyTermQuery::new_prefix(term, prefix_distance, true), 0.8 * weight),
+                ));
+            }
+        }
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
+    }
+    clauses
 }
 
 fn boosted(query: impl Query + 'static, boost: f32) -> Box<dyn Query> {
