@@ -265,6 +265,12 @@ async fn the_collection_meets_the_listens() {
 
     let unplayed = json(&daemon, &["collection", "unplayed", "--limit", "500"]);
     assert_eq!(unplayed.as_array().unwrap().len(), 38);
+    // Not played in the last ten days: all but Record 3.
+    let since = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(240)).strftime("%Y-%m-%d").to_string();
+    let recent = json(&daemon, &["collection", "unplayed", "--from", &since, "--limit", "500"]);
+    let titles: Vec<&str> = recent.as_array().unwrap().iter().map(|item| item["title"].as_str().unwrap()).collect();
+    assert_eq!(titles.len(), 39);
+    assert!(!titles.contains(&"Record 3") && titles.contains(&"Record 0"));
     let dusty = json(&daemon, &["collection", "dusty", "--months", "12", "--limit", "500"]);
     let dusty = dusty.as_array().unwrap();
     assert_eq!(dusty.len(), 39, "never played, and Record 0");

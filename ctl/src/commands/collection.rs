@@ -66,8 +66,10 @@ enum Action {
         #[arg(long, default_value_t = 10)]
         limit: u32,
     },
-    /// Records you own and never played (from any source).
+    /// Records you own and never played (from any source), or not in a period.
     Unplayed {
+        #[command(flatten)]
+        period: PeriodArgs,
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
@@ -257,12 +259,16 @@ impl Collection {
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            Action::Unplayed { limit } => {
-                let items = client.collection_unplayed(None, Some(limit)).await?;
+            Action::Unplayed { period, limit } => {
+                let PeriodArgs { range, year, month, week, day, tz } = period;
+                let (from, to) = range.into_times();
+                let items = client.collection_unplayed(None, from, to, year, month, week, day, tz, Some(limit)).await?;
                 show_records(out, session.json, &items, "every record you own has been played")
             }
             Action::Dusty { months, limit } => {
-                let items = client.collection_unplayed(Some(months), Some(limit)).await?;
+                let items = client
+                    .collection_unplayed(Some(months), None, None, None, None, None, None, None, Some(limit))
+                    .await?;
                 show_records(out, session.json, &items, &format!("every record was played in the last {months} months"))
             }
             Action::Missing { period, min_plays, limit } => {

@@ -445,10 +445,22 @@ pub trait MusiqueApi {
         limit: Option<u32>,
     ) -> RpcResult<CollectionStats>;
 
-    /// Records never played, or (with `months`) not played for that many months,
-    /// longest unplayed first. Since [`COLLECTION`].
+    /// Records never played; with `months`, not played for that many months; with
+    /// a period (the calendar and range parameters of `stats.top`), not played in
+    /// it. Longest unplayed first. Since [`COLLECTION`].
     #[method(name = "collection.unplayed", param_kind = map)]
-    async fn collection_unplayed(&self, months: Option<u32>, limit: Option<u32>) -> RpcResult<Vec<OwnedItem>>;
+    async fn collection_unplayed(
+        &self,
+        months: Option<u32>,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
+        limit: Option<u32>,
+    ) -> RpcResult<Vec<OwnedItem>>;
 
     /// The albums played most in a period that no owned record is, with at least
     /// `min_plays` (default 5). Since [`COLLECTION`].

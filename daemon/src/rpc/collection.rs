@@ -124,14 +124,20 @@ pub(super) fn stats(
 }
 
 /// `collection.unplayed`: never played, or not for `months`.
-pub(super) fn unplayed(library: &Library, months: Option<u32>, limit: usize) -> Result<Vec<OwnedItem>> {
+pub(super) fn unplayed(
+    library: &Library,
+    months: Option<u32>,
+    range: Option<(i64, i64)>,
+    limit: usize,
+) -> Result<Vec<OwnedItem>> {
     let now = library.clock().now_s();
     let mut rows: Vec<Played> = library
-        .collection_plays(None)?
+        .collection_plays(range)?
         .into_iter()
-        .filter(|played| match months {
-            None => played.plays == 0,
-            Some(months) => played.last_played.is_none_or(|last| last < now - i64::from(months) * 30 * 86_400),
+        .filter(|played| match (months, range) {
+            (Some(months), _) => played.last_played.is_none_or(|last| last < now - i64::from(months) * 30 * 86_400),
+            (None, Some(_)) => played.period_plays == 0,
+            (None, None) => played.plays == 0,
         })
         .collect();
     // Never played first (by when they were added), then the longest unplayed.

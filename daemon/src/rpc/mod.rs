@@ -680,10 +680,22 @@ impl MusiqueApiServer for Rpc {
     async fn collection_unplayed(
         &self,
         months: Option<u32>,
+        from: Option<TimeArg>,
+        to: Option<TimeArg>,
+        year: Option<String>,
+        month: Option<String>,
+        week: Option<String>,
+        day: Option<String>,
+        tz: Option<String>,
         limit: Option<u32>,
     ) -> RpcResult<Vec<musique_api::OwnedItem>> {
         let limit = limit_of(limit, 50, collection::max_limit())?;
-        self.blocking(move |handles| collection::unplayed(&handles.library, months, limit)).await
+        let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
+        let ask = analytics::Ask::new(&self.handles.library, params)?;
+        if months.is_some() && ask.range.is_some() {
+            return Err(invalid("give `months` or a period, not both"));
+        }
+        self.blocking(move |handles| collection::unplayed(&handles.library, months, ask.range, limit)).await
     }
 
     async fn collection_missing(

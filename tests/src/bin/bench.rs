@@ -598,7 +598,9 @@ async fn collection_rows(client: &jsonrpsee::async_client::Client, rows: &mut Ve
         timed(samples, |sample| client.collection_stats(None, None, year(sample), None, None, None, None, None, None))
             .await?;
     push("collection stats of a year", times);
-    let times = timed(samples, |_| client.collection_unplayed(Some(12), Some(50))).await?;
+    let times =
+        timed(samples, |_| client.collection_unplayed(Some(12), None, None, None, None, None, None, None, Some(50)))
+            .await?;
     push("collection: not played for 12 months", times);
     let times =
         timed(samples, |_| client.collection_missing(None, None, None, None, None, None, None, None, Some(20))).await?;
