@@ -100,7 +100,13 @@ struct Job {
 impl Job {
     fn run(self, cancel: &AtomicBool, run: ImportRunRecord, committed: &mut ImportRunRecord) -> Ended {
         match self.sync(cancel, run, committed) {
-            Ok(()) => Ended::Completed,
+            Ok(()) => {
+                // Link the new collection to the history now, not on the first question.
+                if let Err(err) = self.adapters.state.library.linked() {
+                    tracing::warn!(error = %err, "cannot link the collection to the history");
+                }
+                Ended::Completed
+            }
             Err(GiveUp::Cancelled) => Ended::Interrupted,
             Err(GiveUp::Failed(reason)) => Ended::Failed(reason),
         }
