@@ -215,6 +215,7 @@ async fn the_adapter_runs_as_a_drop_in_plugin() {
     let plugins = client.plugins_list().await.unwrap();
     let dynamic = plugins.iter().find(|plugin| plugin.name == "discogs" && plugin.origin == "dynamic").unwrap();
     assert!(dynamic.calls >= 3, "the drop-in served the sync: {dynamic:?}");
+    assert_eq!(dynamic.errors, 0, "no `start` is no error: {dynamic:?}");
 }
 
 /// A Last.fm CSV export of `(artist, album, track, days ago)` plays, at noon UTC.

@@ -633,7 +633,10 @@ impl Worker {
             },
             Err(_) => Err(CallError::Garbage("the plugin's thread is gone".to_owned())),
         };
-        if result.is_err() {
+        // `start` is optional: a plugin without it has not failed.
+        let optional = method == "start"
+            && matches!(&result, Err(CallError::Plugin(error)) if error.kind == ErrorKind::UnknownMethod);
+        if result.is_err() && !optional {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
         if let Err(CallError::Panicked(message)) = &result {
