@@ -32,6 +32,8 @@ pub enum Fault {
     Truncated,
     /// A body that is not JSON.
     Malformed,
+    /// A body of 9 MB.
+    Huge,
     /// No fault: the right answer (to space faults out).
     Pass,
 }
@@ -213,6 +215,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
     match fault {
         Some(Fault::Truncated) => bytes.truncate(bytes.len() / 2),
         Some(Fault::Malformed) => bytes = b"{\"pagination\": <html>".to_vec(),
+        Some(Fault::Huge) => bytes = vec![b' '; 9 * 1024 * 1024],
         _ => {}
     }
     let headers = [

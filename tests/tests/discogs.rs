@@ -129,9 +129,10 @@ async fn faults_are_retried_and_refusals_say_why() {
     fake.add_items(10);
     // Every kind of transient fault on the first requests, and a release Discogs does not have.
     fake.with(|state| {
-        state.faults = [Fault::Status(429), Fault::Status(500), Fault::Truncated, Fault::Malformed, Fault::Pass]
-            .into_iter()
-            .collect();
+        state.faults =
+            [Fault::Status(429), Fault::Status(500), Fault::Truncated, Fault::Malformed, Fault::Huge, Fault::Pass]
+                .into_iter()
+                .collect();
         state.releases.remove(&500_002);
     });
     let daemon = Daemon::start_with_config(&fake.config(""));
@@ -139,6 +140,7 @@ async fn faults_are_retried_and_refusals_say_why() {
     assert_eq!(run["state"], "completed", "{run}");
     assert_eq!((run["records"].as_u64(), run["rejected"].as_u64()), (Some(10), Some(1)));
     assert!(run["rejected_samples"][0].as_str().unwrap().contains("release 500002"), "{run}");
+    assert!(daemon.log().contains("an answer larger than 8 MB"), "the 9 MB answer was cut off, not read whole");
     assert_eq!(records(&daemon).len(), 10);
     let out = plain(&daemon, &["collection", "show", "900002"]);
     assert!(out.contains("the release's details come with the next sync"), "{out}");

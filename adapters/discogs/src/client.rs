@@ -16,6 +16,10 @@ use serde_json::Value;
 
 use crate::settings::{Secret, Settings};
 
+/// The largest answer read (a release with a long tracklist is under 100 kB): memory stays bounded
+/// whatever a server sends.
+const MAX_BODY_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Longest wait for the budget inside one call; a longer one goes back to the host.
 const MAX_WAIT_IN_CALL: Duration = Duration::from_secs(2);
 
@@ -99,7 +103,15 @@ impl Client {
         if status == 429 || remaining.is_some_and(|remaining| remaining <= 0) {
             self.pacer.hold_window();
         }
-        let body = response.bytes().map_err(|err| transport(what, err))?;
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(response, MAX_BODY_BYTES + 1), &mut body)
+            .map_err(|_| Error::new(ErrorKind::Unavailable, format!("Discogs {what}: the connection failed")))?;
+        if body.len() as u64 > MAX_BODY_BYTES {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("Discogs {what}: an answer larger than {} MB", MAX_BODY_BYTES / 1024 / 1024),
+            ));
+        }
         judge(what, status, &body, self.pacer.window)
     }
 }
