@@ -41,6 +41,8 @@ pub enum Fault {
     Truncated,
     /// A body that is not JSON at all.
     Malformed,
+    /// A body of 9 MB.
+    Huge,
     /// The right answer, after a delay.
     Slow(Duration),
     /// No answer (the connection stays open, silent).
@@ -362,6 +364,7 @@ fn respond(stream: TcpStream, status: u16, body: Value, fault: Option<Fault>) {
             bytes.truncate(bytes.len() / 2);
         }
         Some(Fault::Malformed) => bytes = b"{\"recenttracks\": <html>oops".to_vec(),
+        Some(Fault::Huge) => bytes = vec![b' '; 9 * 1024 * 1024],
         Some(Fault::Html(code)) => {
             status = code;
             content_type = "text/html";

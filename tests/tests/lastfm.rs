@@ -117,6 +117,7 @@ async fn fifty_thousand_scrobbles_through_faults_and_a_crash_end_exact() {
             Fault::Html(503),
             Fault::Truncated,
             Fault::Malformed,
+            Fault::Huge,
             Fault::Slow(Duration::from_millis(300)),
             Fault::Hang,
             Fault::Error { status: 503, code: 16 },
@@ -157,6 +158,7 @@ async fn fifty_thousand_scrobbles_through_faults_and_a_crash_end_exact() {
     .await;
     let run = wait_import(&client, id).await;
     assert_eq!(run.state, ImportState::Completed, "{run:?}");
+    assert!(daemon.log().contains("an answer larger than 8 MB"), "the 9 MB answers were cut off");
     // 250 pages of 200, and a few more where a second's scrobbles straddle a page (asked again, skipped).
     assert!(run.files_done >= 250 && run.files_done == run.files_total, "{run:?}");
     assert_eq!(count_listens(&daemon).await, 50_000);

@@ -31,6 +31,10 @@ pub fn api_sig(params: &[(&str, &str)], secret: &str) -> String {
     hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// The largest answer read (a page of 200 scrobbles is under 200 kB): memory stays bounded
+/// whatever a server sends.
+const MAX_BODY_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Spaces requests to keep to the budget.
 #[derive(Debug)]
 struct Pacer {
@@ -126,7 +130,15 @@ impl Client {
         };
         let response = request.send().map_err(|err| transport(method, err))?;
         let status = response.status().as_u16();
-        let body = response.bytes().map_err(|err| transport(method, err))?;
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(response, MAX_BODY_BYTES + 1), &mut body)
+            .map_err(|_| Error::new(ErrorKind::Unavailable, format!("Last.fm {method}: the connection failed")))?;
+        if body.len() as u64 > MAX_BODY_BYTES {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("Last.fm {method}: an answer larger than {} MB", MAX_BODY_BYTES / 1024 / 1024),
+            ));
+        }
         judge(method, status, &body)
     }
 }
