@@ -151,9 +151,10 @@ impl Job {
             let reader = state.store.read().map_err(failed)?;
             for item in page.items {
                 run.records += 1;
-                match reader.owned(item.instance_id).map_err(failed)? {
-                    Some(_) => run.duplicates += 1,
-                    None => run.imported += 1,
+                if reader.owns(item.instance_id).map_err(failed)? {
+                    run.duplicates += 1;
+                } else {
+                    run.imported += 1;
                 }
                 let record = OwnedRecord { adapter: self.adapter.clone(), item, synced_run: run.id };
                 puts.push(Put::Owned { instance_id: record.item.instance_id, value: Some(encode_json(&record)) });

@@ -93,6 +93,12 @@ impl Library {
         Ok((kept.into_iter().skip(offset).take(limit).cloned().collect(), total))
     }
 
+    /// The release details of these records (when synced), in their order, from one snapshot.
+    pub(crate) fn releases_of(&self, items: &[Arc<LinkedItem>]) -> Result<Vec<Option<ReleaseRecord>>> {
+        let reader = self.state.store.read()?;
+        items.iter().map(|item| reader.release(item.owned.record.item.release_id)).collect()
+    }
+
     /// One owned record, with its release's details when they were synced.
     pub(crate) fn collection_get(&self, id: u64) -> Result<Option<(Arc<LinkedItem>, Option<ReleaseRecord>)>> {
         let linked = self.linked()?;

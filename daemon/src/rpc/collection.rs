@@ -14,7 +14,7 @@ use crate::library::collection::{Filter, Pick, Played, Sort, artist_line, format
 use crate::store::records::ReleaseRecord;
 
 /// Most records on one page.
-const MAX_LIMIT: u32 = 500;
+pub(super) const MAX_LIMIT: u32 = 500;
 
 /// `collection.list`.
 pub(super) fn list(
@@ -47,20 +47,12 @@ pub(super) fn list(
     })
 }
 
-pub(super) fn max_limit() -> u32 {
-    MAX_LIMIT
-}
-
 /// `collection.get`.
 pub(super) fn get(library: &Library, id: u64) -> Result<OwnedRecordDetails> {
     let (item, release) =
         library.collection_get(id)?.ok_or_else(|| Error::not_found(format!("no owned record has id {id}")))?;
     let played = library.plays_of(&[item], None)?;
     Ok(OwnedRecordDetails { item: item_dto(&played[0], false), release: release.map(release_dto) })
-}
-
-fn played_dto(played: &Played, period: bool) -> OwnedItem {
-    item_dto(played, period)
 }
 
 /// `collection.stats` over `range` (all time when `None`).
@@ -117,8 +109,8 @@ pub(super) fn stats(
         coverage: if records == 0 { 0.0 } else { (played_count as f64 / records as f64 * 1000.0).round() / 1000.0 },
         formats,
         decades,
-        most_played: most.into_iter().take(limit).map(|played| played_dto(played, with_period)).collect(),
-        forgotten: forgotten.into_iter().take(limit).map(|played| played_dto(played, false)).collect(),
+        most_played: most.into_iter().take(limit).map(|played| item_dto(played, with_period)).collect(),
+        forgotten: forgotten.into_iter().take(limit).map(|played| item_dto(played, false)).collect(),
     };
     Ok((stats, played_count == 0))
 }
@@ -144,7 +136,7 @@ pub(super) fn unplayed(
     rows.sort_by_key(|played| {
         (played.last_played.unwrap_or(i64::MIN), played.item.owned.record.item.added_at, played.item.owned.id)
     });
-    Ok(rows.iter().take(limit).map(|played| played_dto(played, false)).collect())
+    Ok(rows.iter().take(limit).map(|played| item_dto(played, false)).collect())
 }
 
 /// `collection.missing`.
@@ -169,7 +161,7 @@ pub(super) fn missing(
 
 /// `collection.random`.
 pub(super) fn random(library: &Library, pick: Pick, session: &str) -> Result<Option<OwnedItem>> {
-    Ok(library.collection_random(&pick, session)?.map(|played| played_dto(&played, false)))
+    Ok(library.collection_random(&pick, session)?.map(|played| item_dto(&played, false)))
 }
 
 /// `collection.link`: then the record as it is linked now.
@@ -285,11 +277,16 @@ pub(super) fn export(library: &Library, format: ExportFormat, path: &str) -> Res
         return Err(Error::invalid(format!("{} is a folder", path.display())));
     }
     let (owned, _) = library.collection_list(&Filter::default(), Sort::Artist, 0, usize::MAX)?;
-    let mut records = Vec::with_capacity(owned.len());
-    for played in library.plays_of(&owned, None)? {
-        let release = library.collection_get(played.item.owned.id)?.and_then(|(_, release)| release);
-        records.push(OwnedRecordDetails { item: item_dto(&played, false), release: release.map(release_dto) });
-    }
+    let releases = library.releases_of(&owned)?;
+    let records: Vec<OwnedRecordDetails> = library
+        .plays_of(&owned, None)?
+        .iter()
+        .zip(releases)
+        .map(|(played, release)| OwnedRecordDetails {
+            item: item_dto(played, false),
+            release: release.map(release_dto),
+        })
+        .collect();
     let bytes = match format {
         ExportFormat::Json => {
             let mut bytes = serde_json::to_vec_pretty(&records).expect("records are JSON");

@@ -644,7 +644,7 @@ impl MusiqueApiServer for Rpc {
         limit: Option<u32>,
         cursor: Option<String>,
     ) -> RpcResult<musique_api::CollectionPage> {
-        let limit = limit_of(limit, 50, collection::max_limit())?;
+        let limit = limit_of(limit, 50, collection::MAX_LIMIT)?;
         let filter = library::collection::Filter { folder, query };
         self.blocking(move |handles| collection::list(&handles.library, filter, sort, limit, cursor)).await
     }
@@ -689,7 +689,7 @@ impl MusiqueApiServer for Rpc {
         tz: Option<String>,
         limit: Option<u32>,
     ) -> RpcResult<Vec<musique_api::OwnedItem>> {
-        let limit = limit_of(limit, 50, collection::max_limit())?;
+        let limit = limit_of(limit, 50, collection::MAX_LIMIT)?;
         let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
         let ask = analytics::Ask::new(&self.handles.library, params)?;
         if months.is_some() && ask.range.is_some() {
@@ -710,7 +710,7 @@ impl MusiqueApiServer for Rpc {
         min_plays: Option<u64>,
         limit: Option<u32>,
     ) -> RpcResult<Vec<musique_api::MissingAlbum>> {
-        let limit = limit_of(limit, 20, collection::max_limit())?;
+        let limit = limit_of(limit, 20, collection::MAX_LIMIT)?;
         let params = analytics::PeriodParams { from, to, year, month, week, day, tz };
         let ask = analytics::Ask::new(&self.handles.library, params)?;
         let min_plays = min_plays.unwrap_or(5);

@@ -1037,6 +1037,12 @@ impl Reader {
         bytes.map(|bytes| records::decode_json(bytes.value(), "collection")).transpose()
     }
 
+    /// Whether a collection item is stored.
+    pub(crate) fn owns(&self, instance_id: u64) -> Result<bool> {
+        let table = self.txn.open_table(tables::COLLECTION).map_err(store_err("open collection"))?;
+        Ok(table.get(instance_id).map_err(store_err("get collection item"))?.is_some())
+    }
+
     /// A release's details, when they were fetched.
     pub(crate) fn release(&self, release_id: u64) -> Result<Option<records::ReleaseRecord>> {
         let table = self.txn.open_table(tables::RELEASES).map_err(store_err("open releases"))?;

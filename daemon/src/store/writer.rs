@@ -486,17 +486,13 @@ impl Writer {
             let mut aggregates: HashMap<(u8, u32, u64), u64> = HashMap::default();
             // What deleted listens counted, taken off after the additions.
             let mut removed: HashMap<(u8, u32, u64), u64> = HashMap::default();
+            let mut collection_changed = false;
             for op in group {
                 match op {
                     WriteOp::Ingest { listens, run, puts, reply } => {
                         let outcome = self.ingest(&mut tables, &listens, run, &mut aggregates);
                         for put in puts {
-                            if let Put::Owned { instance_id, .. } = &put {
-                                self.seq += 1;
-                                let change = (super::RECORD_CHANGE, *instance_id);
-                                tables.changes.insert(self.seq, change).map_err(store_err("write change"))?;
-                            }
-                            apply_put(&mut tables, put)?;
+                            collection_changed |= self.put(&mut tables, put)?;
                         }
                         let mut outcome = Some(outcome);
                         replies.push(Box::new(move |failure| {
@@ -520,12 +516,7 @@ impl Writer {
                     }
                     WriteOp::Put { puts, reply } => {
                         for put in puts {
-                            if let Put::Owned { instance_id, .. } = &put {
-                                self.seq += 1;
-                                let change = (super::RECORD_CHANGE, *instance_id);
-                                tables.changes.insert(self.seq, change).map_err(store_err("write change"))?;
-                            }
-                            apply_put(&mut tables, put)?;
+                            collection_changed |= self.put(&mut tables, put)?;
                         }
                         replies.push(Box::new(move |failure| {
                             let _ = reply.send(match failure {
@@ -551,10 +542,25 @@ impl Writer {
             }
             apply_aggregates(&mut tables, aggregates)?;
             remove_aggregates(&mut tables, removed)?;
+            if collection_changed {
+                bump_collection_version(&mut tables)?;
+            }
             tables.meta.insert("last_seq", self.seq.to_le_bytes().as_slice()).map_err(store_err("write meta"))?;
         }
         txn.commit().map_err(store_err("commit"))?;
         Ok(())
+    }
+
+    /// Applies one put; a collection item written or removed is logged for the
+    /// index. Returns whether the collection (items, releases, links) changed.
+    fn put(&mut self, tables: &mut Tables<'_>, put: Put) -> Result<bool> {
+        let collection = matches!(put, Put::Owned { .. } | Put::Release { .. } | Put::Link { .. });
+        if let Put::Owned { instance_id, .. } = &put {
+            self.seq += 1;
+            tables.changes.insert(self.seq, (super::RECORD_CHANGE, *instance_id)).map_err(store_err("write change"))?;
+        }
+        apply_put(tables, put)?;
+        Ok(collection)
     }
 
     /// Stores a batch of listens: resolves their names to ids, adds each new
@@ -978,24 +984,13 @@ fn apply_put(tables: &mut Tables<'_>, put: Put) -> Result<()> {
         Put::Feedback { subject, feedback, at_ms, source } => {
             return apply_feedback(tables, &subject, feedback, at_ms, source);
         }
-        Put::Owned { instance_id, value } => {
-            bump_collection_version(tables)?;
-            match value {
-                Some(value) => tables.collection.insert(instance_id, value.as_slice()).map(|_| ()),
-                None => tables.collection.remove(instance_id).map(|_| ()),
-            }
+        Put::Owned { instance_id, value: Some(value) } => {
+            tables.collection.insert(instance_id, value.as_slice()).map(|_| ())
         }
-        Put::Release { release_id, value } => {
-            bump_collection_version(tables)?;
-            tables.releases.insert(release_id, value.as_slice()).map(|_| ())
-        }
-        Put::Link { release_id, value } => {
-            bump_collection_version(tables)?;
-            match value {
-                Some(value) => tables.links.insert(release_id, value.as_slice()).map(|_| ()),
-                None => tables.links.remove(release_id).map(|_| ()),
-            }
-        }
+        Put::Owned { instance_id, value: None } => tables.collection.remove(instance_id).map(|_| ()),
+        Put::Release { release_id, value } => tables.releases.insert(release_id, value.as_slice()).map(|_| ()),
+        Put::Link { release_id, value: Some(value) } => tables.links.insert(release_id, value.as_slice()).map(|_| ()),
+        Put::Link { release_id, value: None } => tables.links.remove(release_id).map(|_| ()),
     };
     result.map_err(store_err("write state"))
 }
